@@ -1,0 +1,96 @@
+# kinesis-sentiment — every command a developer or CI needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV    := .venv
+PY      := $(VENV)/bin/python
+# cargo-lambda finds zig through `python3 -m ziglang`: the venv must come first on PATH.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+# Tests that need emulators fail (instead of skipping) when they cannot start them.
+export KS_REQUIRE_EMULATORS ?= 1
+
+DEMO_ARGS ?=
+
+.PHONY: help venv demo test lint unit bench bench-transform bench-lexicon bench-producer invoke-transform invoke-producer build
+
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+venv: $(VENV)/.installed ## Install the pinned Python tools (cargo-lambda, zig, emulators) into .venv
+
+$(VENV)/.installed: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+demo: ## Run the whole pipeline locally on the embedded default and show the result
+	cargo run --release -q -p kinesis-sentiment -- demo $(DEMO_ARGS)
+
+test: lint unit infra-check ## fmt check, clippy -D warnings, every test, the infra checks
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+unit: venv
+	cargo test --workspace
+
+bench: bench-transform bench-lexicon bench-producer ## Benchmarks, with the baselines they are compared to
+
+bench-transform:
+	cargo bench -p firehose-transform --bench transform
+
+# The transform benchmark writes its event's texts to target/bench/event-texts.jsonl; both VADERs
+# score the corpus and those texts, one thread each, so the numbers sit side by side.
+bench-lexicon: venv bench-transform
+	cargo bench -p ks-lexicon --bench vader -- --texts target/bench/event-texts.jsonl
+	$(PY) crates/lexicon/reference/bench.py --texts target/bench/event-texts.jsonl
+
+bench-producer:
+	cargo bench -p stream-producer --bench producer
+
+invoke-transform: venv ## Run firehose-transform under `cargo lambda watch` and invoke it with events/
+	./.ci/invoke-transform.sh
+
+invoke-producer: venv ## Run stream-producer under `cargo lambda watch` against moto and invoke it with events/
+	./.ci/invoke-producer.sh
+
+build: venv ## Build every function for Lambda (arm64, release)
+	cargo lambda build --release --arm64
+
+# --- Infrastructure (infra/): offline checks and the AWS deployment ---------------------------
+# The infra tools live in their own pinned venv: aws-sam-cli and checkov pin boto3 versions that
+# would fight the emulator tools in .venv.
+INFRA_VENV   := .venv-infra
+INFRA_PYTHON ?= python3.11
+INFRA_BIN    := $(CURDIR)/$(INFRA_VENV)/bin
+# The linters resolve a region even offline; any real one does for the checks.
+INFRA_CHECK_REGION ?= us-east-1
+# Build output stays under target/ (git-ignored); infra/samconfig.toml is written by the first
+# (guided) deploy and holds that deployer's stack name, region and parameters.
+SAM_BUILD := $(CURDIR)/target/sam
+export SAM_CLI_TELEMETRY := 0
+
+.PHONY: infra-venv infra-check deploy
+
+infra-venv: $(INFRA_VENV)/.installed ## Install the pinned infra tools (sam, cfn-lint, checkov, pytest) into .venv-infra
+
+$(INFRA_VENV)/.installed: infra/requirements.txt
+	$(INFRA_PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_VENV)/bin/pip install --disable-pip-version-check -q -r infra/requirements.txt
+	touch $@
+
+infra-check: infra-venv ## cfn-lint, sam validate --lint, checkov and the template tests (offline)
+	$(INFRA_BIN)/cfn-lint infra/template.yaml
+	cd infra && AWS_DEFAULT_REGION=$(INFRA_CHECK_REGION) $(INFRA_BIN)/sam validate --lint --template-file template.yaml
+	$(INFRA_BIN)/checkov --quiet --compact --skip-download --framework cloudformation --file infra/template.yaml
+	$(INFRA_BIN)/pytest -q -p no:cacheprovider infra/tests
+
+deploy: venv infra-venv ## Build both functions and deploy the stack (the first run asks its questions: sam deploy --guided)
+	cd infra && $(INFRA_BIN)/sam build --beta-features --template-file template.yaml --build-dir $(SAM_BUILD)/build --cache-dir $(SAM_BUILD)/cache
+	# sam looks for its config beside the template it is given (the built one): name ours.
+	cd infra && if [ -f samconfig.toml ]; then \
+		$(INFRA_BIN)/sam deploy --template-file $(SAM_BUILD)/build/template.yaml --config-file $(CURDIR)/infra/samconfig.toml; \
+	else \
+		$(INFRA_BIN)/sam deploy --guided --template-file $(SAM_BUILD)/build/template.yaml --config-file $(CURDIR)/infra/samconfig.toml; \
+	fi

@@ -1,0 +1,103 @@
+//! Local emulators for tests and benchmarks: moto's server, installed by `make venv` into the
+//! workspace's `.venv` (pinned in requirements-dev.txt), started on a free loopback port and
+//! killed when the handle drops, whether the test passed or panicked.
+//!
+//! When the binary is missing, [`Moto::start`] fails the test if `KS_REQUIRE_EMULATORS=1` (the
+//! Makefile exports it) and otherwise returns `None` after a loud note, so a bare `cargo test`
+//! on a machine without the venv still runs everything else.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The variable that turns a missing emulator into a failure.
+pub const REQUIRE_VAR: &str = "KS_REQUIRE_EMULATORS";
+
+/// The workspace's root, from this crate's manifest directory.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap_or_else(|_| PathBuf::from("."))
+}
+
+/// A program in the project's venv.
+pub fn venv_bin(name: &str) -> PathBuf {
+    workspace_root().join(".venv/bin").join(name)
+}
+
+/// Whether missing emulators must fail the run.
+pub fn required() -> bool {
+    std::env::var(REQUIRE_VAR).is_ok_and(|v| v == "1")
+}
+
+/// Handles a missing tool: panics when required, else says so loudly and returns `None`.
+pub fn missing<T>(what: &str, path: &Path) -> Option<T> {
+    let msg = format!("{what} not found at {} (run `make venv`)", path.display());
+    assert!(!required(), "{msg}; {REQUIRE_VAR}=1 requires it");
+    eprintln!("\n!!!!!!!! SKIPPED: {msg}. Set {REQUIRE_VAR}=1 to make this a failure. !!!!!!!!\n");
+    None
+}
+
+/// A free loopback port (bound and released; the child binds it right after).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A child process killed (and reaped) on drop.
+#[derive(Debug)]
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A running moto server.
+#[derive(Debug)]
+pub struct Moto {
+    pub addr: SocketAddr,
+    _child: Killed,
+}
+
+impl Moto {
+    /// Starts `moto_server` on a free loopback port and waits until it accepts connections.
+    pub fn start() -> Option<Moto> {
+        let bin = venv_bin("moto_server");
+        if !bin.exists() {
+            return missing("moto_server", &bin);
+        }
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let child = Killed(child);
+        let addr: SocketAddr = ([127, 0, 0, 1], port).into();
+        let until = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(
+                Instant::now() < until,
+                "moto_server did not listen on {addr} within 60 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(Moto {
+            addr,
+            _child: child,
+        })
+    }
+
+    /// The endpoint URL for the SDK (`AWS_ENDPOINT_URL`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}

@@ -1,0 +1,727 @@
+//! The producer's settings, read once from the environment at cold start and validated; a bad
+//! value stops the start with an error naming the variable. Every variable is in the
+//! stream-producer README. A scheduled invocation may narrow some of them ([`Overrides`]).
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::batch::{Keying, PackLimits};
+use super::deliver::DeliverySettings;
+use super::limits::{
+    DEFAULT_MAX_RECORD_BYTES, KPL_DEFAULT_AGGREGATION_MAX_BYTES, MASTODON_MAX_PAGE_LIMIT,
+    PUT_RECORDS_DEFAULT_REQUEST_BYTES, PUT_RECORDS_MAX_RECORDS,
+    PUT_RECORDS_MAX_REQUEST_BYTES_CEILING,
+};
+use super::run::ProduceSettings;
+use super::synthetic::DEFAULT_RATE_PER_SEC;
+use crate::config::ConfigError;
+use crate::retry::RetryPolicy;
+use crate::text::Pointer;
+
+/// Where records come from, with that source's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceConfig {
+    Synthetic {
+        seed: u64,
+        per_invocation: usize,
+        rate_per_sec: u32,
+    },
+    Mastodon(MastodonConfig),
+    HttpJson(HttpJsonConfig),
+}
+
+impl SourceConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceConfig::Synthetic { .. } => "synthetic",
+            SourceConfig::Mastodon(_) => "mastodon",
+            SourceConfig::HttpJson(_) => "http-json",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MastodonConfig {
+    /// The server, e.g. `https://mastodon.social`.
+    pub base_url: String,
+    /// Statuses a page (≤ 40).
+    pub page_limit: u32,
+    /// Only the server's own statuses (`local=true`).
+    pub local_only: bool,
+    /// SSM parameter (or `/aws/reference/secretsmanager/<name>`) holding an access token.
+    pub token_param: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpJsonConfig {
+    pub url: String,
+    /// Pointer to the records array; empty for a top-level array.
+    pub records_pointer: String,
+    /// Pointer, inside each record, to its id.
+    pub id_pointer: String,
+    /// Query parameter that carries the cursor (e.g. `since_id`); none fetches from the start.
+    pub cursor_param: Option<String>,
+    /// Pointer to the next page's URL (or token, with `next_param`) in each response.
+    pub next_pointer: Option<String>,
+    /// Query parameter that carries the token found at `next_pointer`.
+    pub next_param: Option<String>,
+    /// Whether pages run oldest first (a stop midway leaves no gap behind the cursor).
+    pub oldest_first: bool,
+    pub auth_header: String,
+    /// Prefix of the header value, e.g. `Bearer`.
+    pub auth_scheme: Option<String>,
+    /// SSM parameter (or `/aws/reference/secretsmanager/<name>`) holding the credential.
+    pub auth_param: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CursorConfig {
+    /// One JSON file per cursor key in this directory (local runs, the embedded default).
+    File { dir: PathBuf },
+    /// One item per cursor key in this DynamoDB table (partition key `source`, a string).
+    DynamoDb { table: String },
+}
+
+/// How HTTP sources fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchSettings {
+    pub timeout: Duration,
+    pub max_response_bytes: usize,
+    pub retry: RetryPolicy,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerConfig {
+    pub source: SourceConfig,
+    /// The cursor's key: one cursor per source.
+    pub cursor_key: String,
+    pub cursor: CursorConfig,
+    pub stream_name: String,
+    pub settings: ProduceSettings,
+    pub fetch: FetchSettings,
+    /// Time kept back from the Lambda deadline for the checkpoint and the summary.
+    pub deadline_margin: Duration,
+    pub metrics_namespace: String,
+}
+
+impl ProducerConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let source = match env.choice(
+            "SOURCE",
+            "synthetic",
+            &["synthetic", "mastodon", "http-json"],
+        )? {
+            "mastodon" => SourceConfig::Mastodon(MastodonConfig {
+                base_url: env.url("MASTODON_URL")?,
+                page_limit: env.number(
+                    "MASTODON_PAGE_LIMIT",
+                    MASTODON_MAX_PAGE_LIMIT,
+                    1..=MASTODON_MAX_PAGE_LIMIT,
+                )?,
+                local_only: env.flag("MASTODON_LOCAL", false)?,
+                token_param: env.get("MASTODON_TOKEN_PARAM"),
+            }),
+            "http-json" => {
+                let next_pointer = env.pointer("HTTP_JSON_NEXT_POINTER")?;
+                let next_param = env.get("HTTP_JSON_NEXT_PARAM");
+                if next_param.is_some() && next_pointer.is_none() {
+                    return Err(env.invalid(
+                        "HTTP_JSON_NEXT_PARAM",
+                        "needs HTTP_JSON_NEXT_POINTER to say where the token is",
+                    ));
+                }
+                SourceConfig::HttpJson(HttpJsonConfig {
+                    url: env.url("HTTP_JSON_URL")?,
+                    records_pointer: env
+                        .pointer("HTTP_JSON_RECORDS_POINTER")?
+                        .unwrap_or_default(),
+                    id_pointer: env
+                        .pointer("HTTP_JSON_ID_POINTER")?
+                        .unwrap_or_else(|| "/id".to_owned()),
+                    cursor_param: env.get("HTTP_JSON_CURSOR_PARAM"),
+                    next_pointer,
+                    next_param,
+                    oldest_first: env.choice(
+                        "HTTP_JSON_PAGE_ORDER",
+                        "newest-first",
+                        &["newest-first", "oldest-first"],
+                    )? == "oldest-first",
+                    auth_header: env
+                        .get("HTTP_JSON_AUTH_HEADER")
+                        .unwrap_or_else(|| "Authorization".to_owned()),
+                    auth_scheme: env.get("HTTP_JSON_AUTH_SCHEME"),
+                    auth_param: env.get("HTTP_JSON_AUTH_PARAM"),
+                })
+            }
+            _ => SourceConfig::Synthetic {
+                seed: env.number("SYNTHETIC_SEED", 42, 0..=u64::MAX)?,
+                per_invocation: env.number("SYNTHETIC_PER_INVOCATION", 500, 1..=1_000_000)?,
+                rate_per_sec: env.number(
+                    "SYNTHETIC_RATE_PER_SEC",
+                    DEFAULT_RATE_PER_SEC,
+                    1..=1_000_000,
+                )?,
+            },
+        };
+        let cursor_key = env
+            .get("CURSOR_KEY")
+            .unwrap_or_else(|| default_cursor_key(&source));
+        let cursor = match env.choice("CURSOR_STORE", "file", &["file", "dynamodb"])? {
+            "dynamodb" => CursorConfig::DynamoDb {
+                table: env.get("CURSOR_TABLE").ok_or_else(|| {
+                    env.invalid("CURSOR_TABLE", "required when CURSOR_STORE=dynamodb")
+                })?,
+            },
+            _ => CursorConfig::File {
+                dir: PathBuf::from(
+                    env.get("CURSOR_DIR")
+                        .unwrap_or_else(|| "/tmp/stream-producer".to_owned()),
+                ),
+            },
+        };
+        let stream_name = env.get("STREAM_NAME").ok_or_else(|| {
+            env.invalid("STREAM_NAME", "required: the Kinesis stream to put into")
+        })?;
+
+        let max_request_bytes = env.number(
+            "MAX_REQUEST_BYTES",
+            PUT_RECORDS_DEFAULT_REQUEST_BYTES,
+            1_024..=PUT_RECORDS_MAX_REQUEST_BYTES_CEILING,
+        )?;
+        let max_record_bytes = env.number(
+            "MAX_RECORD_BYTES",
+            DEFAULT_MAX_RECORD_BYTES,
+            1..=PUT_RECORDS_MAX_REQUEST_BYTES_CEILING,
+        )?;
+        if max_record_bytes > max_request_bytes {
+            return Err(env.invalid("MAX_RECORD_BYTES", "must not exceed MAX_REQUEST_BYTES"));
+        }
+        let aggregation = if env.flag("AGGREGATION", false)? {
+            let cap = env.number(
+                "AGGREGATION_MAX_BYTES",
+                KPL_DEFAULT_AGGREGATION_MAX_BYTES,
+                64..=PUT_RECORDS_MAX_REQUEST_BYTES_CEILING,
+            )?;
+            if cap > max_record_bytes {
+                return Err(
+                    env.invalid("AGGREGATION_MAX_BYTES", "must not exceed MAX_RECORD_BYTES")
+                );
+            }
+            Some(cap)
+        } else {
+            None
+        };
+        let settings = ProduceSettings {
+            limits: PackLimits {
+                max_records: env.number(
+                    "MAX_RECORDS_PER_REQUEST",
+                    PUT_RECORDS_MAX_RECORDS,
+                    1..=PUT_RECORDS_MAX_RECORDS,
+                )?,
+                max_request_bytes,
+                max_record_bytes,
+            },
+            keying: Keying {
+                partition_key: env.pointer("PARTITION_KEY_POINTER")?,
+                explicit_hash_key: env.pointer("EXPLICIT_HASH_KEY_POINTER")?,
+            },
+            aggregation,
+            delivery: DeliverySettings {
+                retry: env.retry("PUT", 8, 100, 5_000)?,
+                call_timeout: Duration::from_millis(env.number(
+                    "PUT_TIMEOUT_MS",
+                    10_000,
+                    100..=300_000,
+                )?),
+            },
+            max_pages: env.number("MAX_PAGES", 10, 1..=10_000)?,
+            max_records: env.number("MAX_RECORDS", 5_000, 1..=1_000_000)?,
+            put_reserve: Duration::from_millis(env.number(
+                "PUT_RESERVE_MS",
+                10_000,
+                0..=900_000,
+            )?),
+        };
+        let fetch = FetchSettings {
+            timeout: Duration::from_millis(env.number(
+                "FETCH_TIMEOUT_MS",
+                10_000,
+                100..=300_000,
+            )?),
+            max_response_bytes: env.number(
+                "MAX_RESPONSE_BYTES",
+                5 * 1024 * 1024,
+                1_024..=256 * 1024 * 1024,
+            )?,
+            retry: env.retry("FETCH", 4, 200, 5_000)?,
+        };
+        Ok(ProducerConfig {
+            source,
+            cursor_key,
+            cursor,
+            stream_name,
+            settings,
+            fetch,
+            deadline_margin: Duration::from_millis(env.number(
+                "DEADLINE_MARGIN_MS",
+                2_000,
+                0..=600_000,
+            )?),
+            metrics_namespace: env
+                .get("METRICS_NAMESPACE")
+                .unwrap_or_else(|| "KinesisSentiment".to_owned()),
+        })
+    }
+}
+
+fn default_cursor_key(source: &SourceConfig) -> String {
+    match source {
+        SourceConfig::Synthetic { seed, .. } => format!("synthetic:{seed}"),
+        SourceConfig::Mastodon(m) => format!("mastodon:{}", host_of(&m.base_url)),
+        SourceConfig::HttpJson(h) => {
+            format!("http-json:{}", h.url.split('?').next().unwrap_or_default())
+        }
+    }
+}
+
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or(rest)
+}
+
+/// Settings one invocation's input may narrow (EventBridge Scheduler custom input, or a rule's
+/// constant input): `{"max_pages": 2, "max_records": 100}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub max_pages: Option<u32>,
+    pub max_records: Option<usize>,
+}
+
+/// The input keys [`Overrides`] reads.
+pub const OVERRIDE_KEYS: [&str; 2] = ["max_pages", "max_records"];
+
+impl Overrides {
+    /// Reads overrides from an invocation's input. Anything that is not an object has none; keys
+    /// it does not know are returned so they can be logged. A known key with a bad value is an
+    /// error naming it.
+    pub fn from_input(input: &Value) -> Result<(Overrides, Vec<String>), ConfigError> {
+        let Some(obj) = input.as_object() else {
+            return Ok((Overrides::default(), Vec::new()));
+        };
+        let number = |key: &'static str, max: u64| -> Result<Option<u64>, ConfigError> {
+            match obj.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_u64().filter(|n| (1..=max).contains(n)).map(Some).ok_or_else(|| ConfigError {
+                    var: key,
+                    value: v.to_string(),
+                    reason: format!("the invocation input's {key} must be a whole number between 1 and {max}"),
+                }),
+            }
+        };
+        let overrides = Overrides {
+            max_pages: number("max_pages", 10_000)?.map(|n| n as u32),
+            max_records: number("max_records", 1_000_000)?.map(|n| n as usize),
+        };
+        let ignored = obj
+            .keys()
+            .filter(|k| !OVERRIDE_KEYS.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        Ok((overrides, ignored))
+    }
+
+    pub fn apply(&self, settings: &ProduceSettings) -> ProduceSettings {
+        ProduceSettings {
+            max_pages: self.max_pages.unwrap_or(settings.max_pages),
+            max_records: self.max_records.unwrap_or(settings.max_records),
+            ..settings.clone()
+        }
+    }
+}
+
+/// Reads variables, treating empty values as unset (templates often pass "").
+struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
+
+impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
+    fn get(&self, var: &str) -> Option<String> {
+        (self.0)(var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn invalid(&self, var: &'static str, reason: impl Into<String>) -> ConfigError {
+        ConfigError {
+            var,
+            value: self.get(var).unwrap_or_default(),
+            reason: reason.into(),
+        }
+    }
+
+    fn number<T>(
+        &self,
+        var: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let Some(raw) = self.get(var) else {
+            return Ok(default);
+        };
+        let n: T = raw
+            .parse()
+            .map_err(|_| self.invalid(var, "not a whole number"))?;
+        if !range.contains(&n) {
+            return Err(self.invalid(
+                var,
+                format!("must be between {} and {}", range.start(), range.end()),
+            ));
+        }
+        Ok(n)
+    }
+
+    fn choice(
+        &self,
+        var: &'static str,
+        default: &'static str,
+        options: &[&'static str],
+    ) -> Result<&'static str, ConfigError> {
+        let raw = self
+            .get(var)
+            .unwrap_or_else(|| default.to_owned())
+            .to_ascii_lowercase();
+        options
+            .iter()
+            .copied()
+            .find(|o| *o == raw)
+            .ok_or_else(|| self.invalid(var, format!("expected one of: {}", options.join(", "))))
+    }
+
+    fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        Ok(self.choice(
+            var,
+            if default { "true" } else { "false" },
+            &["false", "true"],
+        )? == "true")
+    }
+
+    fn pointer(&self, var: &'static str) -> Result<Option<String>, ConfigError> {
+        match self.get(var) {
+            None => Ok(None),
+            Some(v) => Pointer::parse(&v)
+                .map(|p| Some(p.as_str().to_owned()))
+                .map_err(|e| self.invalid(var, e.1)),
+        }
+    }
+
+    fn url(&self, var: &'static str) -> Result<String, ConfigError> {
+        let v = self
+            .get(var)
+            .ok_or_else(|| self.invalid(var, "required for this SOURCE"))?;
+        let rest = v
+            .strip_prefix("https://")
+            .or_else(|| v.strip_prefix("http://"));
+        match rest {
+            Some(r) if !r.is_empty() && !r.starts_with('/') => Ok(v),
+            _ => Err(self.invalid(var, "must be an http:// or https:// URL with a host")),
+        }
+    }
+
+    fn retry(
+        &self,
+        prefix: &'static str,
+        attempts: u32,
+        base_ms: u64,
+        cap_ms: u64,
+    ) -> Result<RetryPolicy, ConfigError> {
+        let (attempts_var, base_var, cap_var) = match prefix {
+            "PUT" => (
+                "PUT_MAX_ATTEMPTS",
+                "PUT_BACKOFF_BASE_MS",
+                "PUT_BACKOFF_CAP_MS",
+            ),
+            _ => (
+                "FETCH_MAX_ATTEMPTS",
+                "FETCH_BACKOFF_BASE_MS",
+                "FETCH_BACKOFF_CAP_MS",
+            ),
+        };
+        let base = self.number(base_var, base_ms, 1..=60_000)?;
+        let cap = self.number(cap_var, cap_ms, 1..=300_000)?;
+        if cap < base {
+            return Err(self.invalid(cap_var, format!("must not be below {base_var}")));
+        }
+        Ok(RetryPolicy {
+            max_attempts: self.number(attempts_var, attempts, 1..=50)?,
+            base: Duration::from_millis(base),
+            cap: Duration::from_millis(cap),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use serde_json::json;
+
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<ProducerConfig, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        ProducerConfig::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_only_the_stream() {
+        // GIVEN just STREAM_NAME WHEN loaded THEN the synthetic source, file cursor, AWS limits
+        let c = load(&[("STREAM_NAME", "posts")]).unwrap();
+        assert_eq!(c.stream_name, "posts");
+        assert_eq!(
+            c.source,
+            SourceConfig::Synthetic {
+                seed: 42,
+                per_invocation: 500,
+                rate_per_sec: 50
+            }
+        );
+        assert_eq!(c.cursor_key, "synthetic:42");
+        assert_eq!(
+            c.cursor,
+            CursorConfig::File {
+                dir: "/tmp/stream-producer".into()
+            }
+        );
+        assert_eq!(c.settings.limits, PackLimits::default());
+        assert_eq!(c.settings.aggregation, None);
+        assert_eq!(c.settings.delivery.retry.max_attempts, 8);
+        assert_eq!((c.settings.max_pages, c.settings.max_records), (10, 5_000));
+        assert_eq!(c.fetch.max_response_bytes, 5 * 1024 * 1024);
+        assert_eq!(c.deadline_margin, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn every_setting_is_read() {
+        let c = load(&[
+            ("STREAM_NAME", "s"),
+            ("SOURCE", "http-json"),
+            ("HTTP_JSON_URL", "https://api.example/v1/items?x=1"),
+            ("HTTP_JSON_RECORDS_POINTER", "/data/items"),
+            ("HTTP_JSON_ID_POINTER", "/uid"),
+            ("HTTP_JSON_CURSOR_PARAM", "since"),
+            ("HTTP_JSON_NEXT_POINTER", "/next"),
+            ("HTTP_JSON_NEXT_PARAM", "page_token"),
+            ("HTTP_JSON_PAGE_ORDER", "oldest-first"),
+            ("HTTP_JSON_AUTH_HEADER", "X-Api-Key"),
+            ("HTTP_JSON_AUTH_SCHEME", "Token"),
+            (
+                "HTTP_JSON_AUTH_PARAM",
+                "/aws/reference/secretsmanager/api-key",
+            ),
+            ("CURSOR_STORE", "dynamodb"),
+            ("CURSOR_TABLE", "cursors"),
+            ("MAX_REQUEST_BYTES", "10485760"),
+            ("MAX_RECORD_BYTES", "2097152"),
+            ("MAX_RECORDS_PER_REQUEST", "250"),
+            ("AGGREGATION", "true"),
+            ("AGGREGATION_MAX_BYTES", "25600"),
+            ("PARTITION_KEY_POINTER", "/user/id"),
+            ("EXPLICIT_HASH_KEY_POINTER", "/ehk"),
+            ("PUT_MAX_ATTEMPTS", "3"),
+            ("PUT_TIMEOUT_MS", "500"),
+            ("MAX_PAGES", "2"),
+            ("MAX_RECORDS", "100"),
+            ("FETCH_TIMEOUT_MS", "1500"),
+            ("MAX_RESPONSE_BYTES", "65536"),
+            ("FETCH_MAX_ATTEMPTS", "2"),
+            ("PUT_RESERVE_MS", "3000"),
+            ("DEADLINE_MARGIN_MS", "100"),
+            ("METRICS_NAMESPACE", "X"),
+        ])
+        .unwrap();
+        let SourceConfig::HttpJson(h) = &c.source else {
+            panic!("{:?}", c.source)
+        };
+        assert_eq!(h.records_pointer, "/data/items");
+        assert_eq!(h.id_pointer, "/uid");
+        assert_eq!(h.cursor_param.as_deref(), Some("since"));
+        assert_eq!(h.next_param.as_deref(), Some("page_token"));
+        assert!(h.oldest_first);
+        assert_eq!(h.auth_header, "X-Api-Key");
+        assert_eq!(
+            h.auth_param.as_deref(),
+            Some("/aws/reference/secretsmanager/api-key")
+        );
+        assert_eq!(c.cursor_key, "http-json:https://api.example/v1/items");
+        assert_eq!(
+            c.cursor,
+            CursorConfig::DynamoDb {
+                table: "cursors".into()
+            }
+        );
+        assert_eq!(
+            c.settings.limits,
+            PackLimits {
+                max_records: 250,
+                max_request_bytes: 10_485_760,
+                max_record_bytes: 2_097_152
+            }
+        );
+        assert_eq!(c.settings.aggregation, Some(25_600));
+        assert_eq!(c.settings.keying.partition_key.as_deref(), Some("/user/id"));
+        assert_eq!(c.settings.delivery.retry.max_attempts, 3);
+        assert_eq!(c.settings.delivery.call_timeout, Duration::from_millis(500));
+        assert_eq!((c.settings.max_pages, c.settings.max_records), (2, 100));
+        assert_eq!(c.fetch.timeout, Duration::from_millis(1_500));
+        assert_eq!(c.fetch.retry.max_attempts, 2);
+        assert_eq!(c.settings.put_reserve, Duration::from_secs(3));
+        assert_eq!(c.metrics_namespace, "X");
+    }
+
+    #[test]
+    fn mastodon_needs_a_url_and_keys_its_cursor_by_host() {
+        let c = load(&[
+            ("STREAM_NAME", "s"),
+            ("SOURCE", "mastodon"),
+            ("MASTODON_URL", "https://mastodon.social/"),
+        ])
+        .unwrap();
+        assert_eq!(c.cursor_key, "mastodon:mastodon.social");
+        let SourceConfig::Mastodon(m) = c.source else {
+            panic!()
+        };
+        assert_eq!((m.page_limit, m.local_only), (40, false));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (vars, var, needle) in [
+            (vec![], "STREAM_NAME", "required"),
+            (
+                vec![("SOURCE", "twitter")],
+                "SOURCE",
+                "synthetic, mastodon, http-json",
+            ),
+            (vec![("SOURCE", "mastodon")], "MASTODON_URL", "required"),
+            (
+                vec![("SOURCE", "mastodon"), ("MASTODON_URL", "mastodon.social")],
+                "MASTODON_URL",
+                "http:// or https://",
+            ),
+            (
+                vec![
+                    ("SOURCE", "mastodon"),
+                    ("MASTODON_URL", "https://m.s"),
+                    ("MASTODON_PAGE_LIMIT", "80"),
+                ],
+                "MASTODON_PAGE_LIMIT",
+                "between 1 and 40",
+            ),
+            (
+                vec![("MAX_RECORDS_PER_REQUEST", "501")],
+                "MAX_RECORDS_PER_REQUEST",
+                "between 1 and 500",
+            ),
+            (
+                vec![("MAX_REQUEST_BYTES", "20000000")],
+                "MAX_REQUEST_BYTES",
+                "between 1024 and 10485760",
+            ),
+            (
+                vec![("MAX_REQUEST_BYTES", "2048"), ("MAX_RECORD_BYTES", "4096")],
+                "MAX_RECORD_BYTES",
+                "must not exceed MAX_REQUEST_BYTES",
+            ),
+            (vec![("AGGREGATION", "yes")], "AGGREGATION", "false, true"),
+            (
+                vec![
+                    ("AGGREGATION", "true"),
+                    ("AGGREGATION_MAX_BYTES", "2000000"),
+                ],
+                "AGGREGATION_MAX_BYTES",
+                "must not exceed MAX_RECORD_BYTES",
+            ),
+            (
+                vec![("PARTITION_KEY_POINTER", "user")],
+                "PARTITION_KEY_POINTER",
+                "start with '/'",
+            ),
+            (
+                vec![("CURSOR_STORE", "dynamodb")],
+                "CURSOR_TABLE",
+                "required",
+            ),
+            (
+                vec![
+                    ("PUT_BACKOFF_BASE_MS", "500"),
+                    ("PUT_BACKOFF_CAP_MS", "100"),
+                ],
+                "PUT_BACKOFF_CAP_MS",
+                "PUT_BACKOFF_BASE_MS",
+            ),
+            (
+                vec![("MAX_PAGES", "lots")],
+                "MAX_PAGES",
+                "not a whole number",
+            ),
+            (
+                vec![
+                    ("SOURCE", "http-json"),
+                    ("HTTP_JSON_URL", "https://a.b"),
+                    ("HTTP_JSON_NEXT_PARAM", "p"),
+                ],
+                "HTTP_JSON_NEXT_PARAM",
+                "HTTP_JSON_NEXT_POINTER",
+            ),
+        ] {
+            let mut vars = vars;
+            if var != "STREAM_NAME" {
+                vars.push(("STREAM_NAME", "s"));
+            }
+            let err = load(&vars).unwrap_err();
+            assert_eq!(err.var, var, "{err}");
+            let msg = err.to_string();
+            assert!(msg.contains(var) && msg.contains(needle), "{msg}");
+        }
+    }
+
+    #[test]
+    fn an_invocation_input_may_narrow_the_budget() {
+        // GIVEN a Scheduler custom input overriding the page budget
+        let c = load(&[("STREAM_NAME", "s")]).unwrap();
+        let (o, ignored) =
+            Overrides::from_input(&json!({"max_pages": 2, "max_records": 50, "note": "hourly"}))
+                .unwrap();
+        // WHEN applied THEN the budget changes and nothing else
+        let s = o.apply(&c.settings);
+        assert_eq!((s.max_pages, s.max_records), (2, 50));
+        assert_eq!(s.limits, c.settings.limits);
+        assert_eq!(ignored, ["note"]);
+        // AND an EventBridge envelope, null or a string carries no overrides
+        for input in [json!(null), json!("tick"), json!([1])] {
+            assert_eq!(
+                Overrides::from_input(&input).unwrap().0,
+                Overrides::default()
+            );
+        }
+        // AND a bad value is an error naming the key
+        let err = Overrides::from_input(&json!({"max_pages": 0})).unwrap_err();
+        assert_eq!(err.var, "max_pages");
+        let err = Overrides::from_input(&json!({"max_records": "many"})).unwrap_err();
+        assert!(err.to_string().contains("max_records"), "{err}");
+    }
+}

@@ -1,0 +1,411 @@
+//! `make bench` (firehose-transform): the handler on a ~4.5 MB Firehose event of ~5,000
+//! tweet-like records.
+//!   (b) against the Comprehend stand-in answering at once;
+//!   (c) with 20 ms per call at concurrency 8, 16 and 32, against the floor ⌈calls/c⌉ × 20 ms;
+//!   the release binary run as Lambda runs it: cold start (spawn → first request for work,
+//!   clients built) and peak RSS while it transforms the event.
+//! The baselines printed beside the numbers are the measurements of a careful Python
+//! transform (boto3, BatchDetectSentiment, 8 threads) and of the tutorials' per-record loop.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_comprehend::config::{BehaviorVersion, Credentials, Region};
+use base64::Engine as _;
+use firehose_transform::{Analyzer, State};
+use ks_comprehend::ComprehendAnalyzer;
+use ks_core::config::TransformConfig;
+use ks_core::record::{FirehoseEvent, FirehoseRecord, RecordResult};
+use standins::comprehend::{Faults, StandIn};
+use standins::runtime_api::{Outcome, RuntimeApi};
+
+const RECORDS: usize = 5_000;
+const RUNS: usize = 15;
+
+fn main() {
+    let (event_json, texts) = bench_event();
+    let event: FirehoseEvent = serde_json::from_slice(&event_json).unwrap();
+    let payload: usize = event
+        .records
+        .iter()
+        .map(|r| r.data.as_ref().map_or(0, String::len))
+        .sum();
+    write_texts(&texts);
+    println!(
+        "firehose-transform benchmark: {} records, {:.2} MB of base64 payload",
+        event.records.len(),
+        payload as f64 / 1e6
+    );
+    println!();
+
+    // A dedicated runtime for the stand-in, so the server does not borrow the handler's threads.
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+
+    println!(
+        "{:<44} {:>10} {:>10} {:>12}",
+        "case", "median", "best", "target"
+    );
+    // The same batch with no text to score: decode, parse, splice, encode and nothing else.
+    let no_text = TransformConfig::from_lookup(|k| {
+        (k == "TEXT_POINTERS").then(|| "/no_such_field".to_owned())
+    })
+    .unwrap();
+    let plain = State::new(Analyzer::Lexicon(ks_lexicon::Vader::new()), no_text);
+    let (median, best, _) = measure(&rt, &plain, &event);
+    println!(
+        "{:<44} {:>8.1}ms {:>8.1}ms {:>12}",
+        "(0) decode/parse/encode only, no sentiment",
+        ms(median),
+        ms(best),
+        ""
+    );
+    let lexicon = lexicon_state();
+    let (median, best, _) = measure(&rt, &lexicon, &event);
+    println!(
+        "{:<44} {:>8.1}ms {:>8.1}ms {:>12}",
+        "(a) lexicon backend",
+        ms(median),
+        ms(best),
+        "≤ 100 ms"
+    );
+    let instant = server_rt
+        .block_on(StandIn::start(Faults::default()))
+        .unwrap();
+    let state = new_state(&instant.url(), 8);
+    let (median, best, calls) = measure(&rt, &state, &event);
+    println!(
+        "{:<44} {:>8.1}ms {:>8.1}ms {:>12}",
+        format!("(b) stand-in, instant, {calls} calls"),
+        ms(median),
+        ms(best),
+        "≤ 40 ms"
+    );
+    println!(
+        "{:<44} {:>10} {:>10}",
+        "    baseline: Python boto3, 8 threads", "~500ms", ""
+    );
+    drop(instant);
+
+    let slow = server_rt
+        .block_on(StandIn::start(Faults {
+            latency: Duration::from_millis(20),
+            ..Faults::default()
+        }))
+        .unwrap();
+    for concurrency in [8, 16, 32] {
+        let state = new_state(&slow.url(), concurrency);
+        let (median, best, calls) = measure(&rt, &state, &event);
+        let floor = calls.div_ceil(concurrency as u64) as f64 * 20.0;
+        let target = (floor * 1.1).max(floor + 20.0);
+        println!(
+            "{:<44} {:>8.1}ms {:>8.1}ms {:>12}",
+            format!("(c) 20 ms/call, concurrency {concurrency}"),
+            ms(median),
+            ms(best),
+            format!("≤ {target:.0} ms"),
+        );
+        println!(
+            "{:<44} {:>8.0}ms",
+            format!("    floor ⌈{calls}/{concurrency}⌉ × 20 ms"),
+            floor
+        );
+    }
+    println!(
+        "{:<44} {:>10}",
+        "    baseline: Python boto3, 8 threads", "~1000ms"
+    );
+    println!(
+        "{:<44} {:>10}",
+        "    baseline: per-record DetectSentiment",
+        format!("~{:.0}s", RECORDS as f64 * 0.065)
+    );
+
+    let binary = rt.block_on(run_binary(&slow.url(), &event_json));
+    println!();
+    println!(
+        "{:<44} {:>8.1}ms {:>10} {:>12}",
+        "cold start (spawn → first /next)",
+        ms(binary.cold_start),
+        "",
+        "≤ 20 ms"
+    );
+    println!(
+        "{:<44} {:>10}",
+        "    baseline: Python boto3 start", "~230ms"
+    );
+    println!(
+        "{:<44} {:>8.1}MB {:>10} {:>12}",
+        "peak RSS, one 4.5 MB event",
+        binary.peak_rss_kb as f64 / 1024.0,
+        "",
+        "≤ 64 MB"
+    );
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn lexicon_state() -> State {
+    let config = TransformConfig::from_lookup(|k| match k {
+        "SENTIMENT_BACKEND" => Some("lexicon".to_owned()),
+        "LANGUAGE_POINTER" => Some("/lang".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    State::new(Analyzer::Lexicon(ks_lexicon::Vader::new()), config)
+}
+
+fn new_state(url: &str, concurrency: usize) -> State {
+    let c = concurrency.to_string();
+    let config = TransformConfig::from_lookup(|k| match k {
+        "COMPREHEND_CONCURRENCY" => Some(c.clone()),
+        "LANGUAGE_POINTER" => Some("/lang".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    let conf = ComprehendAnalyzer::configure(
+        aws_sdk_comprehend::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(url)
+            .credentials_provider(Credentials::new(
+                "AKIDLOCAL",
+                "local-secret",
+                None,
+                None,
+                "bench",
+            )),
+    )
+    .build();
+    State::new(
+        Analyzer::Comprehend(ComprehendAnalyzer::new(
+            aws_sdk_comprehend::Client::from_conf(conf),
+        )),
+        config,
+    )
+}
+
+/// Median and best of RUNS handler calls, after one warm-up; and the calls each made.
+fn measure(
+    rt: &tokio::runtime::Runtime,
+    state: &State,
+    event: &FirehoseEvent,
+) -> (Duration, Duration, u64) {
+    let deadline = || tokio::time::Instant::now() + Duration::from_secs(300);
+    let (resp, summary) = rt.block_on(state.transform(event, deadline()));
+    assert!(
+        resp.records.iter().all(|r| r.result == RecordResult::Ok),
+        "{summary:?}"
+    );
+    assert_eq!(summary.sentiment_errors, 0);
+    let mut times: Vec<Duration> = (0..RUNS)
+        .map(|_| {
+            let start = Instant::now();
+            let out = rt.block_on(state.transform(event, deadline()));
+            let took = start.elapsed();
+            drop(out);
+            took
+        })
+        .collect();
+    times.sort();
+    (times[RUNS / 2], times[0], summary.sentiment_calls)
+}
+
+struct BinaryRun {
+    cold_start: Duration,
+    peak_rss_kb: u64,
+}
+
+/// The release binary under a local Runtime API: spawn → first request for work, then one event.
+async fn run_binary(comprehend_url: &str, event: &[u8]) -> BinaryRun {
+    let api = RuntimeApi::start(Duration::from_secs(300)).await.unwrap();
+    let spawned = Instant::now();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firehose-transform"))
+        .env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.host())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "firehose-transform")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
+        .env("AWS_SECRET_ACCESS_KEY", "local-secret")
+        .env("AWS_ENDPOINT_URL_COMPREHEND", comprehend_url)
+        .env("LANGUAGE_POINTER", "/lang")
+        .env("COMPREHEND_CONCURRENCY", "32")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = loop {
+        if let Some(t) = api.first_next() {
+            break t;
+        }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!("the binary exited before asking for work: {status}");
+        }
+        tokio::time::sleep(Duration::from_micros(200)).await;
+    };
+    let id = api.push(event.to_vec());
+    let outcome = api.outcome(&id, Duration::from_secs(120)).await;
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let peak_rss_kb = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        matches!(outcome, Some(Outcome::Response(_))),
+        "the binary answered: {outcome:?}"
+    );
+    BinaryRun {
+        cold_start: first.saturating_duration_since(spawned),
+        peak_rss_kb,
+    }
+}
+
+/// Where the lexicon benchmark finds this event's texts (`--texts`).
+fn write_texts(texts: &[String]) {
+    let dir = format!("{}/../../target/bench", env!("CARGO_MANIFEST_DIR"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let lines: Vec<String> = texts
+        .iter()
+        .map(|t| serde_json::to_string(t).unwrap())
+        .collect();
+    std::fs::write(format!("{dir}/event-texts.jsonl"), lines.join("\n") + "\n").unwrap();
+}
+
+/// A deterministic Firehose event of ~5,000 tweet-like posts (~4.5 MB of base64), mostly
+/// English with some Spanish, German and French, as a Kinesis-sourced delivery stream sends it.
+fn bench_event() -> (Vec<u8>, Vec<String>) {
+    const OPENERS: [&str; 12] = [
+        "Just finished",
+        "Can't believe",
+        "Honestly",
+        "Today I tried",
+        "Why is",
+        "So happy about",
+        "Not sure about",
+        "Loving",
+        "Really disappointed with",
+        "Thinking about",
+        "Finally got",
+        "Worst part of",
+    ];
+    const SUBJECTS: [&str; 12] = [
+        "the new phone",
+        "my morning run",
+        "this coffee shop",
+        "the season finale",
+        "our team's release",
+        "the train schedule",
+        "the conference talk",
+        "my code review",
+        "the weather",
+        "this album",
+        "the customer service",
+        "the city marathon",
+    ];
+    const TAILS: [&str; 14] = [
+        "and it was great!",
+        "and it was terrible.",
+        "it is okay I guess",
+        "absolutely AMAZING!!!",
+        "not bad at all :)",
+        "never again :(",
+        "kind of meh",
+        "but the ending was awful",
+        "best day ever",
+        "I hate waiting",
+        "so good, love it",
+        "pretty boring tbh",
+        "what a disaster",
+        "thanks everyone 🙏",
+    ];
+    const EMOJI: [&str; 8] = ["😀", "😡", "🎉", "😢", "🔥", "👍", "💔", "☕"];
+    const OTHER: [(&str, &str); 6] = [
+        ("es", "Me encanta este lugar, el servicio es excelente"),
+        ("es", "Qué mal día, todo salió terrible"),
+        ("de", "Das Konzert war wunderbar, danke"),
+        ("de", "Der Zug ist schon wieder zu spät"),
+        ("fr", "Le film était vraiment génial"),
+        ("fr", "Je déteste attendre aussi longtemps"),
+    ];
+    let mut rng = fastrand::Rng::with_seed(42);
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut texts = Vec::with_capacity(RECORDS);
+    let mut records = Vec::with_capacity(RECORDS);
+    for i in 0..RECORDS {
+        let (lang, text) = if i % 20 == 7 {
+            let (l, t) = OTHER[rng.usize(..OTHER.len())];
+            (l, format!("{t} #{i} {}", EMOJI[rng.usize(..EMOJI.len())]))
+        } else {
+            let words: String = (0..rng.usize(2..10))
+                .map(|_| format!(" {}", SUBJECTS[rng.usize(..12)].rsplit(' ').next().unwrap_or_default()))
+                .collect();
+            (
+                "en",
+                format!(
+                    "{} {} {}{} {} #{} @user{} https://t.co/{:08x} (post {i})",
+                    OPENERS[rng.usize(..12)],
+                    SUBJECTS[rng.usize(..12)],
+                    TAILS[rng.usize(..14)],
+                    words,
+                    EMOJI[rng.usize(..EMOJI.len())],
+                    ["rust", "aws", "data", "music", "travel"][rng.usize(..5)],
+                    rng.u32(1..9999),
+                    rng.u32(..),
+                ),
+            )
+        };
+        let id = 1_991_874_630_000_000_000u64 + i as u64 * 7_919;
+        let post = serde_json::json!({
+            "id": id,
+            "id_str": id.to_string(),
+            "created_at": format!("2026-11-22T08:{:02}:{:02}.000Z", (i / 60) % 60, i % 60),
+            "user": {"id": rng.u32(1..1_000_000), "screen_name": format!("user{}", rng.u32(1..99_999)), "followers_count": rng.u32(..100_000), "verified": rng.bool()},
+            "lang": lang,
+            "text": text,
+            "source": "<a href=\"https://example.com/app\" rel=\"nofollow\">Example App</a>",
+            "retweet_count": rng.u32(..500),
+            "favorite_count": rng.u32(..5_000),
+            "entities": {"hashtags": [], "urls": [{"url": "https://t.co/x", "expanded_url": "https://example.com/a/long/path/to/an/article"}], "user_mentions": []},
+        });
+        texts.push(text);
+        let seq = format!("4966700000000000000000000000000000000000000000{:010}", i);
+        records.push(FirehoseRecord {
+            record_id: format!("{seq}000000000000000"),
+            data: Some(b64.encode(post.to_string())),
+            approximate_arrival_timestamp: Some(1_795_334_400_000 + i as i64),
+            kinesis_record_metadata: Some(ks_core::record::KinesisRecordMetadata {
+                shard_id: Some(format!("shardId-{:012}", i % 4)),
+                partition_key: Some(id.to_string()),
+                approximate_arrival_timestamp: Some(1_795_334_400_000 + i as i64),
+                sequence_number: Some(seq),
+                subsequence_number: Some(0),
+            }),
+        });
+    }
+    let event = FirehoseEvent {
+        invocation_id: Some("bench".into()),
+        delivery_stream_arn: Some(
+            "arn:aws:firehose:us-east-1:123456789012:deliverystream/bench".into(),
+        ),
+        source_kinesis_stream_arn: Some(
+            "arn:aws:kinesis:us-east-1:123456789012:stream/bench".into(),
+        ),
+        region: Some("us-east-1".into()),
+        records,
+    };
+    (serde_json::to_vec(&event).unwrap(), texts)
+}

@@ -1,0 +1,133 @@
+//! One invocation: Firehose batch in, transformed batch out, one summary line and EMF metrics.
+
+use ks_comprehend::ComprehendAnalyzer;
+use ks_core::config::{Backend, ConfigError, TransformConfig};
+use ks_core::deadline::{now_ms, remaining};
+use ks_core::metrics::Summary;
+use ks_core::record::{FirehoseEvent, FirehoseResponse};
+use ks_core::transform::transform;
+use ks_lexicon::Vader;
+use lambda_runtime::{Error, LambdaEvent};
+use tokio::time::Instant;
+
+use crate::Analyzer;
+
+/// Everything built once per cold start.
+pub struct State {
+    pub analyzer: Analyzer,
+    pub config: TransformConfig,
+    pub function_name: String,
+}
+
+impl State {
+    /// Reads the settings and builds the backend's client; a bad setting stops the cold start.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let config = TransformConfig::from_env()?;
+        let analyzer = match config.backend {
+            Backend::Comprehend => {
+                // The endpoint follows aws-config's resolution, so AWS_ENDPOINT_URL_COMPREHEND
+                // reaches a local stand-in.
+                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let conf =
+                    ComprehendAnalyzer::configure(aws_sdk_comprehend::config::Builder::from(&sdk))
+                        .build();
+                Analyzer::Comprehend(ComprehendAnalyzer::new(
+                    aws_sdk_comprehend::Client::from_conf(conf),
+                ))
+            }
+            // The texts are already cut to MAX_DOCUMENT_BYTES; the analyzer's own cap agrees.
+            Backend::Lexicon => {
+                Analyzer::Lexicon(Vader::with_max_bytes(config.settings.max_document_bytes))
+            }
+        };
+        Ok(State::new(analyzer, config))
+    }
+
+    pub fn new(analyzer: Analyzer, config: TransformConfig) -> Self {
+        let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+            .unwrap_or_else(|_| "firehose-transform".to_owned());
+        State {
+            analyzer,
+            config,
+            function_name,
+        }
+    }
+
+    pub async fn handle(
+        &self,
+        event: LambdaEvent<FirehoseEvent>,
+    ) -> Result<FirehoseResponse, Error> {
+        let deadline = self.deadline(event.context.deadline);
+        let (response, summary) = self.transform(&event.payload, deadline).await;
+        log_summary(
+            &summary,
+            event.context.request_id.as_str(),
+            self.analyzer_model(),
+        );
+        println!(
+            "{}",
+            summary.to_emf(
+                &self.config.metrics_namespace,
+                &self.function_name,
+                now_ms()
+            )
+        );
+        Ok(response)
+    }
+
+    /// The transform alone, for tests and benchmarks.
+    pub async fn transform(
+        &self,
+        event: &FirehoseEvent,
+        deadline: Instant,
+    ) -> (FirehoseResponse, Summary) {
+        transform(&self.analyzer, &self.config.settings, event, deadline).await
+    }
+
+    fn analyzer_model(&self) -> &'static str {
+        use ks_core::sentiment::SentimentAnalyzer as _;
+        self.analyzer.model()
+    }
+
+    /// The Lambda deadline (epoch ms) as a local instant, less the margin kept to answer.
+    fn deadline(&self, deadline_ms: u64) -> Instant {
+        Instant::now() + remaining(deadline_ms, now_ms(), self.config.deadline_margin)
+    }
+}
+
+fn log_summary(s: &Summary, request_id: &str, model: &str) {
+    let labels = serde_json::to_string(&s.labels).unwrap_or_default();
+    tracing::info!(
+        request_id,
+        model,
+        records_in = s.records_in,
+        ok = s.ok,
+        dropped = s.dropped,
+        failed = s.failed,
+        texts_analysed = s.texts_analysed,
+        deduplicated = s.deduplicated,
+        no_text = s.no_text,
+        unsupported_language = s.unsupported_language,
+        passed_through = s.passed_through,
+        sentiment_errors = s.sentiment_errors,
+        over_response_limit = s.over_response_limit,
+        comprehend_calls = s.sentiment_calls,
+        retries = s.retries,
+        billed_units = s.billed_units,
+        labels = %labels,
+        ms = s.elapsed_ms,
+        "invocation summary"
+    );
+}
+
+/// JSON logs, one object per line, level from `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,16 @@
+//! The firehose-transform Lambda: settings and clients once, then one handler call per batch.
+
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    firehose_transform::init_logging();
+    let state = firehose_transform::State::from_env()
+        .await
+        .inspect_err(|e| {
+            // Logged as well as returned: the JSON line is what CloudWatch shows for a failed init.
+            tracing::error!(error = %e, "invalid configuration");
+        })?;
+    let state = &state;
+    run(service_fn(move |event: LambdaEvent<_>| state.handle(event))).await
+}

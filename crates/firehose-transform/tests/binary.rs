@@ -1,0 +1,125 @@
+//! The built binary, run as Lambda runs it: settings from the environment, the Comprehend
+//! endpoint from `AWS_ENDPOINT_URL_COMPREHEND`, events through the Runtime API.
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use base64::Engine as _;
+use ks_core::record::{FirehoseResponse, RecordResult};
+use standins::comprehend::{Faults, StandIn};
+use standins::runtime_api::{Outcome, RuntimeApi};
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn spawn(api: &RuntimeApi, vars: &[(&str, &str)]) -> Killed {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_firehose-transform"));
+    cmd.env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.host())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "firehose-transform")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
+        .env("AWS_SECRET_ACCESS_KEY", "local-secret")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    Killed(cmd.spawn().expect("the binary starts"))
+}
+
+#[tokio::test]
+async fn the_binary_answers_a_firehose_event_through_the_runtime_api() {
+    // GIVEN the stand-in reachable only through the standard endpoint variable
+    let comprehend = StandIn::start(Faults::default()).await.unwrap();
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
+    let _fn = spawn(
+        &api,
+        &[
+            ("AWS_ENDPOINT_URL_COMPREHEND", &comprehend.url()),
+            ("LANGUAGE_POINTER", "/lang"),
+        ],
+    );
+    // WHEN the sample event is invoked
+    let event = std::fs::read(format!(
+        "{}/../../events/firehose-social-posts.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let id = api.push(event);
+    let outcome = api
+        .outcome(&id, Duration::from_secs(30))
+        .await
+        .expect("an answer");
+    // THEN every record is answered Ok with sentiment from the stand-in
+    let Outcome::Response(body) = outcome else {
+        panic!("error: {outcome:?}")
+    };
+    let resp: FirehoseResponse = serde_json::from_slice(&body).unwrap();
+    assert_eq!(resp.records.len(), 20);
+    for r in &resp.records {
+        assert_eq!(r.result, RecordResult::Ok);
+        let line = base64::engine::general_purpose::STANDARD
+            .decode(&r.data)
+            .unwrap();
+        assert!(
+            String::from_utf8(line)
+                .unwrap()
+                .contains("\"model\":\"comprehend\"")
+        );
+    }
+    assert_eq!(comprehend.stats.calls(), 7);
+}
+
+#[tokio::test]
+async fn a_bad_setting_stops_the_cold_start_naming_the_variable() {
+    // GIVEN an invalid setting
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
+    let child = spawn(&api, &[("MAX_DOCUMENT_BYTES", "9000")]);
+    // WHEN the function starts
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = child;
+        let taken = std::mem::replace(&mut child.0, Command::new("true").spawn().unwrap());
+        taken.wait_with_output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    // THEN it exits before asking for work, with a log line naming the variable and the limit
+    assert!(!output.status.success());
+    assert!(api.first_next().is_none());
+    let logs = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        logs.contains("invalid MAX_DOCUMENT_BYTES=\\\"9000\\\": must be between 1 and 5000"),
+        "{logs}"
+    );
+}
+
+#[tokio::test]
+async fn the_lexicon_backend_needs_no_aws_at_all() {
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
+    let _fn = spawn(&api, &[("SENTIMENT_BACKEND", "lexicon")]);
+    let id = api
+        .push(br#"{"records":[{"recordId":"1","data":"eyJ0ZXh0IjoiSSBsb3ZlIGl0In0="}]}"#.to_vec());
+    let Some(Outcome::Response(body)) = api.outcome(&id, Duration::from_secs(30)).await else {
+        panic!("no answer")
+    };
+    let resp: FirehoseResponse = serde_json::from_slice(&body).unwrap();
+    let line = base64::engine::general_purpose::STANDARD
+        .decode(&resp.records[0].data)
+        .unwrap();
+    let line = String::from_utf8(line).unwrap();
+    assert!(
+        line.starts_with(r#"{"text":"I love it","sentiment":{"label":"POSITIVE""#),
+        "{line}"
+    );
+}

@@ -1,0 +1,297 @@
+//! The handler driven by the sample events in `events/`, against the Comprehend stand-in.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_comprehend::config::{BehaviorVersion, Credentials, Region};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use firehose_transform::{Analyzer, State};
+use ks_comprehend::ComprehendAnalyzer;
+use ks_core::config::TransformConfig;
+use ks_core::record::{FirehoseEvent, FirehoseResponse, RecordResult};
+use serde_json::Value;
+use standins::comprehend::{Faults, StandIn};
+use tokio::time::Instant;
+
+fn sample(name: &str) -> String {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn state(server: &StandIn, vars: &[(&str, &str)]) -> State {
+    let vars: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let config = TransformConfig::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let conf = ComprehendAnalyzer::configure(
+        aws_sdk_comprehend::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(server.url())
+            .credentials_provider(Credentials::new(
+                "AKIDLOCAL",
+                "local-secret",
+                None,
+                None,
+                "test",
+            )),
+    )
+    .build();
+    State::new(
+        Analyzer::Comprehend(ComprehendAnalyzer::new(
+            aws_sdk_comprehend::Client::from_conf(conf),
+        )),
+        config,
+    )
+}
+
+async fn run(
+    state: &State,
+    event: &str,
+) -> (FirehoseEvent, FirehoseResponse, ks_core::metrics::Summary) {
+    let event: FirehoseEvent = serde_json::from_str(event).unwrap();
+    let (resp, summary) = state
+        .transform(&event, Instant::now() + Duration::from_secs(30))
+        .await;
+    (event, resp, summary)
+}
+
+fn line(data: &str) -> String {
+    String::from_utf8(B64.decode(data).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn social_posts_all_come_back_with_sentiment_byte_exact() {
+    // GIVEN the sample Firehose event of social posts from a Kinesis source
+    let server = StandIn::start(Faults::default()).await.unwrap();
+    let state = state(
+        &server,
+        &[
+            ("TEXT_POINTERS", "/extended_tweet/full_text,/text"),
+            ("LANGUAGE_POINTER", "/lang"),
+        ],
+    );
+    // WHEN handled
+    let (event, resp, summary) = run(&state, &sample("firehose-social-posts.json")).await;
+    // THEN every record is Ok, in order, the original bytes prefix the line, sentiment is last
+    assert_eq!(resp.records.len(), event.records.len());
+    for (input, output) in event.records.iter().zip(&resp.records) {
+        assert_eq!(input.record_id, output.record_id);
+        assert_eq!(output.result, RecordResult::Ok);
+        let original =
+            String::from_utf8(B64.decode(input.data.as_ref().unwrap()).unwrap()).unwrap();
+        let out = line(&output.data);
+        let head = &original[..original.len() - 1];
+        assert!(out.starts_with(head), "original bytes kept");
+        assert!(
+            out[head.len()..].starts_with(",\"sentiment\":{\"label\":"),
+            "{out}"
+        );
+        assert!(out.ends_with("\"model\":\"comprehend\"}}\n"));
+    }
+    assert_eq!(summary.texts_analysed, 20);
+    // Six languages in the sample: one call each (all ≤ 25 documents).
+    assert_eq!(summary.sentiment_calls, 7);
+    assert_eq!(server.stats.calls(), 7);
+    assert!(summary.billed_units >= 60);
+    // The long-form text was used where present.
+    assert!(line(&resp.records[3].data).contains("\"label\":\"POSITIVE\""));
+}
+
+#[tokio::test]
+async fn edge_cases_each_get_the_documented_outcome() {
+    // GIVEN the sample event with every failure kind
+    let server = StandIn::start(Faults::default()).await.unwrap();
+    let state = state(
+        &server,
+        &[
+            ("TEXT_POINTERS", "/extended_tweet/full_text,/text"),
+            ("LANGUAGE_POINTER", "/lang"),
+        ],
+    );
+    // WHEN handled
+    let (_, resp, summary) = run(&state, &sample("firehose-edge-cases.json")).await;
+    let by_id: HashMap<&str, (&RecordResult, String)> = resp
+        .records
+        .iter()
+        .map(|r| {
+            (
+                r.record_id.as_str(),
+                (
+                    &r.result,
+                    if r.result == RecordResult::Ok {
+                        line(&r.data)
+                    } else {
+                        String::new()
+                    },
+                ),
+            )
+        })
+        .collect();
+    // THEN the broken ones fail alone
+    for id in [
+        "bad-base64",
+        "bad-utf8",
+        "not-json",
+        "not-an-object",
+        "too-deep",
+    ] {
+        assert_eq!(by_id[id].0, &RecordResult::ProcessingFailed, "{id}");
+    }
+    // AND the rest are delivered, with or without sentiment as documented
+    let sentiment = |id: &str| -> Option<Value> {
+        let v: Value = serde_json::from_str(&by_id[id].1).unwrap();
+        v.get("sentiment").cloned()
+    };
+    for id in [
+        "no-text",
+        "blank-text",
+        "non-string-text",
+        "unsupported-language",
+    ] {
+        assert_eq!(by_id[id].0, &RecordResult::Ok, "{id}");
+        assert_eq!(sentiment(id), None, "{id}");
+    }
+    for id in [
+        "ok-plain",
+        "already-has-sentiment",
+        "ends-with-newline",
+        "byte-exact",
+        "huge-text",
+        "nested-text",
+    ] {
+        assert_eq!(by_id[id].0, &RecordResult::Ok, "{id}");
+        assert!(sentiment(id).unwrap()["label"].is_string(), "{id}");
+    }
+    assert_eq!(
+        by_id["already-has-sentiment"]
+            .1
+            .matches("\"sentiment\"")
+            .count(),
+        1
+    );
+    assert!(
+        by_id["ends-with-newline"].1.ends_with("}}\n")
+            && !by_id["ends-with-newline"].1.ends_with("\n\n")
+    );
+    assert!(by_id["byte-exact"].1.starts_with(
+        r#"{ "id" : 123456789012345678901234567890, "text" : "caf\u00e9 \"quoted\" \ud83d\ude00", "x": 1.50E+3,"sentiment":"#
+    ));
+    assert!(by_id["byte-exact"].1.ends_with("} }\n"));
+    assert_eq!(sentiment("nested-text").unwrap()["label"], "POSITIVE");
+    assert_eq!(
+        (
+            summary.failed,
+            summary.no_text,
+            summary.unsupported_language
+        ),
+        (5, 3, 1)
+    );
+    assert_eq!(
+        server.stats.rejected(),
+        0,
+        "the 10,000-byte text was truncated before sending"
+    );
+}
+
+#[tokio::test]
+async fn our_response_is_what_aws_lambda_events_expects_and_our_events_are_real_shapes() {
+    use aws_lambda_events::event::firehose::{KinesisFirehoseEvent, KinesisFirehoseResponse};
+    let server = StandIn::start(Faults::default()).await.unwrap();
+    let state = state(&server, &[("PARTITION_KEYS", "true")]);
+    let social = sample("firehose-social-posts.json");
+    // The sample is a real Firehose event shape: the crate's own model parses it.
+    let theirs: KinesisFirehoseEvent = serde_json::from_str(&social).unwrap();
+    assert_eq!(theirs.records.len(), 20);
+    // That model fails the whole event on one bad record, which is why we parse records ourselves.
+    assert!(
+        serde_json::from_str::<KinesisFirehoseEvent>(&sample("firehose-edge-cases.json")).is_err()
+    );
+    let (_, resp, _) = run(&state, &social).await;
+    let parsed: KinesisFirehoseResponse =
+        serde_json::from_slice(&serde_json::to_vec(&resp).unwrap()).unwrap();
+    assert_eq!(parsed.records.len(), 20);
+    assert_eq!(parsed.records[0].result.as_deref(), Some("Ok"));
+    assert!(
+        parsed.records[0]
+            .metadata
+            .partition_keys
+            .contains_key("sentiment")
+    );
+}
+
+#[tokio::test]
+async fn the_fail_policy_sends_unscorable_records_to_processing_failed() {
+    // GIVEN Comprehend always throttling, and the fail policy
+    let server = StandIn::start(Faults {
+        throttle_every: 1,
+        ..Faults::default()
+    })
+    .await
+    .unwrap();
+    let state = state(
+        &server,
+        &[
+            ("ON_SENTIMENT_ERROR", "fail"),
+            ("COMPREHEND_MAX_ATTEMPTS", "3"),
+            ("COMPREHEND_BACKOFF_BASE_MS", "1"),
+        ],
+    );
+    let (event, resp, summary) = run(&state, &sample("firehose-social-posts.json")).await;
+    assert!(
+        resp.records
+            .iter()
+            .all(|r| r.result == RecordResult::ProcessingFailed)
+    );
+    assert_eq!(summary.failed as usize, event.records.len());
+    // Without a language pointer all 20 texts are English: one call, tried 3 times.
+    assert_eq!(summary.retries, 2);
+    assert_eq!(server.stats.calls(), 3);
+}
+
+#[tokio::test]
+async fn the_lexicon_backend_scores_english_offline() {
+    // GIVEN the lexicon backend (no endpoint at all)
+    let vars: HashMap<String, String> = [
+        ("SENTIMENT_BACKEND", "lexicon"),
+        ("LANGUAGE_POINTER", "/lang"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let config = TransformConfig::from_lookup(|k| vars.get(k).cloned()).unwrap();
+    let state = State::new(Analyzer::Lexicon(ks_lexicon::Vader::new()), config);
+    // WHEN the social posts are handled
+    let (_, resp, summary) = run(&state, &sample("firehose-social-posts.json")).await;
+    // THEN English posts get lexicon sentiment, the others are delivered without it
+    let mut scored = 0;
+    for r in &resp.records {
+        assert_eq!(r.result, RecordResult::Ok);
+        let v: Value = serde_json::from_str(&line(&r.data)).unwrap();
+        if v["lang"] == "en" {
+            assert_eq!(v["sentiment"]["model"], "lexicon");
+            scored += 1;
+        } else {
+            assert!(v.get("sentiment").is_none());
+        }
+    }
+    assert_eq!(scored, 14);
+    assert_eq!(summary.unsupported_language, 6);
+    assert_eq!(
+        (summary.sentiment_calls, summary.billed_units),
+        (0, 0),
+        "nothing remote, nothing billed"
+    );
+    let first: Value = serde_json::from_str(&line(&resp.records[0].data)).unwrap();
+    assert_eq!(
+        first["sentiment"]["label"], "POSITIVE",
+        "\"Great start to the day!\""
+    );
+    let total: f64 = ["positive", "negative", "neutral", "mixed"]
+        .iter()
+        .map(|k| first["sentiment"]["scores"][k].as_f64().unwrap())
+        .sum();
+    assert!((total - 1.0).abs() < 1e-9);
+}

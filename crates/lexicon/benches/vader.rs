@@ -1,0 +1,95 @@
+//! Throughput of `Vader::polarity_scores`, one thread, in texts per second.
+//!
+//! ```text
+//! cargo bench -p ks-lexicon --bench vader [-- --texts PATH]
+//! ```
+//!
+//! Always measures `tests/data/corpus.jsonl` (all of it, then only its tweet-sized texts of
+//! 100-280 bytes); `--texts` adds a JSON Lines file of strings. Each set is scored over and
+//! over until at least one second has passed. `reference/bench.py` prints the Python
+//! reference's numbers in the same format.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use ks_lexicon::Vader;
+
+fn read_texts(path: &str) -> Vec<String> {
+    let raw = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
+    raw.lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .collect()
+}
+
+fn measure(vader: &Vader, name: &str, texts: &[String]) {
+    if texts.is_empty() {
+        return;
+    }
+    // Warm-up: grow the scratch buffers and fault in the tables.
+    for t in texts.iter().take(1_000) {
+        black_box(vader.polarity_scores(t));
+    }
+    let bytes: usize = texts.iter().map(String::len).sum();
+    let (mut n, mut rounds) = (0usize, 0usize);
+    let start = Instant::now();
+    let elapsed = loop {
+        for t in texts {
+            black_box(vader.polarity_scores(black_box(t)));
+        }
+        n += texts.len();
+        rounds += 1;
+        let e = start.elapsed();
+        if e >= Duration::from_secs(1) {
+            break e.as_secs_f64();
+        }
+    };
+    println!(
+        "rust ks-lexicon              {name:<28} {:>6} texts  {:>12} texts/s  {:8.2} MB/s",
+        texts.len(),
+        group_thousands((n as f64 / elapsed) as u64),
+        (bytes * rounds) as f64 / elapsed / 1e6
+    );
+}
+
+fn group_thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let mut extra = None;
+    // cargo passes `--bench`; anything but `--texts PATH` is ignored.
+    while let Some(a) = args.next() {
+        if a == "--texts" {
+            extra = args.next();
+        }
+    }
+    let corpus = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/corpus.jsonl");
+    let mut files = vec![("corpus.jsonl".to_string(), corpus.to_string())];
+    if let Some(path) = extra {
+        let name = std::path::Path::new(&path)
+            .file_name()
+            .map_or_else(|| path.clone(), |n| n.to_string_lossy().into_owned());
+        files.push((name, path));
+    }
+
+    let vader = Vader::new();
+    for (name, path) in files {
+        let texts = read_texts(&path);
+        measure(&vader, &name, &texts);
+        let tweets: Vec<String> = texts
+            .into_iter()
+            .filter(|t| (100..=280).contains(&t.len()))
+            .collect();
+        measure(&vader, &format!("{name} (100-280 B)"), &tweets);
+    }
+}

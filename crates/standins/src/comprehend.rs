@@ -1,0 +1,349 @@
+//! The stand-in for Amazon Comprehend's `BatchDetectSentiment`.
+//!
+//! No emulator implements this API, so tests, benchmarks and the local pipeline talk to this
+//! server instead. It speaks the real wire protocol (awsJson1_1: `POST /`,
+//! `X-Amz-Target: Comprehend_20171127.BatchDetectSentiment`), enforces the real limits (25
+//! documents, 5,000 bytes each, supported languages), and can be told to throttle, fail with
+//! 500s, answer slowly, or put documents in `ErrorList`, so retry paths are exercised for real.
+//!
+//! Scores come from a tiny keyword heuristic: deterministic, and good enough to tell that a
+//! result reached the right record.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::serve::ListenerExt as _;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+/// The operation this server answers.
+pub const TARGET: &str = "Comprehend_20171127.BatchDetectSentiment";
+/// Limits enforced as Comprehend does (see ks-core's `limits` for the sources).
+pub const MAX_DOCUMENTS: usize = 25;
+pub const MAX_DOCUMENT_BYTES: usize = 5_000;
+pub const LANGUAGES: [&str; 12] = [
+    "ar", "hi", "ko", "zh-TW", "ja", "zh", "de", "pt", "en", "it", "fr", "es",
+];
+/// A document containing this marker is answered in `ErrorList` with `INTERNAL_SERVER_ERROR`
+/// the first time it is seen, so per-document retries can be tested.
+pub const DOC_ERROR_ONCE_MARKER: &str = "__standin_doc_error_once__";
+/// A document containing this marker is always answered in `ErrorList` with `INVALID_REQUEST`.
+pub const DOC_ERROR_MARKER: &str = "__standin_doc_error__";
+
+/// Faults to inject. Counters are per call, starting at 1.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Added to every answer.
+    pub latency: Duration,
+    /// Every Nth call answers `ThrottlingException` (0 = never).
+    pub throttle_every: u64,
+    /// The first N calls answer `ThrottlingException`.
+    pub throttle_first: u64,
+    /// Every Nth call answers HTTP 500 `InternalServerException` (0 = never).
+    pub error_every: u64,
+    /// The first N calls answer HTTP 500.
+    pub error_first: u64,
+    /// The first N calls wait this long before answering (to trip client timeouts).
+    pub slow_first: u64,
+    pub slow_latency: Duration,
+}
+
+/// What the server saw.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub calls: AtomicU64,
+    pub documents: AtomicU64,
+    pub throttled: AtomicU64,
+    pub errors: AtomicU64,
+    pub rejected: AtomicU64,
+    pub max_batch: AtomicU64,
+    seen_once: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl Stats {
+    pub fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+    pub fn documents(&self) -> u64 {
+        self.documents.load(Ordering::SeqCst)
+    }
+    pub fn rejected(&self) -> u64 {
+        self.rejected.load(Ordering::SeqCst)
+    }
+    pub fn max_batch(&self) -> u64 {
+        self.max_batch.load(Ordering::SeqCst)
+    }
+}
+
+struct Shared {
+    faults: Faults,
+    stats: Arc<Stats>,
+}
+
+/// A running stand-in; it stops when dropped.
+pub struct StandIn {
+    pub addr: SocketAddr,
+    pub stats: Arc<Stats>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl StandIn {
+    /// Starts on `127.0.0.1` with a free port.
+    pub async fn start(faults: Faults) -> std::io::Result<Self> {
+        Self::bind("127.0.0.1:0".parse().expect("valid address"), faults).await
+    }
+
+    pub async fn bind(addr: SocketAddr, faults: Faults) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let addr = listener.local_addr()?;
+        // Answer at once, as AWS does: without this, Nagle's algorithm and delayed ACKs add
+        // milliseconds to every small response on loopback.
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
+        let stats = Arc::new(Stats::default());
+        let app = router(faults, stats.clone());
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+        Ok(StandIn {
+            addr,
+            stats,
+            shutdown: Some(tx),
+        })
+    }
+
+    /// The endpoint URL to give the SDK (`AWS_ENDPOINT_URL_COMPREHEND`).
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for StandIn {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// The server's routes, for embedding.
+pub fn router(faults: Faults, stats: Arc<Stats>) -> Router {
+    Router::new()
+        .route("/", post(handle))
+        .with_state(Arc::new(Shared { faults, stats }))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Request {
+    text_list: Vec<String>,
+    language_code: String,
+}
+
+fn aws_error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
+    let body = json!({"__type": kind, "message": message.into()});
+    let mut resp = (status, body.to_string()).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    if let Ok(v) = HeaderValue::from_str(kind) {
+        headers.insert("x-amzn-errortype", v);
+    }
+    resp
+}
+
+async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let stats = &shared.stats;
+    let faults = &shared.faults;
+    let n = stats.calls.fetch_add(1, Ordering::SeqCst) + 1;
+
+    let target = headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if target != TARGET {
+        stats.rejected.fetch_add(1, Ordering::SeqCst);
+        return aws_error(
+            StatusCode::BAD_REQUEST,
+            "UnknownOperationException",
+            format!("unsupported target {target:?}"),
+        );
+    }
+    let content_type = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type.starts_with("application/x-amz-json-1.1") {
+        stats.rejected.fetch_add(1, Ordering::SeqCst);
+        return aws_error(
+            StatusCode::BAD_REQUEST,
+            "SerializationException",
+            "expected application/x-amz-json-1.1",
+        );
+    }
+    if !headers.contains_key("authorization") {
+        stats.rejected.fetch_add(1, Ordering::SeqCst);
+        return aws_error(
+            StatusCode::BAD_REQUEST,
+            "MissingAuthenticationTokenException",
+            "request is not signed",
+        );
+    }
+
+    if n <= faults.slow_first {
+        tokio::time::sleep(faults.slow_latency).await;
+    }
+    if !faults.latency.is_zero() {
+        tokio::time::sleep(faults.latency).await;
+    }
+    if n <= faults.throttle_first || (faults.throttle_every > 0 && n % faults.throttle_every == 0) {
+        stats.throttled.fetch_add(1, Ordering::SeqCst);
+        return aws_error(
+            StatusCode::BAD_REQUEST,
+            "ThrottlingException",
+            "Rate exceeded",
+        );
+    }
+    if n <= faults.error_first || (faults.error_every > 0 && n % faults.error_every == 0) {
+        stats.errors.fetch_add(1, Ordering::SeqCst);
+        return aws_error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerException",
+            "injected failure",
+        );
+    }
+
+    let req: Request = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            stats.rejected.fetch_add(1, Ordering::SeqCst);
+            return aws_error(
+                StatusCode::BAD_REQUEST,
+                "SerializationException",
+                e.to_string(),
+            );
+        }
+    };
+    if req.text_list.is_empty() {
+        stats.rejected.fetch_add(1, Ordering::SeqCst);
+        return aws_error(
+            StatusCode::BAD_REQUEST,
+            "InvalidRequestException",
+            "TextList must not be empty",
+        );
+    }
+    if req.text_list.len() > MAX_DOCUMENTS {
+        stats.rejected.fetch_add(1, Ordering::SeqCst);
+        return aws_error(
+            StatusCode::BAD_REQUEST,
+            "BatchSizeLimitExceededException",
+            format!(
+                "{} documents; the limit is {MAX_DOCUMENTS}",
+                req.text_list.len()
+            ),
+        );
+    }
+    if let Some(i) = req
+        .text_list
+        .iter()
+        .position(|t| t.len() > MAX_DOCUMENT_BYTES)
+    {
+        stats.rejected.fetch_add(1, Ordering::SeqCst);
+        return aws_error(
+            StatusCode::BAD_REQUEST,
+            "TextSizeLimitExceededException",
+            format!(
+                "document {i} is {} bytes; the limit is {MAX_DOCUMENT_BYTES}",
+                req.text_list[i].len()
+            ),
+        );
+    }
+    if !LANGUAGES.contains(&req.language_code.as_str()) {
+        stats.rejected.fetch_add(1, Ordering::SeqCst);
+        return aws_error(
+            StatusCode::BAD_REQUEST,
+            "UnsupportedLanguageException",
+            format!("language {:?} is not supported", req.language_code),
+        );
+    }
+    stats
+        .max_batch
+        .fetch_max(req.text_list.len() as u64, Ordering::SeqCst);
+    stats
+        .documents
+        .fetch_add(req.text_list.len() as u64, Ordering::SeqCst);
+
+    let mut results = Vec::new();
+    let mut errors = Vec::new();
+    for (i, text) in req.text_list.iter().enumerate() {
+        if text.contains(DOC_ERROR_MARKER) {
+            errors.push(json!({"Index": i, "ErrorCode": "INVALID_REQUEST", "ErrorMessage": "injected document error"}));
+            continue;
+        }
+        if text.contains(DOC_ERROR_ONCE_MARKER) {
+            let first = stats.seen_once.lock().expect("lock").insert(text.clone());
+            if first {
+                errors.push(json!({"Index": i, "ErrorCode": "INTERNAL_SERVER_ERROR", "ErrorMessage": "injected transient document error"}));
+                continue;
+            }
+        }
+        results.push(score(i, text));
+    }
+    let body = json!({"ResultList": results, "ErrorList": errors});
+    let mut resp = (StatusCode::OK, body.to_string()).into_response();
+    resp.headers_mut().insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    resp
+}
+
+const POSITIVE: [&str; 10] = [
+    "love",
+    "great",
+    "good",
+    "happy",
+    "awesome",
+    "excellent",
+    "best",
+    "wonderful",
+    "nice",
+    "amazing",
+];
+const NEGATIVE: [&str; 10] = [
+    "hate", "bad", "terrible", "awful", "worst", "sad", "angry", "horrible", "poor", "broken",
+];
+
+/// A deterministic keyword score with Comprehend's shape.
+fn score(index: usize, text: &str) -> Value {
+    let lower = text.to_lowercase();
+    let pos = POSITIVE.iter().filter(|w| lower.contains(*w)).count() as f64;
+    let neg = NEGATIVE.iter().filter(|w| lower.contains(*w)).count() as f64;
+    let (label, p, n, u, m) = match (pos > 0.0, neg > 0.0) {
+        (true, true) => ("MIXED", 0.2, 0.2, 0.1, 0.5),
+        (true, false) => ("POSITIVE", 0.9, 0.02, 0.07, 0.01),
+        (false, true) => ("NEGATIVE", 0.03, 0.88, 0.08, 0.01),
+        (false, false) => ("NEUTRAL", 0.05, 0.04, 0.9, 0.01),
+    };
+    json!({
+        "Index": index,
+        "Sentiment": label,
+        "SentimentScore": {"Positive": p, "Negative": n, "Neutral": u, "Mixed": m},
+    })
+}

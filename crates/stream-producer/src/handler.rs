@@ -1,0 +1,247 @@
+//! One invocation: any JSON in (a scheduled-event envelope, or a Scheduler custom input that may
+//! narrow the budget), one producer run, one summary log line and one EMF document out.
+
+use aws_lambda_events::eventbridge::EventBridgeEvent;
+use ks_adapters::dynamodb::DynamoCursorStore;
+use ks_adapters::file::FileCursorStore;
+use ks_adapters::http::Fetcher;
+use ks_adapters::http_json::HttpJsonSource;
+use ks_adapters::kinesis::KinesisSink;
+use ks_adapters::mastodon::MastodonSource;
+use ks_adapters::secrets::SsmSecrets;
+use ks_core::config::ConfigError;
+use ks_core::deadline::{now_ms, remaining};
+use ks_core::producer::config::{CursorConfig, Overrides, ProducerConfig, SourceConfig};
+use ks_core::producer::metrics::ProducerSummary;
+use ks_core::producer::run::{Outcome, ProduceSettings, produce};
+use ks_core::producer::synthetic::SyntheticSource;
+use lambda_runtime::{Error, LambdaEvent};
+use serde_json::{Value, json};
+use tokio::time::Instant;
+
+use crate::{AnySource, AnyStore, InitError};
+
+/// Everything built once per cold start.
+pub struct State {
+    pub source: AnySource,
+    pub store: AnyStore,
+    pub sink: KinesisSink,
+    pub config: ProducerConfig,
+    pub function_name: String,
+}
+
+impl State {
+    /// Reads the settings, looks up secrets and builds the clients; a bad setting or a missing
+    /// secret stops the cold start. Endpoints follow aws-config's resolution, so
+    /// `AWS_ENDPOINT_URL_KINESIS` (etc.) reach local emulators.
+    pub async fn from_env() -> Result<Self, InitError> {
+        let config = ProducerConfig::from_env()?;
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let kinesis = aws_sdk_kinesis::Client::from_conf(
+            KinesisSink::configure(aws_sdk_kinesis::config::Builder::from(&sdk)).build(),
+        );
+        let sink = KinesisSink::new(kinesis, &config.stream_name);
+        let store = match &config.cursor {
+            CursorConfig::File { dir } => AnyStore::File(FileCursorStore::new(dir)),
+            CursorConfig::DynamoDb { table } => AnyStore::DynamoDb(DynamoCursorStore::new(
+                aws_sdk_dynamodb::Client::new(&sdk),
+                table,
+            )),
+        };
+        let secrets = SsmSecrets::new(aws_sdk_ssm::Client::new(&sdk));
+        let source = build_source(&config, &secrets).await?;
+        Ok(State::new(source, store, sink, config))
+    }
+
+    pub fn new(
+        source: AnySource,
+        store: AnyStore,
+        sink: KinesisSink,
+        config: ProducerConfig,
+    ) -> Self {
+        let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+            .unwrap_or_else(|_| "stream-producer".to_owned());
+        State {
+            source,
+            store,
+            sink,
+            config,
+            function_name,
+        }
+    }
+
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+        let request_id = event.context.request_id.clone();
+        let (overrides, ignored) = match overrides_from_event(&event.payload) {
+            Ok(o) => o,
+            Err(e) => {
+                tracing::error!(request_id, error = %e, code = "INPUT", "invalid invocation input");
+                return Err(e.into());
+            }
+        };
+        let settings = overrides.apply(&self.config.settings);
+        let outcome = self
+            .produce(&settings, self.deadline(event.context.deadline))
+            .await;
+        let failed = outcome.result.as_ref().err();
+        log_summary(&outcome.summary, &request_id, &settings, &ignored, failed);
+        let emf = match failed {
+            None => outcome.summary.to_emf(
+                &self.config.metrics_namespace,
+                &self.function_name,
+                now_ms(),
+            ),
+            Some(_) => outcome.summary.to_emf_failed(
+                &self.config.metrics_namespace,
+                &self.function_name,
+                now_ms(),
+            ),
+        };
+        println!("{emf}");
+        match outcome.result {
+            Ok(()) => Ok(json!(outcome.summary)),
+            // Failing the invocation lets the schedule's retry policy and dead-letter queue act.
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// One producer run with these settings, for tests and benchmarks.
+    pub async fn produce(&self, settings: &ProduceSettings, deadline: Instant) -> Outcome {
+        let mut rng = fastrand::Rng::new();
+        produce(
+            &self.source,
+            &self.store,
+            &self.sink,
+            &self.config.cursor_key,
+            settings,
+            deadline,
+            &mut rng,
+        )
+        .await
+    }
+
+    /// The Lambda deadline (epoch ms) as a local instant, less the margin kept for the checkpoint.
+    fn deadline(&self, deadline_ms: u64) -> Instant {
+        tracing::debug!(deadline_ms, now_ms = now_ms(), "invocation deadline");
+        Instant::now() + remaining(deadline_ms, now_ms(), self.config.deadline_margin)
+    }
+}
+
+async fn build_source(
+    config: &ProducerConfig,
+    secrets: &SsmSecrets,
+) -> Result<AnySource, InitError> {
+    let name = config.cursor_key.clone();
+    Ok(match &config.source {
+        SourceConfig::Synthetic {
+            seed,
+            per_invocation,
+            rate_per_sec,
+        } => AnySource::Synthetic(SyntheticSource {
+            name,
+            seed: *seed,
+            per_invocation: *per_invocation,
+            rate_per_sec: *rate_per_sec,
+        }),
+        SourceConfig::Mastodon(m) => {
+            let auth = match &m.token_param {
+                Some(param) => Some((
+                    "Authorization".to_owned(),
+                    format!("Bearer {}", secrets.get(param).await?),
+                )),
+                None => None,
+            };
+            let fetcher = Fetcher::new(name, config.fetch.clone(), auth)?;
+            AnySource::Mastodon(MastodonSource::new(
+                fetcher,
+                &m.base_url,
+                m.page_limit,
+                m.local_only,
+            )?)
+        }
+        SourceConfig::HttpJson(h) => {
+            let auth = match &h.auth_param {
+                Some(param) => {
+                    let secret = secrets.get(param).await?;
+                    let value = match &h.auth_scheme {
+                        Some(scheme) => format!("{scheme} {secret}"),
+                        None => secret,
+                    };
+                    Some((h.auth_header.clone(), value))
+                }
+                None => None,
+            };
+            let fetcher = Fetcher::new(name, config.fetch.clone(), auth)?;
+            AnySource::HttpJson(HttpJsonSource::new(fetcher, h.clone())?)
+        }
+    })
+}
+
+/// The overrides an invocation's input carries, and the input keys that were ignored. An
+/// EventBridge envelope (a rule's scheduled event) carries them in `detail`; anything else
+/// (Scheduler's custom input) at the top level.
+pub fn overrides_from_event(payload: &Value) -> Result<(Overrides, Vec<String>), ConfigError> {
+    let is_envelope = payload.get("detail-type").is_some() && payload.get("source").is_some();
+    if is_envelope
+        && let Ok(event) = serde_json::from_value::<EventBridgeEvent<Value>>(payload.clone())
+    {
+        return Overrides::from_input(&event.detail);
+    }
+    Overrides::from_input(payload)
+}
+
+fn log_summary(
+    s: &ProducerSummary,
+    request_id: &str,
+    settings: &ProduceSettings,
+    ignored: &[String],
+    error: Option<&ks_core::producer::run::ProduceError>,
+) {
+    let cursor_before = s.cursor_before.as_deref().unwrap_or("");
+    let cursor_after = s.cursor_after.as_deref().unwrap_or("");
+    let ignored = ignored.join(",");
+    macro_rules! summary {
+        ($level:ident, $($extra:tt)*) => {
+            tracing::$level!(
+                request_id,
+                source = s.source.as_str(),
+                fetched = s.fetched,
+                pages = s.pages,
+                new = s.new,
+                duplicates = s.duplicates,
+                put = s.put,
+                rejected = s.rejected,
+                failed = s.failed,
+                retries = s.retries,
+                put_records_calls = s.put_records_calls,
+                kinesis_records = s.kinesis_records,
+                bytes = s.bytes,
+                payload_units = s.payload_units,
+                cursor_before,
+                cursor_after,
+                stop = s.stop,
+                max_pages = settings.max_pages,
+                max_records = settings.max_records,
+                ignored_input_keys = ignored.as_str(),
+                ms = s.elapsed_ms,
+                $($extra)*
+            )
+        };
+    }
+    match error {
+        None => summary!(info, "invocation summary"),
+        Some(e) => summary!(error, code = e.code(), error = %e, "invocation summary"),
+    }
+}
+
+/// JSON logs, one object per line, level from `RUST_LOG` (default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .with_target(false)
+        .init();
+}

@@ -1,0 +1,79 @@
+//! The configured source and cursor store as one type each, so the handler is not generic.
+
+use ks_adapters::dynamodb::DynamoCursorStore;
+use ks_adapters::file::FileCursorStore;
+use ks_adapters::http_json::HttpJsonSource;
+use ks_adapters::mastodon::MastodonSource;
+use ks_adapters::secrets::SecretError;
+use ks_core::config::ConfigError;
+use ks_core::producer::synthetic::SyntheticSource;
+use ks_core::producer::{
+    Cursor, CursorError, CursorStore, FetchBudget, Fetched, Source, SourceError,
+};
+
+/// Why the function cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Source(#[from] SourceError),
+}
+
+#[derive(Debug, Clone)]
+pub enum AnySource {
+    Synthetic(SyntheticSource),
+    Mastodon(MastodonSource),
+    HttpJson(HttpJsonSource),
+}
+
+impl Source for AnySource {
+    fn name(&self) -> &str {
+        match self {
+            AnySource::Synthetic(s) => s.name(),
+            AnySource::Mastodon(s) => s.name(),
+            AnySource::HttpJson(s) => s.name(),
+        }
+    }
+
+    async fn fetch(
+        &self,
+        cursor: Option<&str>,
+        budget: FetchBudget,
+    ) -> Result<Fetched, SourceError> {
+        match self {
+            AnySource::Synthetic(s) => s.fetch(cursor, budget).await,
+            AnySource::Mastodon(s) => s.fetch(cursor, budget).await,
+            AnySource::HttpJson(s) => s.fetch(cursor, budget).await,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum AnyStore {
+    File(FileCursorStore),
+    DynamoDb(DynamoCursorStore),
+}
+
+impl CursorStore for AnyStore {
+    async fn load(&self, key: &str) -> Result<Option<Cursor>, CursorError> {
+        match self {
+            AnyStore::File(s) => s.load(key).await,
+            AnyStore::DynamoDb(s) => s.load(key).await,
+        }
+    }
+
+    async fn save(
+        &self,
+        key: &str,
+        expected: Option<&Cursor>,
+        position: &str,
+    ) -> Result<Cursor, CursorError> {
+        match self {
+            AnyStore::File(s) => s.save(key, expected, position).await,
+            AnyStore::DynamoDb(s) => s.save(key, expected, position).await,
+        }
+    }
+}

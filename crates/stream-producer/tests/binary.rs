@@ -1,0 +1,231 @@
+//! The built binary, run as Lambda runs it: settings from the environment, Kinesis and DynamoDB
+//! in moto's server reached through `AWS_ENDPOINT_URL`, events through the Runtime API stand-in.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
+    ScalarAttributeType,
+};
+use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+use ks_adapters::emulator::{Killed, Moto};
+use ks_core::producer::synthetic::id_of;
+use serde_json::Value;
+use standins::runtime_api::{Outcome, RuntimeApi};
+
+fn spawn(api: &RuntimeApi, log: &std::path::Path, vars: &[(&str, &str)]) -> Killed {
+    let log = std::fs::File::create(log).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stream-producer"));
+    cmd.env_clear()
+        .env("AWS_LAMBDA_RUNTIME_API", api.host())
+        .env("AWS_LAMBDA_FUNCTION_NAME", "stream-producer")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
+        .env("AWS_SECRET_ACCESS_KEY", "local-secret")
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log));
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    Killed(cmd.spawn().expect("the binary starts"))
+}
+
+fn sample(name: &str) -> Vec<u8> {
+    std::fs::read(format!(
+        "{}/../../events/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+async fn setup(moto: &Moto) -> (aws_sdk_kinesis::Client, aws_sdk_dynamodb::Client) {
+    let creds = Credentials::new("AKIDLOCAL", "local-secret", None, None, "test");
+    let kinesis = aws_sdk_kinesis::Client::from_conf(
+        aws_sdk_kinesis::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(moto.url())
+            .credentials_provider(creds.clone())
+            .build(),
+    );
+    kinesis
+        .create_stream()
+        .stream_name("posts")
+        .shard_count(1)
+        .send()
+        .await
+        .unwrap();
+    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
+        aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .endpoint_url(moto.url())
+            .credentials_provider(creds)
+            .build(),
+    );
+    dynamodb
+        .create_table()
+        .table_name("cursors")
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("source")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("source")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    (kinesis, dynamodb)
+}
+
+async fn answer(api: &RuntimeApi, event: Vec<u8>) -> Outcome {
+    let id = api.push(event);
+    api.outcome(&id, Duration::from_secs(60))
+        .await
+        .expect("an answer")
+}
+
+#[tokio::test]
+async fn the_binary_puts_posts_into_kinesis_and_checkpoints_in_dynamodb() {
+    let Some(moto) = Moto::start() else { return };
+    // GIVEN a stream and a cursor table in moto, reachable only through AWS_ENDPOINT_URL
+    let (kinesis, dynamodb) = setup(&moto).await;
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("function.log");
+    let _fn = spawn(
+        &api,
+        &log,
+        &[
+            ("AWS_ENDPOINT_URL", &moto.url()),
+            ("SOURCE", "synthetic"),
+            ("SYNTHETIC_PER_INVOCATION", "300"),
+            ("STREAM_NAME", "posts"),
+            ("CURSOR_STORE", "dynamodb"),
+            ("CURSOR_TABLE", "cursors"),
+        ],
+    );
+    // WHEN the scheduled event, then the Scheduler's custom input, are invoked
+    let Outcome::Response(first) = answer(&api, sample("eventbridge-scheduled.json")).await else {
+        panic!("the first invocation failed")
+    };
+    let Outcome::Response(second) = answer(&api, sample("eventbridge-scheduler-input.json")).await
+    else {
+        panic!("the second invocation failed")
+    };
+    let first: Value = serde_json::from_slice(&first).unwrap();
+    let second: Value = serde_json::from_slice(&second).unwrap();
+    // THEN 300 then 100 (the overridden budget) posts are put and the cursor follows them
+    assert_eq!(
+        (first["put"].as_u64(), second["put"].as_u64()),
+        (Some(300), Some(100))
+    );
+    let item = dynamodb
+        .get_item()
+        .table_name("cursors")
+        .key("source", AttributeValue::S("synthetic:42".into()))
+        .send()
+        .await
+        .unwrap();
+    let position = item
+        .item()
+        .and_then(|i| i.get("position"))
+        .and_then(|v| v.as_s().ok())
+        .cloned();
+    assert_eq!(position, Some(id_of(399)));
+    // AND the stream holds exactly those 400 records
+    let shard = kinesis
+        .list_shards()
+        .stream_name("posts")
+        .send()
+        .await
+        .unwrap()
+        .shards()[0]
+        .shard_id()
+        .to_owned();
+    let it = kinesis
+        .get_shard_iterator()
+        .stream_name("posts")
+        .shard_id(shard)
+        .shard_iterator_type(aws_sdk_kinesis::types::ShardIteratorType::TrimHorizon)
+        .send()
+        .await
+        .unwrap();
+    let records = kinesis
+        .get_records()
+        .shard_iterator(it.shard_iterator().unwrap())
+        .limit(1_000)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(records.records().len(), 400);
+    // AND each invocation logged one JSON summary line and one EMF document
+    let logs = std::fs::read_to_string(&log).unwrap();
+    let summaries: Vec<Value> = logs
+        .lines()
+        .filter(|l| l.contains("invocation summary"))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(summaries.len(), 2, "{logs}");
+    assert_eq!(summaries[0]["fields"]["put"], 300);
+    assert_eq!(summaries[1]["fields"]["max_pages"], 1);
+    let emf = logs.lines().filter(|l| l.contains("\"_aws\"")).count();
+    assert_eq!(emf, 2, "{logs}");
+}
+
+#[tokio::test]
+async fn a_missing_stream_fails_the_invocation() {
+    let Some(moto) = Moto::start() else { return };
+    let _ = setup(&moto).await;
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let _fn = spawn(
+        &api,
+        &dir.path().join("log"),
+        &[
+            ("AWS_ENDPOINT_URL", &moto.url()),
+            ("STREAM_NAME", "nope"),
+            ("CURSOR_DIR", &dir.path().display().to_string()),
+        ],
+    );
+    let Outcome::Error(body) = answer(&api, sample("eventbridge-scheduled.json")).await else {
+        panic!("expected an error")
+    };
+    let body = String::from_utf8_lossy(&body);
+    assert!(body.contains("ResourceNotFound"), "{body}");
+}
+
+#[tokio::test]
+async fn a_bad_setting_stops_the_cold_start_naming_the_variable() {
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let mut child = spawn(
+        &api,
+        &log,
+        &[("STREAM_NAME", "s"), ("MAX_RECORDS_PER_REQUEST", "900")],
+    );
+    let status = tokio::task::spawn_blocking(move || child.0.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!status.success());
+    assert!(api.first_next().is_none());
+    let logs = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logs.contains("invalid MAX_RECORDS_PER_REQUEST=\\\"900\\\": must be between 1 and 500"),
+        "{logs}"
+    );
+}

@@ -1,0 +1,204 @@
+//! The handler driven by the sample events in `events/`, with the synthetic source, a file
+//! cursor and the Kinesis stand-in.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+use ks_adapters::file::FileCursorStore;
+use ks_adapters::kinesis::KinesisSink;
+use ks_core::producer::config::{Overrides, ProducerConfig, SourceConfig};
+use ks_core::producer::synthetic::{SyntheticSource, id_of};
+use lambda_runtime::{Context, LambdaEvent};
+use serde_json::{Value, json};
+use standins::kinesis::{Faults, KinesisStandIn};
+use stream_producer::{AnySource, AnyStore, State, overrides_from_event};
+
+fn sample(name: &str) -> Value {
+    let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
+        .unwrap()
+}
+
+fn state(server: &KinesisStandIn, dir: &std::path::Path, vars: &[(&str, &str)]) -> State {
+    let mut all: Vec<(String, String)> = vec![
+        ("STREAM_NAME".into(), "posts".into()),
+        ("CURSOR_DIR".into(), dir.display().to_string()),
+    ];
+    all.extend(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let config =
+        ProducerConfig::from_lookup(|k| all.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    let SourceConfig::Synthetic {
+        seed,
+        per_invocation,
+        rate_per_sec,
+    } = config.source
+    else {
+        panic!("synthetic expected")
+    };
+    let source = AnySource::Synthetic(SyntheticSource {
+        name: config.cursor_key.clone(),
+        seed,
+        per_invocation,
+        rate_per_sec,
+    });
+    let conf = KinesisSink::configure(
+        aws_sdk_kinesis::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(server.url())
+            .credentials_provider(Credentials::new(
+                "AKIDLOCAL",
+                "local-secret",
+                None,
+                None,
+                "test",
+            )),
+    )
+    .build();
+    let sink = KinesisSink::new(aws_sdk_kinesis::Client::from_conf(conf), "posts");
+    State::new(
+        source,
+        AnyStore::File(FileCursorStore::new(dir)),
+        sink,
+        config,
+    )
+}
+
+fn event(payload: Value, request_id: &str) -> LambdaEvent<Value> {
+    let mut ctx = Context::default();
+    ctx.request_id = request_id.to_owned();
+    ctx.deadline = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 60_000;
+    LambdaEvent::new(payload, ctx)
+}
+
+#[test]
+fn the_scheduled_envelope_carries_no_overrides_and_the_scheduler_input_does() {
+    // GIVEN the EventBridge rule's scheduled event THEN the configured budget stands
+    let (o, ignored) = overrides_from_event(&sample("eventbridge-scheduled.json")).unwrap();
+    assert_eq!(o, Overrides::default());
+    assert!(ignored.is_empty(), "{ignored:?}");
+    // GIVEN the Scheduler's custom input THEN its budget applies
+    let (o, _) = overrides_from_event(&sample("eventbridge-scheduler-input.json")).unwrap();
+    assert_eq!(
+        o,
+        Overrides {
+            max_pages: Some(1),
+            max_records: Some(100)
+        }
+    );
+    // GIVEN a rule whose envelope detail carries overrides THEN they are read from `detail`
+    let mut envelope = sample("eventbridge-scheduled.json");
+    envelope["detail"] = json!({"max_records": 7});
+    assert_eq!(
+        overrides_from_event(&envelope).unwrap().0.max_records,
+        Some(7)
+    );
+}
+
+#[tokio::test]
+async fn scheduled_invocations_put_new_posts_and_continue_from_the_cursor() {
+    // GIVEN the synthetic source (250 posts an invocation), a file cursor, the Kinesis stand-in
+    let server = KinesisStandIn::start(Faults::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(&server, dir.path(), &[("SYNTHETIC_PER_INVOCATION", "250")]);
+    // WHEN the scheduled event is handled twice
+    let first = state
+        .handle(event(sample("eventbridge-scheduled.json"), "req-1"))
+        .await
+        .unwrap();
+    let second = state
+        .handle(event(sample("eventbridge-scheduled.json"), "req-2"))
+        .await
+        .unwrap();
+    // THEN each puts 250 new posts and moves the cursor on
+    assert_eq!(first["put"], 250);
+    assert_eq!(first["cursor_before"], Value::Null);
+    assert_eq!(first["cursor_after"], id_of(249));
+    assert_eq!(second["cursor_before"], id_of(249));
+    assert_eq!(second["cursor_after"], id_of(499));
+    assert_eq!(server.records().len(), 500);
+    assert_eq!(server.stats.calls(), 2);
+}
+
+#[tokio::test]
+async fn the_scheduler_input_narrows_the_budget() {
+    let server = KinesisStandIn::start(Faults::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(&server, dir.path(), &[("SYNTHETIC_PER_INVOCATION", "1000")]);
+    // WHEN invoked with the custom input (1 page, 100 records)
+    let out = state
+        .handle(event(sample("eventbridge-scheduler-input.json"), "req-1"))
+        .await
+        .unwrap();
+    // THEN only one page of 100 is fetched and put
+    assert_eq!(
+        (
+            out["pages"].as_u64(),
+            out["put"].as_u64(),
+            out["stop"].as_str()
+        ),
+        (Some(1), Some(100), Some("max_records"))
+    );
+    // AND a bad override fails the invocation, naming the key
+    let err = state
+        .handle(event(json!({"max_pages": -1}), "req-2"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("max_pages"), "{err}");
+}
+
+#[tokio::test]
+async fn a_stream_that_keeps_throttling_fails_the_invocation_and_holds_the_cursor() {
+    let server = KinesisStandIn::start(Faults {
+        fail_fraction: 1.0,
+        ..Faults::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(
+        &server,
+        dir.path(),
+        &[
+            ("SYNTHETIC_PER_INVOCATION", "20"),
+            ("PUT_MAX_ATTEMPTS", "3"),
+            ("PUT_BACKOFF_BASE_MS", "1"),
+            ("PUT_BACKOFF_CAP_MS", "5"),
+        ],
+    );
+    let err = state
+        .handle(event(sample("eventbridge-scheduled.json"), "req-1"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("20 records not delivered"),
+        "{err}"
+    );
+    use ks_core::producer::CursorStore as _;
+    assert_eq!(
+        state.store.load(&state.config.cursor_key).await.unwrap(),
+        None
+    );
+    assert_eq!(server.stats.calls(), 3);
+}
+
+#[tokio::test]
+async fn a_local_emulators_relative_deadline_still_leaves_time_to_work() {
+    // GIVEN `cargo lambda watch`'s deadline header: the timeout (600000 ms), not an epoch time
+    let server = KinesisStandIn::start(Faults::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(&server, dir.path(), &[("SYNTHETIC_PER_INVOCATION", "10")]);
+    let mut e = event(sample("eventbridge-scheduled.json"), "req-1");
+    e.context.deadline = 600_000;
+    // WHEN handled THEN the posts are fetched and put, not skipped for lack of time
+    let out = state.handle(e).await.unwrap();
+    assert_eq!(
+        (out["put"].as_u64(), out["stop"].as_str()),
+        (Some(10), Some("caught_up"))
+    );
+}
