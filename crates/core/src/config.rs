@@ -147,11 +147,7 @@ impl TransformConfig {
                 ],
             )?,
             field,
-            partition_keys: env.choice(
-                "PARTITION_KEYS",
-                "false",
-                &[("false", false), ("true", true)],
-            )?,
+            partition_keys: env.flag("PARTITION_KEYS", false)?,
             ..TransformSettings::default()
         };
         Ok(TransformConfig {
@@ -169,17 +165,18 @@ impl TransformConfig {
     }
 }
 
-/// Reads variables, treating empty values as unset (templates often pass "").
-struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
+/// Reads variables, treating empty values as unset (templates often pass ""). Shared by every
+/// function's config so they validate and word their errors alike.
+pub(crate) struct Env<'a, F: Fn(&str) -> Option<String>>(pub(crate) &'a F);
 
 impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
-    fn get(&self, var: &str) -> Option<String> {
+    pub(crate) fn get(&self, var: &str) -> Option<String> {
         (self.0)(var)
             .map(|v| v.trim().to_owned())
             .filter(|v| !v.is_empty())
     }
 
-    fn invalid(&self, var: &'static str, reason: impl Into<String>) -> ConfigError {
+    pub(crate) fn invalid(&self, var: &'static str, reason: impl Into<String>) -> ConfigError {
         ConfigError {
             var,
             value: self.get(var).unwrap_or_default(),
@@ -187,7 +184,7 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
         }
     }
 
-    fn number<T>(
+    pub(crate) fn number<T>(
         &self,
         var: &'static str,
         default: T,
@@ -211,7 +208,7 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
         Ok(n)
     }
 
-    fn choice<T: Copy>(
+    pub(crate) fn choice<T: Copy>(
         &self,
         var: &'static str,
         default: &str,
@@ -229,6 +226,15 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
                 let names: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
                 self.invalid(var, format!("expected one of: {}", names.join(", ")))
             })
+    }
+
+    /// `true` or `false`.
+    pub(crate) fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
+        self.choice(
+            var,
+            if default { "true" } else { "false" },
+            &[("false", false), ("true", true)],
+        )
     }
 }
 

@@ -351,7 +351,15 @@ fn bench_event() -> (Vec<u8>, Vec<String>) {
             (l, format!("{t} #{i} {}", EMOJI[rng.usize(..EMOJI.len())]))
         } else {
             let words: String = (0..rng.usize(2..10))
-                .map(|_| format!(" {}", SUBJECTS[rng.usize(..12)].rsplit(' ').next().unwrap_or_default()))
+                .map(|_| {
+                    format!(
+                        " {}",
+                        SUBJECTS[rng.usize(..12)]
+                            .rsplit(' ')
+                            .next()
+                            .unwrap_or_default()
+                    )
+                })
                 .collect();
             (
                 "en",

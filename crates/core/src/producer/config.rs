@@ -3,7 +3,6 @@
 //! stream-producer README. A scheduled invocation may narrow some of them ([`Overrides`]).
 
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -17,7 +16,7 @@ use super::limits::{
 };
 use super::run::ProduceSettings;
 use super::synthetic::DEFAULT_RATE_PER_SEC;
-use crate::config::ConfigError;
+use crate::config::{ConfigError, Env};
 use crate::retry::RetryPolicy;
 use crate::text::Pointer;
 
@@ -119,7 +118,11 @@ impl ProducerConfig {
         let source = match env.choice(
             "SOURCE",
             "synthetic",
-            &["synthetic", "mastodon", "http-json"],
+            &[
+                ("synthetic", "synthetic"),
+                ("mastodon", "mastodon"),
+                ("http-json", "http-json"),
+            ],
         )? {
             "mastodon" => SourceConfig::Mastodon(MastodonConfig {
                 base_url: env.url("MASTODON_URL")?,
@@ -154,7 +157,10 @@ impl ProducerConfig {
                     oldest_first: env.choice(
                         "HTTP_JSON_PAGE_ORDER",
                         "newest-first",
-                        &["newest-first", "oldest-first"],
+                        &[
+                            ("newest-first", "newest-first"),
+                            ("oldest-first", "oldest-first"),
+                        ],
                     )? == "oldest-first",
                     auth_header: env
                         .get("HTTP_JSON_AUTH_HEADER")
@@ -176,7 +182,11 @@ impl ProducerConfig {
         let cursor_key = env
             .get("CURSOR_KEY")
             .unwrap_or_else(|| default_cursor_key(&source));
-        let cursor = match env.choice("CURSOR_STORE", "file", &["file", "dynamodb"])? {
+        let cursor = match env.choice(
+            "CURSOR_STORE",
+            "file",
+            &[("file", "file"), ("dynamodb", "dynamodb")],
+        )? {
             "dynamodb" => CursorConfig::DynamoDb {
                 table: env.get("CURSOR_TABLE").ok_or_else(|| {
                     env.invalid("CURSOR_TABLE", "required when CURSOR_STORE=dynamodb")
@@ -349,73 +359,8 @@ impl Overrides {
     }
 }
 
-/// Reads variables, treating empty values as unset (templates often pass "").
-struct Env<'a, F: Fn(&str) -> Option<String>>(&'a F);
-
+/// Settings only the producer reads, on the shared reader.
 impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
-    fn get(&self, var: &str) -> Option<String> {
-        (self.0)(var)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-    }
-
-    fn invalid(&self, var: &'static str, reason: impl Into<String>) -> ConfigError {
-        ConfigError {
-            var,
-            value: self.get(var).unwrap_or_default(),
-            reason: reason.into(),
-        }
-    }
-
-    fn number<T>(
-        &self,
-        var: &'static str,
-        default: T,
-        range: std::ops::RangeInclusive<T>,
-    ) -> Result<T, ConfigError>
-    where
-        T: FromStr + PartialOrd + std::fmt::Display + Copy,
-    {
-        let Some(raw) = self.get(var) else {
-            return Ok(default);
-        };
-        let n: T = raw
-            .parse()
-            .map_err(|_| self.invalid(var, "not a whole number"))?;
-        if !range.contains(&n) {
-            return Err(self.invalid(
-                var,
-                format!("must be between {} and {}", range.start(), range.end()),
-            ));
-        }
-        Ok(n)
-    }
-
-    fn choice(
-        &self,
-        var: &'static str,
-        default: &'static str,
-        options: &[&'static str],
-    ) -> Result<&'static str, ConfigError> {
-        let raw = self
-            .get(var)
-            .unwrap_or_else(|| default.to_owned())
-            .to_ascii_lowercase();
-        options
-            .iter()
-            .copied()
-            .find(|o| *o == raw)
-            .ok_or_else(|| self.invalid(var, format!("expected one of: {}", options.join(", "))))
-    }
-
-    fn flag(&self, var: &'static str, default: bool) -> Result<bool, ConfigError> {
-        Ok(self.choice(
-            var,
-            if default { "true" } else { "false" },
-            &["false", "true"],
-        )? == "true")
-    }
-
     fn pointer(&self, var: &'static str) -> Result<Option<String>, ConfigError> {
         match self.get(var) {
             None => Ok(None),

@@ -1,0 +1,250 @@
+//! The demo pipeline end to end, in-process: every produced post is in the output exactly once,
+//! delivered as NDJSON with sentiment where English, or in processing-failed/ if it was
+//! corrupted on purpose; the report reads the same counts back.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+
+use ks_cli::bucket::{LocalBucket, Output, parse_key};
+use ks_cli::demo::{self, DELIVERY_STREAM_NAME, DemoOptions, MARKER};
+use ks_cli::firehose::codes;
+use ks_cli::report;
+use ks_core::producer::synthetic::{id_of, posts_at_rate};
+
+fn options(out: &std::path::Path, aggregate: bool) -> DemoOptions {
+    DemoOptions {
+        records: 300,
+        out: out.to_path_buf(),
+        shards: 3,
+        bad_every: 7,
+        batch: 120,
+        // Small enough that the buffer fills and flushes several times.
+        buffer_bytes: 60_000,
+        aggregate,
+        ..DemoOptions::default()
+    }
+}
+
+#[tokio::test]
+async fn every_post_lands_exactly_once_delivered_with_sentiment_or_in_processing_failed() {
+    for aggregate in [true, false] {
+        // GIVEN an empty output directory and 300 posts, every 7th corrupted
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("demo");
+        let opts = options(&out, aggregate);
+        // WHEN the demo pipeline runs
+        let outcome = demo::run(&opts, |_, _| {}).await.unwrap();
+        // THEN all 300 were produced, 42 of them corrupted
+        assert_eq!(outcome.produced, 300);
+        let corrupted: BTreeSet<String> = (0..300u64).filter(|i| i % 7 == 6).map(id_of).collect();
+        assert_eq!(
+            outcome.corrupted.iter().cloned().collect::<BTreeSet<_>>(),
+            corrupted
+        );
+        assert!(
+            outcome.firehose.invocations > 1,
+            "the buffer flushed by size: {:?}",
+            outcome.firehose
+        );
+
+        let bucket = LocalBucket::new(&out);
+        let mut delivered: BTreeMap<String, u32> = BTreeMap::new();
+        let mut failed: BTreeMap<String, u32> = BTreeMap::new();
+        let mut labels: BTreeMap<String, u64> = BTreeMap::new();
+        let originals = posts_at_rate(opts.seed, 0, 300, opts.rate);
+        for key in bucket.keys().unwrap() {
+            if !key.contains('/') {
+                continue;
+            }
+            // AND every object is under a correctly formed key
+            let parsed = parse_key(&key).unwrap_or_else(|| panic!("malformed key {key}"));
+            assert_eq!(parsed.stream, DELIVERY_STREAM_NAME);
+            let body = std::fs::read_to_string(out.join(&key)).unwrap();
+            assert!(
+                body.ends_with('\n'),
+                "{key} is NDJSON: every record ends its line"
+            );
+            match parsed.output {
+                Output::Delivered => {
+                    for line in body.lines() {
+                        // AND each line is one JSON object, with sentiment exactly when English
+                        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                        let id = v["id"].as_str().unwrap().to_owned();
+                        if v["lang"] == "en" {
+                            let label = v["sentiment"]["label"].as_str().unwrap();
+                            assert!(
+                                ["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED"].contains(&label),
+                                "{line}"
+                            );
+                            assert_eq!(v["sentiment"]["model"], "lexicon");
+                            *labels.entry(label.to_owned()).or_default() += 1;
+                        } else {
+                            assert!(v.get("sentiment").is_none(), "{line}");
+                            *labels.entry("UNSCORED".to_owned()).or_default() += 1;
+                        }
+                        *delivered.entry(id).or_default() += 1;
+                    }
+                }
+                Output::ProcessingFailed => {
+                    for line in body.lines() {
+                        // AND each error record has Firehose's fields, and the original bytes
+                        let v: serde_json::Map<String, serde_json::Value> =
+                            serde_json::from_str(line).unwrap();
+                        let fields: BTreeSet<&str> = v.keys().map(String::as_str).collect();
+                        assert_eq!(
+                            fields,
+                            BTreeSet::from([
+                                "attemptsMade",
+                                "arrivalTimestamp",
+                                "errorCode",
+                                "errorMessage",
+                                "attemptEndingTimestamp",
+                                "rawData",
+                                "lambdaArn"
+                            ])
+                        );
+                        assert_eq!(v["errorCode"], codes::PROCESSING_FAILED);
+                        assert_eq!(v["attemptsMade"], 1);
+                        assert!(
+                            v["arrivalTimestamp"].as_i64().unwrap()
+                                <= v["attemptEndingTimestamp"].as_i64().unwrap()
+                        );
+                        assert!(
+                            v["lambdaArn"]
+                                .as_str()
+                                .unwrap()
+                                .starts_with("arn:aws:lambda:")
+                        );
+                        let raw = BASE64.decode(v["rawData"].as_str().unwrap()).unwrap();
+                        let mut whole = raw.clone();
+                        whole.push(b'}');
+                        let post: serde_json::Value = serde_json::from_slice(&whole).unwrap();
+                        let id = post["id"].as_str().unwrap().to_owned();
+                        let index = ks_core::producer::synthetic::index_of(&id).unwrap() as usize;
+                        assert_eq!(
+                            raw,
+                            originals[index].data[..originals[index].data.len() - 1]
+                        );
+                        *failed.entry(id).or_default() += 1;
+                    }
+                }
+            }
+        }
+        // AND every post is in exactly one place, exactly once
+        assert!(
+            delivered.values().chain(failed.values()).all(|&n| n == 1),
+            "duplicates"
+        );
+        assert_eq!(failed.keys().cloned().collect::<BTreeSet<_>>(), corrupted);
+        let expected: BTreeSet<String> = (0..300u64)
+            .map(id_of)
+            .filter(|id| !corrupted.contains(id))
+            .collect();
+        assert_eq!(
+            delivered.keys().cloned().collect::<BTreeSet<_>>(),
+            expected,
+            "aggregate={aggregate}"
+        );
+        assert!(
+            labels.get("POSITIVE").copied().unwrap_or(0) > 0
+                && labels.get("UNSCORED").copied().unwrap_or(0) > 0
+        );
+
+        // WHEN the report reads the output back
+        let scan = report::scan(&out).unwrap();
+        // THEN its counts are the ones read above
+        assert_eq!(scan.delivered.len(), expected.len());
+        assert_eq!(scan.failed.len(), corrupted.len());
+        assert!(scan.bad_lines.is_empty() && scan.unexpected_keys.is_empty());
+        for (label, n) in scan.label_counts() {
+            assert_eq!(n, labels.get(label).copied().unwrap_or(0), "{label}");
+        }
+        assert_eq!(
+            scan.failure_codes(),
+            BTreeMap::from([(codes::PROCESSING_FAILED.to_owned(), 42)])
+        );
+        // AND the page is self-contained
+        let page = report::html(&scan, "demo");
+        assert!(
+            page.contains("<svg")
+                && page.contains("Sentiment mix over time")
+                && page.contains("Failures")
+        );
+        for external in ["<script", "<link", " src=", "url("] {
+            assert!(!page.contains(external), "{external}");
+        }
+        let summary = report::text_summary(&scan);
+        assert!(
+            summary.contains(&format!("Delivered {} records", expected.len())),
+            "{summary}"
+        );
+        assert!(summary.contains("Failed    42 records"), "{summary}");
+    }
+}
+
+#[tokio::test]
+async fn a_directory_the_demo_did_not_write_is_refused_and_its_own_is_wiped() {
+    // GIVEN a non-empty directory of someone else's
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("precious.txt"), "keep me").unwrap();
+    let mut opts = options(dir.path(), true);
+    opts.records = 10;
+    // WHEN the demo is pointed at it
+    let err = demo::run(&opts, |_, _| {}).await.unwrap_err();
+    // THEN it refuses and leaves the file alone
+    assert!(err.to_string().contains("refusing"), "{err}");
+    assert!(dir.path().join("precious.txt").exists());
+
+    // GIVEN a directory an earlier demo wrote, with a stray file in it
+    let out = dir.path().join("demo");
+    opts.out = out.clone();
+    demo::run(&opts, |_, _| {}).await.unwrap();
+    assert!(out.join(MARKER).exists());
+    std::fs::write(out.join("stray"), "x").unwrap();
+    // WHEN the demo runs again
+    demo::run(&opts, |_, _| {}).await.unwrap();
+    // THEN the directory was wiped first: only this run's output is there
+    assert!(!out.join("stray").exists());
+    assert_eq!(
+        report::scan(&out).unwrap().delivered.len() + report::scan(&out).unwrap().failed.len(),
+        10
+    );
+}
+
+#[test]
+fn the_binary_runs_the_demo_and_writes_the_report() {
+    // GIVEN the built binary and a fresh output directory
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    // WHEN `demo` runs with a small count
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_kinesis-sentiment"))
+        .args(["demo", "--records", "60", "--bad-every", "10", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    // THEN it succeeds, summarises, and names the report it wrote
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("Failed    6 records"), "{stdout}");
+    assert!(stdout.contains("Throughput:"), "{stdout}");
+    assert!(stdout.contains("Report: "), "{stdout}");
+    assert!(out.join("report.html").is_file());
+    // AND `report` reads it back to another page
+    let html = dir.path().join("again.html");
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_kinesis-sentiment"))
+        .args(["report", "--input"])
+        .arg(&out)
+        .arg("--html")
+        .arg(&html)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    assert!(String::from_utf8_lossy(&run.stdout).contains("Delivered 54 records"));
+    assert!(html.is_file());
+}
