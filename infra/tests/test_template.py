@@ -47,14 +47,7 @@ NOT_SET_ON_AWS = {
 # Differences between a crate's `[package.metadata.lambda.deploy]` and the template that are
 # known and waiting for a decision, each with its reason. The test fails when one disappears, so
 # the entry gets removed with the fix.
-KNOWN_METADATA_DIFFERENCES = {
-    "ProducerFunction": {
-        "env:SOURCE": "the crate deploys mastodon; the stack defaults to synthetic (no third-party"
-        " server or token needed, bounded Comprehend cost) - to be settled by the lead",
-        "tracing": "the crate asks for X-Ray active tracing; the stack's roles have no X-Ray"
-        " permissions (they would need xray:PutTraceSegments on *) - to be settled by the lead",
-    },
-}
+KNOWN_METADATA_DIFFERENCES: dict[str, dict[str, str]] = {}
 
 # Lambda sets these itself (reserved or runtime-provided); a function may read them freely.
 RUNTIME_PREFIXES = ("AWS_", "LAMBDA_", "_HANDLER", "_X_AMZN")

@@ -25,12 +25,27 @@ pub enum JsonError {
 pub struct Member {
     /// Just after the preceding `{` or `,`: includes the member's leading white space.
     pub segment_start: usize,
-    /// The member's key, unescaped.
-    pub key: String,
+    /// The key's text between its quotes, as written.
+    pub key: Range<usize>,
+    /// Whether the key has escapes (then it must be decoded to compare it).
+    pub key_escaped: bool,
     /// The value's bytes.
     pub value: Range<usize>,
     /// The following `,` or `}`: the member's trailing white space ends here.
     pub segment_end: usize,
+}
+
+impl Member {
+    /// Whether this member's key, unescaped, is `name`.
+    pub fn key_is(&self, src: &str, name: &str) -> bool {
+        let raw = &src[self.key.clone()];
+        if !self.key_escaped {
+            return raw == name;
+        }
+        // The text was validated, so the quoted key always decodes.
+        serde_json::from_str::<String>(&src[self.key.start - 1..self.key.end + 1])
+            .is_ok_and(|k| k == name)
+    }
 }
 
 /// The top-level object of a validated JSON text.
@@ -76,13 +91,9 @@ impl Object {
                 });
             }
             let key_end = string_end(b, key_start);
-            let raw_key = &src[key_start + 1..key_end - 1];
-            let key = if raw_key.contains('\\') {
-                serde_json::from_str::<String>(&src[key_start..key_end])
-                    .map_err(|e| JsonError::Invalid(e.to_string()))?
-            } else {
-                raw_key.to_owned()
-            };
+            // Keys are compared in place: most have no escapes, so no allocation per member.
+            let key = key_start + 1..key_end - 1;
+            let key_escaped = src[key.clone()].contains('\\');
             let colon = skip_ws(b, key_end);
             let value_start = skip_ws(b, colon + 1);
             let value_end = value_end(b, value_start);
@@ -90,6 +101,7 @@ impl Object {
             members.push(Member {
                 segment_start,
                 key,
+                key_escaped,
                 value: value_start..value_end,
                 segment_end: delim,
             });
@@ -109,14 +121,18 @@ impl Object {
         self.members
             .iter()
             .rev()
-            .find(|m| m.key == key)
+            .find(|m| m.key_is(src, key))
             .map(|m| &src[m.value.clone()])
     }
 
     /// Writes `src` with every member named `name` removed and `"name":value_json` appended as
     /// the object's last member. Everything else, white space included, is copied as it was.
     pub fn write_with_member(&self, src: &str, name: &str, value_json: &str, out: &mut Vec<u8>) {
-        let kept: Vec<&Member> = self.members.iter().filter(|m| m.key != name).collect();
+        let kept: Vec<&Member> = self
+            .members
+            .iter()
+            .filter(|m| !m.key_is(src, name))
+            .collect();
         out.extend_from_slice(&src.as_bytes()[..=self.open]);
         let mut tail_ws = &src[self.open + 1..self.close];
         for (i, m) in kept.iter().enumerate() {

@@ -112,16 +112,26 @@ pub(crate) fn json_len<T: Serialize + ?Sized>(value: &T) -> usize {
     counter.0
 }
 
+/// {"recordId":…,"result":"…","data":"…"} without the values.
+const RECORD_FIXED_LEN: usize = r#"{"recordId":,"result":"","data":""}"#.len();
+
 impl ResponseRecord {
+    /// The length of `{"recordId":…,"result":"ProcessingFailed","data":""}`: a record's smallest answer.
+    pub fn failed_len(record_id: &str) -> usize {
+        RECORD_FIXED_LEN + json_len(record_id) + RecordResult::ProcessingFailed.as_str().len()
+    }
+
     /// This record's exact length in the serialised response.
     pub fn json_len(&self) -> usize {
-        // {"recordId":…,"result":"…","data":"…"} plus ,"metadata":… when present.
-        const FIXED: usize = r#"{"recordId":,"result":"","data":""}"#.len();
         let metadata = self
             .metadata
             .as_ref()
             .map_or(0, |m| r#","metadata":"#.len() + json_len(m));
-        FIXED + json_len(&self.record_id) + self.result.as_str().len() + self.data.len() + metadata
+        RECORD_FIXED_LEN
+            + json_len(&self.record_id)
+            + self.result.as_str().len()
+            + self.data.len()
+            + metadata
     }
 }
 
@@ -157,6 +167,15 @@ mod tests {
                 metadata,
             };
             assert_eq!(r.json_len(), serde_json::to_vec(&r).unwrap().len());
+            let failed = ResponseRecord {
+                data: String::new(),
+                metadata: None,
+                ..r.clone()
+            };
+            assert_eq!(
+                ResponseRecord::failed_len(&r.record_id),
+                serde_json::to_vec(&failed).unwrap().len()
+            );
         }
     }
 

@@ -187,12 +187,13 @@ pub async fn transform<A: SentimentAnalyzer>(
 
     let mut records = Vec::with_capacity(plans.len());
     for (input, plan) in event.records.iter().zip(plans) {
-        let original = input.data.clone().unwrap_or_default();
+        // Failed records carry their original data back; only they need a copy of it.
+        let original = || input.data.clone().unwrap_or_default();
         let id = &input.record_id;
         let (result, data, label) = match plan {
             Plan::Fail(reason) => {
                 tracing::warn!(record_id = %id, reason = %reason, "record failed");
-                (RecordResult::ProcessingFailed, original, None)
+                (RecordResult::ProcessingFailed, original(), None)
             }
             Plan::Drop => (RecordResult::Dropped, String::new(), None),
             Plan::Deliver(bytes) => (
@@ -212,7 +213,7 @@ pub async fn transform<A: SentimentAnalyzer>(
                 Err(why) => match settings.on_sentiment_error {
                     OnSentimentError::Fail => {
                         tracing::warn!(record_id = %id, reason = %why, "record failed: no sentiment");
-                        (RecordResult::ProcessingFailed, original, None)
+                        (RecordResult::ProcessingFailed, original(), None)
                     }
                     OnSentimentError::Deliver => {
                         let marker = SentimentErrorField {
@@ -479,19 +480,14 @@ fn encode_line(mut bytes: Vec<u8>) -> String {
 /// error prefix instead of failing the whole invocation.
 fn fit_response(records: &mut [ResponseRecord], limit: usize, summary: &mut Summary) {
     const ENVELOPE: usize = r#"{"records":[]}"#.len();
-    let shrunk = |r: &ResponseRecord| ResponseRecord {
-        record_id: r.record_id.clone(),
-        result: RecordResult::ProcessingFailed,
-        data: String::new(),
-        metadata: None,
-    };
+    let smallest = |r: &ResponseRecord| ResponseRecord::failed_len(&r.record_id);
     let commas = records.len().saturating_sub(1);
     // Room kept so every later record can at least be answered in its smallest form.
-    let mut reserve: usize = records.iter().map(|r| shrunk(r).json_len()).sum();
+    let mut reserve: usize = records.iter().map(smallest).sum();
     let mut used = ENVELOPE + commas;
     for r in records.iter_mut() {
-        let small = shrunk(r);
-        reserve -= small.json_len();
+        let small = smallest(r);
+        reserve -= small;
         let full = r.json_len();
         if used + full + reserve <= limit {
             used += full;
@@ -502,8 +498,10 @@ fn fit_response(records: &mut [ResponseRecord], limit: usize, summary: &mut Summ
                 "record failed"
             );
             summary.over_response_limit += 1;
-            used += small.json_len();
-            *r = small;
+            used += small;
+            r.result = RecordResult::ProcessingFailed;
+            r.data = String::new();
+            r.metadata = None;
         }
     }
 }
