@@ -149,7 +149,7 @@ pub fn prepare_out(out: &Path, force: bool) -> Result<(), DemoError> {
 /// The transform's settings for the demo: the lexicon backend, language from the post's `lang`.
 pub fn transform_settings() -> TransformSettings {
     TransformSettings {
-        language_pointer: Some(Pointer::parse("/lang").expect("valid pointer")),
+        language_pointers: vec![Pointer::parse("/lang").expect("valid pointer")],
         max_document_bytes: LEXICON_MAX_DOCUMENT_BYTES,
         ..TransformSettings::default()
     }

@@ -72,9 +72,9 @@ impl TransformConfig {
             .get("TEXT_POINTERS")
             .map_or_else(|| Pointer::parse_list("/text"), |v| Pointer::parse_list(&v))
             .map_err(|e| env.invalid("TEXT_POINTERS", e.1))?;
-        let language_pointer = match env.get("LANGUAGE_POINTER") {
-            None => None,
-            Some(v) => Some(Pointer::parse(&v).map_err(|e| env.invalid("LANGUAGE_POINTER", e.1))?),
+        let language_pointers = match env.get("LANGUAGE_POINTER") {
+            None => Vec::new(),
+            Some(v) => Pointer::parse_list(&v).map_err(|e| env.invalid("LANGUAGE_POINTER", e.1))?,
         };
         let default_language = match env.get("DEFAULT_LANGUAGE") {
             None => "en",
@@ -104,7 +104,7 @@ impl TransformConfig {
         }
         let settings = TransformSettings {
             text_pointers,
-            language_pointer,
+            language_pointers,
             default_language,
             max_document_bytes: env.number(
                 "MAX_DOCUMENT_BYTES",
@@ -268,7 +268,7 @@ mod tests {
         let c = load(&[
             ("SENTIMENT_BACKEND", "Lexicon"),
             ("TEXT_POINTERS", "/extended_tweet/full_text, /text"),
-            ("LANGUAGE_POINTER", "/lang"),
+            ("LANGUAGE_POINTER", "/lang,/language"),
             ("MAX_DOCUMENT_BYTES", "20000"),
             ("COMPREHEND_CONCURRENCY", "16"),
             ("COMPREHEND_MAX_ATTEMPTS", "3"),
@@ -284,7 +284,13 @@ mod tests {
         .unwrap();
         assert_eq!(c.backend, Backend::Lexicon);
         assert_eq!(c.settings.text_pointers.len(), 2);
-        assert_eq!(c.settings.language_pointer.unwrap().as_str(), "/lang");
+        let langs: Vec<&str> = c
+            .settings
+            .language_pointers
+            .iter()
+            .map(Pointer::as_str)
+            .collect();
+        assert_eq!(langs, ["/lang", "/language"]);
         assert_eq!(c.settings.max_document_bytes, 20_000);
         assert_eq!(c.settings.concurrency, 16);
         assert_eq!(c.settings.retry.max_attempts, 3);

@@ -48,7 +48,9 @@ pub enum NoTextPolicy {
 #[derive(Debug, Clone)]
 pub struct TransformSettings {
     pub text_pointers: Vec<Pointer>,
-    pub language_pointer: Option<Pointer>,
+    /// Pointers to each record's language tag, tried in order; none: every text is in
+    /// `default_language`.
+    pub language_pointers: Vec<Pointer>,
     pub default_language: &'static str,
     pub max_document_bytes: usize,
     pub concurrency: usize,
@@ -67,7 +69,7 @@ impl Default for TransformSettings {
     fn default() -> Self {
         TransformSettings {
             text_pointers: vec![Pointer::parse("/text").expect("valid pointer")],
-            language_pointer: None,
+            language_pointers: Vec::new(),
             default_language: "en",
             max_document_bytes: crate::limits::COMPREHEND_MAX_DOCUMENT_BYTES,
             concurrency: 8,
@@ -294,12 +296,10 @@ fn prepare<A: SentimentAnalyzer>(
             NoTextPolicy::Drop => Plan::Drop,
         };
     };
-    let language = match &settings.language_pointer {
+    // A record without a language tag is taken to be in the default language.
+    let language = match find_text(&src, &obj, &settings.language_pointers) {
+        Some(tag) => normalize_language(&tag),
         None => Some(settings.default_language),
-        Some(p) => match p.find_str(&src, &obj) {
-            Some(tag) if !tag.trim().is_empty() => normalize_language(&tag),
-            _ => Some(settings.default_language),
-        },
     };
     let Some(language) = language.filter(|l| analyzer.supports_language(l)) else {
         summary.unsupported_language += 1;

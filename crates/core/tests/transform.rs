@@ -270,7 +270,7 @@ async fn identical_texts_are_sent_once_and_batches_respect_language_and_size() {
     records.push(record("nl", br#"{"text":"hallo","lang":"nl"}"#));
     records.push(record("nolang", br#"{"text":"text 0"}"#));
     let settings = TransformSettings {
-        language_pointer: Some(Pointer::parse("/lang").unwrap()),
+        language_pointers: Pointer::parse_list("/language,/lang").unwrap(),
         ..Default::default()
     };
     let fake = Fake::default();

@@ -43,6 +43,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // The handler's runtime, as main.rs builds it (a current-thread runtime measured the same).
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
