@@ -43,8 +43,8 @@ bench-transform:
 # The transform benchmark writes its event's texts to target/bench/event-texts.jsonl; both VADERs
 # score the corpus and those texts, one thread each, so the numbers sit side by side.
 bench-lexicon: venv bench-transform
-	cargo bench -p ks-lexicon --bench vader -- --texts target/bench/event-texts.jsonl
-	$(PY) crates/lexicon/reference/bench.py --texts target/bench/event-texts.jsonl
+	cargo bench -p ks-lexicon --bench vader -- --texts $(CURDIR)/target/bench/event-texts.jsonl
+	$(PY) crates/lexicon/reference/bench.py --texts $(CURDIR)/target/bench/event-texts.jsonl
 
 bench-producer:
 	cargo bench -p stream-producer --bench producer
