@@ -1,9 +1,11 @@
 //! The batch plan: which distinct texts go to the analyzer, in which calls.
 //!
 //! Identical texts (after truncation, per language) are scored once; each call carries one
-//! language and at most the analyzer's batch size.
+//! language and at most the analyzer's batch size. Batches are taken as they fill, so calls can
+//! start while the rest of the records are still being read.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::limits::comprehend_units;
 
@@ -11,7 +13,8 @@ use crate::limits::comprehend_units;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Doc {
     pub language: &'static str,
-    pub text: String,
+    /// Shared with the batch that carries it to the analyzer.
+    pub text: Arc<str>,
 }
 
 impl Doc {
@@ -25,7 +28,9 @@ impl Doc {
 #[derive(Debug, Default)]
 pub struct DocTable {
     docs: Vec<Doc>,
-    index: HashMap<&'static str, HashMap<String, usize>>,
+    index: HashMap<&'static str, HashMap<Arc<str>, usize>>,
+    /// Documents not yet in a batch, per language in first-seen order.
+    unbatched: Vec<(&'static str, Vec<usize>)>,
     duplicates: usize,
 }
 
@@ -39,11 +44,16 @@ impl DocTable {
             return id;
         }
         let id = self.docs.len();
+        let text: Arc<str> = Arc::from(text);
         self.docs.push(Doc {
             language,
-            text: text.to_owned(),
+            text: text.clone(),
         });
-        by_text.insert(text.to_owned(), id);
+        by_text.insert(text, id);
+        match self.unbatched.iter_mut().find(|(l, _)| *l == language) {
+            Some((_, ids)) => ids.push(id),
+            None => self.unbatched.push((language, vec![id])),
+        }
         id
     }
 
@@ -56,27 +66,35 @@ impl DocTable {
         self.duplicates
     }
 
-    /// Calls to make: grouped by language (in first-seen order), each ≤ `max_batch` documents.
-    pub fn batches(&self, max_batch: usize) -> Vec<Batch> {
+    /// Batches of exactly `max_batch` documents that have filled since the last take.
+    pub fn take_full_batches(&mut self, max_batch: usize) -> Vec<Batch> {
+        self.take(max_batch, false)
+    }
+
+    /// Every document not yet in a batch: grouped by language (in first-seen order), each
+    /// batch ≤ `max_batch` documents.
+    pub fn take_remaining_batches(&mut self, max_batch: usize) -> Vec<Batch> {
+        self.take(max_batch, true)
+    }
+
+    fn take(&mut self, max_batch: usize, all: bool) -> Vec<Batch> {
         let max_batch = max_batch.max(1);
-        let mut by_language: Vec<(&'static str, Vec<usize>)> = Vec::new();
-        for (id, doc) in self.docs.iter().enumerate() {
-            match by_language.iter_mut().find(|(l, _)| *l == doc.language) {
-                Some((_, ids)) => ids.push(id),
-                None => by_language.push((doc.language, vec![id])),
+        let mut out = Vec::new();
+        for (language, ids) in &mut self.unbatched {
+            let whole = if all {
+                ids.len()
+            } else {
+                ids.len() - ids.len() % max_batch
+            };
+            for chunk in ids.drain(..whole).collect::<Vec<_>>().chunks(max_batch) {
+                out.push(Batch {
+                    language,
+                    texts: chunk.iter().map(|&id| self.docs[id].text.clone()).collect(),
+                    docs: chunk.to_vec(),
+                });
             }
         }
-        by_language
-            .into_iter()
-            .flat_map(|(language, ids)| {
-                ids.chunks(max_batch)
-                    .map(|c| Batch {
-                        language,
-                        docs: c.to_vec(),
-                    })
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        out
     }
 }
 
@@ -84,7 +102,9 @@ impl DocTable {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Batch {
     pub language: &'static str,
+    /// Document ids, and their texts in the same order.
     pub docs: Vec<usize>,
+    pub texts: Vec<Arc<str>>,
 }
 
 #[cfg(test)]
@@ -114,7 +134,7 @@ mod tests {
             t.intern(lang, &format!("text {i}"));
         }
         // WHEN planned with batches of 25
-        let batches = t.batches(25);
+        let batches = t.take_remaining_batches(25);
         // THEN English makes ⌈60/25⌉ = 3 calls and Spanish 1, each within limits
         let sizes: Vec<(&str, usize)> =
             batches.iter().map(|b| (b.language, b.docs.len())).collect();
@@ -125,10 +145,36 @@ mod tests {
     }
 
     #[test]
+    fn full_batches_are_taken_as_they_fill_and_the_rest_at_the_end() {
+        // GIVEN 30 English documents and 3 German ones
+        let mut t = DocTable::default();
+        for i in 0..30 {
+            t.intern("en", &format!("en {i}"));
+        }
+        for i in 0..3 {
+            t.intern("de", &format!("de {i}"));
+        }
+        // WHEN full batches are taken THEN only the one full English batch comes out
+        let full = t.take_full_batches(25);
+        assert_eq!(full.len(), 1);
+        assert_eq!(full[0].docs, (0..25).collect::<Vec<_>>());
+        assert_eq!(&*full[0].texts[24], "en 24");
+        assert!(t.take_full_batches(25).is_empty(), "nothing is taken twice");
+        // AND the rest comes out once, per language
+        let rest: Vec<(&str, usize)> = t
+            .take_remaining_batches(25)
+            .iter()
+            .map(|b| (b.language, b.docs.len()))
+            .collect();
+        assert_eq!(rest, [("en", 5), ("de", 3)]);
+        assert!(t.take_remaining_batches(25).is_empty());
+    }
+
+    #[test]
     fn units_count_characters_not_bytes() {
         let d = Doc {
             language: "ja",
-            text: "あ".repeat(350),
+            text: "あ".repeat(350).into(),
         };
         assert_eq!(d.units(), 4);
     }

@@ -1,12 +1,14 @@
 //! The transform of one Firehose batch: decode each record, score its text, splice the result
 //! into the original bytes, and answer every record exactly once, in order, within 6 MB.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use futures::StreamExt as _;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt as _, StreamExt as _};
 use serde::Serialize;
 use tokio::time::Instant;
 
@@ -85,6 +87,9 @@ impl Default for TransformSettings {
     }
 }
 
+/// How many records are prepared between checks for full batches to send.
+const DISPATCH_EVERY_RECORDS: usize = 64;
+
 /// The partition key value for records delivered without a sentiment label.
 pub const NO_LABEL_PARTITION: &str = "NONE";
 
@@ -110,6 +115,13 @@ enum DocResult {
 struct CallStats {
     calls: u64,
     retries: u64,
+}
+
+impl CallStats {
+    fn add(&mut self, other: CallStats) {
+        self.calls += other.calls;
+        self.retries += other.retries;
+    }
 }
 
 #[derive(Serialize)]
@@ -140,22 +152,61 @@ pub async fn transform<A: SentimentAnalyzer>(
     };
 
     let mut docs = DocTable::default();
-    let plans: Vec<Plan> = event
-        .records
-        .iter()
-        .map(|r| {
-            prepare(
-                r.data.as_deref(),
-                analyzer,
-                settings,
-                &mut docs,
-                &mut summary,
-            )
-        })
-        .collect();
+    let max_batch = analyzer.max_batch_documents();
+    let concurrency = settings.concurrency.max(1);
+    let mut queued: VecDeque<Batch> = VecDeque::new();
+    let mut in_flight = FuturesUnordered::new();
+    let mut answered: Vec<(usize, DocResult)> = Vec::new();
+    let mut stats = CallStats::default();
+    // Starts queued calls up to the concurrency limit, and takes in those that have finished.
+    // Called while records are still being prepared, so the first calls overlap that work.
+    macro_rules! pump {
+        ($wait:expr) => {
+            loop {
+                while in_flight.len() < concurrency {
+                    let Some(batch) = queued.pop_front() else {
+                        break;
+                    };
+                    in_flight.push(run_batch(analyzer, settings, batch, deadline));
+                }
+                let next = if $wait {
+                    in_flight.next().await
+                } else {
+                    in_flight.next().now_or_never().flatten()
+                };
+                let Some((done, batch_stats)) = next else {
+                    break;
+                };
+                stats.add(batch_stats);
+                answered.extend(done);
+            }
+        };
+    }
+    let mut plans: Vec<Plan> = Vec::with_capacity(event.records.len());
+    for (i, r) in event.records.iter().enumerate() {
+        plans.push(prepare(
+            r.data.as_deref(),
+            analyzer,
+            settings,
+            &mut docs,
+            &mut summary,
+        ));
+        if i % DISPATCH_EVERY_RECORDS == DISPATCH_EVERY_RECORDS - 1 {
+            queued.extend(docs.take_full_batches(max_batch));
+            pump!(false);
+        }
+    }
+    queued.extend(docs.take_remaining_batches(max_batch));
+    pump!(true);
     summary.deduplicated = docs.duplicates() as u64;
-
-    let (results, stats) = score(analyzer, settings, &docs, deadline).await;
+    let mut results: Vec<Option<DocResult>> = (0..docs.docs().len()).map(|_| None).collect();
+    for (id, r) in answered {
+        results[id] = Some(r);
+    }
+    let results: Vec<DocResult> = results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| DocResult::Failed("no answer for this document".to_owned())))
+        .collect();
     summary.sentiment_calls = stats.calls;
     summary.retries = stats.retries;
     let model = analyzer.model();
@@ -324,45 +375,35 @@ fn non_json(
     }
 }
 
-/// Scores every document, `settings.concurrency` calls at a time.
-async fn score<A: SentimentAnalyzer>(
-    analyzer: &A,
-    settings: &TransformSettings,
-    docs: &DocTable,
-    deadline: Instant,
-) -> (Vec<DocResult>, CallStats) {
-    let mut results: Vec<Option<DocResult>> = (0..docs.docs().len()).map(|_| None).collect();
-    let mut stats = CallStats::default();
-    let batches = docs.batches(analyzer.max_batch_documents());
-    let mut answers = futures::stream::iter(batches)
-        .map(|batch| run_batch(analyzer, settings, docs, batch, deadline))
-        .buffer_unordered(settings.concurrency.max(1));
-    while let Some((answered, batch_stats)) = answers.next().await {
-        stats.calls += batch_stats.calls;
-        stats.retries += batch_stats.retries;
-        for (id, r) in answered {
-            results[id] = Some(r);
-        }
-    }
-    let results = results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| DocResult::Failed("no answer for this document".to_owned())))
-        .collect();
-    (results, stats)
-}
-
 /// One batch, retried on retryable failures (whole-call or per-document) until it is answered,
 /// attempts run out, or the deadline is near.
 async fn run_batch<A: SentimentAnalyzer>(
     analyzer: &A,
     settings: &TransformSettings,
-    docs: &DocTable,
     batch: Batch,
     deadline: Instant,
 ) -> (Vec<(usize, DocResult)>, CallStats) {
+    let (answered, stats) =
+        score_texts(analyzer, settings, batch.language, &batch.texts, deadline).await;
+    let answered = answered
+        .into_iter()
+        .map(|(pos, r)| (batch.docs[pos], r))
+        .collect();
+    (answered, stats)
+}
+
+/// Answers for `texts`, by position.
+async fn score_texts<A: SentimentAnalyzer>(
+    analyzer: &A,
+    settings: &TransformSettings,
+    language: &'static str,
+    texts: &[Arc<str>],
+    deadline: Instant,
+) -> (Vec<(usize, DocResult)>, CallStats) {
     let mut stats = CallStats::default();
-    let mut answered = Vec::with_capacity(batch.docs.len());
-    let mut pending = batch.docs;
+    let mut answered = Vec::with_capacity(texts.len());
+    // Positions still without an answer.
+    let mut pending: Vec<usize> = (0..texts.len()).collect();
     let mut attempts = 0u32;
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
@@ -379,13 +420,10 @@ async fn run_batch<A: SentimentAnalyzer>(
         if analyzer.is_remote() {
             stats.calls += 1;
         }
-        let texts: Vec<&str> = pending
-            .iter()
-            .map(|&id| docs.docs()[id].text.as_str())
-            .collect();
+        let batch_texts: Vec<&str> = pending.iter().map(|&pos| &*texts[pos]).collect();
         let limit = settings.call_timeout.min(remaining);
         let outcome =
-            match tokio::time::timeout(limit, analyzer.analyze(batch.language, &texts)).await {
+            match tokio::time::timeout(limit, analyzer.analyze(language, &batch_texts)).await {
                 Ok(o) => o,
                 Err(_) => Err(AnalyzerError::Timeout(limit.as_millis() as u64)),
             };
@@ -421,7 +459,7 @@ async fn run_batch<A: SentimentAnalyzer>(
                 return (answered, stats);
             }
             Err(e) if e.is_retryable() => {
-                tracing::debug!(error = %e, attempt = attempts, language = batch.language, "sentiment call failed, will retry");
+                tracing::debug!(error = %e, attempt = attempts, language, "sentiment call failed, will retry");
                 format!("{}: {e}", e.code())
             }
             Err(e) => {

@@ -210,7 +210,11 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
         tokio::time::sleep(faults.slow_latency).await;
     }
     if !faults.latency.is_zero() {
-        tokio::time::sleep(faults.latency).await;
+        // tokio's timer ticks in whole milliseconds and rounds up, so a 20 ms sleep takes
+        // ~21 ms; a blocking-pool thread sleeps to within a fraction of a millisecond, which
+        // keeps benchmarks measuring the client rather than this server.
+        let latency = faults.latency;
+        let _ = tokio::task::spawn_blocking(move || std::thread::sleep(latency)).await;
     }
     if n <= faults.throttle_first || (faults.throttle_every > 0 && n % faults.throttle_every == 0) {
         stats.throttled.fetch_add(1, Ordering::SeqCst);
