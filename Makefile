@@ -11,7 +11,7 @@ export KS_REQUIRE_EMULATORS ?= 1
 
 DEMO_ARGS ?=
 
-.PHONY: help venv demo test lint unit bench bench-transform bench-lexicon bench-producer invoke-transform invoke-producer build
+.PHONY: help venv demo test lint unit e2e bench bench-transform bench-lexicon bench-producer invoke-transform invoke-producer build
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -23,10 +23,11 @@ $(VENV)/.installed: requirements-dev.txt
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@
 
+# --no-default-features: the demo is offline, so a newcomer's first build compiles no AWS SDK.
 demo: ## Run the whole pipeline locally on the embedded default and show the result
-	cargo run --release -q -p kinesis-sentiment -- demo $(DEMO_ARGS)
+	cargo run --release -q -p kinesis-sentiment --no-default-features -- demo $(DEMO_ARGS)
 
-test: lint unit infra-check ## fmt check, clippy -D warnings, every test, the infra checks
+test: lint unit e2e infra-check ## fmt check, clippy -D warnings, every test, end to end on emulators, the infra checks
 
 lint:
 	cargo fmt --all -- --check
@@ -34,6 +35,10 @@ lint:
 
 unit: venv
 	cargo test --workspace
+
+# The pipeline end to end on moto and `cargo lambda watch`, through `kinesis-sentiment firehose`.
+e2e: venv ## The whole pipeline on local emulators (moto, cargo lambda watch, Comprehend stand-in)
+	./.ci/e2e.sh
 
 bench: bench-transform bench-lexicon bench-producer ## Benchmarks, with the baselines they are compared to
 

@@ -4,7 +4,9 @@
 //! objects and error records with Firehose's layout.
 //! <https://docs.aws.amazon.com/firehose/latest/dev/data-transformation.html>
 
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::io;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -17,7 +19,7 @@ use ks_core::sentiment::SentimentAnalyzer;
 use ks_core::transform::{TransformSettings, transform};
 
 use crate::bucket::{LocalBucket, Output, object_key};
-use crate::stream::LocalStream;
+use crate::stream::{LocalStream, StreamRecord};
 
 /// Request and response of one synchronous Lambda invocation are each limited to 6 MB.
 /// <https://docs.aws.amazon.com/firehose/latest/dev/data-transformation.html>
@@ -30,7 +32,8 @@ pub const DEFAULT_BUFFER_INTERVAL: Duration = Duration::from_secs(60);
 /// <https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-failure-handling.html>
 pub const DEFAULT_RETRIES: u32 = 3;
 /// Records one GetRecords call returns at most.
-const GET_RECORDS_MAX: usize = 10_000;
+/// <https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetRecords.html>
+pub const GET_RECORDS_MAX: usize = 10_000;
 
 /// Error codes written to `processing-failed/`.
 pub mod codes {
@@ -68,6 +71,42 @@ pub struct InvokeError(pub String);
 /// Invokes the transform: request and response are the JSON bytes on the wire.
 pub trait Processor {
     fn invoke(&self, request: Vec<u8>) -> impl Future<Output = Result<Vec<u8>, InvokeError>>;
+}
+
+/// Where the delivery stream reads from: a Kinesis stream's shards, in order within a shard.
+pub trait ShardReader {
+    /// The stream's shard ids.
+    fn shard_ids(&self) -> impl Future<Output = io::Result<Vec<String>>>;
+    /// The next records of `shard` after sequence number `after` (from the oldest when `None`),
+    /// at most [`GET_RECORDS_MAX`]; empty when there is nothing new.
+    fn read(
+        &self,
+        shard: &str,
+        after: Option<&str>,
+    ) -> impl Future<Output = io::Result<Vec<StreamRecord>>>;
+}
+
+impl ShardReader for LocalStream {
+    async fn shard_ids(&self) -> io::Result<Vec<String>> {
+        Ok(LocalStream::shard_ids(self))
+    }
+
+    async fn read(&self, shard: &str, after: Option<&str>) -> io::Result<Vec<StreamRecord>> {
+        Ok(self.read_after(shard, after, GET_RECORDS_MAX))
+    }
+}
+
+/// Where the delivery stream writes objects: a bucket.
+pub trait ObjectStore {
+    /// Writes one whole object under `key`, which has Firehose's layout
+    /// ([`object_key`]); the store may put its own prefix in front.
+    fn put(&self, key: &str, body: Vec<u8>) -> impl Future<Output = io::Result<()>>;
+}
+
+impl ObjectStore for LocalBucket {
+    async fn put(&self, key: &str, body: Vec<u8>) -> io::Result<()> {
+        LocalBucket::put(self, key, &body).map(|_| ())
+    }
 }
 
 /// The transform's core logic, called in-process with the bytes a Lambda would get.
@@ -245,12 +284,15 @@ impl FirehoseStats {
 }
 
 /// The delivery stream: call [`LocalFirehose::poll`] as the stream fills, [`LocalFirehose::flush`] at the end.
-pub struct LocalFirehose<'a, P> {
+pub struct LocalFirehose<'a, P, B = LocalBucket> {
     settings: FirehoseSettings,
     processor: &'a P,
-    bucket: &'a LocalBucket,
-    /// Per shard, the position of the next record to read (the checkpoint).
-    positions: Vec<usize>,
+    bucket: &'a B,
+    /// Per shard, the sequence number of the last Kinesis record read into the buffer.
+    read: BTreeMap<String, String>,
+    /// Per shard, the sequence number of the last Kinesis record whose user records are all
+    /// written to the bucket: where a restart resumes (the checkpoint).
+    delivered: BTreeMap<String, String>,
     buffer: Vec<FirehoseRecord>,
     buffered_bytes: usize,
     buffer_started: Option<Instant>,
@@ -262,13 +304,14 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-impl<'a, P: Processor> LocalFirehose<'a, P> {
-    pub fn new(settings: FirehoseSettings, processor: &'a P, bucket: &'a LocalBucket) -> Self {
+impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
+    pub fn new(settings: FirehoseSettings, processor: &'a P, bucket: &'a B) -> Self {
         LocalFirehose {
             settings,
             processor,
             bucket,
-            positions: Vec::new(),
+            read: BTreeMap::new(),
+            delivered: BTreeMap::new(),
             buffer: Vec::new(),
             buffered_bytes: 0,
             buffer_started: None,
@@ -281,59 +324,39 @@ impl<'a, P: Processor> LocalFirehose<'a, P> {
         &self.stats
     }
 
+    /// Resumes after the given per-shard sequence numbers (a checkpoint read back).
+    pub fn resume(&mut self, checkpoints: BTreeMap<String, String>) {
+        self.read.clone_from(&checkpoints);
+        self.delivered = checkpoints;
+    }
+
+    /// Per shard, the last sequence number whose records are all in the bucket.
+    pub fn checkpoints(&self) -> &BTreeMap<String, String> {
+        &self.delivered
+    }
+
+    /// Records read but not yet written (they are written by the next flush).
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
     /// Reads what is new on every shard, in order, buffering it; invokes whenever the buffer
     /// reaches the size hint, or its oldest record has waited the interval.
-    pub async fn poll(&mut self, stream: &LocalStream) -> std::io::Result<()> {
-        let shard_ids = stream.shard_ids();
-        self.positions.resize(shard_ids.len(), 0);
-        for (shard, shard_id) in shard_ids.iter().enumerate() {
+    pub async fn poll(&mut self, stream: &impl ShardReader) -> io::Result<()> {
+        for shard_id in stream.shard_ids().await? {
             loop {
-                let records = stream.read(shard, self.positions[shard], GET_RECORDS_MAX);
+                let after = self.read.get(&shard_id).cloned();
+                let records = stream.read(&shard_id, after.as_deref()).await?;
                 if records.is_empty() {
                     break;
                 }
-                self.positions[shard] += records.len();
                 for r in records {
-                    self.stats.kinesis_records += 1;
-                    let metadata = |pk: &str, sub: u64| KinesisRecordMetadata {
-                        shard_id: Some(shard_id.clone()),
-                        partition_key: Some(pk.to_owned()),
-                        approximate_arrival_timestamp: Some(r.arrival_ms),
-                        sequence_number: Some(r.sequence_number.clone()),
-                        subsequence_number: Some(sub),
-                    };
-                    match deaggregate(&r.partition_key, r.explicit_hash_key.as_deref(), &r.data) {
-                        Ok(users) => {
-                            for (sub, u) in users.into_iter().enumerate() {
-                                let record = FirehoseRecord {
-                                    record_id: format!("{}{:08}", r.sequence_number, sub),
-                                    data: Some(BASE64.encode(&u.data)),
-                                    approximate_arrival_timestamp: Some(r.arrival_ms),
-                                    kinesis_record_metadata: Some(metadata(
-                                        &u.partition_key,
-                                        sub as u64,
-                                    )),
-                                };
-                                self.push(record, u.data.len()).await?;
-                            }
-                        }
-                        Err(e) => {
-                            // Never reaches the function: its bytes go to the error prefix as they are.
-                            self.stats.deaggregation_failed += 1;
-                            let now = now_ms();
-                            self.errors.push(ErrorRecord {
-                                attempts_made: 1,
-                                arrival_timestamp: r.arrival_ms,
-                                error_code: codes::DEAGGREGATION_FAILED.to_owned(),
-                                error_message: format!(
-                                    "aggregated={}: {e}",
-                                    is_aggregated(&r.data)
-                                ),
-                                attempt_ending_timestamp: now,
-                                raw_data: BASE64.encode(&r.data),
-                                lambda_arn: self.settings.lambda_arn.clone(),
-                            });
-                        }
+                    self.take(&shard_id, &r);
+                    self.read.insert(shard_id.clone(), r.sequence_number);
+                    // Only between Kinesis records, so a checkpoint never falls inside an
+                    // aggregated record (a restart could not resume in its middle).
+                    if self.buffered_bytes >= self.settings.buffer_bytes {
+                        self.flush().await?;
                     }
                 }
             }
@@ -347,20 +370,53 @@ impl<'a, P: Processor> LocalFirehose<'a, P> {
         Ok(())
     }
 
-    async fn push(&mut self, record: FirehoseRecord, bytes: usize) -> std::io::Result<()> {
-        self.stats.records_in += 1;
-        self.buffer_started.get_or_insert_with(Instant::now);
-        self.buffer.push(record);
-        self.buffered_bytes += bytes;
-        if self.buffered_bytes >= self.settings.buffer_bytes {
-            self.flush().await?;
+    /// Buffers one Kinesis record's user records (or its error record if it cannot be
+    /// de-aggregated).
+    fn take(&mut self, shard_id: &str, r: &StreamRecord) {
+        self.stats.kinesis_records += 1;
+        let metadata = |pk: &str, sub: u64| KinesisRecordMetadata {
+            shard_id: Some(shard_id.to_owned()),
+            partition_key: Some(pk.to_owned()),
+            approximate_arrival_timestamp: Some(r.arrival_ms),
+            sequence_number: Some(r.sequence_number.clone()),
+            subsequence_number: Some(sub),
+        };
+        match deaggregate(&r.partition_key, r.explicit_hash_key.as_deref(), &r.data) {
+            Ok(users) => {
+                for (sub, u) in users.into_iter().enumerate() {
+                    let record = FirehoseRecord {
+                        record_id: format!("{}{:08}", r.sequence_number, sub),
+                        data: Some(BASE64.encode(&u.data)),
+                        approximate_arrival_timestamp: Some(r.arrival_ms),
+                        kinesis_record_metadata: Some(metadata(&u.partition_key, sub as u64)),
+                    };
+                    self.stats.records_in += 1;
+                    self.buffer_started.get_or_insert_with(Instant::now);
+                    self.buffered_bytes += u.data.len();
+                    self.buffer.push(record);
+                }
+            }
+            Err(e) => {
+                // Never reaches the function: its bytes go to the error prefix as they are.
+                self.stats.deaggregation_failed += 1;
+                self.buffer_started.get_or_insert_with(Instant::now);
+                let now = now_ms();
+                self.errors.push(ErrorRecord {
+                    attempts_made: 1,
+                    arrival_timestamp: r.arrival_ms,
+                    error_code: codes::DEAGGREGATION_FAILED.to_owned(),
+                    error_message: format!("aggregated={}: {e}", is_aggregated(&r.data)),
+                    attempt_ending_timestamp: now,
+                    raw_data: BASE64.encode(&r.data),
+                    lambda_arn: self.settings.lambda_arn.clone(),
+                });
+            }
         }
-        Ok(())
     }
 
     /// Invokes the function on everything buffered (in requests within 6 MB) and writes the
     /// results: one object of delivered records, one of error records.
-    pub async fn flush(&mut self) -> std::io::Result<()> {
+    pub async fn flush(&mut self) -> io::Result<()> {
         let records = std::mem::take(&mut self.buffer);
         self.buffered_bytes = 0;
         self.buffer_started = None;
@@ -376,9 +432,10 @@ impl<'a, P: Processor> LocalFirehose<'a, P> {
                 now,
                 uuid::Uuid::new_v4(),
             );
-            self.bucket.put(&key, &delivered)?;
+            let bytes = delivered.len() as u64;
+            self.bucket.put(&key, delivered).await?;
             self.stats.objects += 1;
-            self.stats.bytes_delivered += delivered.len() as u64;
+            self.stats.bytes_delivered += bytes;
         }
         if !self.errors.is_empty() {
             let mut body = Vec::new();
@@ -392,9 +449,11 @@ impl<'a, P: Processor> LocalFirehose<'a, P> {
                 now,
                 uuid::Uuid::new_v4(),
             );
-            self.bucket.put(&key, &body)?;
+            self.bucket.put(&key, body).await?;
             self.stats.error_objects += 1;
         }
+        // Everything read so far is now in the bucket.
+        self.delivered.clone_from(&self.read);
         Ok(())
     }
 

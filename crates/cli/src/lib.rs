@@ -2,8 +2,13 @@
 //! producer's core logic, which puts into an in-process Kinesis stream ([`stream`]); a local
 //! Firehose ([`firehose`]) reads the shards, invokes the transform's core logic and writes a
 //! directory laid out like the S3 bucket Firehose writes ([`bucket`]); [`report`] reads it back.
+//! The same local Firehose runs against real endpoints ([`delivery`], and [`aws`] with the `aws`
+//! feature): a Kinesis stream, a function behind the Lambda Invoke API, a bucket.
 
+#[cfg(feature = "aws")]
+pub mod aws;
 pub mod bucket;
+pub mod delivery;
 pub mod demo;
 pub mod firehose;
 pub mod report;

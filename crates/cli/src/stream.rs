@@ -106,6 +106,22 @@ impl LocalStream {
             .unwrap_or_default()
     }
 
+    /// Up to `max` records of the shard named `shard_id` after sequence number `after` (from the
+    /// oldest when `None`): GetRecords with an AFTER_SEQUENCE_NUMBER iterator, simplified.
+    pub fn read_after(&self, shard_id: &str, after: Option<&str>, max: usize) -> Vec<StreamRecord> {
+        let shards = self.shards.lock().expect("lock");
+        let Some(shard) = shards.iter().find(|s| s.id == shard_id) else {
+            return Vec::new();
+        };
+        // Sequence numbers are fixed-width and increasing within a shard.
+        let from = after.map_or(0, |seq| {
+            shard
+                .records
+                .partition_point(|r| r.sequence_number.as_str() <= seq)
+        });
+        shard.records.iter().skip(from).take(max).cloned().collect()
+    }
+
     fn route(shards: &[Shard], key: u128) -> usize {
         shards
             .iter()
