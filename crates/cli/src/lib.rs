@@ -6,5 +6,7 @@
 pub mod bucket;
 pub mod demo;
 pub mod firehose;
+pub mod output;
+pub mod parquet;
 pub mod report;
 pub mod stream;
