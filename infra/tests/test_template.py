@@ -290,3 +290,101 @@ def test_the_dashboard_body_is_json_once_substituted(template):
     widgets = json.loads(re.sub(r"\$\{[^}!][^}]*\}", "x", body))["widgets"]
     titles = {w["properties"].get("title") for w in widgets}
     assert {"Sentiment mix", "Comprehend: calls, retries, units", "Transform: records"} <= titles
+
+
+# --------------------------------------------------------------------------- OutputFormat=parquet
+
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def resolve(node, conditions: dict[str, bool]):
+    """The node as deployed with `conditions`: each Fn::If taken, AWS::NoValue dropped."""
+    if isinstance(node, dict):
+        if set(node) == {"Fn::If"}:
+            name, yes, no = node["Fn::If"]
+            return resolve(yes if conditions[name] else no, conditions)
+        out = {k: resolve(v, conditions) for k, v in node.items()}
+        return {k: v for k, v in out.items() if v != NO_VALUE}
+    if isinstance(node, list):
+        return [v for v in (resolve(i, conditions) for i in node) if v != NO_VALUE]
+    return node
+
+
+def deployed(template: dict, output_format: str) -> dict:
+    conditions = {name: False for name in template["Conditions"]}
+    conditions["Parquet"] = output_format == "parquet"
+    return resolve(template["Resources"], conditions)
+
+
+def test_output_format_is_a_parameter_deciding_the_parquet_condition(template):
+    param = template["Parameters"]["OutputFormat"]
+    assert param["AllowedValues"] == ["json", "parquet"]
+    assert param["Default"] == "json"
+    assert template["Conditions"]["Parquet"] == {"Fn::Equals": [{"Ref": "OutputFormat"}, "parquet"]}
+
+
+def test_conversion_needs_buffers_of_at_least_64_mb(template):
+    # Record format conversion (like dynamic partitioning) refuses S3 buffers under 64 MiB.
+    assert template["Parameters"]["S3BufferSizeMB"]["MinValue"] >= 64
+
+
+@pytest.mark.parametrize("output_format", ["json", "parquet"])
+def test_the_delivery_stream_converts_exactly_when_parquet(template, output_format):
+    resources = deployed(template, output_format)
+    s3 = resources["DeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    assert "!{firehose:error-output-type}" in s3["ErrorOutputPrefix"]
+    if output_format == "json":
+        assert "DataFormatConversionConfiguration" not in s3
+        assert s3["CompressionFormat"] == {"Ref": "OutputCompression"}
+        return
+    conversion = s3["DataFormatConversionConfiguration"]
+    assert conversion["Enabled"] is True
+    assert set(conversion["InputFormatConfiguration"]["Deserializer"]) == {"OpenXJsonSerDe"}
+    assert set(conversion["OutputFormatConfiguration"]["Serializer"]) == {"ParquetSerDe"}
+    schema = conversion["SchemaConfiguration"]
+    assert schema["DatabaseName"] == {"Ref": "GlueDatabase"}
+    assert schema["TableName"] == {"Ref": "PostsTable"}
+    assert schema["RoleARN"] == {"Fn::GetAtt": ["FirehoseRole", "Arn"]}
+    # The Parquet SerDe compresses; S3-level compression must be off with conversion.
+    assert s3["CompressionFormat"] == "UNCOMPRESSED"
+
+
+@pytest.mark.parametrize("output_format", ["json", "parquet"])
+def test_the_firehose_role_reads_the_glue_table_only_when_parquet(template, output_format):
+    resources = deployed(template, output_format)
+    statements = resources["FirehoseRole"]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    glue = [s for s in statements if any(str(a).startswith("glue:") for a in _as_list(s["Action"]))]
+    if output_format == "json":
+        assert glue == []
+        return
+    assert len(glue) == 1
+    assert sorted(glue[0]["Action"]) == ["glue:GetTable", "glue:GetTableVersion", "glue:GetTableVersions"]
+    resources_named = [r["Fn::Sub"] for r in glue[0]["Resource"]]
+    assert [r.rsplit(":", 1)[1] for r in resources_named] == [
+        "catalog",
+        "database/${GlueDatabase}",
+        "table/${GlueDatabase}/${PostsTable}",
+    ]
+
+
+def _as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+@pytest.mark.parametrize(
+    ("output_format", "serde", "classification"),
+    [
+        ("json", "org.openx.data.jsonserde.JsonSerDe", "json"),
+        ("parquet", "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe", "parquet"),
+    ],
+)
+def test_the_glue_table_reads_the_format_delivered(template, output_format, serde, classification):
+    table = deployed(template, output_format)["PostsTable"]["Properties"]["TableInput"]
+    assert table["Parameters"]["classification"] == classification
+    storage = table["StorageDescriptor"]
+    assert storage["SerdeInfo"]["SerializationLibrary"] == serde
+    assert ("Parquet" in storage["InputFormat"]) == (output_format == "parquet")
+    assert ("Parquet" in storage["OutputFormat"]) == (output_format == "parquet")
+    columns = {c["Name"] if isinstance(c["Name"], str) else c["Name"]["Ref"]: c["Type"] for c in storage["Columns"]}
+    # The sentiment member, with its nested scores (crates/cli/src/parquet.rs checks every column).
+    assert columns["SentimentField"].startswith("struct<label:string,scores:struct<positive:double,")

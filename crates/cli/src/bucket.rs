@@ -1,6 +1,7 @@
 //! A local directory laid out exactly like the S3 bucket Firehose writes:
 //! `YYYY/MM/DD/HH/<stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>` (UTC) for delivered records and
-//! `processing-failed/YYYY/MM/DD/HH/…` for the error output.
+//! `processing-failed/YYYY/MM/DD/HH/…` for the error output (`format-conversion-failed/…` for
+//! records Parquet conversion refused). A converted object's name ends in `.parquet`.
 //! <https://docs.aws.amazon.com/firehose/latest/dev/s3-object-name.html>
 
 use std::io;
@@ -11,6 +12,15 @@ use chrono::{DateTime, Datelike as _, NaiveDate, Timelike as _, Utc};
 /// The error output prefix Firehose uses when none is configured.
 pub const PROCESSING_FAILED_PREFIX: &str = "processing-failed/";
 
+/// The error output prefix of records record format conversion could not convert (the value of
+/// `!{firehose:error-output-type}` for them).
+/// <https://docs.aws.amazon.com/firehose/latest/dev/s3-prefixes.html>
+pub const FORMAT_CONVERSION_FAILED_PREFIX: &str = "format-conversion-failed/";
+
+/// The extension Firehose appends to an object's name when it converts to Parquet.
+/// <https://docs.aws.amazon.com/firehose/latest/dev/s3-object-name.html>
+pub const PARQUET_EXTENSION: &str = ".parquet";
+
 /// The delivery stream version in object names; a stream that was never updated is at 1.
 pub const STREAM_VERSION: u32 = 1;
 
@@ -19,16 +29,35 @@ pub const STREAM_VERSION: u32 = 1;
 pub enum Output {
     Delivered,
     ProcessingFailed,
+    FormatConversionFailed,
+}
+
+impl Output {
+    fn prefix(self) -> &'static str {
+        match self {
+            Output::Delivered => "",
+            Output::ProcessingFailed => PROCESSING_FAILED_PREFIX,
+            Output::FormatConversionFailed => FORMAT_CONVERSION_FAILED_PREFIX,
+        }
+    }
 }
 
 /// The key Firehose gives an object written at `at`.
 pub fn object_key(output: Output, stream: &str, at: DateTime<Utc>, id: uuid::Uuid) -> String {
-    let prefix = match output {
-        Output::Delivered => "",
-        Output::ProcessingFailed => PROCESSING_FAILED_PREFIX,
-    };
+    object_key_with_extension(output, stream, at, id, "")
+}
+
+/// The key of an object whose name Firehose ends with an extension (e.g. [`PARQUET_EXTENSION`]).
+pub fn object_key_with_extension(
+    output: Output,
+    stream: &str,
+    at: DateTime<Utc>,
+    id: uuid::Uuid,
+    extension: &str,
+) -> String {
     format!(
-        "{prefix}{}/{stream}-{STREAM_VERSION}-{}-{id}",
+        "{}{}/{stream}-{STREAM_VERSION}-{}-{id}{extension}",
+        output.prefix(),
         at.format("%Y/%m/%d/%H"),
         at.format("%Y-%m-%d-%H-%M-%S")
     )
@@ -48,14 +77,15 @@ pub struct ParsedKey {
 /// Parses a key (with `/` separators); `None` unless it is exactly Firehose's layout and the
 /// name's time falls in the prefix's hour.
 pub fn parse_key(key: &str) -> Option<ParsedKey> {
-    let (output, rest) = match key.strip_prefix(PROCESSING_FAILED_PREFIX) {
-        Some(rest) => (Output::ProcessingFailed, rest),
-        None => (Output::Delivered, key),
-    };
+    let (output, rest) = [Output::ProcessingFailed, Output::FormatConversionFailed]
+        .into_iter()
+        .find_map(|o| Some((o, key.strip_prefix(o.prefix())?)))
+        .unwrap_or((Output::Delivered, key));
     let parts: Vec<&str> = rest.split('/').collect();
     let [y, m, d, h, name] = parts.as_slice() else {
         return None;
     };
+    let name = name.strip_suffix(PARQUET_EXTENSION).unwrap_or(*name);
     let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
     if !(digits(y, 4) && digits(m, 2) && digits(d, 2) && digits(h, 2)) {
         return None;
@@ -164,6 +194,16 @@ mod tests {
             "2026/03/07/09/my-stream-1-2026-03-07-09-05-04-00000000-0000-0000-0000-000000000000"
         );
         assert_eq!(failed, format!("processing-failed/{ok}"));
+        let converted =
+            object_key_with_extension(Output::Delivered, "my-stream", at, id, PARQUET_EXTENSION);
+        assert_eq!(converted, format!("{ok}.parquet"));
+        assert_eq!(parse_key(&converted).unwrap().output, Output::Delivered);
+        let refused = object_key(Output::FormatConversionFailed, "my-stream", at, id);
+        assert_eq!(refused, format!("format-conversion-failed/{ok}"));
+        assert_eq!(
+            parse_key(&refused).unwrap().output,
+            Output::FormatConversionFailed
+        );
         let parsed = parse_key(&failed).unwrap();
         assert_eq!(parsed.output, Output::ProcessingFailed);
         assert_eq!(parsed.stream, "my-stream");

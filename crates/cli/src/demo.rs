@@ -16,6 +16,7 @@ use ks_lexicon::Vader;
 
 use crate::bucket::LocalBucket;
 use crate::firehose::{FirehoseSettings, FirehoseStats, InProcess, LocalFirehose};
+use crate::output::OutputFormat;
 use crate::stream::LocalStream;
 
 /// A file the demo leaves in its output directory, so a later run knows the directory is its
@@ -44,6 +45,8 @@ pub struct DemoOptions {
     pub buffer_bytes: usize,
     /// KPL-aggregate records before putting them.
     pub aggregate: bool,
+    /// What the delivery stream writes: NDJSON, or Parquet (record format conversion).
+    pub output_format: OutputFormat,
 }
 
 impl Default for DemoOptions {
@@ -60,6 +63,7 @@ impl Default for DemoOptions {
             seed: 42,
             buffer_bytes: crate::firehose::DEFAULT_BUFFER_BYTES,
             aggregate: true,
+            output_format: OutputFormat::Json,
         }
     }
 }
@@ -172,6 +176,7 @@ pub async fn run(
     };
     let mut firehose_settings = FirehoseSettings::new(DELIVERY_STREAM_NAME);
     firehose_settings.buffer_bytes = opts.buffer_bytes;
+    firehose_settings.output_format = opts.output_format;
     let mut firehose = LocalFirehose::new(firehose_settings, &processor, &bucket);
     let mut rng = fastrand::Rng::with_seed(opts.seed);
 

@@ -19,6 +19,7 @@ use ks_core::sentiment::SentimentAnalyzer;
 use ks_core::transform::{TransformSettings, transform};
 
 use crate::bucket::{LocalBucket, Output, object_key};
+use crate::output::{OutputFormat, write_delivered};
 use crate::stream::{LocalStream, StreamRecord};
 
 /// Request and response of one synchronous Lambda invocation are each limited to 6 MB.
@@ -236,6 +237,8 @@ pub struct FirehoseSettings {
     pub lambda_arn: String,
     pub region: String,
     pub account: String,
+    /// JSON as delivered, or record format conversion to Parquet.
+    pub output_format: OutputFormat,
 }
 
 impl FirehoseSettings {
@@ -249,6 +252,7 @@ impl FirehoseSettings {
                 .to_owned(),
             region: "us-east-1".to_owned(),
             account: "000000000000".to_owned(),
+            output_format: OutputFormat::Json,
         }
     }
 }
@@ -271,15 +275,20 @@ pub struct FirehoseStats {
     /// Records of failed batches.
     pub batch_failed: u64,
     pub deaggregation_failed: u64,
+    /// Records Parquet conversion refused (in `format-conversion-failed/`).
+    pub conversion_failed: u64,
     pub objects: u64,
     pub error_objects: u64,
     pub bytes_delivered: u64,
 }
 
 impl FirehoseStats {
-    /// Records that ended in `processing-failed/`.
+    /// Records that ended under an error prefix.
     pub fn failed(&self) -> u64 {
-        self.processing_failed + self.batch_failed + self.deaggregation_failed
+        self.processing_failed
+            + self.batch_failed
+            + self.deaggregation_failed
+            + self.conversion_failed
     }
 }
 
@@ -426,16 +435,11 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
         }
         let now = chrono::Utc::now();
         if !delivered.is_empty() {
-            let key = object_key(
-                Output::Delivered,
-                &self.settings.delivery_stream,
-                now,
-                uuid::Uuid::new_v4(),
-            );
-            let bytes = delivered.len() as u64;
-            self.bucket.put(&key, delivered).await?;
-            self.stats.objects += 1;
-            self.stats.bytes_delivered += bytes;
+            let written = write_delivered(self.bucket, &self.settings, now, delivered).await?;
+            self.stats.objects += written.objects;
+            self.stats.error_objects += written.error_objects;
+            self.stats.bytes_delivered += written.bytes;
+            self.stats.conversion_failed += written.conversion_failed;
         }
         if !self.errors.is_empty() {
             let mut body = Vec::new();

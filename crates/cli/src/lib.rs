@@ -11,5 +11,7 @@ pub mod bucket;
 pub mod delivery;
 pub mod demo;
 pub mod firehose;
+pub mod output;
+pub mod parquet;
 pub mod report;
 pub mod stream;

@@ -8,6 +8,7 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use ks_cli::demo::{self, DemoOptions};
+use ks_cli::output::OutputFormat;
 use ks_cli::report;
 
 #[derive(Parser)]
@@ -83,6 +84,10 @@ struct FirehoseArgs {
     /// Where a shard without a checkpoint starts.
     #[arg(long, value_enum, default_value = "trim-horizon")]
     start_at: StartAtArg,
+    /// Delivered objects as NDJSON, or converted to Parquet with the Glue table's schema (the
+    /// stack's OutputFormat=parquet; records that do not fit go to format-conversion-failed/).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    output_format: OutputFormat,
     /// Per-shard checkpoints: a restart resumes after the last delivered record.
     /// Default: .kinesis-sentiment/checkpoints/<stream>-<delivery-stream>.json
     #[arg(long)]
@@ -138,6 +143,10 @@ struct DemoArgs {
     /// Where to write the report (default: <out>/report.html).
     #[arg(long)]
     html: Option<PathBuf>,
+    /// What Firehose writes: the NDJSON as it is, or Parquet (record format conversion with the
+    /// Glue table's schema, the stack's OutputFormat=parquet).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+    output_format: OutputFormat,
 }
 
 #[derive(Args)]
@@ -230,6 +239,7 @@ async fn run_firehose(args: FirehoseArgs) -> Result<(), String> {
     settings.buffer_bytes = args.buffer_bytes as usize;
     settings.buffer_interval = Duration::from_secs(args.buffer_seconds);
     settings.retries = args.retries;
+    settings.output_format = args.output_format;
     settings.region.clone_from(&region);
     let function = args.function.clone();
     settings.lambda_arn = format!(
@@ -451,6 +461,7 @@ async fn run_demo(args: DemoArgs) -> Result<(), String> {
         seed: args.seed,
         buffer_bytes: args.buffer_bytes as usize,
         aggregate: !args.no_aggregation,
+        output_format: args.output_format,
         ..DemoOptions::default()
     };
     let bar = ProgressBar::new(opts.records as u64);
@@ -499,9 +510,17 @@ async fn run_demo(args: DemoArgs) -> Result<(), String> {
         outcome.elapsed.as_secs_f64()
     );
     println!(
-        "Output: {}/  (failures under {}/processing-failed/)",
+        "Output: {}/  ({}; failures under {}/processing-failed/{})",
         opts.out.display(),
-        opts.out.display()
+        match opts.output_format {
+            OutputFormat::Json => "NDJSON",
+            OutputFormat::Parquet => "Parquet",
+        },
+        opts.out.display(),
+        match opts.output_format {
+            OutputFormat::Json => "",
+            OutputFormat::Parquet => " and format-conversion-failed/",
+        }
     );
     println!();
     write_report(&opts.out, args.html.as_deref())?;

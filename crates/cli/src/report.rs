@@ -1,5 +1,6 @@
-//! `report`: reads a Firehose output directory back (delivered NDJSON objects and
-//! `processing-failed/` error records) and renders one self-contained HTML page with inline SVG.
+//! `report`: reads a Firehose output directory back (delivered NDJSON or Parquet objects, and
+//! the error records under `processing-failed/` and `format-conversion-failed/`) and renders one
+//! self-contained HTML page with inline SVG.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -9,8 +10,10 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 
-use crate::bucket::{LocalBucket, Output, parse_key};
+use crate::bucket::{LocalBucket, Output, PARQUET_EXTENSION, parse_key};
 use crate::firehose::ErrorRecord;
+use crate::output::ConversionErrorRecord;
+use crate::parquet;
 
 /// The labels in display order; records without one are `UNSCORED` (another language, no text).
 pub const LABELS: [&str; 5] = ["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED", "UNSCORED"];
@@ -29,7 +32,7 @@ pub struct Delivered {
     pub hour: DateTime<Utc>,
 }
 
-/// One error record from `processing-failed/`.
+/// One error record from `processing-failed/` or `format-conversion-failed/`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Failed {
     pub key: String,
@@ -104,7 +107,35 @@ pub fn scan(root: &Path) -> std::io::Result<Scan> {
         };
         let body = std::fs::read(root.join(&key))?;
         let text = String::from_utf8_lossy(&body);
+        let delivered = |obj: &serde_json::Map<String, serde_json::Value>| {
+            let s = |k: &str| obj.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+            let label = obj
+                .get("sentiment")
+                .and_then(|v| v.get("label"))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned);
+            let created = s("created_at")
+                .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
+                .map(|c| c.with_timezone(&Utc));
+            Delivered {
+                key: key.clone(),
+                id: s("id"),
+                created,
+                lang: s("lang"),
+                label,
+                hour: parsed.hour,
+            }
+        };
         match parsed.output {
+            // Record format conversion: one Parquet file per object, named `….parquet`.
+            Output::Delivered if key.ends_with(PARQUET_EXTENSION) => {
+                scan.objects += 1;
+                match parquet::decode(&body) {
+                    Ok(rows) => scan.delivered.extend(rows.iter().map(delivered)),
+                    // Line 0: the object as a whole is unreadable.
+                    Err(_) => scan.bad_lines.push((key.clone(), 0)),
+                }
+            }
             Output::Delivered => {
                 scan.objects += 1;
                 for (n, line) in text.lines().enumerate() {
@@ -114,23 +145,19 @@ pub fn scan(root: &Path) -> std::io::Result<Scan> {
                         scan.bad_lines.push((key.clone(), n + 1));
                         continue;
                     };
-                    let s = |k: &str| obj.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-                    let label = obj
-                        .get("sentiment")
-                        .and_then(|v| v.get("label"))
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned);
-                    let created = s("created_at")
-                        .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
-                        .map(|c| c.with_timezone(&Utc));
-                    scan.delivered.push(Delivered {
-                        key: key.clone(),
-                        id: s("id"),
-                        created,
-                        lang: s("lang"),
-                        label,
-                        hour: parsed.hour,
-                    });
+                    scan.delivered.push(delivered(&obj));
+                }
+            }
+            Output::FormatConversionFailed => {
+                scan.error_objects += 1;
+                for (n, line) in text.lines().enumerate() {
+                    match serde_json::from_str::<ConversionErrorRecord>(line) {
+                        Ok(record) => scan.failed.push(Failed {
+                            key: key.clone(),
+                            record: record.into(),
+                        }),
+                        Err(_) => scan.bad_lines.push((key.clone(), n + 1)),
+                    }
                 }
             }
             Output::ProcessingFailed => {
@@ -191,7 +218,7 @@ pub fn text_summary(scan: &Scan) -> String {
     }
     let _ = writeln!(
         out,
-        "Failed    {} records in {} objects under processing-failed/",
+        "Failed    {} records in {} objects under the error prefixes",
         grouped(scan.failed.len() as u64),
         scan.error_objects
     );
@@ -467,7 +494,7 @@ pub fn html(scan: &Scan, input: &str) -> String {
     let positive = counts[0].1;
     let _ = write!(
         out,
-        r#"<section class="card kpis"><div class="kpi"><div class="v">{}</div><div class="k">records delivered in {} objects</div></div><div class="kpi"><div class="v">{}</div><div class="k">scored ({:.0}% of delivered)</div></div><div class="kpi"><div class="v" style="color:{}">{:.0}%</div><div class="k">positive of scored</div></div><div class="kpi"><div class="v" style="color:{}">{}</div><div class="k">failed, in processing-failed/</div></div></section>"#,
+        r#"<section class="card kpis"><div class="kpi"><div class="v">{}</div><div class="k">records delivered in {} objects</div></div><div class="kpi"><div class="v">{}</div><div class="k">scored ({:.0}% of delivered)</div></div><div class="kpi"><div class="v" style="color:{}">{:.0}%</div><div class="k">positive of scored</div></div><div class="kpi"><div class="v" style="color:{}">{}</div><div class="k">failed, under the error prefixes</div></div></section>"#,
         grouped(total),
         scan.objects,
         grouped(scored),
@@ -549,7 +576,7 @@ fn failures_html(scan: &Scan) -> String {
     }
     let _ = write!(
         out,
-        r#"<p class="sub">{} records in {} objects under <code>processing-failed/</code>, with their original bytes in <code>rawData</code>.</p><table><tr><th>errorCode</th><th>records</th><th>errorMessage (first)</th></tr>"#,
+        r#"<p class="sub">{} records in {} objects under <code>processing-failed/</code> or <code>format-conversion-failed/</code>, with their original bytes in <code>rawData</code>.</p><table><tr><th>errorCode</th><th>records</th><th>errorMessage (first)</th></tr>"#,
         grouped(scan.failed.len() as u64),
         scan.error_objects
     );
@@ -604,6 +631,52 @@ mod tests {
         assert_eq!(grouped(999), "999");
         assert_eq!(grouped(1_000), "1,000");
         assert_eq!(grouped(1_234_567), "1,234,567");
+    }
+
+    #[tokio::test]
+    async fn parquet_objects_and_conversion_failures_are_read_and_broken_files_flagged() {
+        use crate::bucket::{Output, PARQUET_EXTENSION, object_key_with_extension};
+        use crate::firehose::FirehoseSettings;
+        use crate::output::{OutputFormat, write_delivered};
+        // GIVEN a Parquet buffer with a record conversion refused, and a truncated Parquet file
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = LocalBucket::new(dir.path());
+        let mut settings = FirehoseSettings::new("d");
+        settings.output_format = OutputFormat::Parquet;
+        let ndjson = concat!(
+            r#"{"id":"1","lang":"en","created_at":"2025-01-01T00:00:01Z","sentiment":{"label":"MIXED"}}"#,
+            "\n",
+            r#"{"id":"2","sentiment":"not a struct"}"#,
+            "\n"
+        );
+        write_delivered(&bucket, &settings, Utc::now(), ndjson.as_bytes().to_vec())
+            .await
+            .unwrap();
+        let broken = object_key_with_extension(
+            Output::Delivered,
+            "d",
+            Utc::now(),
+            uuid::Uuid::new_v4(),
+            PARQUET_EXTENSION,
+        );
+        bucket.put(&broken, b"PAR1 truncated").unwrap();
+        // WHEN the directory is scanned
+        let scan = scan(dir.path()).unwrap();
+        // THEN the converted record is delivered with its fields, the refused one is a failure
+        assert_eq!(scan.delivered.len(), 1);
+        let d = &scan.delivered[0];
+        assert_eq!(
+            (d.id.as_deref(), d.lang.as_deref(), d.label.as_deref()),
+            (Some("1"), Some("en"), Some("MIXED"))
+        );
+        assert!(d.created.is_some());
+        assert_eq!(
+            scan.failure_codes(),
+            BTreeMap::from([(parquet::codes::MALFORMED_DATA.to_owned(), 1)])
+        );
+        assert_eq!((scan.objects, scan.error_objects), (2, 1));
+        // AND the unreadable object is reported, not skipped in silence
+        assert_eq!(scan.bad_lines, vec![(broken, 0)]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use ks_cli::bucket::{LocalBucket, Output, parse_key};
 use ks_cli::demo::{self, DELIVERY_STREAM_NAME, DemoOptions, MARKER};
 use ks_cli::firehose::codes;
+use ks_cli::output::OutputFormat;
 use ks_cli::report;
 use ks_core::producer::synthetic::{id_of, posts_at_rate};
 
@@ -130,6 +131,7 @@ async fn every_post_lands_exactly_once_delivered_with_sentiment_or_in_processing
                         *failed.entry(id).or_default() += 1;
                     }
                 }
+                Output::FormatConversionFailed => panic!("JSON output converts nothing: {key}"),
             }
         }
         // AND every post is in exactly one place, exactly once
@@ -247,4 +249,88 @@ fn the_binary_runs_the_demo_and_writes_the_report() {
     assert!(run.status.success());
     assert!(String::from_utf8_lossy(&run.stdout).contains("Delivered 54 records"));
     assert!(html.is_file());
+}
+
+#[tokio::test]
+async fn parquet_output_holds_the_same_records_and_the_report_counts_them_the_same() {
+    // GIVEN the same posts delivered once as JSON and once converted to Parquet
+    let dir = tempfile::tempdir().unwrap();
+    let mut scans = Vec::new();
+    let mut sizes = Vec::new();
+    for format in [OutputFormat::Json, OutputFormat::Parquet] {
+        let out = dir.path().join(format!("{format:?}"));
+        let opts = DemoOptions {
+            output_format: format,
+            ..options(&out, true)
+        };
+        // WHEN the demo runs and the report reads its output
+        let outcome = demo::run(&opts, |_, _| {}).await.unwrap();
+        assert_eq!(outcome.firehose.conversion_failed, 0);
+        let keys: Vec<String> = LocalBucket::new(&out)
+            .keys()
+            .unwrap()
+            .into_iter()
+            .filter(|k| parse_key(k).is_some_and(|p| p.output == Output::Delivered))
+            .collect();
+        assert!(!keys.is_empty());
+        for key in &keys {
+            // AND (Parquet) every delivered object is a Parquet file named as Firehose names it
+            let body = std::fs::read(out.join(key)).unwrap();
+            let parquet = format == OutputFormat::Parquet;
+            assert_eq!(key.ends_with(".parquet"), parquet, "{key}");
+            assert_eq!(body.starts_with(ks_cli::parquet::MAGIC), parquet, "{key}");
+        }
+        sizes.push(outcome.firehose.bytes_delivered);
+        scans.push(report::scan(&out).unwrap());
+    }
+    // THEN the report's counts are the same for both formats
+    let (json, parquet) = (&scans[0], &scans[1]);
+    assert!(parquet.bad_lines.is_empty() && parquet.unexpected_keys.is_empty());
+    assert_eq!(json.delivered.len(), 300 - 42);
+    assert_eq!(parquet.delivered.len(), json.delivered.len());
+    assert_eq!(parquet.label_counts(), json.label_counts());
+    assert_eq!(parquet.languages(), json.languages());
+    assert_eq!(parquet.failure_codes(), json.failure_codes());
+    // AND the same records, with the same fields the report reads
+    let records = |s: &report::Scan| {
+        let mut r: Vec<_> = s
+            .delivered
+            .iter()
+            .map(|d| (d.id.clone(), d.created, d.lang.clone(), d.label.clone()))
+            .collect();
+        r.sort();
+        r
+    };
+    assert_eq!(records(parquet), records(json));
+    eprintln!(
+        "delivered bytes: NDJSON {} vs Parquet {} ({:.0}%)",
+        sizes[0],
+        sizes[1],
+        sizes[1] as f64 * 100.0 / sizes[0] as f64
+    );
+}
+
+#[test]
+fn the_binary_writes_parquet_when_asked() {
+    // GIVEN the built binary and a fresh output directory
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("o");
+    // WHEN `demo` runs with --output-format parquet
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_kinesis-sentiment"))
+        .args(["demo", "--records", "60", "--bad-every", "10"])
+        .args(["--output-format", "parquet", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    // THEN the delivered objects are Parquet and the summary counts them like JSON ones
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(stdout.contains("Delivered 54 records"), "{stdout}");
+    assert!(stdout.contains("Failed    6 records"), "{stdout}");
+    let keys = LocalBucket::new(&out).keys().unwrap();
+    assert!(keys.iter().any(|k| k.ends_with(".parquet")), "{keys:?}");
 }
