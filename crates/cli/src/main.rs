@@ -28,6 +28,8 @@ enum Command {
     Demo(DemoArgs),
     /// Read a Firehose output directory and write a self-contained HTML report.
     Report(ReportArgs),
+    /// Backfill files (CSV, JSON Lines, JSON arrays; local, stdin or S3) into a Kinesis stream.
+    Put(ks_cli::put::cli::PutArgs),
 }
 
 #[derive(Args)]
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
         .build()
         .expect("a tokio runtime");
     let result = match cli.command {
+        Command::Put(args) => return runtime.block_on(ks_cli::put::cli::main(args)),
         Command::Demo(args) => runtime.block_on(run_demo(args)),
         Command::Report(args) => write_report(&args.input, args.html.as_deref()).map(|_| ()),
     };
