@@ -11,7 +11,7 @@ export KS_REQUIRE_EMULATORS ?= 1
 
 DEMO_ARGS ?=
 
-.PHONY: help venv demo test lint unit e2e bench bench-transform bench-lexicon bench-producer invoke-transform invoke-producer build
+.PHONY: help venv demo test lint unit e2e bench bench-transform bench-lexicon bench-producer bench-put invoke-transform invoke-producer build
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -40,7 +40,7 @@ unit: venv
 e2e: venv ## The whole pipeline on local emulators (moto, cargo lambda watch, Comprehend stand-in)
 	./.ci/e2e.sh
 
-bench: bench-transform bench-lexicon bench-producer ## Benchmarks, with the baselines they are compared to
+bench: bench-transform bench-lexicon bench-producer bench-put ## Benchmarks, with the baselines they are compared to
 
 bench-transform:
 	cargo bench -p firehose-transform --bench transform
@@ -53,6 +53,11 @@ bench-lexicon: venv bench-transform
 
 bench-producer:
 	cargo bench -p stream-producer --bench producer
+
+# 1 GB of JSON Lines (generated once under target/bench) through the real `kinesis-sentiment put`
+# into the Kinesis stand-in: records/s, MB/s, peak RSS, PutRecords calls against the floor.
+bench-put:
+	cargo bench -p kinesis-sentiment --bench put
 
 invoke-transform: venv ## Run firehose-transform under `cargo lambda watch` and invoke it with events/
 	./.ci/invoke-transform.sh

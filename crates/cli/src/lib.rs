@@ -4,6 +4,7 @@
 //! directory laid out like the S3 bucket Firehose writes ([`bucket`]); [`report`] reads it back.
 //! The same local Firehose runs against real endpoints ([`delivery`], and [`aws`] with the `aws`
 //! feature): a Kinesis stream, a function behind the Lambda Invoke API, a bucket.
+//! [`put`] backfills files into a real Kinesis stream with the producer's core logic.
 
 #[cfg(feature = "aws")]
 pub mod aws;
@@ -13,5 +14,7 @@ pub mod demo;
 pub mod firehose;
 pub mod output;
 pub mod parquet;
+#[cfg(feature = "aws")]
+pub mod put;
 pub mod report;
 pub mod stream;

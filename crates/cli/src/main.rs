@@ -35,6 +35,9 @@ enum Command {
     /// Read a Firehose output (a directory, or s3://bucket/prefix) and write a self-contained
     /// HTML report.
     Report(ReportArgs),
+    /// Backfill files (CSV, JSON Lines, JSON arrays; local, stdin or S3) into a Kinesis stream.
+    #[cfg(feature = "aws")]
+    Put(ks_cli::put::cli::PutArgs),
 }
 
 #[cfg(feature = "aws")]
@@ -170,6 +173,8 @@ fn main() -> ExitCode {
         .build()
         .expect("a tokio runtime");
     let result = match cli.command {
+        #[cfg(feature = "aws")]
+        Command::Put(args) => return runtime.block_on(ks_cli::put::cli::main(args)),
         Command::Demo(args) => runtime.block_on(run_demo(args)),
         #[cfg(feature = "aws")]
         Command::Firehose(args) => runtime.block_on(run_firehose(*args)),

@@ -1,0 +1,430 @@
+//! A JSON array read element by element, never whole: a small scanner finds each element's end
+//! (tracking strings, escapes and the open brackets), so memory is one element at a time.
+//! Whitespace outside strings is dropped as the element is copied, so a pretty-printed element
+//! becomes one line (the pipeline writes NDJSON); everything else — key order, number literals,
+//! escapes — is kept byte for byte. An element is then checked with serde_json.
+//!
+//! A bad element (invalid JSON inside balanced brackets, not an object) is reported and reading
+//! goes on. A broken structure (a stray or mismatched bracket, a missing comma, an unclosed
+//! array) leaves no safe place to resume: it is reported once and the rest of the input is not
+//! read.
+
+use std::io::{self, BufRead};
+
+use super::format::{Item, ReadItems, check_object, sample};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before the opening `[`.
+    Start,
+    /// After `[`: an element or `]`.
+    First,
+    /// After an element: `,` or `]`.
+    AfterElement,
+    /// After `,`: an element.
+    Element,
+    Done,
+}
+
+pub struct JsonArray<R> {
+    r: R,
+    /// The current line, 1-based.
+    line: u64,
+    state: State,
+    buf: Vec<u8>,
+    /// The open brackets of the element being read, innermost last.
+    open: Vec<u8>,
+    max_record_bytes: usize,
+    /// A broken structure was reported: nothing more is read.
+    ended: bool,
+}
+
+/// What the scanner found where it expected an element.
+enum Scan {
+    Element { line: u64, too_long: bool },
+    Broken { line: u64, reason: String },
+}
+
+impl<R: BufRead> JsonArray<R> {
+    pub fn new(r: R, max_record_bytes: usize) -> Self {
+        JsonArray {
+            r,
+            line: 1,
+            state: State::Start,
+            buf: Vec::new(),
+            open: Vec::new(),
+            max_record_bytes,
+            ended: false,
+        }
+    }
+
+    /// Skips whitespace (and a BOM at the start); returns the next byte without consuming it.
+    fn peek_significant(&mut self) -> io::Result<Option<u8>> {
+        loop {
+            let buf = self.r.fill_buf()?;
+            if buf.is_empty() {
+                return Ok(None);
+            }
+            let mut i = 0;
+            while i < buf.len() {
+                match buf[i] {
+                    b'\n' => self.line += 1,
+                    b' ' | b'\t' | b'\r' => {}
+                    0xEF | 0xBB | 0xBF if self.state == State::Start => {}
+                    b => {
+                        self.r.consume(i);
+                        return Ok(Some(b));
+                    }
+                }
+                i += 1;
+            }
+            let n = buf.len();
+            self.r.consume(n);
+        }
+    }
+
+    /// Copies one element into `buf` (whitespace outside strings dropped, at most the record
+    /// limit kept) and consumes it.
+    fn scan_element(&mut self) -> io::Result<Scan> {
+        self.buf.clear();
+        self.open.clear();
+        let start_line = self.line;
+        let cap = self.max_record_bytes;
+        let mut too_long = false;
+        let mut in_string = false;
+        let mut escaped = false;
+        // A scalar element (a number, `true`, a string) ends at a delimiter at depth zero.
+        let mut scalar_string_done = false;
+        loop {
+            let chunk = self.r.fill_buf()?;
+            if chunk.is_empty() {
+                return Ok(Scan::Broken {
+                    line: start_line,
+                    reason: format!(
+                        "the input ends inside the element that starts on line {start_line}"
+                    ),
+                });
+            }
+            let mut used = 0;
+            let mut end = false;
+            for &b in chunk {
+                // Lines are counted as bytes are consumed: a delimiter that ends a scalar is
+                // left for the next peek, which counts it.
+                if in_string {
+                    used += 1;
+                    if b == b'\n' {
+                        self.line += 1;
+                    }
+                    keep(&mut self.buf, b, cap, &mut too_long);
+                    if escaped {
+                        escaped = false;
+                    } else if b == b'\\' {
+                        escaped = true;
+                    } else if b == b'"' {
+                        in_string = false;
+                        if self.open.is_empty() {
+                            scalar_string_done = true;
+                        }
+                    }
+                    continue;
+                }
+                let depth_zero = self.open.is_empty();
+                match b {
+                    b' ' | b'\t' | b'\r' | b'\n' if depth_zero && !self.buf.is_empty() => {
+                        end = true;
+                    }
+                    b' ' | b'\t' | b'\r' | b'\n' => {
+                        used += 1;
+                        if b == b'\n' {
+                            self.line += 1;
+                        }
+                    }
+                    b',' | b']' | b'}' if depth_zero => {
+                        if self.buf.is_empty() || b == b'}' {
+                            return Ok(Scan::Broken {
+                                line: self.line,
+                                reason: format!(
+                                    "unexpected '{}' on line {} where an element should start",
+                                    b as char, self.line
+                                ),
+                            });
+                        }
+                        end = true;
+                    }
+                    _ if scalar_string_done => end = true,
+                    b'"' => {
+                        used += 1;
+                        in_string = true;
+                        keep(&mut self.buf, b, cap, &mut too_long);
+                    }
+                    b'{' | b'[' => {
+                        used += 1;
+                        self.open.push(b);
+                        keep(&mut self.buf, b, cap, &mut too_long);
+                    }
+                    b'}' | b']' => {
+                        used += 1;
+                        let opener = if b == b'}' { b'{' } else { b'[' };
+                        if self.open.pop() != Some(opener) {
+                            return Ok(Scan::Broken {
+                                line: self.line,
+                                reason: format!(
+                                    "mismatched '{}' on line {} in the element that starts on line {start_line}",
+                                    b as char, self.line
+                                ),
+                            });
+                        }
+                        keep(&mut self.buf, b, cap, &mut too_long);
+                        if self.open.is_empty() {
+                            end = true;
+                        }
+                    }
+                    _ => {
+                        used += 1;
+                        keep(&mut self.buf, b, cap, &mut too_long);
+                    }
+                }
+                if end {
+                    break;
+                }
+            }
+            self.r.consume(used);
+            if end {
+                return Ok(Scan::Element {
+                    line: start_line,
+                    too_long,
+                });
+            }
+        }
+    }
+
+    fn broken(&mut self, line: u64, reason: String) -> Option<io::Result<Item>> {
+        self.state = State::Done;
+        self.ended = true;
+        Some(Ok(Item::Bad {
+            line,
+            reason: format!("{reason}; the rest of this input is not read"),
+            raw: Vec::new(),
+        }))
+    }
+}
+
+fn keep(buf: &mut Vec<u8>, b: u8, cap: usize, too_long: &mut bool) {
+    if buf.len() < cap {
+        buf.push(b);
+    } else {
+        *too_long = true;
+    }
+}
+
+impl<R: BufRead> ReadItems for JsonArray<R> {
+    fn next_item(&mut self) -> Option<io::Result<Item>> {
+        if self.ended {
+            return None;
+        }
+        loop {
+            let next = match self.peek_significant() {
+                Ok(n) => n,
+                Err(e) => return Some(Err(e)),
+            };
+            match (self.state, next) {
+                (State::Done, None) => return None,
+                (State::Done, Some(_)) => {
+                    let line = self.line;
+                    return self.broken(line, format!("data after the closing ']' on line {line}"));
+                }
+                (State::Start, Some(b'[')) => {
+                    self.r.consume(1);
+                    self.state = State::First;
+                }
+                (State::Start, None) => return None,
+                (State::Start, Some(b)) => {
+                    let line = self.line;
+                    return self.broken(
+                        line,
+                        format!(
+                            "expected a JSON array ('[') but found '{}' on line {line}",
+                            b as char
+                        ),
+                    );
+                }
+                (State::First | State::AfterElement, Some(b']')) => {
+                    self.r.consume(1);
+                    self.state = State::Done;
+                }
+                (State::AfterElement, Some(b',')) => {
+                    self.r.consume(1);
+                    self.state = State::Element;
+                }
+                (_, None) => {
+                    let line = self.line;
+                    return self.broken(line, "the input ends before the array's ']'".to_owned());
+                }
+                (State::AfterElement, Some(b)) => {
+                    let line = self.line;
+                    return self.broken(
+                        line,
+                        format!(
+                            "expected ',' or ']' but found '{}' on line {line}",
+                            b as char
+                        ),
+                    );
+                }
+                (State::First | State::Element, Some(_)) => {
+                    let scan = match self.scan_element() {
+                        Ok(s) => s,
+                        Err(e) => return Some(Err(e)),
+                    };
+                    self.state = State::AfterElement;
+                    return match scan {
+                        Scan::Broken { line, reason } => self.broken(line, reason),
+                        Scan::Element {
+                            line,
+                            too_long: true,
+                        } => Some(Ok(Item::Bad {
+                            line,
+                            reason: format!(
+                                "element larger than the {}-byte record limit",
+                                self.max_record_bytes
+                            ),
+                            raw: sample(&self.buf),
+                        })),
+                        Scan::Element { line, .. } => Some(Ok(match check_object(&self.buf) {
+                            Ok(()) => Item::Record {
+                                line,
+                                data: self.buf.clone(),
+                            },
+                            Err(reason) => Item::Bad {
+                                line,
+                                reason,
+                                raw: sample(&self.buf),
+                            },
+                        })),
+                    };
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all_with(text: &str, max: usize, capacity: usize) -> Vec<Item> {
+        let r = std::io::BufReader::with_capacity(capacity, text.as_bytes());
+        let mut a = JsonArray::new(r, max);
+        std::iter::from_fn(|| a.next_item().map(Result::unwrap)).collect()
+    }
+
+    fn read_all(text: &str) -> Vec<Item> {
+        read_all_with(text, 1_000, 8 * 1024)
+    }
+
+    fn rec(line: u64, data: &str) -> Item {
+        Item::Record {
+            line,
+            data: data.as_bytes().to_vec(),
+        }
+    }
+
+    fn bad_reason(item: &Item) -> (u64, &str) {
+        match item {
+            Item::Bad { line, reason, .. } => (*line, reason),
+            other => panic!("expected a bad item, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn elements_stream_out_one_by_one_with_nested_and_escaped_strings() {
+        // GIVEN a pretty-printed array whose strings hold brackets, commas, quotes and escapes
+        let text = r#"[
+  {"id": 1, "text": "a ] tricky, \"quoted\" } string \\", "tags": ["x", {"y": [1, 2.50e3]}]},
+  {"id": 2,
+   "text": "line\nbreak \u00e9 \\\" done"}
+]
+"#;
+        // WHEN read, even through a 3-byte buffer (elements span many reads)
+        for capacity in [3, 8 * 1024] {
+            let items = read_all_with(text, 1_000, capacity);
+            // THEN each element is one record, whitespace outside strings dropped, the rest as is
+            assert_eq!(
+                items,
+                [
+                    rec(
+                        2,
+                        r#"{"id":1,"text":"a ] tricky, \"quoted\" } string \\","tags":["x",{"y":[1,2.50e3]}]}"#
+                    ),
+                    rec(3, r#"{"id":2,"text":"line\nbreak \u00e9 \\\" done"}"#),
+                ],
+                "buffer of {capacity}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_elements_are_reported_on_their_line_and_reading_goes_on() {
+        let text = "[{\"a\":1},\n {\"a\":},\n 42,\n \"s\",\n {\"a\":2}]";
+        let items = read_all(text);
+        assert_eq!(items.len(), 5, "{items:?}");
+        assert_eq!(items[0], rec(1, "{\"a\":1}"));
+        let (line, reason) = bad_reason(&items[1]);
+        assert_eq!(line, 2);
+        assert!(reason.starts_with("invalid JSON"), "{reason}");
+        assert_eq!(bad_reason(&items[2]), (3, "not a JSON object"));
+        assert_eq!(bad_reason(&items[3]), (4, "not a JSON object"));
+        assert_eq!(items[4], rec(5, "{\"a\":2}"));
+    }
+
+    #[test]
+    fn a_broken_structure_is_reported_once_and_ends_the_input() {
+        for (text, line, needle) in [
+            ("[{\"a\":1},\n{\"a\":[1}]", 2, "mismatched '}'"),
+            ("[{\"a\":1} {\"a\":2}]", 1, "expected ',' or ']'"),
+            ("[{\"a\":1},\n{\"a\":1}", 2, "ends before the array's ']'"),
+            ("[{\"a\":1},\n{\"a\":\"x", 2, "ends inside the element"),
+            ("{\"a\":1}", 1, "expected a JSON array"),
+            ("[{\"a\":1},]", 1, "unexpected ']'"),
+            ("[{\"a\":1}]\n]", 2, "after the closing ']'"),
+        ] {
+            let items = read_all(text);
+            let last = items.last().unwrap();
+            let (l, reason) = bad_reason(last);
+            assert!(
+                reason.contains(needle) && reason.ends_with("is not read"),
+                "{text:?}: {reason}"
+            );
+            assert_eq!(l, line, "{text:?}");
+            assert!(
+                items[..items.len() - 1]
+                    .iter()
+                    .all(|i| matches!(i, Item::Record { .. })),
+                "{text:?}: {items:?}"
+            );
+        }
+        assert!(read_all("[]").is_empty());
+        assert!(read_all("  ").is_empty());
+    }
+
+    #[test]
+    fn an_element_over_the_limit_is_rejected_and_the_next_one_read() {
+        // GIVEN a 20-byte limit and a 5,000-byte element
+        let big = format!("{{\"x\":\"{}\"}}", "y".repeat(5_000));
+        let text = format!("[{big},\n{{\"a\":1}}]");
+        let items = read_all_with(&text, 20, 64);
+        let (line, reason) = bad_reason(&items[0]);
+        assert_eq!(line, 1);
+        assert!(reason.contains("20-byte"), "{reason}");
+        assert_eq!(items[1], rec(2, "{\"a\":1}"));
+    }
+
+    #[test]
+    fn scalars_end_at_their_delimiter() {
+        // GIVEN scalars (rejected as non-objects) followed by objects on later lines
+        let items = read_all("[1\n,true ,\n\"a,]\"\n,{\"b\":1}]");
+        assert_eq!(bad_reason(&items[0]), (1, "not a JSON object"));
+        assert_eq!(bad_reason(&items[1]), (2, "not a JSON object"));
+        assert_eq!(bad_reason(&items[2]), (3, "not a JSON object"));
+        assert_eq!(items[3], rec(4, "{\"b\":1}"));
+    }
+}
