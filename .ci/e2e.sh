@@ -17,31 +17,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=.venv/bin/python
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_for_port() { # port, what, log
-  for _ in $(seq 1 600); do
-    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
-    sleep 0.5
-  done
-  echo "error: $2 did not listen on port $1; its log:" >&2; tail -n 40 "$3" >&2; exit 1
-}
+# pids, cleanup on exit, free_port, wait_for_port
+source .ci/lib.sh
 
 # Shows a log when a step fails, so CI output says why.
 on_error() { echo "e2e: failed; logs in $logs:" >&2; for f in "$logs"/*.log; do echo "--- $f" >&2; tail -n 30 "$f" >&2; done; }
 logs=$(mktemp -d)
 trap on_error ERR
 
-echo "== e2e: building kinesis-sentiment and the Comprehend stand-in"
+echo "== e2e: building kinesis-sentiment, the Comprehend stand-in and the two functions"
 cargo build -q -p kinesis-sentiment --bin kinesis-sentiment
 cargo build -q -p standins --bin comprehend-standin
+# What `cargo lambda watch` runs (`cargo run -p F --bin F`), built now: a package built alone
+# has other features than in `cargo test --workspace`, and compiling it on the first invoke
+# would outlast the invoke's timeout.
+cargo build -q -p stream-producer --bin stream-producer
+cargo build -q -p firehose-transform --bin firehose-transform
 # A copy: a build in between (another checkout sharing target/) cannot swap it mid-test.
 cp target/debug/kinesis-sentiment target/debug/comprehend-standin "$logs/"
 KS=$logs/kinesis-sentiment

@@ -18,7 +18,7 @@ pub mod mastodon;
 pub mod secrets;
 
 /// The SDK's Display is terse ("dispatch failure"); the source chain says why.
-pub(crate) fn describe<E: std::error::Error>(err: &E) -> String {
+pub fn describe<E: std::error::Error>(err: &E) -> String {
     let mut text = err.to_string();
     let mut source = err.source();
     while let Some(s) = source {

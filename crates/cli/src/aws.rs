@@ -11,22 +11,10 @@ use std::sync::Mutex;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_kinesis::types::ShardIteratorType;
 use aws_smithy_types::byte_stream::ByteStream;
+use ks_adapters::describe;
 
 use crate::firehose::{GET_RECORDS_MAX, InvokeError, ObjectStore, Processor, ShardReader};
 use crate::stream::StreamRecord;
-
-/// An error and its sources on one line: the SDK's top-level message alone says little
-/// ("service error").
-fn describe<E: std::error::Error>(err: &E) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
 
 fn io_error(what: String) -> io::Error {
     io::Error::other(what)

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 
+use ks_adapters::describe;
+
 use super::csv::Schema;
 use super::format::{self, Format, Item};
 
@@ -370,18 +372,6 @@ fn read_prefix(
         }));
     }
     Ok(Ok(()))
-}
-
-/// The SDK's Display is terse ("service error"); the source chain says why.
-fn describe<E: std::error::Error>(err: &E) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }
 
 /// Bytes and sizes of local files, for the progress bar's total.
