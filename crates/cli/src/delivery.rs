@@ -115,19 +115,25 @@ pub async fn run<P: Processor, B: ObjectStore>(
     let mut stop = std::pin::pin!(stop);
     let mut saved = firehose.checkpoints().clone();
     let mut last_new = Instant::now();
-    let mut seen = firehose.stats().kinesis_records;
     let why = loop {
-        // A poll is never interrupted half-way: the stop is looked at between polls.
-        firehose.poll(reader).await?;
+        // A poll (one page per shard) is never interrupted half-way: the stop is looked at
+        // between polls, so a backlog is drained a page at a time and a stop is quick.
+        let read = firehose.poll(reader).await?;
         if firehose.checkpoints() != &saved {
             checkpoints.save(stream, firehose.checkpoints())?;
             saved = firehose.checkpoints().clone();
         }
         tick(firehose);
-        if firehose.stats().kinesis_records != seen {
-            seen = firehose.stats().kinesis_records;
+        if read > 0 {
             last_new = Instant::now();
-        } else if options
+            // More may be waiting: poll again at once, unless told to stop.
+            tokio::select! {
+                biased;
+                () = &mut stop => break Stopped::Signal,
+                () = std::future::ready(()) => continue,
+            }
+        }
+        if options
             .exit_when_idle
             .is_some_and(|idle| last_new.elapsed() >= idle)
         {

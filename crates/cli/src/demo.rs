@@ -216,13 +216,13 @@ pub async fn run(
         produced += outcome.summary.put;
         producer_calls += outcome.summary.put_records_calls;
         kinesis_records += outcome.summary.kinesis_records;
-        firehose.poll(&stream).await?;
+        while firehose.poll(&stream).await? > 0 {}
         progress(produced, firehose.stats());
         if outcome.summary.put == 0 {
             break;
         }
     }
-    firehose.poll(&stream).await?;
+    while firehose.poll(&stream).await? > 0 {}
     firehose.flush().await?;
     progress(produced, firehose.stats());
     let corrupted = (0..produced)

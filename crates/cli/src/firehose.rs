@@ -349,24 +349,23 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
         self.buffer.len()
     }
 
-    /// Reads what is new on every shard, in order, buffering it; invokes whenever the buffer
-    /// reaches the size hint, or its oldest record has waited the interval.
-    pub async fn poll(&mut self, stream: &impl ShardReader) -> io::Result<()> {
+    /// Reads what is new on every shard (one GetRecords page each), in order, buffering it;
+    /// invokes whenever the buffer reaches the size hint, or its oldest record has waited the
+    /// interval. Returns the Kinesis records read: a caller drains a backlog by polling until
+    /// it is 0, and can stop between polls.
+    pub async fn poll(&mut self, stream: &impl ShardReader) -> io::Result<usize> {
+        let mut read = 0;
         for shard_id in stream.shard_ids().await? {
-            loop {
-                let after = self.read.get(&shard_id).cloned();
-                let records = stream.read(&shard_id, after.as_deref()).await?;
-                if records.is_empty() {
-                    break;
-                }
-                for r in records {
-                    self.take(&shard_id, &r);
-                    self.read.insert(shard_id.clone(), r.sequence_number);
-                    // Only between Kinesis records, so a checkpoint never falls inside an
-                    // aggregated record (a restart could not resume in its middle).
-                    if self.buffered_bytes >= self.settings.buffer_bytes {
-                        self.flush().await?;
-                    }
+            let after = self.read.get(&shard_id).cloned();
+            let records = stream.read(&shard_id, after.as_deref()).await?;
+            read += records.len();
+            for r in records {
+                self.take(&shard_id, &r);
+                self.read.insert(shard_id.clone(), r.sequence_number);
+                // Only between Kinesis records, so a checkpoint never falls inside an
+                // aggregated record (a restart could not resume in its middle).
+                if self.buffered_bytes >= self.settings.buffer_bytes {
+                    self.flush().await?;
                 }
             }
         }
@@ -376,7 +375,7 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
         {
             self.flush().await?;
         }
-        Ok(())
+        Ok(read)
     }
 
     /// Buffers one Kinesis record's user records (or its error record if it cannot be
@@ -685,7 +684,7 @@ mod tests {
             };
             stream.put_records(&[&e]).await.unwrap();
             // WHEN it polls, without an explicit flush
-            firehose.poll(&stream).await.unwrap();
+            while firehose.poll(&stream).await.unwrap() > 0 {}
         }
         // THEN each poll delivered what it read: one object each, the records back to back
         let keys = bucket.keys().unwrap();
@@ -761,7 +760,7 @@ mod tests {
                 let mut firehose = LocalFirehose::new(settings, &Chooser, &bucket);
                 for chunk in units.chunks(50) {
                     stream.put_records(&chunk.iter().collect::<Vec<_>>()).await.unwrap();
-                    firehose.poll(&stream).await.unwrap();
+                    while firehose.poll(&stream).await.unwrap() > 0 {}
                 }
                 firehose.flush().await.unwrap();
                 firehose.stats().clone()
@@ -828,7 +827,7 @@ mod tests {
         let processor = Scrambler(Cell::new(0));
         let mut firehose = LocalFirehose::new(FirehoseSettings::new("d"), &processor, &bucket);
         // WHEN the delivery stream reads and flushes
-        firehose.poll(&stream).await.unwrap();
+        while firehose.poll(&stream).await.unwrap() > 0 {}
         firehose.flush().await.unwrap();
         // THEN the function was tried 1 + 3 times and every record is an error record
         assert_eq!(processor.0.get(), 1 + DEFAULT_RETRIES);
