@@ -24,6 +24,8 @@ source .ci/lib.sh
 on_error() { echo "e2e: failed; logs in $logs:" >&2; for f in "$logs"/*.log; do echo "--- $f" >&2; tail -n 30 "$f" >&2; done; }
 logs=$(mktemp -d)
 trap on_error ERR
+# The binary copies are ~0.5 GB; the logs stay for reading.
+trap 'cleanup; rm -f "$logs/kinesis-sentiment" "$logs/comprehend-standin"' EXIT INT TERM
 
 echo "== e2e: building kinesis-sentiment, the Comprehend stand-in and the two functions"
 cargo build -q -p kinesis-sentiment --bin kinesis-sentiment

@@ -3,6 +3,7 @@
 //! <https://docs.aws.amazon.com/comprehend/latest/APIReference/API_BatchDetectSentiment.html>
 
 use aws_sdk_comprehend::Client;
+use aws_sdk_comprehend::config::StalledStreamProtectionConfig;
 use aws_sdk_comprehend::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_comprehend::operation::batch_detect_sentiment::BatchDetectSentimentError;
 use aws_sdk_comprehend::types::{LanguageCode, SentimentType};
@@ -34,11 +35,15 @@ impl ComprehendAnalyzer {
     }
 
     /// Client settings for this analyzer. The SDK's own retries are turned off: the core
-    /// retries with jitter, bounded by the Lambda deadline, and counts every call.
+    /// retries with jitter, bounded by the Lambda deadline, and counts every call. So is the
+    /// stalled-stream detector: bodies are a few KB and every call already has the core's
+    /// timeout, so its per-call bookkeeping buys nothing.
     pub fn configure(
         builder: aws_sdk_comprehend::config::Builder,
     ) -> aws_sdk_comprehend::config::Builder {
-        builder.retry_config(RetryConfig::disabled())
+        builder
+            .retry_config(RetryConfig::disabled())
+            .stalled_stream_protection(StalledStreamProtectionConfig::disabled())
     }
 }
 
