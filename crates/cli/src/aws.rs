@@ -84,7 +84,9 @@ struct Position {
 }
 
 /// Reads a stream's shards with GetShardIterator and GetRecords, keeping each shard's iterator
-/// between calls (GetShardIterator is limited to 5 calls per second per shard).
+/// between calls (GetShardIterator is limited to 5 calls per second per shard). After a
+/// reshard, parent and child shards are read side by side (no wait for the parent's end), so
+/// one key's order across the reshard is not guaranteed.
 /// <https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetShardIterator.html>
 pub struct KinesisReader {
     client: aws_sdk_kinesis::Client,
