@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use aws_sdk_kinesis::types::ShardIteratorType;
+
 /// The variable that turns a missing emulator into a failure.
 pub const REQUIRE_VAR: &str = "KS_REQUIRE_EMULATORS";
 
@@ -100,4 +102,85 @@ impl Moto {
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
+}
+
+/// Creates a stream and waits until it is ACTIVE.
+pub async fn create_stream(client: &aws_sdk_kinesis::Client, name: &str, shards: i32) {
+    client
+        .create_stream()
+        .stream_name(name)
+        .shard_count(shards)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("CreateStream {name}: {e:?}"));
+    for _ in 0..50 {
+        let d = client
+            .describe_stream_summary()
+            .stream_name(name)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("DescribeStreamSummary {name}: {e:?}"));
+        if d.stream_description_summary()
+            .is_some_and(|s| s.stream_status().as_str() == "ACTIVE")
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("stream {name} never became ACTIVE");
+}
+
+/// One Kinesis record as GetRecords returned it.
+#[derive(Debug, Clone)]
+pub struct ReadRecord {
+    pub shard: String,
+    pub partition_key: String,
+    pub sequence_number: String,
+    pub data: Vec<u8>,
+}
+
+/// Every record in the stream from TRIM_HORIZON, shard by shard, each shard in sequence order
+/// (as put: KPL aggregates are not opened).
+pub async fn read_stream(client: &aws_sdk_kinesis::Client, name: &str) -> Vec<ReadRecord> {
+    let shards = client
+        .list_shards()
+        .stream_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("ListShards {name}: {e:?}"));
+    let mut out = Vec::new();
+    for shard in shards.shards() {
+        let mut iterator = client
+            .get_shard_iterator()
+            .stream_name(name)
+            .shard_id(shard.shard_id())
+            .shard_iterator_type(ShardIteratorType::TrimHorizon)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GetShardIterator {name}: {e:?}"))
+            .shard_iterator()
+            .map(str::to_owned);
+        while let Some(it) = iterator {
+            let page = client
+                .get_records()
+                .shard_iterator(it)
+                .limit(10_000)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("GetRecords {name}: {e:?}"));
+            if page.records().is_empty() {
+                break;
+            }
+            for r in page.records() {
+                out.push(ReadRecord {
+                    shard: shard.shard_id().to_owned(),
+                    partition_key: r.partition_key().unwrap_or_default().to_owned(),
+                    sequence_number: r.sequence_number().to_owned(),
+                    data: r.data().as_ref().to_vec(),
+                });
+            }
+            iterator = page.next_shard_iterator().map(str::to_owned);
+        }
+    }
+    out
 }

@@ -7,11 +7,12 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_kinesis::types::ShardIteratorType;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ks_adapters::dynamodb::DynamoCursorStore;
-use ks_adapters::emulator::{Moto, missing, venv_bin, workspace_root};
+use ks_adapters::emulator::{
+    Moto, ReadRecord, create_stream, missing, read_stream, venv_bin, workspace_root,
+};
 use ks_adapters::kinesis::KinesisSink;
 use ks_adapters::secrets::{SecretError, SsmSecrets};
 use ks_core::producer::kpl::deaggregate;
@@ -57,80 +58,6 @@ fn ssm(moto: &Moto) -> aws_sdk_ssm::Client {
     aws_sdk_ssm::Client::from_conf(conf)
 }
 
-async fn create_stream(client: &aws_sdk_kinesis::Client, name: &str, shards: i32) {
-    client
-        .create_stream()
-        .stream_name(name)
-        .shard_count(shards)
-        .send()
-        .await
-        .unwrap();
-    for _ in 0..50 {
-        let d = client
-            .describe_stream_summary()
-            .stream_name(name)
-            .send()
-            .await
-            .unwrap();
-        if d.stream_description_summary()
-            .is_some_and(|s| s.stream_status().as_str() == "ACTIVE")
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("stream {name} never became ACTIVE");
-}
-
-/// One record read back from the stream.
-#[derive(Debug, Clone)]
-struct Read {
-    shard: String,
-    partition_key: String,
-    sequence_number: String,
-    data: Vec<u8>,
-}
-
-/// Every record in the stream, shard by shard, each shard in sequence order.
-async fn read_back(client: &aws_sdk_kinesis::Client, name: &str) -> Vec<Read> {
-    let shards = client.list_shards().stream_name(name).send().await.unwrap();
-    let mut out = Vec::new();
-    for shard in shards.shards() {
-        let mut iterator = client
-            .get_shard_iterator()
-            .stream_name(name)
-            .shard_id(shard.shard_id())
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .unwrap()
-            .shard_iterator()
-            .map(str::to_owned);
-        while let Some(it) = iterator {
-            let page = client
-                .get_records()
-                .shard_iterator(it)
-                .limit(10_000)
-                .send()
-                .await
-                .unwrap();
-            if page.records().is_empty() {
-                break;
-            }
-            for r in page.records() {
-                out.push(Read {
-                    shard: shard.shard_id().to_owned(),
-                    partition_key: r.partition_key().unwrap_or_default().to_owned(),
-                    sequence_number: r.sequence_number().to_owned(),
-                    data: r.data().as_ref().to_vec(),
-                });
-            }
-            iterator = page.next_shard_iterator().map(str::to_owned);
-        }
-    }
-    out
-}
-
 fn id_of(data: &[u8]) -> String {
     serde_json::from_slice::<Value>(data).unwrap()["id"]
         .as_str()
@@ -170,7 +97,7 @@ async fn synthetic_posts_land_in_kinesis_once_each_and_read_back_in_key_order() 
     .await;
     out.result.unwrap();
     // THEN every post is in the stream exactly once, with the key from its user
-    let read = read_back(&client, "posts").await;
+    let read = read_stream(&client, "posts").await;
     assert_eq!(read.len(), 1_200);
     let ids: HashSet<String> = read.iter().map(|r| id_of(&r.data)).collect();
     assert_eq!(ids.len(), 1_200);
@@ -257,7 +184,7 @@ async fn a_dead_endpoint_is_transient() {
 }
 
 /// Runs the PyPI de-aggregator over `records`; `None` (after the loud note) when the venv is missing.
-fn python_deaggregate(records: &[Read]) -> Option<Vec<(String, Vec<u8>, bool)>> {
+fn python_deaggregate(records: &[ReadRecord]) -> Option<Vec<(String, Vec<u8>, bool)>> {
     let python = venv_bin("python");
     if !python.exists() {
         return missing("the venv's python (with aws-kinesis-agg)", &python);
@@ -333,7 +260,7 @@ async fn aggregated_records_de_aggregate_with_ours_and_with_the_reference_librar
     )
     .await;
     out.result.unwrap();
-    let read = read_back(&client, "agg").await;
+    let read = read_stream(&client, "agg").await;
     assert_eq!(read.len() as u64, out.summary.kinesis_records);
     assert!(
         read.len() < 60,

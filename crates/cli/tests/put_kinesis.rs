@@ -10,8 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_kinesis::types::ShardIteratorType;
-use ks_adapters::emulator::Moto;
+use ks_adapters::emulator::{Moto, create_stream, read_stream};
 use ks_core::producer::kpl::deaggregate;
 use serde_json::{Value, json};
 use standins::kinesis::{Faults, KinesisStandIn};
@@ -65,69 +64,12 @@ fn put_command(url: &str, args: &[&str]) -> Command {
     cmd
 }
 
-async fn create_stream(client: &aws_sdk_kinesis::Client, name: &str, shards: i32) {
-    client
-        .create_stream()
-        .stream_name(name)
-        .shard_count(shards)
-        .send()
-        .await
-        .unwrap();
-    for _ in 0..50 {
-        let d = client
-            .describe_stream_summary()
-            .stream_name(name)
-            .send()
-            .await
-            .unwrap();
-        if d.stream_description_summary()
-            .is_some_and(|s| s.stream_status().as_str() == "ACTIVE")
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("stream {name} never became ACTIVE");
-}
-
 /// Every user record in the stream (KPL records de-aggregated) as (partition key, JSON).
 async fn read_back(client: &aws_sdk_kinesis::Client, name: &str) -> Vec<(String, Value)> {
-    let shards = client.list_shards().stream_name(name).send().await.unwrap();
     let mut out = Vec::new();
-    for shard in shards.shards() {
-        let mut iterator = client
-            .get_shard_iterator()
-            .stream_name(name)
-            .shard_id(shard.shard_id())
-            .shard_iterator_type(ShardIteratorType::TrimHorizon)
-            .send()
-            .await
-            .unwrap()
-            .shard_iterator()
-            .map(str::to_owned);
-        while let Some(it) = iterator {
-            let page = client
-                .get_records()
-                .shard_iterator(it)
-                .limit(10_000)
-                .send()
-                .await
-                .unwrap();
-            if page.records().is_empty() {
-                break;
-            }
-            for r in page.records() {
-                let users = deaggregate(
-                    r.partition_key().unwrap_or_default(),
-                    None,
-                    r.data().as_ref(),
-                )
-                .unwrap();
-                for u in users {
-                    out.push((u.partition_key, serde_json::from_slice(&u.data).unwrap()));
-                }
-            }
-            iterator = page.next_shard_iterator().map(str::to_owned);
+    for r in read_stream(client, name).await {
+        for u in deaggregate(&r.partition_key, None, &r.data).unwrap() {
+            out.push((u.partition_key, serde_json::from_slice(&u.data).unwrap()));
         }
     }
     out
