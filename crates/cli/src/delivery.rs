@@ -152,33 +152,12 @@ pub async fn run<P: Processor, B: ObjectStore>(
 
 #[cfg(test)]
 mod tests {
-    use base64::Engine as _;
-    use base64::engine::general_purpose::STANDARD as BASE64;
     use ks_core::producer::{Entry, StreamSink as _};
-    use ks_core::record::FirehoseEvent;
 
     use super::*;
     use crate::bucket::LocalBucket;
-    use crate::firehose::{FirehoseSettings, InvokeError};
+    use crate::firehose::{Echo, FirehoseSettings};
     use crate::stream::LocalStream;
-
-    struct Echo;
-
-    impl Processor for Echo {
-        async fn invoke(&self, request: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
-            let event: FirehoseEvent = serde_json::from_slice(&request).unwrap();
-            let records: Vec<serde_json::Value> = event
-                .records
-                .iter()
-                .map(|r| {
-                    let mut line = BASE64.decode(r.data.as_deref().unwrap()).unwrap();
-                    line.push(b'\n');
-                    serde_json::json!({"recordId": r.record_id, "result": "Ok", "data": BASE64.encode(line)})
-                })
-                .collect();
-            Ok(serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap())
-        }
-    }
 
     async fn put(stream: &LocalStream, range: std::ops::Range<u32>) {
         let entries: Vec<Entry> = range

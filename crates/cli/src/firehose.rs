@@ -566,6 +566,28 @@ fn split_by_request_size(records: Vec<FirehoseRecord>, limit: usize) -> Vec<Vec<
     out
 }
 
+/// A function for tests: answers every record `Ok` with its data plus a newline, as the
+/// transform ends each record.
+#[cfg(test)]
+pub(crate) struct Echo;
+
+#[cfg(test)]
+impl Processor for Echo {
+    async fn invoke(&self, request: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
+        let event: FirehoseEvent = serde_json::from_slice(&request).unwrap();
+        let records: Vec<serde_json::Value> = event
+            .records
+            .iter()
+            .map(|r| {
+                let mut line = BASE64.decode(r.data.as_deref().unwrap()).unwrap();
+                line.push(b'\n');
+                serde_json::json!({"recordId": r.record_id, "result": "Ok", "data": BASE64.encode(line)})
+            })
+            .collect();
+        Ok(serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::Cell;
@@ -651,21 +673,6 @@ mod tests {
         }
     }
 
-    /// Echoes every record back `Ok`, unchanged.
-    struct Echo;
-
-    impl Processor for Echo {
-        async fn invoke(&self, request: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
-            let event: FirehoseEvent = serde_json::from_slice(&request).unwrap();
-            let records: Vec<serde_json::Value> = event
-                .records
-                .iter()
-                .map(|r| serde_json::json!({"recordId": r.record_id, "result": "Ok", "data": r.data}))
-                .collect();
-            Ok(serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap())
-        }
-    }
-
     #[tokio::test]
     async fn the_buffer_is_flushed_when_its_interval_has_passed() {
         use ks_core::producer::{Entry, StreamSink as _};
@@ -678,7 +685,7 @@ mod tests {
         let mut firehose = LocalFirehose::new(settings, &Echo, &bucket);
         for round in 0..2 {
             let e = Entry {
-                data: format!("{{\"round\":{round}}}\n").into_bytes(),
+                data: format!("{{\"round\":{round}}}").into_bytes(),
                 partition_key: "k".into(),
                 explicit_hash_key: None,
             };

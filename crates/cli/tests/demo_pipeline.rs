@@ -215,24 +215,33 @@ async fn a_directory_the_demo_did_not_write_is_refused_and_its_own_is_wiped() {
     );
 }
 
+/// Runs the built binary's `demo` on 60 posts (every 10th corrupted) into `out`; asserts it
+/// succeeded and returns its stdout.
+fn run_demo(out: &std::path::Path, extra: &[&str]) -> String {
+    let run = std::process::Command::new(env!("CARGO_BIN_EXE_kinesis-sentiment"))
+        .args(["demo", "--records", "60", "--bad-every", "10"])
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(
+        run.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    stdout
+}
+
 #[test]
 fn the_binary_runs_the_demo_and_writes_the_report() {
     // GIVEN the built binary and a fresh output directory
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
     // WHEN `demo` runs with a small count
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_kinesis-sentiment"))
-        .args(["demo", "--records", "60", "--bad-every", "10", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let stdout = run_demo(&out, &[]);
     // THEN it succeeds, summarises, and names the report it wrote
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
     assert!(stdout.contains("Failed    6 records"), "{stdout}");
     assert!(stdout.contains("Throughput:"), "{stdout}");
     assert!(stdout.contains("Report: "), "{stdout}");
@@ -316,19 +325,8 @@ fn the_binary_writes_parquet_when_asked() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
     // WHEN `demo` runs with --output-format parquet
-    let run = std::process::Command::new(env!("CARGO_BIN_EXE_kinesis-sentiment"))
-        .args(["demo", "--records", "60", "--bad-every", "10"])
-        .args(["--output-format", "parquet", "--out"])
-        .arg(&out)
-        .output()
-        .unwrap();
+    let stdout = run_demo(&out, &["--output-format", "parquet"]);
     // THEN the delivered objects are Parquet and the summary counts them like JSON ones
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(
-        run.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&run.stderr)
-    );
     assert!(stdout.contains("Delivered 54 records"), "{stdout}");
     assert!(stdout.contains("Failed    6 records"), "{stdout}");
     let keys = LocalBucket::new(&out).keys().unwrap();
