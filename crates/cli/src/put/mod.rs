@@ -342,8 +342,14 @@ pub async fn run<K: StreamSink>(
     }
     drop(rx);
     if stopped.is_none() {
-        // The thread has sent its last batch: joining is immediate.
-        let _ = reader.join();
+        // The thread has sent its last batch: joining is immediate. A reader that panicked
+        // closed the channel early: its input was not all read, so the run has not succeeded.
+        if reader.join().is_err() {
+            stopped = Some(PutError::Read(ReadError::Io {
+                source_name: "the input reader".to_owned(),
+                error: std::io::Error::other("it stopped with a panic before the end of the input"),
+            }));
+        }
     }
     summary.resume_skip = settled.prefix();
     summary.delivered_beyond_resume = settled.beyond();
