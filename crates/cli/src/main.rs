@@ -167,6 +167,13 @@ struct ReportArgs {
 }
 
 fn main() -> ExitCode {
+    // Rust ignores SIGPIPE, so a closed pipe (`| head`) made println! panic; a command-line
+    // tool should end quietly instead, as other Unix tools do.
+    #[cfg(unix)]
+    // SAFETY: called first thing on the main thread, before any other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
