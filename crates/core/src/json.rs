@@ -2,8 +2,8 @@
 //!
 //! The transform must hand back the producer's bytes untouched (key order, number formatting,
 //! escapes, integers beyond f64) with one member added. Re-serialising a parsed value cannot
-//! promise that, so we validate with serde_json and then locate the top-level members by
-//! position and splice bytes.
+//! promise that, so one pass validates the text (as strictly as serde_json) and locates the
+//! top-level members by position, and the edit splices bytes.
 
 use std::ops::Range;
 
@@ -58,62 +58,56 @@ pub struct Object {
     pub members: Vec<Member>,
 }
 
+/// An [`Object`] whose members live in a buffer the caller reuses from record to record, so a
+/// batch of thousands of records does not allocate a member list for each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectRef<'m> {
+    pub open: usize,
+    pub close: usize,
+    pub members: &'m [Member],
+}
+
 impl Object {
     /// Validates `src` as JSON and, if it is an object, locates its top-level members.
     pub fn parse(src: &str) -> Result<Self, JsonError> {
-        // Depth first: it is a cheap pass and keeps every later parse of a member inside
-        // serde_json's recursion limit.
-        check_depth(src.as_bytes(), MAX_JSON_NESTING_DEPTH)?;
-        serde_json::from_str::<serde::de::IgnoredAny>(src)
-            .map_err(|e| JsonError::Invalid(e.to_string()))?;
-        let b = src.as_bytes();
-        let open = skip_ws(b, 0);
-        match b[open] {
-            b'{' => {}
-            b'[' => return Err(JsonError::NotAnObject("array")),
-            b'"' => return Err(JsonError::NotAnObject("string")),
-            b't' | b'f' => return Err(JsonError::NotAnObject("boolean")),
-            b'n' => return Err(JsonError::NotAnObject("null")),
-            _ => return Err(JsonError::NotAnObject("number")),
-        }
-        // From here on the text is known-valid JSON, so the scan only needs to respect
-        // strings and brackets.
         let mut members = Vec::new();
-        let mut pos = open + 1;
-        loop {
-            let segment_start = pos;
-            let key_start = skip_ws(b, pos);
-            if b[key_start] == b'}' {
-                return Ok(Object {
-                    open,
-                    close: key_start,
-                    members,
-                });
-            }
-            let key_end = string_end(b, key_start);
-            // Keys are compared in place: most have no escapes, so no allocation per member.
-            let key = key_start + 1..key_end - 1;
-            let key_escaped = src[key.clone()].contains('\\');
-            let colon = skip_ws(b, key_end);
-            let value_start = skip_ws(b, colon + 1);
-            let value_end = value_end(b, value_start);
-            let delim = skip_ws(b, value_end);
-            members.push(Member {
-                segment_start,
-                key,
-                key_escaped,
-                value: value_start..value_end,
-                segment_end: delim,
-            });
-            if b[delim] == b'}' {
-                return Ok(Object {
-                    open,
-                    close: delim,
-                    members,
-                });
-            }
-            pos = delim + 1;
+        let (open, close) = scan(src, &mut members)?;
+        Ok(Object {
+            open,
+            close,
+            members,
+        })
+    }
+
+    pub fn as_ref(&self) -> ObjectRef<'_> {
+        ObjectRef {
+            open: self.open,
+            close: self.close,
+            members: &self.members,
         }
+    }
+
+    /// See [`ObjectRef::get`].
+    pub fn get<'s>(&self, src: &'s str, key: &str) -> Option<&'s str> {
+        self.as_ref().get(src, key)
+    }
+
+    /// See [`ObjectRef::write_with_member`].
+    pub fn write_with_member(&self, src: &str, name: &str, value_json: &str, out: &mut Vec<u8>) {
+        self.as_ref().write_with_member(src, name, value_json, out)
+    }
+}
+
+impl<'m> ObjectRef<'m> {
+    /// [`Object::parse`], with the members written into `members` (cleared first).
+    pub fn parse(src: &str, members: &'m mut Vec<Member>) -> Result<Self, JsonError> {
+        members.clear();
+        let (open, close) = scan(src, members)?;
+        Ok(ObjectRef {
+            open,
+            close,
+            members,
+        })
     }
 
     /// The last member named `key` (JSON parsers keep the last of duplicate keys).
@@ -125,37 +119,107 @@ impl Object {
             .map(|m| &src[m.value.clone()])
     }
 
+    /// How to add the member `name` later, once its value is known. In the common case (no
+    /// member has that name yet) the answer is a position, so nothing of the object is kept.
+    pub fn edit(&self, src: &str, name: &str) -> Edit {
+        if self.members.iter().any(|m| m.key_is(src, name)) {
+            return Edit::Replace(Object {
+                open: self.open,
+                close: self.close,
+                members: self.members.to_vec(),
+            });
+        }
+        match self.members.last() {
+            Some(last) => Edit::Insert {
+                at: last.value.end,
+                comma: true,
+            },
+            // `{ }`: the member goes first; the inner white space stays before the brace.
+            None => Edit::Insert {
+                at: self.open + 1,
+                comma: false,
+            },
+        }
+    }
+
     /// Writes `src` with every member named `name` removed and `"name":value_json` appended as
     /// the object's last member. Everything else, white space included, is copied as it was.
     pub fn write_with_member(&self, src: &str, name: &str, value_json: &str, out: &mut Vec<u8>) {
-        let kept: Vec<&Member> = self
-            .members
-            .iter()
-            .filter(|m| !m.key_is(src, name))
-            .collect();
-        out.extend_from_slice(&src.as_bytes()[..=self.open]);
-        let mut tail_ws = &src[self.open + 1..self.close];
-        for (i, m) in kept.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(&src.as_bytes()[m.segment_start..m.value.end]);
-            tail_ws = &src[m.value.end..m.segment_end];
+        match self.edit(src, name) {
+            Edit::Insert { at, comma } => insert(src, at, comma, name, value_json, out),
+            Edit::Replace(obj) => replace(&obj, src, name, value_json, out),
         }
-        if !kept.is_empty() {
-            out.push(b',');
-        } else if self.members.is_empty() {
-            // `{ }`: keep the inner white space before the closing brace.
-        } else {
-            // Every member was the one replaced; its white space goes with it.
-            tail_ws = "";
-        }
-        write_json_string(name, out);
-        out.push(b':');
-        out.extend_from_slice(value_json.as_bytes());
-        out.extend_from_slice(tail_ws.as_bytes());
-        out.extend_from_slice(&src.as_bytes()[self.close..]);
     }
+}
+
+/// Where and how a member is added to one object (see [`ObjectRef::edit`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    /// No member has the name: `,"name":value` goes right after the last value (no comma in
+    /// an empty object), so every original byte stays where it was.
+    Insert { at: usize, comma: bool },
+    /// Members with the name exist: the object is rebuilt without them.
+    Replace(Object),
+}
+
+impl Edit {
+    /// Writes `src` edited, as [`ObjectRef::write_with_member`] does.
+    pub fn write(&self, src: &str, name: &str, value_json: &str, out: &mut Vec<u8>) {
+        match self {
+            Edit::Insert { at, comma } => insert(src, *at, *comma, name, value_json, out),
+            Edit::Replace(obj) => replace(obj, src, name, value_json, out),
+        }
+    }
+}
+
+fn insert(src: &str, at: usize, comma: bool, name: &str, value_json: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(&src.as_bytes()[..at]);
+    if comma {
+        out.push(b',');
+    }
+    write_json_string(name, out);
+    out.push(b':');
+    out.extend_from_slice(value_json.as_bytes());
+    out.extend_from_slice(&src.as_bytes()[at..]);
+}
+
+fn replace(obj: &Object, src: &str, name: &str, value_json: &str, out: &mut Vec<u8>) {
+    let kept: Vec<&Member> = obj
+        .members
+        .iter()
+        .filter(|m| !m.key_is(src, name))
+        .collect();
+    out.extend_from_slice(&src.as_bytes()[..=obj.open]);
+    let mut tail_ws = &src[obj.open + 1..obj.close];
+    for (i, m) in kept.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&src.as_bytes()[m.segment_start..m.value.end]);
+        tail_ws = &src[m.value.end..m.segment_end];
+    }
+    if !kept.is_empty() {
+        out.push(b',');
+    } else {
+        // Every member was the one replaced; its white space goes with it.
+        tail_ws = "";
+    }
+    write_json_string(name, out);
+    out.push(b':');
+    out.extend_from_slice(value_json.as_bytes());
+    out.extend_from_slice(tail_ws.as_bytes());
+    out.extend_from_slice(&src.as_bytes()[obj.close..]);
+}
+
+/// The length of `s` as a JSON string literal, quotes included, without writing it.
+pub fn string_len(s: &str) -> usize {
+    if skip_plain_string_bytes(s.as_bytes(), 0) == s.len() {
+        // Nothing to escape: the common case, found eight bytes a step.
+        return s.len() + 2;
+    }
+    let mut counter = crate::record::ByteCounter(0);
+    serde_json::to_writer(&mut counter, s).expect("serialising a str to a byte counter");
+    counter.0
 }
 
 /// Appends `s` as a JSON string literal.
@@ -164,27 +228,315 @@ pub fn write_json_string(s: &str, out: &mut Vec<u8>) {
     serde_json::to_writer(&mut *out, s).expect("serialising a str to a Vec");
 }
 
-fn check_depth(b: &[u8], limit: usize) -> Result<(), JsonError> {
-    let mut depth = 0usize;
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'"' => {
-                i = string_end(b, i);
-                continue;
+/// Validates `src` as one JSON text (RFC 8259, as serde_json reads it, nesting at most
+/// [`MAX_JSON_NESTING_DEPTH`]) in a single pass, pushing the top-level members onto `members`.
+/// Returns the top-level object's braces.
+///
+/// One pass instead of serde_json's validation plus a second scan for positions: this runs over
+/// every byte of every record, and strings (most of a payload) are skipped eight bytes a step.
+fn scan(src: &str, members: &mut Vec<Member>) -> Result<(usize, usize), JsonError> {
+    let b = src.as_bytes();
+    let top = skip_ws(b, 0);
+    let mut s = Scanner {
+        b,
+        i: top,
+        depth: 0,
+        objects: 0,
+    };
+    let mut close = 0;
+    // Each turn reads one value at `s.i`, then every `,` `]` `}` that follows it, until the
+    // next value starts (or the text ends).
+    loop {
+        if s.depth == 1
+            && let Some(m) = members.last_mut()
+        {
+            m.value.start = s.i;
+        }
+        match s.peek() {
+            Some(b'{') => {
+                s.open(true)?;
+                let open = s.i;
+                s.i = skip_ws(b, s.i + 1);
+                if s.peek() != Some(b'}') {
+                    if s.depth == 1 {
+                        members.push(Member::at(open + 1));
+                    }
+                    s.key(members)?;
+                    continue;
+                }
+                if s.depth == 1 {
+                    close = s.i;
+                }
+                s.i += 1;
+                s.close();
             }
-            b'{' | b'[' => {
-                depth += 1;
-                if depth > limit {
-                    return Err(JsonError::TooDeep { limit });
+            Some(b'[') => {
+                s.open(false)?;
+                s.i = skip_ws(b, s.i + 1);
+                if s.peek() != Some(b']') {
+                    continue;
+                }
+                s.i += 1;
+                s.close();
+            }
+            Some(b'"') => {
+                s.string()?;
+            }
+            Some(b't') => s.literal(b"true")?,
+            Some(b'f') => s.literal(b"false")?,
+            Some(b'n') => s.literal(b"null")?,
+            Some(b'-' | b'0'..=b'9') => s.number()?,
+            Some(_) => return Err(s.error("expected a value")),
+            None => return Err(s.error("the text ended where a value was expected")),
+        }
+        // After a value: close containers or move on to the next element.
+        loop {
+            if s.depth == 0 {
+                let rest = skip_ws(b, s.i);
+                if rest != b.len() {
+                    return Err(s.error_at(rest, "characters after the JSON value"));
+                }
+                return match b[top] {
+                    b'{' => Ok((top, close)),
+                    b'[' => Err(JsonError::NotAnObject("array")),
+                    b'"' => Err(JsonError::NotAnObject("string")),
+                    b't' | b'f' => Err(JsonError::NotAnObject("boolean")),
+                    b'n' => Err(JsonError::NotAnObject("null")),
+                    _ => Err(JsonError::NotAnObject("number")),
+                };
+            }
+            // Only the top-level object is at depth 1 with members: a value there just ended.
+            let mut top_member = None;
+            if s.depth == 1
+                && let Some(m) = members.last_mut()
+            {
+                m.value.end = s.i;
+                top_member = Some(m);
+            }
+            s.i = skip_ws(b, s.i);
+            let object = s.in_object();
+            match (s.peek(), object) {
+                (Some(b','), true) => {
+                    if let Some(m) = top_member {
+                        m.segment_end = s.i;
+                        members.push(Member::at(s.i + 1));
+                    }
+                    s.i = skip_ws(b, s.i + 1);
+                    s.key(members)?;
+                    break;
+                }
+                (Some(b','), false) => {
+                    s.i = skip_ws(b, s.i + 1);
+                    break;
+                }
+                (Some(b'}'), true) | (Some(b']'), false) => {
+                    if let Some(m) = top_member {
+                        m.segment_end = s.i;
+                    }
+                    if s.depth == 1 {
+                        close = s.i;
+                    }
+                    s.i += 1;
+                    s.close();
+                }
+                (_, true) => return Err(s.error("expected ',' or '}' after an object member")),
+                (_, false) => return Err(s.error("expected ',' or ']' after an array element")),
+            }
+        }
+    }
+}
+
+impl Member {
+    /// A member whose segment starts at `segment_start`; the rest is filled in as it is read.
+    fn at(segment_start: usize) -> Self {
+        Member {
+            segment_start,
+            key: 0..0,
+            key_escaped: false,
+            value: 0..0,
+            segment_end: 0,
+        }
+    }
+}
+
+struct Scanner<'a> {
+    b: &'a [u8],
+    i: usize,
+    depth: usize,
+    /// Bit `d` is set when the container at depth `d + 1` is an object: depth is capped at
+    /// 128, so the whole stack fits in one integer.
+    objects: u128,
+}
+
+impl Scanner<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.b.get(self.i).copied()
+    }
+
+    fn in_object(&self) -> bool {
+        self.depth > 0 && self.objects & (1 << (self.depth - 1)) != 0
+    }
+
+    fn open(&mut self, object: bool) -> Result<(), JsonError> {
+        if self.depth == MAX_JSON_NESTING_DEPTH {
+            return Err(JsonError::TooDeep {
+                limit: MAX_JSON_NESTING_DEPTH,
+            });
+        }
+        let bit = 1u128 << self.depth;
+        if object {
+            self.objects |= bit;
+        } else {
+            self.objects &= !bit;
+        }
+        self.depth += 1;
+        Ok(())
+    }
+
+    fn close(&mut self) {
+        self.depth -= 1;
+    }
+
+    /// A member's key and its colon, leaving `i` at the value. At depth 1 the key's place is
+    /// recorded in the member just pushed.
+    fn key(&mut self, members: &mut [Member]) -> Result<(), JsonError> {
+        if self.peek() != Some(b'"') {
+            return Err(self.error("expected a string key"));
+        }
+        let start = self.i;
+        let escaped = self.string()?;
+        if self.depth == 1
+            && let Some(m) = members.last_mut()
+        {
+            m.key = start + 1..self.i - 1;
+            m.key_escaped = escaped;
+        }
+        self.i = skip_ws(self.b, self.i);
+        if self.peek() != Some(b':') {
+            return Err(self.error("expected ':' after a key"));
+        }
+        self.i = skip_ws(self.b, self.i + 1);
+        Ok(())
+    }
+
+    /// A string starting at the quote at `i`; leaves `i` just past the closing quote. Returns
+    /// whether it had escapes.
+    fn string(&mut self) -> Result<bool, JsonError> {
+        let b = self.b;
+        let mut i = self.i + 1;
+        let mut escaped = false;
+        loop {
+            i = skip_plain_string_bytes(b, i);
+            match b.get(i) {
+                Some(b'"') => {
+                    self.i = i + 1;
+                    return Ok(escaped);
+                }
+                Some(b'\\') => {
+                    escaped = true;
+                    match b.get(i + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                        Some(b'u') => {
+                            let hex = b.get(i + 2..i + 6);
+                            if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
+                                return Err(self.error_at(i, "invalid \\u escape in a string"));
+                            }
+                            i += 6;
+                        }
+                        _ => return Err(self.error_at(i, "invalid escape in a string")),
+                    }
+                }
+                Some(_) => return Err(self.error_at(i, "control character in a string")),
+                None => return Err(self.error_at(b.len(), "the text ended inside a string")),
+            }
+        }
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Result<(), JsonError> {
+        if !self.b[self.i..].starts_with(word) {
+            return Err(self.error("invalid literal"));
+        }
+        self.i += word.len();
+        Ok(())
+    }
+
+    /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`
+    fn number(&mut self) -> Result<(), JsonError> {
+        let b = self.b;
+        let start = self.i;
+        let mut i = start;
+        if b[i] == b'-' {
+            i += 1;
+        }
+        let digits = |mut i: usize| {
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            i
+        };
+        match b.get(i) {
+            Some(b'0') => {
+                i += 1;
+                if b.get(i).is_some_and(u8::is_ascii_digit) {
+                    return Err(self.error_at(start, "invalid number (leading zero)"));
                 }
             }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
+            Some(b'1'..=b'9') => i = digits(i + 1),
+            _ => return Err(self.error_at(start, "invalid number")),
         }
+        if b.get(i) == Some(&b'.') {
+            let end = digits(i + 1);
+            if end == i + 1 {
+                return Err(self.error_at(start, "invalid number (no digit after '.')"));
+            }
+            i = end;
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            let end = digits(i);
+            if end == i {
+                return Err(self.error_at(start, "invalid number (no digit in the exponent)"));
+            }
+            i = end;
+        }
+        self.i = i;
+        Ok(())
+    }
+
+    fn error(&self, what: &str) -> JsonError {
+        self.error_at(self.i, what)
+    }
+
+    fn error_at(&self, at: usize, what: &str) -> JsonError {
+        JsonError::Invalid(format!("{what} at byte {at}"))
+    }
+}
+
+/// The first index at or after `i` holding `"`, `\` or a control character (or the end).
+/// Eight bytes a step: a byte is flagged when it equals `"` or `\` or is below 0x20; the
+/// lowest flag is exact (borrows only reach bytes above a true match).
+fn skip_plain_string_bytes(b: &[u8], mut i: usize) -> usize {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
+    const QUOTE: u64 = u64::from_ne_bytes([b'"'; 8]);
+    const BACKSLASH: u64 = u64::from_ne_bytes([b'\\'; 8]);
+    const SPACE: u64 = u64::from_ne_bytes([0x20; 8]);
+    while let Some(chunk) = b.get(i..i + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+        let flags = zero(w ^ QUOTE) | zero(w ^ BACKSLASH) | (w.wrapping_sub(SPACE) & !w & HIGH);
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < b.len() && !matches!(b[i], b'"' | b'\\' | 0..=0x1f) {
         i += 1;
     }
-    Ok(())
+    i
 }
 
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
@@ -192,57 +544,6 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
-}
-
-/// `b[start]` is an opening quote; returns the index just past the closing quote
-/// (or the end of input for an unterminated string).
-fn string_end(b: &[u8], start: usize) -> usize {
-    let mut i = start + 1;
-    while i < b.len() {
-        match b[i] {
-            b'\\' => i += 2,
-            b'"' => return i + 1,
-            _ => i += 1,
-        }
-    }
-    b.len()
-}
-
-/// The index just past the value starting at `start` (valid JSON assumed).
-fn value_end(b: &[u8], start: usize) -> usize {
-    match b[start] {
-        b'"' => string_end(b, start),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut i = start;
-            while i < b.len() {
-                match b[i] {
-                    b'"' => {
-                        i = string_end(b, i);
-                        continue;
-                    }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return i + 1;
-                        }
-                    }
-                    _ => {}
-                }
-                i += 1;
-            }
-            b.len()
-        }
-        _ => {
-            let mut i = start;
-            while i < b.len() && !matches!(b[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
-            {
-                i += 1;
-            }
-            i
-        }
-    }
 }
 
 #[cfg(test)]
@@ -338,5 +639,268 @@ mod tests {
         assert_eq!(obj.get(src, "t"), Some("\"b\""));
         assert_eq!(obj.get(src, "n"), Some(r#"{"x":1}"#));
         assert_eq!(obj.get(src, "missing"), None);
+    }
+
+    #[test]
+    fn string_lengths_count_escapes_as_serde_json_writes_them() {
+        for s in [
+            "",
+            "plain",
+            "é😀",
+            "q\"uote",
+            "back\\slash",
+            "nl\n tab\t",
+            "\u{1}\u{1f}",
+            "\u{7f}",
+        ] {
+            assert_eq!(
+                string_len(s),
+                serde_json::to_string(s).unwrap().len(),
+                "{s:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn edits_keep_white_space_before_commas() {
+        // GIVEN members with white space before their commas
+        // WHEN the member is added THEN that white space stays where it was
+        assert_eq!(
+            add("{\"a\":1 ,\"b\" : [2] \n}", "9"),
+            "{\"a\":1 ,\"b\" : [2],\"sentiment\":9 \n}"
+        );
+    }
+
+    #[test]
+    fn lone_surrogate_escapes_are_accepted_as_serde_json_accepts_them() {
+        // Validation accepts them (serde_json does when it skips a string); picking a text out
+        // of such a string is what fails, later, as "no text".
+        assert!(Object::parse(r#"{"a":"\ud800"}"#).is_ok());
+        assert!(serde_json::from_str::<serde::de::IgnoredAny>(r#"{"a":"\ud800"}"#).is_ok());
+    }
+
+    #[test]
+    fn invalid_json_is_refused_with_what_and_where() {
+        let cases = [
+            ("", "the text ended where a value was expected at byte 0"),
+            ("{\"a\":01}", "invalid number (leading zero) at byte 5"),
+            (
+                "{\"a\":1.}",
+                "invalid number (no digit after '.') at byte 5",
+            ),
+            ("{\"a\":\"x\\q\"}", "invalid escape in a string at byte 7"),
+            (
+                "{\"a\":\"\u{1}\"}",
+                "control character in a string at byte 6",
+            ),
+            ("{\"a\":1,}", "expected a string key at byte 7"),
+            ("{\"a\" 1}", "expected ':' after a key at byte 5"),
+            (
+                "{\"a\":1 \"b\":2}",
+                "expected ',' or '}' after an object member at byte 7",
+            ),
+            (
+                "[1 2]",
+                "expected ',' or ']' after an array element at byte 3",
+            ),
+            ("{\"a\":tru}", "invalid literal at byte 5"),
+            ("{} x", "characters after the JSON value at byte 3"),
+            ("{\"a\":\"abc", "the text ended inside a string at byte 9"),
+        ];
+        for (src, why) in cases {
+            assert_eq!(
+                Object::parse(src),
+                Err(JsonError::Invalid(why.to_owned())),
+                "{src:?}"
+            );
+        }
+    }
+
+    mod differential {
+        //! The scanner against serde_json: the same texts accepted, and what it locates agrees
+        //! with what serde_json parses.
+        use super::super::*;
+        use proptest::prelude::*;
+        use serde_json::Value;
+
+        fn ws() -> impl Strategy<Value = String> {
+            prop::sample::select(vec!["", "", "", " ", "\n", " \t", "\r\n  "])
+                .prop_map(str::to_owned)
+        }
+
+        fn string_lit() -> impl Strategy<Value = String> {
+            let piece = prop_oneof![
+                "[a-z ]{0,6}",
+                "[^\"\\\\\\x00-\\x1f]{0,3}",
+                prop::sample::select(vec![
+                    "\\\"",
+                    "\\\\",
+                    "\\/",
+                    "\\b",
+                    "\\f",
+                    "\\n",
+                    "\\r",
+                    "\\t",
+                    "\\u00e9",
+                    "\\uD83D\\uDE00",
+                    "{",
+                    "}",
+                    "[",
+                    "]",
+                    ",",
+                    ":",
+                ])
+                .prop_map(str::to_owned),
+            ];
+            prop::collection::vec(piece, 0..5).prop_map(|p| format!("\"{}\"", p.concat()))
+        }
+
+        fn number_lit() -> impl Strategy<Value = String> {
+            prop::sample::select(vec![
+                "0",
+                "-0",
+                "7",
+                "-12",
+                "12345678901234567890123",
+                "1.5",
+                "-0.25",
+                "1e9",
+                "2E-3",
+                "6.02e+23",
+                "1.50e+3",
+                "0.0",
+            ])
+            .prop_map(str::to_owned)
+        }
+
+        fn value() -> impl Strategy<Value = String> {
+            let leaf = prop_oneof![
+                string_lit(),
+                number_lit(),
+                prop::sample::select(vec!["true", "false", "null"]).prop_map(str::to_owned),
+            ];
+            leaf.prop_recursive(5, 48, 6, |inner| {
+                prop_oneof![
+                    prop::collection::vec((ws(), inner.clone(), ws()), 0..5).prop_map(|items| {
+                        let items: Vec<String> = items
+                            .into_iter()
+                            .map(|(a, v, b)| format!("{a}{v}{b}"))
+                            .collect();
+                        format!("[{}]", items.join(","))
+                    }),
+                    prop::collection::vec((ws(), string_lit(), ws(), ws(), inner, ws()), 0..5)
+                        .prop_map(|members| {
+                            let members: Vec<String> = members
+                                .into_iter()
+                                .map(|(a, k, b, c, v, d)| format!("{a}{k}{b}:{c}{v}{d}"))
+                                .collect();
+                            format!("{{{}}}", members.join(","))
+                        }),
+                ]
+            })
+        }
+
+        fn object() -> impl Strategy<Value = String> {
+            (
+                ws(),
+                prop::collection::vec((string_lit(), value()), 0..6),
+                ws(),
+            )
+                .prop_map(|(a, members, b)| {
+                    let members: Vec<String> = members
+                        .into_iter()
+                        .map(|(k, v)| format!("{k}:{v}"))
+                        .collect();
+                    format!("{a}{{{}}}{b}", members.join(","))
+                })
+        }
+
+        /// A text that is often almost JSON: a valid one with one character changed.
+        fn mutated() -> impl Strategy<Value = String> {
+            let junk = prop::sample::select(vec![
+                "", "{", "}", "[", "]", "\"", ",", ":", "\\", "0", "1", "-", ".", "e", "+", "t",
+                "n", "u", "x", " ", "\u{1}", "\u{7f}", "é",
+            ]);
+            (
+                prop_oneof![object(), value()],
+                any::<prop::sample::Index>(),
+                junk,
+                any::<bool>(),
+            )
+                .prop_map(|(text, at, junk, insert)| {
+                    let mut chars: Vec<char> = text.chars().collect();
+                    let i = at.index(chars.len() + 1);
+                    if insert || i == chars.len() {
+                        chars.splice(i..i, junk.chars());
+                    } else {
+                        chars.splice(i..=i, junk.chars());
+                    }
+                    chars.into_iter().collect()
+                })
+        }
+
+        fn serde_accepts(src: &str) -> bool {
+            serde_json::from_str::<serde::de::IgnoredAny>(src).is_ok()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn accepts_exactly_what_serde_json_accepts(src in prop_oneof![mutated(), object(), value()]) {
+                let ours = Object::parse(&src);
+                let accepted = !matches!(ours, Err(JsonError::Invalid(_)));
+                prop_assert_eq!(accepted, serde_accepts(&src), "{:?}: {:?}", src, ours);
+                let is_object = src.trim_start().starts_with('{');
+                prop_assert_eq!(ours.is_ok(), accepted && is_object);
+            }
+
+            #[test]
+            fn members_are_located_exactly(src in object()) {
+                let obj = Object::parse(&src).unwrap();
+                // The segments and the commas between them rebuild the object's inside.
+                let inside: Vec<&str> =
+                    obj.members.iter().map(|m| &src[m.segment_start..m.segment_end]).collect();
+                if obj.members.is_empty() {
+                    prop_assert!(src[obj.open + 1..obj.close].trim().is_empty());
+                } else {
+                    prop_assert_eq!(inside.join(","), &src[obj.open + 1..obj.close]);
+                }
+                // Each key and value is a JSON text of its own, and the last of each key is
+                // the value serde_json keeps.
+                let parsed: Value = serde_json::from_str(&src).unwrap();
+                for m in &obj.members {
+                    let key: String =
+                        serde_json::from_str(&src[m.key.start - 1..m.key.end + 1]).unwrap();
+                    prop_assert_eq!(m.key_escaped, src[m.key.clone()].contains('\\'));
+                    let value: Value = serde_json::from_str(&src[m.value.clone()]).unwrap();
+                    prop_assert_eq!(
+                        obj.get(&src, &key).map(|raw| serde_json::from_str::<Value>(raw).unwrap()),
+                        parsed.get(&key).cloned()
+                    );
+                    prop_assert!(src[m.value.end..m.segment_end].trim().is_empty());
+                    let _ = value;
+                }
+            }
+
+            #[test]
+            fn an_added_member_is_the_only_change(src in object()) {
+                let obj = Object::parse(&src).unwrap();
+                let mut out = Vec::new();
+                obj.write_with_member(&src, "sentiment", r#"{"label":"NEUTRAL"}"#, &mut out);
+                let mut expected: Value = serde_json::from_str(&src).unwrap();
+                expected
+                    .as_object_mut()
+                    .unwrap()
+                    .insert("sentiment".into(), serde_json::json!({"label": "NEUTRAL"}));
+                let got: Value = serde_json::from_slice(&out).unwrap();
+                prop_assert_eq!(got, expected);
+                if let Edit::Insert { at, .. } = obj.as_ref().edit(&src, "sentiment") {
+                    // Nothing replaced: the original bytes are all there, in order.
+                    let out = String::from_utf8(out).unwrap();
+                    prop_assert!(out.starts_with(&src[..at]) && out.ends_with(&src[at..]));
+                }
+            }
+        }
     }
 }

@@ -118,19 +118,27 @@ const RECORD_FIXED_LEN: usize = r#"{"recordId":,"result":"","data":""}"#.len();
 impl ResponseRecord {
     /// The length of `{"recordId":…,"result":"ProcessingFailed","data":""}`: a record's smallest answer.
     pub fn failed_len(record_id: &str) -> usize {
-        RECORD_FIXED_LEN + json_len(record_id) + RecordResult::ProcessingFailed.as_str().len()
+        RECORD_FIXED_LEN
+            + crate::json::string_len(record_id)
+            + RecordResult::ProcessingFailed.as_str().len()
     }
 
-    /// This record's exact length in the serialised response.
-    pub fn json_len(&self) -> usize {
+    /// This record's exact length in the serialised response. `data_is_base64` says the data
+    /// is known to be base64 (which JSON never escapes), so it need not be scanned.
+    pub fn json_len(&self, data_is_base64: bool) -> usize {
         let metadata = self
             .metadata
             .as_ref()
             .map_or(0, |m| r#","metadata":"#.len() + json_len(m));
+        let data = if data_is_base64 {
+            self.data.len()
+        } else {
+            crate::json::string_len(&self.data) - 2
+        };
         RECORD_FIXED_LEN
-            + json_len(&self.record_id)
+            + crate::json::string_len(&self.record_id)
             + self.result.as_str().len()
-            + self.data.len()
+            + data
             + metadata
     }
 }
@@ -166,7 +174,13 @@ mod tests {
                 data: "eyJhIjoxfQo=".into(),
                 metadata,
             };
-            assert_eq!(r.json_len(), serde_json::to_vec(&r).unwrap().len());
+            assert_eq!(r.json_len(false), serde_json::to_vec(&r).unwrap().len());
+            // Data that needs escapes is measured escaped.
+            let odd = ResponseRecord {
+                data: "not \"base64\"\n".into(),
+                ..r.clone()
+            };
+            assert_eq!(odd.json_len(false), serde_json::to_vec(&odd).unwrap().len());
             let failed = ResponseRecord {
                 data: String::new(),
                 metadata: None,

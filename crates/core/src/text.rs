@@ -1,6 +1,8 @@
 //! Finding the text (and its language) in a record, and cutting it to size.
 
-use crate::json::Object;
+use std::borrow::Cow;
+
+use crate::json::ObjectRef;
 use crate::limits::COMPREHEND_SENTIMENT_LANGUAGES;
 
 /// A JSON pointer (RFC 6901) split into its first token, which names a top-level member,
@@ -60,23 +62,31 @@ impl Pointer {
     }
 
     /// The string this pointer selects in `obj`, if it selects a string.
-    pub fn find_str(&self, src: &str, obj: &Object) -> Option<String> {
+    pub fn find_str<'s>(&self, src: &'s str, obj: ObjectRef<'_>) -> Option<Cow<'s, str>> {
         let raw = obj.get(src, &self.first)?;
         if self.rest.is_empty() {
-            // The common case (`/text`): decode just the one string.
-            return if raw.starts_with('"') {
-                serde_json::from_str::<String>(raw).ok()
-            } else {
-                None
-            };
+            // The common case (`/text`): decode just the one string, and only if it has
+            // escapes; otherwise it is borrowed as it stands.
+            let inner = raw.strip_prefix('"')?.strip_suffix('"')?;
+            if !inner.contains('\\') {
+                return Some(Cow::Borrowed(inner));
+            }
+            return serde_json::from_str::<String>(raw).ok().map(Cow::Owned);
         }
         let value: serde_json::Value = serde_json::from_str(raw).ok()?;
-        value.pointer(&self.rest)?.as_str().map(str::to_owned)
+        value
+            .pointer(&self.rest)?
+            .as_str()
+            .map(|s| Cow::Owned(s.to_owned()))
     }
 }
 
 /// The first non-blank string selected by `pointers`, in order.
-pub fn find_text(src: &str, obj: &Object, pointers: &[Pointer]) -> Option<String> {
+pub fn find_text<'s>(
+    src: &'s str,
+    obj: ObjectRef<'_>,
+    pointers: &[Pointer],
+) -> Option<Cow<'s, str>> {
     pointers
         .iter()
         .filter_map(|p| p.find_str(src, obj))
@@ -98,6 +108,10 @@ pub fn truncate_utf8(s: &str, max_bytes: usize) -> &str {
 /// Maps a language tag as sources write it (`en`, `EN-gb`, `pt_BR`, `zh-Hant`, `zh-cn`) to the
 /// code Comprehend's sentiment API expects, or `None` when Comprehend cannot do the language.
 pub fn normalize_language(tag: &str) -> Option<&'static str> {
+    // Most records carry the code exactly as Comprehend wants it.
+    if let Some(code) = COMPREHEND_SENTIMENT_LANGUAGES.iter().find(|c| **c == tag) {
+        return Some(code);
+    }
     let tag = tag.trim().replace('_', "-").to_ascii_lowercase();
     let mut parts = tag.split('-');
     let primary = parts.next().unwrap_or_default();
@@ -116,8 +130,8 @@ mod tests {
     use super::*;
 
     fn text(src: &str, spec: &str) -> Option<String> {
-        let obj = Object::parse(src).unwrap();
-        find_text(src, &obj, &Pointer::parse_list(spec).unwrap())
+        let obj = crate::json::Object::parse(src).unwrap();
+        find_text(src, obj.as_ref(), &Pointer::parse_list(spec).unwrap()).map(Cow::into_owned)
     }
 
     #[test]

@@ -2,17 +2,19 @@
 //! into the original bytes, and answer every record exactly once, in order, within 6 MB.
 
 use std::collections::{BTreeMap, VecDeque};
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use base64_simd::STANDARD as BASE64_FAST;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt as _, StreamExt as _};
 use serde::Serialize;
 use tokio::time::Instant;
 
-use crate::json::{JsonError, Object};
+use crate::json::{Edit, JsonError, Member, ObjectRef};
 use crate::limits::FIREHOSE_MAX_RESPONSE_BYTES;
 use crate::metrics::Summary;
 use crate::plan::{Batch, DocTable};
@@ -88,20 +90,31 @@ impl Default for TransformSettings {
 }
 
 /// How many records are prepared between checks for full batches to send.
+/// How many records are prepared between checks for full batches to send and answers to use.
 const DISPATCH_EVERY_RECORDS: usize = 64;
 
 /// The partition key value for records delivered without a sentiment label.
 pub const NO_LABEL_PARTITION: &str = "NONE";
 
-/// What the transform decided for one record before any call is made.
-enum Plan {
+/// No record: the end of a waiting list.
+const NONE: u32 = u32::MAX;
+
+/// Where one record stands.
+enum Outcome {
+    /// `ProcessingFailed`; Firehose gets the original data back.
     Fail(String),
-    Deliver(Vec<u8>),
     Drop,
-    Score {
-        src: String,
-        obj: Object,
+    /// `Ok`, with its base64 line and its partition label.
+    Ready {
+        data: String,
+        label: &'static str,
+    },
+    /// Waiting for document `doc`'s answer; `next` is the next record waiting for the same one.
+    Waiting {
+        src: Range<usize>,
+        edit: Edit,
         doc: usize,
+        next: u32,
     },
 }
 
@@ -110,6 +123,9 @@ enum DocResult {
     Scored(Sentiment),
     Failed(String),
 }
+
+/// A document's answer as records use it: the field's JSON and label, or why there is none.
+type Answer = Result<(String, &'static str), String>;
 
 #[derive(Default)]
 struct CallStats {
@@ -139,6 +155,10 @@ struct SentimentErrorField<'a> {
 }
 
 /// Transforms one batch. Never fails: every record is answered, bad ones as `ProcessingFailed`.
+///
+/// Records are prepared in order while full batches of documents go out to the analyzer, and
+/// each record is finished (spliced and encoded) as soon as its document's answer is back, so
+/// little work is left once the last call returns.
 pub async fn transform<A: SentimentAnalyzer>(
     analyzer: &A,
     settings: &TransformSettings,
@@ -150,13 +170,11 @@ pub async fn transform<A: SentimentAnalyzer>(
         records_in: event.records.len() as u64,
         ..Summary::default()
     };
-
-    let mut docs = DocTable::default();
+    let mut work = Work::new(analyzer, settings, event);
     let max_batch = analyzer.max_batch_documents();
     let concurrency = settings.concurrency.max(1);
     let mut queued: VecDeque<Batch> = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
-    let mut answered: Vec<(usize, DocResult)> = Vec::new();
     let mut stats = CallStats::default();
     // Starts queued calls up to the concurrency limit, and takes in those that have finished.
     // Called while records are still being prepared, so the first calls overlap that work.
@@ -178,128 +196,92 @@ pub async fn transform<A: SentimentAnalyzer>(
                     break;
                 };
                 stats.add(batch_stats);
-                answered.extend(done);
+                // The next calls go out before this batch's records are finished: a free
+                // slot waits for nothing.
+                while in_flight.len() < concurrency {
+                    let Some(batch) = queued.pop_front() else {
+                        break;
+                    };
+                    in_flight.push(run_batch(analyzer, settings, batch, deadline));
+                }
+                let more = in_flight.next().now_or_never().flatten();
+                for (doc, result) in done {
+                    work.answer(doc, result, &mut summary);
+                }
+                if let Some((done, batch_stats)) = more {
+                    stats.add(batch_stats);
+                    for (doc, result) in done {
+                        work.answer(doc, result, &mut summary);
+                    }
+                }
             }
         };
     }
-    let mut plans: Vec<Plan> = Vec::with_capacity(event.records.len());
     for (i, r) in event.records.iter().enumerate() {
-        plans.push(prepare(
-            r.data.as_deref(),
-            analyzer,
-            settings,
-            &mut docs,
-            &mut summary,
-        ));
+        work.prepare(r.data.as_deref(), &mut summary);
         if i % DISPATCH_EVERY_RECORDS == DISPATCH_EVERY_RECORDS - 1 {
-            queued.extend(docs.take_full_batches(max_batch));
+            queued.extend(work.docs.take_full_batches(max_batch));
             pump!(false);
         }
     }
-    queued.extend(docs.take_remaining_batches(max_batch));
+    queued.extend(work.docs.take_remaining_batches(max_batch));
     pump!(true);
-    summary.deduplicated = docs.duplicates() as u64;
-    let mut results: Vec<Option<DocResult>> = (0..docs.docs().len()).map(|_| None).collect();
-    for (id, r) in answered {
-        results[id] = Some(r);
+    // Every batch answers each of its documents; this only guards that promise.
+    for doc in 0..work.docs.docs().len() {
+        if work.answers[doc].is_none() {
+            work.answer(
+                doc,
+                DocResult::Failed("no answer for this document".to_owned()),
+                &mut summary,
+            );
+        }
     }
-    let results: Vec<DocResult> = results
-        .into_iter()
-        .map(|r| r.unwrap_or_else(|| DocResult::Failed("no answer for this document".to_owned())))
-        .collect();
+    summary.deduplicated = work.docs.duplicates() as u64;
     summary.sentiment_calls = stats.calls;
     summary.retries = stats.retries;
-    let model = analyzer.model();
-    // Each distinct document's field, serialised once however many records share it.
-    let fields: Vec<Result<(String, &'static str), String>> = results
-        .iter()
-        .enumerate()
-        .map(|(id, r)| match r {
-            DocResult::Scored(s) => {
-                summary.texts_analysed += 1;
-                if analyzer.is_remote() {
-                    summary.billed_units += docs.docs()[id].units();
-                }
-                let label = s.label.as_str();
-                let field = SentimentField {
-                    label,
-                    scores: s.scores,
-                    model,
-                };
-                Ok((
-                    serde_json::to_string(&field).expect("serialising plain data"),
-                    label,
-                ))
-            }
-            DocResult::Failed(why) => {
-                summary.sentiment_errors += 1;
-                Err(why.clone())
-            }
-        })
-        .collect();
 
-    let mut records = Vec::with_capacity(plans.len());
-    for (input, plan) in event.records.iter().zip(plans) {
-        // Failed records carry their original data back; only they need a copy of it.
-        let original = || input.data.clone().unwrap_or_default();
+    let mut records = Vec::with_capacity(event.records.len());
+    let mut lengths = Vec::with_capacity(event.records.len());
+    for (input, outcome) in event.records.iter().zip(work.outcomes) {
         let id = &input.record_id;
-        let (result, data, label) = match plan {
-            Plan::Fail(reason) => {
+        let (result, data, label) = match outcome {
+            Outcome::Fail(reason) => {
                 tracing::warn!(record_id = %id, reason = %reason, "record failed");
-                (RecordResult::ProcessingFailed, original(), None)
+                // Failed records carry their original data back; only they need a copy of it.
+                (
+                    RecordResult::ProcessingFailed,
+                    input.data.clone().unwrap_or_default(),
+                    None,
+                )
             }
-            Plan::Drop => (RecordResult::Dropped, String::new(), None),
-            Plan::Deliver(bytes) => (
-                RecordResult::Ok,
-                encode_line(bytes),
-                Some(NO_LABEL_PARTITION),
-            ),
-            Plan::Score { src, obj, doc } => match &fields[doc] {
-                Ok((field, label)) => {
-                    *summary.labels.entry(label).or_default() += 1;
-                    (
-                        RecordResult::Ok,
-                        splice(&src, &obj, &settings.field, field),
-                        Some(*label),
-                    )
-                }
-                Err(why) => match settings.on_sentiment_error {
-                    OnSentimentError::Fail => {
-                        tracing::warn!(record_id = %id, reason = %why, "record failed: no sentiment");
-                        (RecordResult::ProcessingFailed, original(), None)
-                    }
-                    OnSentimentError::Deliver => {
-                        let marker = SentimentErrorField {
-                            label: None,
-                            error: why,
-                            model,
-                        };
-                        let marker =
-                            serde_json::to_string(&marker).expect("serialising plain data");
-                        (
-                            RecordResult::Ok,
-                            splice(&src, &obj, &settings.field, &marker),
-                            Some(NO_LABEL_PARTITION),
-                        )
-                    }
-                },
-            },
+            Outcome::Drop => (RecordResult::Dropped, String::new(), None),
+            Outcome::Ready { data, label } => (RecordResult::Ok, data, Some(label)),
+            Outcome::Waiting { .. } => unreachable!("every document was answered above"),
         };
-        let metadata = match (settings.partition_keys, result, label) {
-            (true, RecordResult::Ok, Some(label)) => Some(ResponseMetadata {
+        let metadata = match (settings.partition_keys, label) {
+            (true, Some(label)) => Some(ResponseMetadata {
                 partition_keys: BTreeMap::from([("sentiment".to_owned(), label.to_owned())]),
             }),
             _ => None,
         };
-        records.push(ResponseRecord {
+        let record = ResponseRecord {
             record_id: id.clone(),
             result,
             data,
             metadata,
-        });
+        };
+        // Our own lines are base64, which JSON never escapes; only returned input is measured.
+        let data_is_base64 = result == RecordResult::Ok;
+        lengths.push(record.json_len(data_is_base64));
+        records.push(record);
     }
 
-    fit_response(&mut records, settings.max_response_bytes, &mut summary);
+    fit_response(
+        &mut records,
+        &lengths,
+        settings.max_response_bytes,
+        &mut summary,
+    );
     for r in &records {
         match r.result {
             RecordResult::Ok => summary.ok += 1,
@@ -311,67 +293,216 @@ pub async fn transform<A: SentimentAnalyzer>(
     (FirehoseResponse { records }, summary)
 }
 
-fn prepare<A: SentimentAnalyzer>(
-    data: Option<&str>,
-    analyzer: &A,
-    settings: &TransformSettings,
-    docs: &mut DocTable,
-    summary: &mut Summary,
-) -> Plan {
-    let Some(data) = data else {
-        return Plan::Fail("the record has no data field".to_owned());
-    };
-    let bytes = match BASE64.decode(data) {
-        Ok(b) => b,
-        Err(e) => return Plan::Fail(format!("data is not valid base64: {e}")),
-    };
-    let src = match String::from_utf8(bytes) {
-        Ok(s) => s,
-        Err(e) => {
-            let why = format!(
-                "payload is not valid UTF-8 (byte {})",
-                e.utf8_error().valid_up_to()
-            );
-            return non_json(settings, why, e.into_bytes(), summary);
-        }
-    };
-    let obj = match Object::parse(&src) {
-        Ok(o) => o,
-        Err(e @ JsonError::TooDeep { .. }) => return Plan::Fail(format!("payload {e}")),
-        Err(e) => return non_json(settings, format!("payload {e}"), src.into_bytes(), summary),
-    };
-    let Some(text) = find_text(&src, &obj, &settings.text_pointers) else {
-        summary.no_text += 1;
-        return match settings.no_text {
-            NoTextPolicy::Deliver => Plan::Deliver(src.into_bytes()),
-            NoTextPolicy::Drop => Plan::Drop,
-        };
-    };
-    // A record without a language tag is taken to be in the default language.
-    let language = match find_text(&src, &obj, &settings.language_pointers) {
-        Some(tag) => normalize_language(&tag),
-        None => Some(settings.default_language),
-    };
-    let Some(language) = language.filter(|l| analyzer.supports_language(l)) else {
-        summary.unsupported_language += 1;
-        return Plan::Deliver(src.into_bytes());
-    };
-    let doc = docs.intern(language, truncate_utf8(&text, settings.max_document_bytes));
-    Plan::Score { src, obj, doc }
+/// The records of one batch as they are prepared and finished.
+struct Work<'a, A> {
+    analyzer: &'a A,
+    settings: &'a TransformSettings,
+    model: &'static str,
+    /// Every record's decoded payload, back to back: one allocation for the batch.
+    arena: Vec<u8>,
+    /// Scratch space reused from record to record: top-level members, then edited bytes.
+    members: Vec<Member>,
+    line: Vec<u8>,
+    docs: DocTable,
+    /// Per document: its answer once known, and the first record waiting for it.
+    answers: Vec<Option<Answer>>,
+    waiting: Vec<u32>,
+    outcomes: Vec<Outcome>,
 }
 
-fn non_json(
-    settings: &TransformSettings,
-    why: String,
-    bytes: Vec<u8>,
-    summary: &mut Summary,
-) -> Plan {
-    match settings.non_json {
-        NonJsonPolicy::Fail => Plan::Fail(why),
-        NonJsonPolicy::PassThrough => {
-            summary.passed_through += 1;
-            Plan::Deliver(bytes)
+impl<'a, A: SentimentAnalyzer> Work<'a, A> {
+    fn new(analyzer: &'a A, settings: &'a TransformSettings, event: &FirehoseEvent) -> Self {
+        let decoded: usize = event
+            .records
+            .iter()
+            .map(|r| r.data.as_ref().map_or(0, |d| d.len() / 4 * 3 + 3))
+            .sum();
+        Work {
+            analyzer,
+            settings,
+            model: analyzer.model(),
+            arena: Vec::with_capacity(decoded),
+            members: Vec::new(),
+            line: Vec::new(),
+            docs: DocTable::default(),
+            answers: Vec::new(),
+            waiting: Vec::new(),
+            outcomes: Vec::with_capacity(event.records.len()),
         }
+    }
+
+    /// Decides the next record's fate, or queues its text and waits for the answer.
+    fn prepare(&mut self, data: Option<&str>, summary: &mut Summary) {
+        let outcome = self.plan(data, summary);
+        let rec = self.outcomes.len();
+        self.outcomes.push(outcome);
+        if let Outcome::Waiting { doc, .. } = self.outcomes[rec] {
+            if self.answers[doc].is_some() {
+                // A repeat of a text already answered: finish it now.
+                self.finish(rec, summary);
+            } else {
+                let head = std::mem::replace(&mut self.waiting[doc], rec as u32);
+                if let Outcome::Waiting { next, .. } = &mut self.outcomes[rec] {
+                    *next = head;
+                }
+            }
+        }
+    }
+
+    fn plan(&mut self, data: Option<&str>, summary: &mut Summary) -> Outcome {
+        let settings = self.settings;
+        let Some(data) = data else {
+            return Outcome::Fail("the record has no data field".to_owned());
+        };
+        let start = self.arena.len();
+        if BASE64_FAST.decode_append(data, &mut self.arena).is_err() {
+            // The fast decoder only says "invalid"; the careful one says where and why.
+            let why = match BASE64.decode(data) {
+                Err(e) => e.to_string(),
+                Ok(_) => "rejected by the decoder".to_owned(),
+            };
+            return Outcome::Fail(format!("data is not valid base64: {why}"));
+        }
+        let src = start..self.arena.len();
+        let Ok(text) = simdutf8::basic::from_utf8(&self.arena[src.clone()]) else {
+            let valid = std::str::from_utf8(&self.arena[src.clone()])
+                .err()
+                .map_or(0, |e| e.valid_up_to());
+            let why = format!("payload is not valid UTF-8 (byte {valid})");
+            return self.non_json(why, src, summary);
+        };
+        let obj = match ObjectRef::parse(text, &mut self.members) {
+            Ok(o) => o,
+            Err(e @ JsonError::TooDeep { .. }) => return Outcome::Fail(format!("payload {e}")),
+            Err(e) => return self.non_json(format!("payload {e}"), src, summary),
+        };
+        let Some(found) = find_text(text, obj, &settings.text_pointers) else {
+            summary.no_text += 1;
+            return match settings.no_text {
+                NoTextPolicy::Deliver => self.deliver(src),
+                NoTextPolicy::Drop => Outcome::Drop,
+            };
+        };
+        // A record without a language tag is taken to be in the default language.
+        let language = match find_text(text, obj, &settings.language_pointers) {
+            Some(tag) => normalize_language(&tag),
+            None => Some(settings.default_language),
+        };
+        let Some(language) = language.filter(|l| self.analyzer.supports_language(l)) else {
+            summary.unsupported_language += 1;
+            return self.deliver(src);
+        };
+        let edit = obj.edit(text, &settings.field);
+        let doc = self
+            .docs
+            .intern(language, truncate_utf8(&found, settings.max_document_bytes));
+        if doc == self.answers.len() {
+            self.answers.push(None);
+            self.waiting.push(NONE);
+        }
+        Outcome::Waiting {
+            src,
+            edit,
+            doc,
+            next: NONE,
+        }
+    }
+
+    fn non_json(&mut self, why: String, src: Range<usize>, summary: &mut Summary) -> Outcome {
+        match self.settings.non_json {
+            NonJsonPolicy::Fail => Outcome::Fail(why),
+            NonJsonPolicy::PassThrough => {
+                summary.passed_through += 1;
+                self.deliver(src)
+            }
+        }
+    }
+
+    /// The payload unchanged, as one line.
+    fn deliver(&mut self, src: Range<usize>) -> Outcome {
+        Outcome::Ready {
+            data: encode_line(&self.arena[src]),
+            label: NO_LABEL_PARTITION,
+        }
+    }
+
+    /// Takes in a document's answer and finishes every record waiting for it.
+    fn answer(&mut self, doc: usize, result: DocResult, summary: &mut Summary) {
+        let answer = match result {
+            DocResult::Scored(s) => {
+                summary.texts_analysed += 1;
+                if self.analyzer.is_remote() {
+                    summary.billed_units += self.docs.docs()[doc].units();
+                }
+                let label = s.label.as_str();
+                let field = SentimentField {
+                    label,
+                    scores: s.scores,
+                    model: self.model,
+                };
+                // Serialised once however many records share the document.
+                Ok((
+                    serde_json::to_string(&field).expect("serialising plain data"),
+                    label,
+                ))
+            }
+            DocResult::Failed(why) => {
+                summary.sentiment_errors += 1;
+                Err(why)
+            }
+        };
+        self.answers[doc] = Some(answer);
+        let mut rec = std::mem::replace(&mut self.waiting[doc], NONE);
+        while rec != NONE {
+            rec = self.finish(rec as usize, summary);
+        }
+    }
+
+    /// Splices the answer into a waiting record; returns the next record in its list.
+    fn finish(&mut self, rec: usize, summary: &mut Summary) -> u32 {
+        let Outcome::Waiting {
+            src,
+            edit,
+            doc,
+            next,
+        } = std::mem::replace(&mut self.outcomes[rec], Outcome::Drop)
+        else {
+            unreachable!("only waiting records are finished");
+        };
+        let settings = self.settings;
+        let answer = self.answers[doc]
+            .as_ref()
+            .expect("finished after its answer");
+        // Validated as UTF-8 when it was prepared; checking again is cheaper than `unsafe`.
+        let text = simdutf8::basic::from_utf8(&self.arena[src]).expect("validated UTF-8");
+        self.line.clear();
+        self.outcomes[rec] = match answer {
+            Ok((field, label)) => {
+                *summary.labels.entry(label).or_default() += 1;
+                edit.write(text, &settings.field, field, &mut self.line);
+                Outcome::Ready {
+                    data: encode_line(&self.line),
+                    label,
+                }
+            }
+            Err(why) => match settings.on_sentiment_error {
+                OnSentimentError::Fail => Outcome::Fail(format!("no sentiment: {why}")),
+                OnSentimentError::Deliver => {
+                    let marker = SentimentErrorField {
+                        label: None,
+                        error: why,
+                        model: self.model,
+                    };
+                    let marker = serde_json::to_string(&marker).expect("serialising plain data");
+                    edit.write(text, &settings.field, &marker, &mut self.line);
+                    Outcome::Ready {
+                        data: encode_line(&self.line),
+                        label: NO_LABEL_PARTITION,
+                    }
+                }
+            },
+        };
+        next
     }
 }
 
@@ -497,36 +628,46 @@ async fn score_texts<A: SentimentAnalyzer>(
     }
 }
 
-/// The record's bytes with the field spliced in, as one base64 NDJSON line.
-fn splice(src: &str, obj: &Object, field: &str, value_json: &str) -> String {
-    let mut out = Vec::with_capacity(src.len() + value_json.len() + field.len() + 8);
-    obj.write_with_member(src, field, value_json, &mut out);
-    encode_line(out)
-}
-
 /// Base64 of `bytes` ending in exactly one added `\n` (none if it already ends with one):
 /// Firehose writes records back to back, so the newline is what makes the object NDJSON.
-fn encode_line(mut bytes: Vec<u8>) -> String {
-    if bytes.last() != Some(&b'\n') {
-        bytes.push(b'\n');
+fn encode_line(bytes: &[u8]) -> String {
+    let newline = bytes.last() != Some(&b'\n');
+    let whole = bytes.len() / 3 * 3;
+    let mut out = String::with_capacity(BASE64_FAST.encoded_length(bytes.len() + 1));
+    BASE64_FAST.encode_append(&bytes[..whole], &mut out);
+    // The last one or two bytes and the newline are encoded together, so no copy of the
+    // payload is made just to append one byte.
+    let mut tail = [0u8; 3];
+    let rest = &bytes[whole..];
+    tail[..rest.len()].copy_from_slice(rest);
+    let mut n = rest.len();
+    if newline {
+        tail[n] = b'\n';
+        n += 1;
     }
-    BASE64.encode(bytes)
+    BASE64_FAST.encode_append(&tail[..n], &mut out);
+    out
 }
 
 /// Keeps the serialised response within `limit`: records that would not fit, in order, are
 /// answered `ProcessingFailed` with empty data, so Firehose routes their original bytes to the
-/// error prefix instead of failing the whole invocation.
-fn fit_response(records: &mut [ResponseRecord], limit: usize, summary: &mut Summary) {
+/// error prefix instead of failing the whole invocation. `lengths` are the records' serialised
+/// lengths.
+fn fit_response(
+    records: &mut [ResponseRecord],
+    lengths: &[usize],
+    limit: usize,
+    summary: &mut Summary,
+) {
     const ENVELOPE: usize = r#"{"records":[]}"#.len();
     let smallest = |r: &ResponseRecord| ResponseRecord::failed_len(&r.record_id);
     let commas = records.len().saturating_sub(1);
     // Room kept so every later record can at least be answered in its smallest form.
     let mut reserve: usize = records.iter().map(smallest).sum();
     let mut used = ENVELOPE + commas;
-    for r in records.iter_mut() {
+    for (r, &full) in records.iter_mut().zip(lengths) {
         let small = smallest(r);
         reserve -= small;
-        let full = r.json_len();
         if used + full + reserve <= limit {
             used += full;
         } else {

@@ -7,6 +7,7 @@
 //! The baselines printed beside the numbers are the measurements of a careful Python
 //! transform (boto3, BatchDetectSentiment, 8 threads) and of the tutorials' per-record loop.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use aws_sdk_comprehend::config::{BehaviorVersion, Credentials, Region};
@@ -59,7 +60,7 @@ fn main() {
     })
     .unwrap();
     let plain = State::new(Analyzer::Lexicon(ks_lexicon::Vader::new()), no_text);
-    let (median, best, _) = measure(&rt, &plain, &event);
+    let (median, best, _) = measure(&rt, plain, &event);
     println!(
         "{:<44} {:>8.1}ms {:>8.1}ms {:>12}",
         "(0) decode/parse/encode only, no sentiment",
@@ -68,7 +69,7 @@ fn main() {
         ""
     );
     let lexicon = lexicon_state();
-    let (median, best, _) = measure(&rt, &lexicon, &event);
+    let (median, best, _) = measure(&rt, lexicon, &event);
     println!(
         "{:<44} {:>8.1}ms {:>8.1}ms {:>12}",
         "(a) lexicon backend",
@@ -80,7 +81,7 @@ fn main() {
         .block_on(StandIn::start(Faults::default()))
         .unwrap();
     let state = new_state(&instant.url(), 8);
-    let (median, best, calls) = measure(&rt, &state, &event);
+    let (median, best, calls) = measure(&rt, state, &event);
     println!(
         "{:<44} {:>8.1}ms {:>8.1}ms {:>12}",
         format!("(b) stand-in, instant, {calls} calls"),
@@ -100,9 +101,34 @@ fn main() {
             ..Faults::default()
         }))
         .unwrap();
+    // What one call costs alone at this latency, client and stand-in together: the per-round
+    // price the (c) rows pay on top of the floor.
+    let single = {
+        use ks_core::sentiment::SentimentAnalyzer as _;
+        let Analyzer::Comprehend(one) = new_state(&slow.url(), 1).analyzer else {
+            unreachable!("new_state builds the Comprehend backend")
+        };
+        let texts: Vec<String> = (0..25).map(|i| format!("one call, text {i}")).collect();
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let mut took: Vec<Duration> = (0..RUNS)
+            .map(|_| {
+                let start = Instant::now();
+                rt.block_on(one.analyze("en", &texts))
+                    .expect("the stand-in answers");
+                start.elapsed()
+            })
+            .collect();
+        took.sort();
+        took[RUNS / 2]
+    };
+    println!(
+        "{:<44} {:>8.1}ms",
+        "    one call alone, 20 ms stand-in",
+        ms(single)
+    );
     for concurrency in [8, 16, 32] {
         let state = new_state(&slow.url(), concurrency);
-        let (median, best, calls) = measure(&rt, &state, &event);
+        let (median, best, calls) = measure(&rt, state, &event);
         let floor = calls.div_ceil(concurrency as u64) as f64 * 20.0;
         let target = (floor * 1.1).max(floor + 20.0);
         println!(
@@ -197,11 +223,18 @@ fn new_state(url: &str, concurrency: usize) -> State {
 /// Median and best of RUNS handler calls, after one warm-up; and the calls each made.
 fn measure(
     rt: &tokio::runtime::Runtime,
-    state: &State,
+    state: State,
     event: &FirehoseEvent,
 ) -> (Duration, Duration, u64) {
     let deadline = || tokio::time::Instant::now() + Duration::from_secs(300);
-    let (resp, summary) = rt.block_on(state.transform(event, deadline()));
+    // As the handler runs it: on a runtime worker, which needs a state that lives for ever.
+    let state: &'static State = Box::leak(Box::new(state));
+    let event = Arc::new(event.clone());
+    let run = || {
+        rt.block_on(state.transform_on_worker(event.clone(), deadline()))
+            .expect("the transform's task")
+    };
+    let (resp, summary) = run();
     assert!(
         resp.records.iter().all(|r| r.result == RecordResult::Ok),
         "{summary:?}"
@@ -210,7 +243,7 @@ fn measure(
     let mut times: Vec<Duration> = (0..RUNS)
         .map(|_| {
             let start = Instant::now();
-            let out = rt.block_on(state.transform(event, deadline()));
+            let out = run();
             let took = start.elapsed();
             drop(out);
             took

@@ -1,5 +1,7 @@
 //! One invocation: Firehose batch in, transformed batch out, one summary line and EMF metrics.
 
+use std::sync::Arc;
+
 use ks_comprehend::ComprehendAnalyzer;
 use ks_core::config::{Backend, ConfigError, TransformConfig};
 use ks_core::deadline::{now_ms, remaining};
@@ -54,11 +56,13 @@ impl State {
     }
 
     pub async fn handle(
-        &self,
+        &'static self,
         event: LambdaEvent<FirehoseEvent>,
     ) -> Result<FirehoseResponse, Error> {
         let deadline = self.deadline(event.context.deadline);
-        let (response, summary) = self.transform(&event.payload, deadline).await;
+        let (response, summary) = self
+            .transform_on_worker(Arc::new(event.payload), deadline)
+            .await?;
         log_summary(
             &summary,
             event.context.request_id.as_str(),
@@ -73,6 +77,18 @@ impl State {
             )
         );
         Ok(response)
+    }
+
+    /// The transform as [`State::handle`] runs it: as a task on a runtime worker. The
+    /// runtime's main future is polled on a thread of its own, so every Comprehend answer would
+    /// cost a wake-up of that thread; on a worker, the answer wakes the transform where it
+    /// arrives.
+    pub async fn transform_on_worker(
+        &'static self,
+        event: Arc<FirehoseEvent>,
+        deadline: Instant,
+    ) -> Result<(FirehoseResponse, Summary), tokio::task::JoinError> {
+        tokio::spawn(async move { self.transform(&event, deadline).await }).await
     }
 
     /// The transform alone, for tests and benchmarks.

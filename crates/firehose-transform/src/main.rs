@@ -11,6 +11,7 @@ async fn main() -> Result<(), Error> {
             // Logged as well as returned: the JSON line is what CloudWatch shows for a failed init.
             tracing::error!(error = %e, "invalid configuration");
         })?;
-    let state = &state;
+    // Lives as long as the process: each invocation's task borrows it.
+    let state: &'static _ = Box::leak(Box::new(state));
     run(service_fn(move |event: LambdaEvent<_>| state.handle(event))).await
 }

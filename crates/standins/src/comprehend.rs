@@ -35,6 +35,8 @@ pub const LANGUAGES: [&str; 12] = [
 /// A document containing this marker is answered in `ErrorList` with `INTERNAL_SERVER_ERROR`
 /// the first time it is seen, so per-document retries can be tested.
 pub const DOC_ERROR_ONCE_MARKER: &str = "__standin_doc_error_once__";
+/// What both markers start with.
+const MARKER_PREFIX: &str = "__standin_doc_error";
 /// A document containing this marker is always answered in `ErrorList` with `INVALID_REQUEST`.
 pub const DOC_ERROR_MARKER: &str = "__standin_doc_error__";
 
@@ -297,15 +299,16 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     // the two cores with the client it measures, so its own CPU must stay small.
     let mut body = String::with_capacity(32 + 128 * req.text_list.len());
     let mut errors = Vec::new();
-    let mut lower = String::new();
     body.push_str("{\"ResultList\":[");
     let mut first = true;
     for (i, text) in req.text_list.iter().enumerate() {
-        if text.contains(DOC_ERROR_MARKER) {
+        // Both markers start alike: one search finds whether either is there.
+        let marked = text.contains(MARKER_PREFIX);
+        if marked && text.contains(DOC_ERROR_MARKER) {
             errors.push(json!({"Index": i, "ErrorCode": "INVALID_REQUEST", "ErrorMessage": "injected document error"}));
             continue;
         }
-        if text.contains(DOC_ERROR_ONCE_MARKER) {
+        if marked && text.contains(DOC_ERROR_ONCE_MARKER) {
             let first = stats.seen_once.lock().expect("lock").insert(text.clone());
             if first {
                 errors.push(json!({"Index": i, "ErrorCode": "INTERNAL_SERVER_ERROR", "ErrorMessage": "injected transient document error"}));
@@ -316,7 +319,7 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
             body.push(',');
         }
         first = false;
-        write_score(&mut body, &mut lower, i, text);
+        write_score(&mut body, i, text);
     }
     body.push_str("],\"ErrorList\":");
     body.push_str(&serde_json::Value::from(errors).to_string());
@@ -345,24 +348,51 @@ const NEGATIVE: [&str; 10] = [
     "hate", "bad", "terrible", "awful", "worst", "sad", "angry", "horrible", "poor", "broken",
 ];
 
+/// Every keyword, positive ones first, matched case-insensitively in one pass over a text.
+fn keywords() -> &'static aho_corasick::AhoCorasick {
+    static KEYWORDS: std::sync::OnceLock<aho_corasick::AhoCorasick> = std::sync::OnceLock::new();
+    KEYWORDS.get_or_init(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(POSITIVE.iter().chain(NEGATIVE.iter()))
+            .expect("keywords build an automaton")
+    })
+}
+
 /// A deterministic keyword score with Comprehend's shape, appended to `out` as JSON.
-/// `lower` is scratch space, reused across documents.
-fn write_score(out: &mut String, lower: &mut String, index: usize, text: &str) {
+fn write_score(out: &mut String, index: usize, text: &str) {
     use std::fmt::Write as _;
-    // The keywords are ASCII, so ASCII lowercasing finds them; no allocation per document.
-    lower.clear();
-    lower.push_str(text);
-    lower.make_ascii_lowercase();
-    let pos = POSITIVE.iter().any(|w| lower.contains(w));
-    let neg = NEGATIVE.iter().any(|w| lower.contains(w));
-    let (label, p, n, u, m) = match (pos, neg) {
-        (true, true) => ("MIXED", 0.2, 0.2, 0.1, 0.5),
-        (true, false) => ("POSITIVE", 0.9, 0.02, 0.07, 0.01),
-        (false, true) => ("NEGATIVE", 0.03, 0.88, 0.08, 0.01),
-        (false, false) => ("NEUTRAL", 0.05, 0.04, 0.9, 0.01),
+    let (mut pos, mut neg) = (false, false);
+    for m in keywords().find_overlapping_iter(text) {
+        if m.pattern().as_usize() < POSITIVE.len() {
+            pos = true;
+        } else {
+            neg = true;
+        }
+        if pos && neg {
+            break;
+        }
+    }
+    let (label, scores) = match (pos, neg) {
+        (true, true) => (
+            "MIXED",
+            r#"{"Positive":0.2,"Negative":0.2,"Neutral":0.1,"Mixed":0.5}"#,
+        ),
+        (true, false) => (
+            "POSITIVE",
+            r#"{"Positive":0.9,"Negative":0.02,"Neutral":0.07,"Mixed":0.01}"#,
+        ),
+        (false, true) => (
+            "NEGATIVE",
+            r#"{"Positive":0.03,"Negative":0.88,"Neutral":0.08,"Mixed":0.01}"#,
+        ),
+        (false, false) => (
+            "NEUTRAL",
+            r#"{"Positive":0.05,"Negative":0.04,"Neutral":0.9,"Mixed":0.01}"#,
+        ),
     };
     let _ = write!(
         out,
-        r#"{{"Index":{index},"Sentiment":"{label}","SentimentScore":{{"Positive":{p},"Negative":{n},"Neutral":{u},"Mixed":{m}}}}}"#
+        r#"{{"Index":{index},"Sentiment":"{label}","SentimentScore":{scores}}}"#
     );
 }
