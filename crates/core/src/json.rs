@@ -36,14 +36,14 @@ pub struct Member {
 }
 
 impl Member {
-    /// Whether this member's key, unescaped, is `name`.
-    pub fn key_is(&self, src: &str, name: &str) -> bool {
+    /// Whether this member's key, unescaped, is `name`. `src` is the text it was found in.
+    pub fn key_is(&self, src: &[u8], name: &str) -> bool {
         let raw = &src[self.key.clone()];
         if !self.key_escaped {
-            return raw == name;
+            return raw == name.as_bytes();
         }
         // The text was validated, so the quoted key always decodes.
-        serde_json::from_str::<String>(&src[self.key.start - 1..self.key.end + 1])
+        serde_json::from_slice::<String>(&src[self.key.start - 1..self.key.end + 1])
             .is_ok_and(|k| k == name)
     }
 }
@@ -115,14 +115,14 @@ impl<'m> ObjectRef<'m> {
         self.members
             .iter()
             .rev()
-            .find(|m| m.key_is(src, key))
+            .find(|m| m.key_is(src.as_bytes(), key))
             .map(|m| &src[m.value.clone()])
     }
 
     /// How to add the member `name` later, once its value is known. In the common case (no
     /// member has that name yet) the answer is a position, so nothing of the object is kept.
     pub fn edit(&self, src: &str, name: &str) -> Edit {
-        if self.members.iter().any(|m| m.key_is(src, name)) {
+        if self.members.iter().any(|m| m.key_is(src.as_bytes(), name)) {
             return Edit::Replace(Object {
                 open: self.open,
                 close: self.close,
@@ -145,10 +145,8 @@ impl<'m> ObjectRef<'m> {
     /// Writes `src` with every member named `name` removed and `"name":value_json` appended as
     /// the object's last member. Everything else, white space included, is copied as it was.
     pub fn write_with_member(&self, src: &str, name: &str, value_json: &str, out: &mut Vec<u8>) {
-        match self.edit(src, name) {
-            Edit::Insert { at, comma } => insert(src, at, comma, name, value_json, out),
-            Edit::Replace(obj) => replace(&obj, src, name, value_json, out),
-        }
+        self.edit(src, name)
+            .write(src.as_bytes(), name, value_json, out)
     }
 }
 
@@ -163,8 +161,9 @@ pub enum Edit {
 }
 
 impl Edit {
-    /// Writes `src` edited, as [`ObjectRef::write_with_member`] does.
-    pub fn write(&self, src: &str, name: &str, value_json: &str, out: &mut Vec<u8>) {
+    /// Writes `src` edited, as [`ObjectRef::write_with_member`] does. `src` is the text the
+    /// edit was planned on, as bytes: the edit only copies ranges of it.
+    pub fn write(&self, src: &[u8], name: &str, value_json: &str, out: &mut Vec<u8>) {
         match self {
             Edit::Insert { at, comma } => insert(src, *at, *comma, name, value_json, out),
             Edit::Replace(obj) => replace(obj, src, name, value_json, out),
@@ -172,43 +171,43 @@ impl Edit {
     }
 }
 
-fn insert(src: &str, at: usize, comma: bool, name: &str, value_json: &str, out: &mut Vec<u8>) {
-    out.extend_from_slice(&src.as_bytes()[..at]);
+fn insert(src: &[u8], at: usize, comma: bool, name: &str, value_json: &str, out: &mut Vec<u8>) {
+    out.extend_from_slice(&src[..at]);
     if comma {
         out.push(b',');
     }
     write_json_string(name, out);
     out.push(b':');
     out.extend_from_slice(value_json.as_bytes());
-    out.extend_from_slice(&src.as_bytes()[at..]);
+    out.extend_from_slice(&src[at..]);
 }
 
-fn replace(obj: &Object, src: &str, name: &str, value_json: &str, out: &mut Vec<u8>) {
+fn replace(obj: &Object, src: &[u8], name: &str, value_json: &str, out: &mut Vec<u8>) {
     let kept: Vec<&Member> = obj
         .members
         .iter()
         .filter(|m| !m.key_is(src, name))
         .collect();
-    out.extend_from_slice(&src.as_bytes()[..=obj.open]);
+    out.extend_from_slice(&src[..=obj.open]);
     let mut tail_ws = &src[obj.open + 1..obj.close];
     for (i, m) in kept.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        out.extend_from_slice(&src.as_bytes()[m.segment_start..m.value.end]);
+        out.extend_from_slice(&src[m.segment_start..m.value.end]);
         tail_ws = &src[m.value.end..m.segment_end];
     }
     if !kept.is_empty() {
         out.push(b',');
     } else {
         // Every member was the one replaced; its white space goes with it.
-        tail_ws = "";
+        tail_ws = b"";
     }
     write_json_string(name, out);
     out.push(b':');
     out.extend_from_slice(value_json.as_bytes());
-    out.extend_from_slice(tail_ws.as_bytes());
-    out.extend_from_slice(&src.as_bytes()[obj.close..]);
+    out.extend_from_slice(tail_ws);
+    out.extend_from_slice(&src[obj.close..]);
 }
 
 /// The length of `s` as a JSON string literal, quotes included, without writing it.

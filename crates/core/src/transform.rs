@@ -89,7 +89,6 @@ impl Default for TransformSettings {
     }
 }
 
-/// How many records are prepared between checks for full batches to send.
 /// How many records are prepared between checks for full batches to send and answers to use.
 const DISPATCH_EVERY_RECORDS: usize = 64;
 
@@ -176,39 +175,36 @@ pub async fn transform<A: SentimentAnalyzer>(
     let mut queued: VecDeque<Batch> = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
     let mut stats = CallStats::default();
-    // Starts queued calls up to the concurrency limit, and takes in those that have finished.
-    // Called while records are still being prepared, so the first calls overlap that work.
+    // Starts queued calls up to the concurrency limit.
+    macro_rules! top_up {
+        () => {
+            while in_flight.len() < concurrency {
+                let Some(batch) = queued.pop_front() else {
+                    break;
+                };
+                in_flight.push(run_batch(analyzer, settings, batch, deadline));
+            }
+        };
+    }
+    // Starts queued calls and takes in those that have finished. Called while records are
+    // still being prepared, so the first calls overlap that work.
     macro_rules! pump {
         ($wait:expr) => {
             loop {
-                while in_flight.len() < concurrency {
-                    let Some(batch) = queued.pop_front() else {
-                        break;
-                    };
-                    in_flight.push(run_batch(analyzer, settings, batch, deadline));
-                }
+                top_up!();
                 let next = if $wait {
                     in_flight.next().await
                 } else {
                     in_flight.next().now_or_never().flatten()
                 };
-                let Some((done, batch_stats)) = next else {
+                let Some(first) = next else {
                     break;
                 };
-                stats.add(batch_stats);
-                // The next calls go out before this batch's records are finished: a free
-                // slot waits for nothing.
-                while in_flight.len() < concurrency {
-                    let Some(batch) = queued.pop_front() else {
-                        break;
-                    };
-                    in_flight.push(run_batch(analyzer, settings, batch, deadline));
-                }
+                // The next calls go out (polled once, so they start) before this batch's
+                // records are finished: a free slot waits for nothing.
+                top_up!();
                 let more = in_flight.next().now_or_never().flatten();
-                for (doc, result) in done {
-                    work.answer(doc, result, &mut summary);
-                }
-                if let Some((done, batch_stats)) = more {
+                for (done, batch_stats) in std::iter::once(first).chain(more) {
                     stats.add(batch_stats);
                     for (doc, result) in done {
                         work.answer(doc, result, &mut summary);
@@ -241,7 +237,6 @@ pub async fn transform<A: SentimentAnalyzer>(
     summary.retries = stats.retries;
 
     let mut records = Vec::with_capacity(event.records.len());
-    let mut lengths = Vec::with_capacity(event.records.len());
     for (input, outcome) in event.records.iter().zip(work.outcomes) {
         let id = &input.record_id;
         let (result, data, label) = match outcome {
@@ -264,24 +259,15 @@ pub async fn transform<A: SentimentAnalyzer>(
             }),
             _ => None,
         };
-        let record = ResponseRecord {
+        records.push(ResponseRecord {
             record_id: id.clone(),
             result,
             data,
             metadata,
-        };
-        // Our own lines are base64, which JSON never escapes; only returned input is measured.
-        let data_is_base64 = result == RecordResult::Ok;
-        lengths.push(record.json_len(data_is_base64));
-        records.push(record);
+        });
     }
 
-    fit_response(
-        &mut records,
-        &lengths,
-        settings.max_response_bytes,
-        &mut summary,
-    );
+    fit_response(&mut records, settings.max_response_bytes, &mut summary);
     for r in &records {
         match r.result {
             RecordResult::Ok => summary.ok += 1,
@@ -473,8 +459,8 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         let answer = self.answers[doc]
             .as_ref()
             .expect("finished after its answer");
-        // Validated as UTF-8 when it was prepared; checking again is cheaper than `unsafe`.
-        let text = simdutf8::basic::from_utf8(&self.arena[src]).expect("validated UTF-8");
+        // The payload as validated when the edit was planned.
+        let text = &self.arena[src];
         self.line.clear();
         self.outcomes[rec] = match answer {
             Ok((field, label)) => {
@@ -651,23 +637,20 @@ fn encode_line(bytes: &[u8]) -> String {
 
 /// Keeps the serialised response within `limit`: records that would not fit, in order, are
 /// answered `ProcessingFailed` with empty data, so Firehose routes their original bytes to the
-/// error prefix instead of failing the whole invocation. `lengths` are the records' serialised
-/// lengths.
-fn fit_response(
-    records: &mut [ResponseRecord],
-    lengths: &[usize],
-    limit: usize,
-    summary: &mut Summary,
-) {
+/// error prefix instead of failing the whole invocation.
+fn fit_response(records: &mut [ResponseRecord], limit: usize, summary: &mut Summary) {
     const ENVELOPE: usize = r#"{"records":[]}"#.len();
     let smallest = |r: &ResponseRecord| ResponseRecord::failed_len(&r.record_id);
     let commas = records.len().saturating_sub(1);
     // Room kept so every later record can at least be answered in its smallest form.
     let mut reserve: usize = records.iter().map(smallest).sum();
     let mut used = ENVELOPE + commas;
-    for (r, &full) in records.iter_mut().zip(lengths) {
+    for r in records.iter_mut() {
         let small = smallest(r);
         reserve -= small;
+        // Ok records carry our own base64 lines, which JSON never escapes; only the input
+        // handed back by failed records needs measuring.
+        let full = r.json_len(r.result == RecordResult::Ok);
         if used + full + reserve <= limit {
             used += full;
         } else {
