@@ -146,7 +146,7 @@ impl<'m> ObjectRef<'m> {
     /// the object's last member. Everything else, white space included, is copied as it was.
     pub fn write_with_member(&self, src: &str, name: &str, value_json: &str, out: &mut Vec<u8>) {
         self.edit(src, name)
-            .write(src.as_bytes(), name, value_json, out)
+            .write(src.as_bytes(), name, value_json.as_bytes(), out)
     }
 }
 
@@ -163,7 +163,7 @@ pub enum Edit {
 impl Edit {
     /// Writes `src` edited, as [`ObjectRef::write_with_member`] does. `src` is the text the
     /// edit was planned on, as bytes: the edit only copies ranges of it.
-    pub fn write(&self, src: &[u8], name: &str, value_json: &str, out: &mut Vec<u8>) {
+    pub fn write(&self, src: &[u8], name: &str, value_json: &[u8], out: &mut Vec<u8>) {
         match self {
             Edit::Insert { at, comma } => insert(src, *at, *comma, name, value_json, out),
             Edit::Replace(obj) => replace(obj, src, name, value_json, out),
@@ -171,18 +171,18 @@ impl Edit {
     }
 }
 
-fn insert(src: &[u8], at: usize, comma: bool, name: &str, value_json: &str, out: &mut Vec<u8>) {
+fn insert(src: &[u8], at: usize, comma: bool, name: &str, value_json: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&src[..at]);
     if comma {
         out.push(b',');
     }
     write_json_string(name, out);
     out.push(b':');
-    out.extend_from_slice(value_json.as_bytes());
+    out.extend_from_slice(value_json);
     out.extend_from_slice(&src[at..]);
 }
 
-fn replace(obj: &Object, src: &[u8], name: &str, value_json: &str, out: &mut Vec<u8>) {
+fn replace(obj: &Object, src: &[u8], name: &str, value_json: &[u8], out: &mut Vec<u8>) {
     let kept: Vec<&Member> = obj
         .members
         .iter()
@@ -205,7 +205,7 @@ fn replace(obj: &Object, src: &[u8], name: &str, value_json: &str, out: &mut Vec
     }
     write_json_string(name, out);
     out.push(b':');
-    out.extend_from_slice(value_json.as_bytes());
+    out.extend_from_slice(value_json);
     out.extend_from_slice(tail_ws);
     out.extend_from_slice(&src[obj.close..]);
 }

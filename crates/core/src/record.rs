@@ -126,6 +126,13 @@ impl ResponseRecord {
     /// This record's exact length in the serialised response. `data_is_base64` says the data
     /// is known to be base64 (which JSON never escapes), so it need not be scanned.
     pub fn json_len(&self, data_is_base64: bool) -> usize {
+        self.json_lens(data_is_base64).1
+    }
+
+    /// This record's smallest answer's length ([`ResponseRecord::failed_len`]) and its own
+    /// length ([`ResponseRecord::json_len`]), measuring the record id once.
+    pub fn json_lens(&self, data_is_base64: bool) -> (usize, usize) {
+        let failed = Self::failed_len(&self.record_id);
         let metadata = self
             .metadata
             .as_ref()
@@ -135,11 +142,11 @@ impl ResponseRecord {
         } else {
             crate::json::string_len(&self.data) - 2
         };
-        RECORD_FIXED_LEN
-            + crate::json::string_len(&self.record_id)
+        let full = failed - RecordResult::ProcessingFailed.as_str().len()
             + self.result.as_str().len()
             + data
-            + metadata
+            + metadata;
+        (failed, full)
     }
 }
 
@@ -175,6 +182,10 @@ mod tests {
                 metadata,
             };
             assert_eq!(r.json_len(false), serde_json::to_vec(&r).unwrap().len());
+            assert_eq!(
+                r.json_lens(false),
+                (ResponseRecord::failed_len(&r.record_id), r.json_len(false))
+            );
             // Data that needs escapes is measured escaped.
             let odd = ResponseRecord {
                 data: "not \"base64\"\n".into(),

@@ -19,7 +19,7 @@ use crate::limits::FIREHOSE_MAX_RESPONSE_BYTES;
 use crate::metrics::Summary;
 use crate::plan::{Batch, DocTable};
 use crate::record::{
-    FirehoseEvent, FirehoseResponse, RecordResult, ResponseMetadata, ResponseRecord,
+    FirehoseEvent, FirehoseRecord, FirehoseResponse, RecordResult, ResponseMetadata, ResponseRecord,
 };
 use crate::retry::RetryPolicy;
 use crate::sentiment::{AnalyzerError, Scores, Sentiment, SentimentAnalyzer};
@@ -98,7 +98,7 @@ pub const NO_LABEL_PARTITION: &str = "NONE";
 /// No record: the end of a waiting list.
 const NONE: u32 = u32::MAX;
 
-/// Where one record stands.
+/// How `plan` decided a record.
 enum Outcome {
     /// `ProcessingFailed`; Firehose gets the original data back.
     Fail(String),
@@ -108,13 +108,16 @@ enum Outcome {
         data: String,
         label: &'static str,
     },
-    /// Waiting for document `doc`'s answer; `next` is the next record waiting for the same one.
-    Waiting {
-        src: Range<usize>,
-        edit: Edit,
-        doc: usize,
-        next: u32,
-    },
+    /// Waiting for document `doc`'s answer.
+    Waiting(Waiting),
+}
+
+/// A record that waits for its document's answer, and the next record waiting for the same one.
+struct Waiting {
+    src: Range<usize>,
+    edit: Edit,
+    doc: usize,
+    next: u32,
 }
 
 /// A document's final answer.
@@ -123,8 +126,9 @@ enum DocResult {
     Failed(String),
 }
 
-/// A document's answer as records use it: the field's JSON and label, or why there is none.
-type Answer = Result<(String, &'static str), String>;
+/// A document's answer as records use it: where its field's JSON sits in `Work::fields`, and
+/// its label; or why there is none.
+type Answer = Result<(Range<usize>, &'static str), String>;
 
 #[derive(Default)]
 struct CallStats {
@@ -207,17 +211,24 @@ pub async fn transform<A: SentimentAnalyzer>(
                 for (done, batch_stats) in std::iter::once(first).chain(more) {
                     stats.add(batch_stats);
                     for (doc, result) in done {
-                        work.answer(doc, result, &mut summary);
+                        work.answer(doc, result, event, &mut summary);
                     }
                 }
             }
         };
     }
     for (i, r) in event.records.iter().enumerate() {
-        work.prepare(r.data.as_deref(), &mut summary);
+        work.prepare(r, &mut summary);
         if i % DISPATCH_EVERY_RECORDS == DISPATCH_EVERY_RECORDS - 1 {
             queued.extend(work.docs.take_full_batches(max_batch));
+            let not_started = queued.len();
             pump!(false);
+            if queued.len() < not_started {
+                // The calls just started may be tasks queued behind this one on its worker
+                // (tokio keeps the newest in a slot no other worker can take): let them send
+                // their requests now rather than after every record is prepared.
+                tokio::task::yield_now().await;
+            }
         }
     }
     queued.extend(work.docs.take_remaining_batches(max_batch));
@@ -228,53 +239,23 @@ pub async fn transform<A: SentimentAnalyzer>(
             work.answer(
                 doc,
                 DocResult::Failed("no answer for this document".to_owned()),
+                event,
                 &mut summary,
             );
+        }
+    }
+    // And every waiting record is finished by its document's answer; this guards that one.
+    for rec in 0..work.pending.len() {
+        if work.pending[rec].take().is_some() {
+            work.fail(rec, "no answer for this record", &event.records[rec]);
         }
     }
     summary.deduplicated = work.docs.duplicates() as u64;
     summary.sentiment_calls = stats.calls;
     summary.retries = stats.retries;
 
-    let mut records = Vec::with_capacity(event.records.len());
-    for (input, outcome) in event.records.iter().zip(work.outcomes) {
-        let id = &input.record_id;
-        let (result, data, label) = match outcome {
-            Outcome::Fail(reason) => {
-                tracing::warn!(record_id = %id, reason = %reason, "record failed");
-                // Failed records carry their original data back; only they need a copy of it.
-                (
-                    RecordResult::ProcessingFailed,
-                    input.data.clone().unwrap_or_default(),
-                    None,
-                )
-            }
-            Outcome::Drop => (RecordResult::Dropped, String::new(), None),
-            Outcome::Ready { data, label } => (RecordResult::Ok, data, Some(label)),
-            Outcome::Waiting { .. } => unreachable!("every document was answered above"),
-        };
-        let metadata = match (settings.partition_keys, label) {
-            (true, Some(label)) => Some(ResponseMetadata {
-                partition_keys: BTreeMap::from([("sentiment".to_owned(), label.to_owned())]),
-            }),
-            _ => None,
-        };
-        records.push(ResponseRecord {
-            record_id: id.clone(),
-            result,
-            data,
-            metadata,
-        });
-    }
-
+    let mut records = work.records;
     fit_response(&mut records, settings.max_response_bytes, &mut summary);
-    for r in &records {
-        match r.result {
-            RecordResult::Ok => summary.ok += 1,
-            RecordResult::Dropped => summary.dropped += 1,
-            RecordResult::ProcessingFailed => summary.failed += 1,
-        }
-    }
     summary.elapsed_ms = started.elapsed().as_millis() as u64;
     (FirehoseResponse { records }, summary)
 }
@@ -293,7 +274,13 @@ struct Work<'a, A> {
     /// Per document: its answer once known, and the first record waiting for it.
     answers: Vec<Option<Answer>>,
     waiting: Vec<u32>,
-    outcomes: Vec<Outcome>,
+    /// Every scored document's sentiment field, back to back.
+    fields: Vec<u8>,
+    /// The response, in input order: each record is answered in place as soon as it can be,
+    /// so nothing is left to build once the last call returns.
+    records: Vec<ResponseRecord>,
+    /// Per record: what it waits for, if anything.
+    pending: Vec<Option<Waiting>>,
 }
 
 impl<'a, A: SentimentAnalyzer> Work<'a, A> {
@@ -313,26 +300,58 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
             docs: DocTable::default(),
             answers: Vec::new(),
             waiting: Vec::new(),
-            outcomes: Vec::with_capacity(event.records.len()),
+            fields: Vec::new(),
+            records: Vec::with_capacity(event.records.len()),
+            pending: Vec::with_capacity(event.records.len()),
         }
     }
 
     /// Decides the next record's fate, or queues its text and waits for the answer.
-    fn prepare(&mut self, data: Option<&str>, summary: &mut Summary) {
-        let outcome = self.plan(data, summary);
-        let rec = self.outcomes.len();
-        self.outcomes.push(outcome);
-        if let Outcome::Waiting { doc, .. } = self.outcomes[rec] {
-            if self.answers[doc].is_some() {
-                // A repeat of a text already answered: finish it now.
-                self.finish(rec, summary);
-            } else {
-                let head = std::mem::replace(&mut self.waiting[doc], rec as u32);
-                if let Outcome::Waiting { next, .. } = &mut self.outcomes[rec] {
-                    *next = head;
+    fn prepare(&mut self, input: &FirehoseRecord, summary: &mut Summary) {
+        let outcome = self.plan(input.data.as_deref(), summary);
+        let rec = self.records.len();
+        self.records.push(ResponseRecord {
+            record_id: input.record_id.clone(),
+            result: RecordResult::Ok,
+            data: String::new(),
+            metadata: None,
+        });
+        self.pending.push(None);
+        match outcome {
+            Outcome::Fail(reason) => self.fail(rec, &reason, input),
+            Outcome::Drop => self.records[rec].result = RecordResult::Dropped,
+            Outcome::Ready { data, label } => self.ready(rec, data, label),
+            Outcome::Waiting(mut waiting) => {
+                let doc = waiting.doc;
+                if self.answers[doc].is_some() {
+                    // A repeat of a text already answered: finish it now.
+                    self.pending[rec] = Some(waiting);
+                    self.finish(rec, input, summary);
+                } else {
+                    waiting.next = std::mem::replace(&mut self.waiting[doc], rec as u32);
+                    self.pending[rec] = Some(waiting);
                 }
             }
         }
+    }
+
+    /// Answers `rec` `Ok` with `data`.
+    fn ready(&mut self, rec: usize, data: String, label: &'static str) {
+        let r = &mut self.records[rec];
+        r.data = data;
+        if self.settings.partition_keys {
+            r.metadata = Some(ResponseMetadata {
+                partition_keys: BTreeMap::from([("sentiment".to_owned(), label.to_owned())]),
+            });
+        }
+    }
+
+    /// Answers `rec` `ProcessingFailed`: Firehose gets the original data back.
+    fn fail(&mut self, rec: usize, reason: &str, input: &FirehoseRecord) {
+        tracing::warn!(record_id = %input.record_id, reason = %reason, "record failed");
+        let r = &mut self.records[rec];
+        r.result = RecordResult::ProcessingFailed;
+        r.data = input.data.clone().unwrap_or_default();
     }
 
     fn plan(&mut self, data: Option<&str>, summary: &mut Summary) -> Outcome {
@@ -386,12 +405,12 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
             self.answers.push(None);
             self.waiting.push(NONE);
         }
-        Outcome::Waiting {
+        Outcome::Waiting(Waiting {
             src,
             edit,
             doc,
             next: NONE,
-        }
+        })
     }
 
     fn non_json(&mut self, why: String, src: Range<usize>, summary: &mut Summary) -> Outcome {
@@ -413,7 +432,13 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
     }
 
     /// Takes in a document's answer and finishes every record waiting for it.
-    fn answer(&mut self, doc: usize, result: DocResult, summary: &mut Summary) {
+    fn answer(
+        &mut self,
+        doc: usize,
+        result: DocResult,
+        event: &FirehoseEvent,
+        summary: &mut Summary,
+    ) {
         let answer = match result {
             DocResult::Scored(s) => {
                 summary.texts_analysed += 1;
@@ -427,10 +452,9 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
                     model: self.model,
                 };
                 // Serialised once however many records share the document.
-                Ok((
-                    serde_json::to_string(&field).expect("serialising plain data"),
-                    label,
-                ))
+                let start = self.fields.len();
+                serde_json::to_writer(&mut self.fields, &field).expect("serialising plain data");
+                Ok((start..self.fields.len(), label))
             }
             DocResult::Failed(why) => {
                 summary.sentiment_errors += 1;
@@ -440,18 +464,19 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         self.answers[doc] = Some(answer);
         let mut rec = std::mem::replace(&mut self.waiting[doc], NONE);
         while rec != NONE {
-            rec = self.finish(rec as usize, summary);
+            let input = &event.records[rec as usize];
+            rec = self.finish(rec as usize, input, summary);
         }
     }
 
     /// Splices the answer into a waiting record; returns the next record in its list.
-    fn finish(&mut self, rec: usize, summary: &mut Summary) -> u32 {
-        let Outcome::Waiting {
+    fn finish(&mut self, rec: usize, input: &FirehoseRecord, summary: &mut Summary) -> u32 {
+        let Some(Waiting {
             src,
             edit,
             doc,
             next,
-        } = std::mem::replace(&mut self.outcomes[rec], Outcome::Drop)
+        }) = self.pending[rec].take()
         else {
             unreachable!("only waiting records are finished");
         };
@@ -462,17 +487,20 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         // The payload as validated when the edit was planned.
         let text = &self.arena[src];
         self.line.clear();
-        self.outcomes[rec] = match answer {
+        match answer {
             Ok((field, label)) => {
+                let label = *label;
                 *summary.labels.entry(label).or_default() += 1;
+                let field = &self.fields[field.clone()];
                 edit.write(text, &settings.field, field, &mut self.line);
-                Outcome::Ready {
-                    data: encode_line(&self.line),
-                    label,
-                }
+                let data = encode_line(&self.line);
+                self.ready(rec, data, label);
             }
             Err(why) => match settings.on_sentiment_error {
-                OnSentimentError::Fail => Outcome::Fail(format!("no sentiment: {why}")),
+                OnSentimentError::Fail => {
+                    let reason = format!("no sentiment: {why}");
+                    self.fail(rec, &reason, input);
+                }
                 OnSentimentError::Deliver => {
                     let marker = SentimentErrorField {
                         label: None,
@@ -480,14 +508,12 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
                         model: self.model,
                     };
                     let marker = serde_json::to_string(&marker).expect("serialising plain data");
-                    edit.write(text, &settings.field, &marker, &mut self.line);
-                    Outcome::Ready {
-                        data: encode_line(&self.line),
-                        label: NO_LABEL_PARTITION,
-                    }
+                    edit.write(text, &settings.field, marker.as_bytes(), &mut self.line);
+                    let data = encode_line(&self.line);
+                    self.ready(rec, data, NO_LABEL_PARTITION);
                 }
             },
-        };
+        }
         next
     }
 }
@@ -640,17 +666,18 @@ fn encode_line(bytes: &[u8]) -> String {
 /// error prefix instead of failing the whole invocation.
 fn fit_response(records: &mut [ResponseRecord], limit: usize, summary: &mut Summary) {
     const ENVELOPE: usize = r#"{"records":[]}"#.len();
-    let smallest = |r: &ResponseRecord| ResponseRecord::failed_len(&r.record_id);
+    // Ok records carry our own base64 lines, which JSON never escapes; only the input handed
+    // back by failed records needs measuring.
+    let lens: Vec<(usize, usize)> = records
+        .iter()
+        .map(|r| r.json_lens(r.result == RecordResult::Ok))
+        .collect();
     let commas = records.len().saturating_sub(1);
     // Room kept so every later record can at least be answered in its smallest form.
-    let mut reserve: usize = records.iter().map(smallest).sum();
+    let mut reserve: usize = lens.iter().map(|&(small, _)| small).sum();
     let mut used = ENVELOPE + commas;
-    for r in records.iter_mut() {
-        let small = smallest(r);
+    for (r, (small, full)) in records.iter_mut().zip(lens) {
         reserve -= small;
-        // Ok records carry our own base64 lines, which JSON never escapes; only the input
-        // handed back by failed records needs measuring.
-        let full = r.json_len(r.result == RecordResult::Ok);
         if used + full + reserve <= limit {
             used += full;
         } else {
@@ -664,6 +691,11 @@ fn fit_response(records: &mut [ResponseRecord], limit: usize, summary: &mut Summ
             r.result = RecordResult::ProcessingFailed;
             r.data = String::new();
             r.metadata = None;
+        }
+        match r.result {
+            RecordResult::Ok => summary.ok += 1,
+            RecordResult::Dropped => summary.dropped += 1,
+            RecordResult::ProcessingFailed => summary.failed += 1,
         }
     }
 }

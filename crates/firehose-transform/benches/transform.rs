@@ -38,9 +38,11 @@ fn main() {
     );
     println!();
 
-    // A dedicated runtime for the stand-in, so the server does not borrow the handler's threads.
+    // A dedicated runtime for the stand-in, so the server does not borrow the handler's threads
+    // (named, so a profile tells the two apart).
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
+        .thread_name("standin")
         .enable_all()
         .build()
         .unwrap();
