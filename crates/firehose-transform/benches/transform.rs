@@ -21,8 +21,11 @@ use standins::runtime_api::{Outcome, RuntimeApi};
 
 const RECORDS: usize = 5_000;
 const RUNS: usize = 15;
+/// Processes started to measure cold start and peak RSS.
+const BINARY_RUNS: usize = 5;
 
 fn main() {
+    let steal_before = cpu_times();
     let (event_json, texts) = bench_event();
     let event: FirehoseEvent = serde_json::from_slice(&event_json).unwrap();
     let payload: usize = event
@@ -156,14 +159,25 @@ fn main() {
         format!("~{:.0}s", RECORDS as f64 * 0.065)
     );
 
-    let binary = rt.block_on(run_binary(&slow.url(), &event_json));
+    // Each start is a new process, so one sample is at the mercy of the moment: the median of
+    // several is reported, with the slowest beside it, and the highest peak RSS.
+    let mut binaries: Vec<BinaryRun> = (0..BINARY_RUNS)
+        .map(|_| rt.block_on(run_binary(&slow.url(), &event_json)))
+        .collect();
+    binaries.sort_by_key(|b| b.cold_start);
+    let peak_rss_kb = binaries.iter().map(|b| b.peak_rss_kb).max().unwrap_or(0);
     println!();
     println!(
         "{:<44} {:>8.1}ms {:>10} {:>12}",
         "cold start (spawn → first /next)",
-        ms(binary.cold_start),
+        ms(binaries[BINARY_RUNS / 2].cold_start),
         "",
         "≤ 20 ms"
+    );
+    println!(
+        "{:<44} {:>8.1}ms",
+        format!("    slowest of {BINARY_RUNS} starts"),
+        ms(binaries[BINARY_RUNS - 1].cold_start),
     );
     println!(
         "{:<44} {:>10}",
@@ -171,11 +185,37 @@ fn main() {
     );
     println!(
         "{:<44} {:>8.1}MB {:>10} {:>12}",
-        "peak RSS, one 4.5 MB event",
-        binary.peak_rss_kb as f64 / 1024.0,
+        "peak RSS, one 4.5 MB event (highest)",
+        peak_rss_kb as f64 / 1024.0,
         "",
         "≤ 64 MB"
     );
+    // On a VM the host may run other guests on these cores; the numbers above are only
+    // comparable from run to run when this is near zero.
+    if let (Some((total0, steal0)), Some((total1, steal1))) = (steal_before, cpu_times()) {
+        let share = (steal1 - steal0) as f64 / (total1 - total0).max(1) as f64;
+        println!();
+        println!(
+            "{:<44} {:>9.1}%",
+            "CPU time taken by the host (steal)",
+            share * 100.0
+        );
+    }
+}
+
+/// All CPU time and the part of it stolen by the hypervisor, in ticks (`/proc/stat`).
+fn cpu_times() -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // user nice system idle iowait irq softirq steal (guest time is already in user and nice)
+    let total = fields.iter().take(8).sum();
+    Some((total, *fields.get(7)?))
 }
 
 fn ms(d: Duration) -> f64 {
