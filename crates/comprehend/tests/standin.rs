@@ -52,6 +52,28 @@ async fn scores_each_document_at_its_index() {
 }
 
 #[tokio::test]
+async fn injected_latency_delays_every_answer_and_throttled_ones_too() {
+    // GIVEN a stand-in that answers 30 ms after each request arrives, throttling the 2nd call
+    let latency = Duration::from_millis(30);
+    let server = StandIn::start(Faults {
+        latency,
+        throttle_every: 2,
+        ..Faults::default()
+    })
+    .await
+    .unwrap();
+    let a = analyzer(&server);
+    // WHEN called twice THEN neither answer, scored or throttled, comes sooner
+    let started = std::time::Instant::now();
+    assert!(a.analyze("en", &["fine"]).await.is_ok());
+    assert!(started.elapsed() >= latency);
+    let started = std::time::Instant::now();
+    let err = a.analyze("en", &["fine"]).await.unwrap_err();
+    assert!(matches!(err, AnalyzerError::Throttled(_)), "{err}");
+    assert!(started.elapsed() >= latency);
+}
+
+#[tokio::test]
 async fn limits_violations_are_permanent_errors() {
     let server = StandIn::start(Faults::default()).await.unwrap();
     let a = analyzer(&server);

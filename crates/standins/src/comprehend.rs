@@ -44,7 +44,7 @@ pub const DOC_ERROR_MARKER: &str = "__standin_doc_error__";
 /// Faults to inject. Counters are per call, starting at 1.
 #[derive(Debug, Clone, Default)]
 pub struct Faults {
-    /// Added to every answer.
+    /// Every answer is sent this long after its request arrived.
     pub latency: Duration,
     /// Every Nth call answers `ThrottlingException` (0 = never).
     pub throttle_every: u64,
