@@ -325,8 +325,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
                 let doc = waiting.doc;
                 if self.answers[doc].is_some() {
                     // A repeat of a text already answered: finish it now.
-                    self.pending[rec] = Some(waiting);
-                    self.finish(rec, input, summary);
+                    self.finish(rec, waiting, input, summary);
                 } else {
                     waiting.next = std::mem::replace(&mut self.waiting[doc], rec as u32);
                     self.pending[rec] = Some(waiting);
@@ -464,57 +463,57 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         self.answers[doc] = Some(answer);
         let mut rec = std::mem::replace(&mut self.waiting[doc], NONE);
         while rec != NONE {
-            let input = &event.records[rec as usize];
-            rec = self.finish(rec as usize, input, summary);
+            let r = rec as usize;
+            let waiting = self.pending[r]
+                .take()
+                .expect("a record in a waiting list is waiting");
+            rec = waiting.next;
+            self.finish(r, waiting, &event.records[r], summary);
         }
     }
 
-    /// Splices the answer into a waiting record; returns the next record in its list.
-    fn finish(&mut self, rec: usize, input: &FirehoseRecord, summary: &mut Summary) -> u32 {
-        let Some(Waiting {
-            src,
-            edit,
-            doc,
-            next,
-        }) = self.pending[rec].take()
-        else {
-            unreachable!("only waiting records are finished");
-        };
+    /// Splices its document's answer into a waiting record.
+    fn finish(
+        &mut self,
+        rec: usize,
+        waiting: Waiting,
+        input: &FirehoseRecord,
+        summary: &mut Summary,
+    ) {
+        let Waiting { src, edit, doc, .. } = waiting;
         let settings = self.settings;
         let answer = self.answers[doc]
             .as_ref()
             .expect("finished after its answer");
-        // The payload as validated when the edit was planned.
-        let text = &self.arena[src];
-        self.line.clear();
-        match answer {
+        // The field to add, and the partition label that goes with it.
+        let marker;
+        let (value, label): (&[u8], &'static str) = match answer {
             Ok((field, label)) => {
-                let label = *label;
                 *summary.labels.entry(label).or_default() += 1;
-                let field = &self.fields[field.clone()];
-                edit.write(text, &settings.field, field, &mut self.line);
-                let data = encode_line(&self.line);
-                self.ready(rec, data, label);
+                (&self.fields[field.clone()], label)
             }
             Err(why) => match settings.on_sentiment_error {
                 OnSentimentError::Fail => {
                     let reason = format!("no sentiment: {why}");
                     self.fail(rec, &reason, input);
+                    return;
                 }
                 OnSentimentError::Deliver => {
-                    let marker = SentimentErrorField {
+                    marker = serde_json::to_vec(&SentimentErrorField {
                         label: None,
                         error: why,
                         model: self.model,
-                    };
-                    let marker = serde_json::to_string(&marker).expect("serialising plain data");
-                    edit.write(text, &settings.field, marker.as_bytes(), &mut self.line);
-                    let data = encode_line(&self.line);
-                    self.ready(rec, data, NO_LABEL_PARTITION);
+                    })
+                    .expect("serialising plain data");
+                    (&marker, NO_LABEL_PARTITION)
                 }
             },
-        }
-        next
+        };
+        // The payload as validated when the edit was planned.
+        self.line.clear();
+        edit.write(&self.arena[src], &settings.field, value, &mut self.line);
+        let data = encode_line(&self.line);
+        self.ready(rec, data, label);
     }
 }
 

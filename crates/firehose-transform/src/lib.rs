@@ -20,8 +20,8 @@ const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 const PURGE_DELAY_MS: std::ffi::c_long = 100;
 
 /// Keeps peak memory near glibc's: by default mimalloc commits its arenas up front and keeps
-/// freed pages for a second, which takes the peak RSS of one 4.5 MB invocation to ~85 MB
-/// (~45 MB with these settings).
+/// freed pages for a second, which takes the peak RSS of one 4.5 MB invocation to 76–88 MB
+/// (50–54 MB with these settings, in the benchmark).
 ///
 /// It runs as the process loads, before main: mimalloc reserves its first arena at the first
 /// allocation, and eager commit is decided then, so setting it from main is too late.
