@@ -32,6 +32,7 @@ test: lint unit e2e infra-check ## fmt check, clippy -D warnings, every test, en
 lint:
 	cargo fmt --all -- --check
 	cargo clippy --workspace --all-targets -- -D warnings
+	python3 .ci/layout.py
 
 unit: venv
 	cargo test --workspace

@@ -29,7 +29,7 @@ trap 'cleanup; rm -f "$logs/kinesis-sentiment" "$logs/comprehend-standin"' EXIT 
 
 echo "== e2e: building kinesis-sentiment, the Comprehend stand-in and the two functions"
 cargo build -q -p kinesis-sentiment --bin kinesis-sentiment
-cargo build -q -p standins --bin comprehend-standin
+cargo build -q -p ks-testkit --bin comprehend-standin
 # What `cargo lambda watch` runs (`cargo run -p F --bin F`), built now: a package built alone
 # has other features than in `cargo test --workspace`, and compiling it on the first invoke
 # would outlast the invoke's timeout.

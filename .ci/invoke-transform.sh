@@ -29,7 +29,7 @@ for r in json.load(sys.stdin)["records"]:
 }
 
 logs=$(mktemp -d)
-cargo build -q -p standins --bin comprehend-standin
+cargo build -q -p ks-testkit --bin comprehend-standin
 comprehend_port=$(free_port)
 target/debug/comprehend-standin --addr "127.0.0.1:$comprehend_port" > "$logs/comprehend.log" 2>&1 &
 pids+=($!)

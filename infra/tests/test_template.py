@@ -23,16 +23,17 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 
 # Each deployed function: its template resource, its crate, and the modules its settings are
-# read in (the core config module, which has no Lambda types, and the crate itself).
+# read in (its domain's config module, which has no Lambda types, the kernel's log init, and
+# the crate itself).
 FUNCTIONS = {
     "TransformFunction": {
         "crate": ROOT / "crates" / "firehose-transform",
-        "config": [ROOT / "crates" / "core" / "src" / "config.rs"],
+        "config": [ROOT / "crates" / "transform" / "src" / "config.rs", ROOT / "crates" / "kernel" / "src" / "log.rs"],
         "canary": "SENTIMENT_BACKEND",
     },
     "ProducerFunction": {
         "crate": ROOT / "crates" / "stream-producer",
-        "config": [ROOT / "crates" / "core" / "src" / "producer" / "config.rs"],
+        "config": [ROOT / "crates" / "producer" / "src" / "config.rs", ROOT / "crates" / "kernel" / "src" / "log.rs"],
         "canary": "STREAM_NAME",
     },
 }
@@ -76,6 +77,8 @@ def vars_read(function: str) -> set[str]:
         code = non_test_part(module.read_text(encoding="utf-8"))
         found |= set(LOOKUP_CALL.findall(code))
         found |= set(SNAKE_LITERAL.findall(code))
+        if RUST_LOG_READ.search(code):
+            found.add("RUST_LOG")
     for path in sorted((spec["crate"] / "src").rglob("*.rs")):
         code = non_test_part(path.read_text(encoding="utf-8"))
         found |= set(STD_ENV_READ.findall(code))
@@ -386,5 +389,5 @@ def test_the_glue_table_reads_the_format_delivered(template, output_format, serd
     assert ("Parquet" in storage["InputFormat"]) == (output_format == "parquet")
     assert ("Parquet" in storage["OutputFormat"]) == (output_format == "parquet")
     columns = {c["Name"] if isinstance(c["Name"], str) else c["Name"]["Ref"]: c["Type"] for c in storage["Columns"]}
-    # The sentiment member, with its nested scores (crates/cli/src/parquet.rs checks every column).
+    # The sentiment member, with its nested scores (crates/firehose-local/src/parquet.rs checks every column).
     assert columns["SentimentField"].startswith("struct<label:string,scores:struct<positive:double,")

@@ -9,8 +9,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use ks_core::producer::synthetic::rfc3339_ms;
-use ks_core::producer::{Cursor, CursorError, CursorStore};
+use ks_producer::synthetic::rfc3339_ms;
+use ks_producer::{Cursor, CursorError, CursorStore};
 
 use crate::describe;
 

@@ -7,7 +7,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use ks_core::producer::{Cursor, CursorError, CursorStore};
+use ks_producer::{Cursor, CursorError, CursorStore};
 
 #[derive(Debug, Clone)]
 pub struct FileCursorStore {

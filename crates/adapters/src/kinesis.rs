@@ -3,22 +3,12 @@
 //! <https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html>
 
 use aws_sdk_kinesis::Client;
-use aws_sdk_kinesis::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_kinesis::operation::put_records::PutRecordsError;
 use aws_sdk_kinesis::primitives::Blob;
 use aws_sdk_kinesis::types::PutRecordsRequestEntry;
 use aws_smithy_types::retry::RetryConfig;
-use ks_core::producer::{Entry, EntryOutcome, SinkError, StreamSink};
+use ks_producer::{CallError, Entry, EntryOutcome, StreamSink};
 
-use crate::describe;
-
-/// Whole-call error codes that mean "slow down".
-const THROTTLING_CODES: [&str; 4] = [
-    "ProvisionedThroughputExceededException",
-    "KMSThrottlingException",
-    "ThrottlingException",
-    "LimitExceededException",
-];
+use crate::aws::errors::{KINESIS, classify};
 
 #[derive(Debug, Clone)]
 pub struct KinesisSink {
@@ -44,7 +34,7 @@ impl KinesisSink {
 }
 
 impl StreamSink for KinesisSink {
-    async fn put_records(&self, entries: &[&Entry]) -> Result<Vec<EntryOutcome>, SinkError> {
+    async fn put_records(&self, entries: &[&Entry]) -> Result<Vec<EntryOutcome>, CallError> {
         let records = entries
             .iter()
             .map(|e| {
@@ -54,7 +44,7 @@ impl StreamSink for KinesisSink {
                     .set_explicit_hash_key(e.explicit_hash_key.clone())
                     .build()
                     .map_err(|err| {
-                        SinkError::Permanent(format!("cannot build a PutRecords entry: {err}"))
+                        CallError::Permanent(format!("cannot build a PutRecords entry: {err}"))
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -65,7 +55,7 @@ impl StreamSink for KinesisSink {
             .set_records(Some(records))
             .send()
             .await
-            .map_err(classify)?;
+            .map_err(|e| classify(&e, &KINESIS))?;
         Ok(output
             .records()
             .iter()
@@ -82,47 +72,5 @@ impl StreamSink for KinesisSink {
                 },
             })
             .collect())
-    }
-}
-
-/// Sorts a failed call into throttled, transient (worth retrying) or permanent.
-pub fn classify<R: HttpStatus + std::fmt::Debug>(err: SdkError<PutRecordsError, R>) -> SinkError {
-    match &err {
-        SdkError::TimeoutError(_) => SinkError::Timeout(0),
-        SdkError::DispatchFailure(e) if e.is_user() => SinkError::Permanent(describe(&err)),
-        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            SinkError::Transient(describe(&err))
-        }
-        SdkError::ServiceError(ctx) => {
-            let e = ctx.err();
-            let message = format!(
-                "{}: {}",
-                e.code().unwrap_or("Unknown"),
-                e.message().unwrap_or_default()
-            );
-            let status = ctx.raw().status();
-            if e.code().is_some_and(|c| THROTTLING_CODES.contains(&c)) || status == 429 {
-                SinkError::Throttled(message)
-            } else if e.is_internal_failure_exception()
-                || e.code() == Some("InternalFailure")
-                || status >= 500
-            {
-                SinkError::Transient(message)
-            } else {
-                SinkError::Permanent(message)
-            }
-        }
-        _ => SinkError::Permanent(describe(&err)),
-    }
-}
-
-/// The status of a raw response, so [`classify`] works with any response type.
-pub trait HttpStatus {
-    fn status(&self) -> u16;
-}
-
-impl HttpStatus for aws_smithy_runtime_api::http::Response {
-    fn status(&self) -> u16 {
-        self.status().as_u16()
     }
 }

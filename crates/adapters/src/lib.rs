@@ -1,30 +1,27 @@
-//! The stream producer's adapters: each implements a ks-core trait over a real service, and each
-//! is tested against a real local endpoint (moto, a stand-in, or an HTTP server in the test).
+//! Adapters: each implements a domain trait over a real service, one module per service, and
+//! each is tested against a real local endpoint (moto, a stand-in of the test kit, or an HTTP
+//! server in the test). One feature per service.
 //!
-//! - [`kinesis::KinesisSink`]: `StreamSink` over Kinesis `PutRecords`.
-//! - [`dynamodb::DynamoCursorStore`], [`file::FileCursorStore`]: `CursorStore`s.
-//! - [`secrets::SsmSecrets`]: secrets from SSM Parameter Store, and Secrets Manager through it.
-//! - [`mastodon::MastodonSource`], [`http_json::HttpJsonSource`]: `Source`s over HTTP, sharing
-//!   the bounded fetcher in [`http`].
+//! # Layout
+//! - [`aws::errors`]: the one classifier of AWS SDK errors, with each service's codes.
+//! - [`comprehend`]: `SentimentAnalyzer` over Comprehend `BatchDetectSentiment`.
+//! - [`kinesis`]: `StreamSink` over Kinesis `PutRecords`.
+//! - [`dynamodb`], [`file`]: `CursorStore`s.
+//! - [`ssm`]: secrets from SSM Parameter Store, and Secrets Manager through it.
+//! - [`http`]: the bounded fetcher and the Mastodon and http-json `Source`s.
 
+pub mod aws;
+#[cfg(feature = "comprehend")]
+pub mod comprehend;
+#[cfg(feature = "dynamodb")]
 pub mod dynamodb;
-pub mod emulator;
+#[cfg(feature = "file")]
 pub mod file;
-pub mod html;
+#[cfg(feature = "http")]
 pub mod http;
-pub mod http_json;
+#[cfg(feature = "kinesis")]
 pub mod kinesis;
-pub mod mastodon;
-pub mod secrets;
+#[cfg(feature = "ssm")]
+pub mod ssm;
 
-/// The SDK's Display is terse ("dispatch failure"); the source chain says why.
-pub fn describe<E: std::error::Error>(err: &E) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
+pub use ks_kernel::error::describe;

@@ -10,15 +10,15 @@ use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ks_adapters::dynamodb::DynamoCursorStore;
-use ks_adapters::emulator::{
+use ks_adapters::kinesis::KinesisSink;
+use ks_adapters::ssm::{SecretError, SsmSecrets};
+use ks_producer::kpl::deaggregate;
+use ks_producer::run::{ProduceSettings, produce};
+use ks_producer::synthetic::SyntheticSource;
+use ks_producer::{CallError, CursorError, CursorStore, Entry, EntryOutcome, StreamSink};
+use ks_testkit::emulator::{
     Moto, ReadRecord, create_stream, missing, read_stream, venv_bin, workspace_root,
 };
-use ks_adapters::kinesis::KinesisSink;
-use ks_adapters::secrets::{SecretError, SsmSecrets};
-use ks_core::producer::kpl::deaggregate;
-use ks_core::producer::run::{ProduceSettings, produce};
-use ks_core::producer::synthetic::SyntheticSource;
-use ks_core::producer::{CursorError, CursorStore, Entry, EntryOutcome, SinkError, StreamSink};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -72,7 +72,7 @@ async fn synthetic_posts_land_in_kinesis_once_each_and_read_back_in_key_order() 
     let client = kinesis(&moto);
     create_stream(&client, "posts", 2).await;
     let sink = KinesisSink::new(client.clone(), "posts");
-    let store = ks_core::producer::cursor::MemoryCursorStore::default();
+    let store = ks_producer::cursor::MemoryCursorStore::default();
     let source = SyntheticSource {
         name: "synthetic".into(),
         seed: 11,
@@ -111,7 +111,7 @@ async fn synthetic_posts_land_in_kinesis_once_each_and_read_back_in_key_order() 
         let id = id_of(&r.data);
         if let Some(prev) = last.insert((r.shard.clone(), r.partition_key.clone()), id.clone()) {
             assert!(
-                ks_core::producer::cursor::id_cmp(&prev, &id).is_lt(),
+                ks_producer::cursor::id_cmp(&prev, &id).is_lt(),
                 "{}: {prev} then {id}",
                 r.partition_key
             );
@@ -163,7 +163,7 @@ async fn per_entry_results_map_back_in_order_and_a_missing_stream_is_permanent()
     let missing = KinesisSink::new(client, "nope");
     let err = missing.put_records(&refs).await.unwrap_err();
     assert!(
-        matches!(&err, SinkError::Permanent(m) if m.contains("ResourceNotFound")),
+        matches!(&err, CallError::Permanent(m) if m.contains("ResourceNotFound")),
         "{err}"
     );
 }
@@ -180,7 +180,7 @@ async fn a_dead_endpoint_is_transient() {
         explicit_hash_key: None,
     };
     let err = sink.put_records(&[&e]).await.unwrap_err();
-    assert!(matches!(err, SinkError::Transient(_)), "{err}");
+    assert!(matches!(err, CallError::Transient(_)), "{err}");
 }
 
 /// Runs the PyPI de-aggregator over `records`; `None` (after the loud note) when the venv is missing.
@@ -235,7 +235,7 @@ async fn aggregated_records_de_aggregate_with_ours_and_with_the_reference_librar
     let client = kinesis(&moto);
     create_stream(&client, "agg", 1).await;
     let sink = KinesisSink::new(client.clone(), "agg");
-    let store = ks_core::producer::cursor::MemoryCursorStore::default();
+    let store = ks_producer::cursor::MemoryCursorStore::default();
     let source = SyntheticSource {
         name: "synthetic".into(),
         seed: 5,
@@ -267,7 +267,7 @@ async fn aggregated_records_de_aggregate_with_ours_and_with_the_reference_librar
         "{} Kinesis records for 2,000 posts",
         read.len()
     );
-    let expected: Vec<(String, Vec<u8>)> = ks_core::producer::synthetic::posts(5, 0, 2_000)
+    let expected: Vec<(String, Vec<u8>)> = ks_producer::synthetic::posts(5, 0, 2_000)
         .into_iter()
         .map(|p| {
             let user = serde_json::from_slice::<Value>(&p.data).unwrap()["user"]["username"]

@@ -1,4 +1,4 @@
-"""Independent oracle for ks-core's KPL aggregation: de-aggregates Kinesis records with PyPI
+"""Independent oracle for ks-producer's KPL aggregation: de-aggregates Kinesis records with PyPI
 aws-kinesis-agg (pinned in requirements-dev.txt) and prints the user records.
 
 stdin:  JSON list of {"PartitionKey", "SequenceNumber", "Data" (base64)} as read from the stream.

@@ -13,11 +13,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use ks_adapters::http::Fetcher;
-use ks_adapters::http_json::HttpJsonSource;
-use ks_adapters::mastodon::MastodonSource;
-use ks_core::producer::config::{FetchSettings, HttpJsonConfig};
-use ks_core::producer::{FetchBudget, Fetched, Source, SourceError, Stop};
-use ks_core::retry::RetryPolicy;
+use ks_adapters::http::http_json::HttpJsonSource;
+use ks_adapters::http::mastodon::MastodonSource;
+use ks_kernel::retry::RetryPolicy;
+use ks_producer::config::{FetchSettings, HttpJsonConfig};
+use ks_producer::{FetchBudget, Fetched, Source, SourceError, Stop};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use ks_adapters::kinesis::KinesisSink;
-use ks_core::producer::cursor::{MemoryCursorStore, id_cmp};
-use ks_core::producer::run::{ProduceSettings, produce};
-use ks_core::producer::synthetic::{SyntheticSource, id_of};
+use ks_producer::cursor::{MemoryCursorStore, id_cmp};
+use ks_producer::run::{ProduceSettings, produce};
+use ks_producer::synthetic::{SyntheticSource, id_of};
+use ks_testkit::kinesis::{Faults, KinesisStandIn};
 use serde_json::Value;
-use standins::kinesis::{Faults, KinesisStandIn};
 use tokio::time::Instant;
 
 fn sink(server: &KinesisStandIn) -> KinesisSink {
@@ -156,6 +156,6 @@ async fn when_throttling_outlasts_the_retries_the_run_fails_and_the_cursor_holds
 }
 
 async fn store_cursor(store: &MemoryCursorStore, position: &str) {
-    use ks_core::producer::CursorStore as _;
+    use ks_producer::CursorStore as _;
     store.save("k", None, position).await.unwrap();
 }

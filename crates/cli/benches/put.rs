@@ -2,7 +2,7 @@
 //!
 //! 1 GB of JSON Lines (~1 KB tweet-like records, generated once under target/bench, not
 //! committed) through the real `kinesis-sentiment put` binary into the project's Kinesis
-//! PutRecords stand-in (`standins::kinesis`, real wire protocol, run in this process on one
+//! PutRecords stand-in (`ks_testkit::kinesis`, real wire protocol, run in this process on one
 //! thread). moto, the emulator the integration tests read back from, is Python: far too slow to
 //! take a gigabyte in a benchmark's time.
 //!
@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ks_core::producer::kpl::deaggregate;
-use standins::kinesis::{Faults, KinesisStandIn, Stored};
+use ks_producer::kpl::deaggregate;
+use ks_testkit::kinesis::{Faults, KinesisStandIn, Stored};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kinesis-sentiment");
 const DEFAULT_BYTES: u64 = 1_000_000_000;

@@ -7,12 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 
-use ks_cli::bucket::{LocalBucket, Output, parse_key};
-use ks_cli::demo::{self, DELIVERY_STREAM_NAME, DemoOptions, MARKER};
-use ks_cli::firehose::codes;
-use ks_cli::output::OutputFormat;
+use ks_cli::commands::demo::{self, DELIVERY_STREAM_NAME, DemoOptions, MARKER};
 use ks_cli::report;
-use ks_core::producer::synthetic::{id_of, posts_at_rate};
+use ks_firehose_local::bucket::{LocalBucket, Output, parse_key};
+use ks_firehose_local::firehose::codes;
+use ks_firehose_local::output::OutputFormat;
+use ks_producer::synthetic::{id_of, posts_at_rate};
 
 fn options(out: &std::path::Path, aggregate: bool) -> DemoOptions {
     DemoOptions {
@@ -123,7 +123,7 @@ async fn every_post_lands_exactly_once_delivered_with_sentiment_or_in_processing
                         whole.push(b'}');
                         let post: serde_json::Value = serde_json::from_slice(&whole).unwrap();
                         let id = post["id"].as_str().unwrap().to_owned();
-                        let index = ks_core::producer::synthetic::index_of(&id).unwrap() as usize;
+                        let index = ks_producer::synthetic::index_of(&id).unwrap() as usize;
                         assert_eq!(
                             raw,
                             originals[index].data[..originals[index].data.len() - 1]
@@ -287,7 +287,11 @@ async fn parquet_output_holds_the_same_records_and_the_report_counts_them_the_sa
             let body = std::fs::read(out.join(key)).unwrap();
             let parquet = format == OutputFormat::Parquet;
             assert_eq!(key.ends_with(".parquet"), parquet, "{key}");
-            assert_eq!(body.starts_with(ks_cli::parquet::MAGIC), parquet, "{key}");
+            assert_eq!(
+                body.starts_with(ks_firehose_local::parquet::MAGIC),
+                parquet,
+                "{key}"
+            );
         }
         sizes.push(outcome.firehose.bytes_delivered);
         scans.push(report::scan(&out).unwrap());

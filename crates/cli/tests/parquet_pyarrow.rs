@@ -8,7 +8,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use ks_cli::parquet::{encode, glue_columns};
+use ks_firehose_local::parquet::{encode, glue_columns};
 
 const REQUIRE_VAR: &str = "KS_REQUIRE_EMULATORS";
 

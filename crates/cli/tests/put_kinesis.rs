@@ -10,10 +10,10 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
-use ks_adapters::emulator::{Moto, create_stream, read_stream};
-use ks_core::producer::kpl::deaggregate;
+use ks_producer::kpl::deaggregate;
+use ks_testkit::emulator::{Moto, create_stream, read_stream};
+use ks_testkit::kinesis::{Faults, KinesisStandIn};
 use serde_json::{Value, json};
-use standins::kinesis::{Faults, KinesisStandIn};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kinesis-sentiment");
 

@@ -13,11 +13,11 @@ use std::time::{Duration, Instant};
 use aws_sdk_comprehend::config::{BehaviorVersion, Credentials, Region};
 use base64::Engine as _;
 use firehose_transform::{Analyzer, State};
-use ks_comprehend::ComprehendAnalyzer;
-use ks_core::config::TransformConfig;
-use ks_core::record::{FirehoseEvent, FirehoseRecord, RecordResult};
-use standins::comprehend::{Faults, StandIn};
-use standins::runtime_api::{Outcome, RuntimeApi};
+use ks_adapters::comprehend::ComprehendAnalyzer;
+use ks_testkit::comprehend::{Faults, StandIn};
+use ks_testkit::runtime_api::{Outcome, RuntimeApi};
+use ks_transform::config::TransformConfig;
+use ks_transform::record::{FirehoseEvent, FirehoseRecord, RecordResult};
 
 const RECORDS: usize = 5_000;
 const RUNS: usize = 15;
@@ -109,7 +109,7 @@ fn main() {
     // What one call costs alone at this latency, client and stand-in together: the per-round
     // price the (c) rows pay on top of the floor.
     let single = {
-        use ks_core::sentiment::SentimentAnalyzer as _;
+        use ks_transform::sentiment::SentimentAnalyzer as _;
         let Analyzer::Comprehend(one) = new_state(&slow.url(), 1).analyzer else {
             unreachable!("new_state builds the Comprehend backend")
         };
@@ -471,7 +471,7 @@ fn bench_event() -> (Vec<u8>, Vec<String>) {
             record_id: format!("{seq}000000000000000"),
             data: Some(b64.encode(post.to_string())),
             approximate_arrival_timestamp: Some(1_795_334_400_000 + i as i64),
-            kinesis_record_metadata: Some(ks_core::record::KinesisRecordMetadata {
+            kinesis_record_metadata: Some(ks_transform::record::KinesisRecordMetadata {
                 shard_id: Some(format!("shardId-{:012}", i % 4)),
                 partition_key: Some(id.to_string()),
                 approximate_arrival_timestamp: Some(1_795_334_400_000 + i as i64),

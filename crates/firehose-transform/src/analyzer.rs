@@ -1,8 +1,8 @@
 //! The backend chosen by `SENTIMENT_BACKEND`, behind one type so the handler stays simple.
 
-use ks_comprehend::ComprehendAnalyzer;
-use ks_core::sentiment::{BatchOutcome, SentimentAnalyzer};
+use ks_adapters::comprehend::ComprehendAnalyzer;
 use ks_lexicon::Vader;
+use ks_transform::sentiment::{BatchOutcome, SentimentAnalyzer};
 
 pub enum Analyzer {
     Comprehend(ComprehendAnalyzer),

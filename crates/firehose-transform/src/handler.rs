@@ -2,17 +2,54 @@
 
 use std::sync::Arc;
 
-use ks_comprehend::ComprehendAnalyzer;
-use ks_core::config::{Backend, ConfigError, TransformConfig};
-use ks_core::deadline::{now_ms, remaining};
-use ks_core::metrics::Summary;
-use ks_core::record::{FirehoseEvent, FirehoseResponse};
-use ks_core::transform::transform;
+use ks_adapters::comprehend::ComprehendAnalyzer;
+use ks_kernel::deadline::{now_ms, remaining};
 use ks_lexicon::Vader;
-use lambda_runtime::{Error, LambdaEvent};
+use ks_transform::config::{Backend, ConfigError, TransformConfig};
+use ks_transform::metrics::Summary;
+use ks_transform::record::{FirehoseEvent, FirehoseResponse};
+use ks_transform::transform::transform;
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use tokio::time::Instant;
+use tracing::Instrument as _;
 
 use crate::Analyzer;
+
+/// Why an invocation failed as a whole (Firehose then retries the batch). The transform itself
+/// never fails: every record is answered, bad ones as `ProcessingFailed`.
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    #[error("the transform task ended abnormally: {0}")]
+    TaskFailed(#[from] tokio::task::JoinError),
+}
+
+impl HandlerError {
+    /// Whether Firehose's retry of the batch may succeed.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            HandlerError::TaskFailed(_) => true,
+        }
+    }
+}
+
+/// The runtime's error report: the type says whether a retry may help, e.g.
+/// `Retryable.TaskFailed`.
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        let kind = match e {
+            HandlerError::TaskFailed(_) => "TaskFailed",
+        };
+        let class = if e.is_retryable() {
+            "Retryable"
+        } else {
+            "Permanent"
+        };
+        Diagnostic {
+            error_type: format!("{class}.{kind}"),
+            error_message: e.to_string(),
+        }
+    }
+}
 
 /// Everything built once per cold start.
 pub struct State {
@@ -58,7 +95,17 @@ impl State {
     pub async fn handle(
         &'static self,
         event: LambdaEvent<FirehoseEvent>,
-    ) -> Result<FirehoseResponse, Error> {
+    ) -> Result<FirehoseResponse, HandlerError> {
+        self.handle_with_summary(event)
+            .await
+            .map(|(response, _)| response)
+    }
+
+    /// [`State::handle`], also returning the invocation's summary (for tests and benchmarks).
+    pub async fn handle_with_summary(
+        &'static self,
+        event: LambdaEvent<FirehoseEvent>,
+    ) -> Result<(FirehoseResponse, Summary), HandlerError> {
         let deadline = self.deadline(event.context.deadline);
         let (response, summary) = self
             .transform_on_worker(Arc::new(event.payload), deadline)
@@ -76,7 +123,7 @@ impl State {
                 now_ms()
             )
         );
-        Ok(response)
+        Ok((response, summary))
     }
 
     /// The transform as [`State::handle`] runs it: as a task on a runtime worker. The
@@ -88,7 +135,9 @@ impl State {
         event: Arc<FirehoseEvent>,
         deadline: Instant,
     ) -> Result<(FirehoseResponse, Summary), tokio::task::JoinError> {
-        tokio::spawn(async move { self.transform(&event, deadline).await }).await
+        // The task carries the invocation's span, so its warnings name the request.
+        let task = async move { self.transform(&event, deadline).await };
+        tokio::spawn(task.in_current_span()).await
     }
 
     /// The transform alone, for tests and benchmarks.
@@ -101,7 +150,7 @@ impl State {
     }
 
     fn analyzer_model(&self) -> &'static str {
-        use ks_core::sentiment::SentimentAnalyzer as _;
+        use ks_transform::sentiment::SentimentAnalyzer as _;
         self.analyzer.model()
     }
 
@@ -134,16 +183,4 @@ fn log_summary(s: &Summary, request_id: &str, model: &str) {
         ms = s.elapsed_ms,
         "invocation summary"
     );
-}
-
-/// JSON logs, one object per line, level from `RUST_LOG` (default `info`).
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .with_target(false)
-        .init();
 }

@@ -4,7 +4,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    firehose_transform::init_logging();
+    ks_kernel::log::init();
     let state = firehose_transform::State::from_env()
         .await
         .inspect_err(|e| {

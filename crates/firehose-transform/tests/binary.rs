@@ -5,9 +5,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
-use ks_core::record::{FirehoseResponse, RecordResult};
-use standins::comprehend::{Faults, StandIn};
-use standins::runtime_api::{Outcome, RuntimeApi};
+use ks_testkit::comprehend::{Faults, StandIn};
+use ks_testkit::runtime_api::{Outcome, RuntimeApi};
+use ks_transform::record::{FirehoseResponse, RecordResult};
 
 struct Killed(Child);
 

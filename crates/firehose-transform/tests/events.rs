@@ -1,30 +1,26 @@
 //! The handler driven by the sample events in `events/`, against the Comprehend stand-in.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_comprehend::config::{BehaviorVersion, Credentials, Region};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use firehose_transform::{Analyzer, State};
-use ks_comprehend::ComprehendAnalyzer;
-use ks_core::config::TransformConfig;
-use ks_core::record::{FirehoseEvent, FirehoseResponse, RecordResult};
+use ks_adapters::comprehend::ComprehendAnalyzer;
+use ks_testkit::comprehend::{Faults, StandIn};
+use ks_transform::config::TransformConfig;
+use ks_transform::record::{FirehoseEvent, FirehoseResponse, RecordResult};
+use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
-use standins::comprehend::{Faults, StandIn};
-use tokio::time::Instant;
 
 fn sample(name: &str) -> String {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
-fn state(server: &StandIn, vars: &[(&str, &str)]) -> State {
-    let vars: HashMap<String, String> = vars
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let config = TransformConfig::from_lookup(|k| vars.get(k).cloned()).unwrap();
+/// The function's state, as `main` keeps it: for the life of the process.
+fn state(server: &StandIn, vars: &[(&str, &str)]) -> &'static State {
+    let config = TransformConfig::from_lookup(ks_kernel::env::fixed(vars)).unwrap();
     let conf = ComprehendAnalyzer::configure(
         aws_sdk_comprehend::Config::builder()
             .behavior_version(BehaviorVersion::latest())
@@ -39,23 +35,33 @@ fn state(server: &StandIn, vars: &[(&str, &str)]) -> State {
             )),
     )
     .build();
-    State::new(
+    Box::leak(Box::new(State::new(
         Analyzer::Comprehend(ComprehendAnalyzer::new(
             aws_sdk_comprehend::Client::from_conf(conf),
         )),
         config,
-    )
+    )))
 }
 
+/// The handler, driven as the runtime drives it: a `LambdaEvent` of the event's JSON with a
+/// deadline 30 s away.
 async fn run(
-    state: &State,
+    state: &'static State,
     event: &str,
-) -> (FirehoseEvent, FirehoseResponse, ks_core::metrics::Summary) {
-    let event: FirehoseEvent = serde_json::from_str(event).unwrap();
+) -> (
+    FirehoseEvent,
+    FirehoseResponse,
+    ks_transform::metrics::Summary,
+) {
+    let payload: FirehoseEvent = serde_json::from_str(event).unwrap();
+    let mut ctx = Context::default();
+    ctx.request_id = "req-1".to_owned();
+    ctx.deadline = ks_kernel::deadline::now_ms() + 30_000;
     let (resp, summary) = state
-        .transform(&event, Instant::now() + Duration::from_secs(30))
-        .await;
-    (event, resp, summary)
+        .handle_with_summary(LambdaEvent::new(payload.clone(), ctx))
+        .await
+        .unwrap();
+    (payload, resp, summary)
 }
 
 fn line(data: &str) -> String {
@@ -74,7 +80,7 @@ async fn social_posts_all_come_back_with_sentiment_byte_exact() {
         ],
     );
     // WHEN handled
-    let (event, resp, summary) = run(&state, &sample("firehose-social-posts.json")).await;
+    let (event, resp, summary) = run(state, &sample("firehose-social-posts.json")).await;
     // THEN every record is Ok, in order, the original bytes prefix the line, sentiment is last
     assert_eq!(resp.records.len(), event.records.len());
     for (input, output) in event.records.iter().zip(&resp.records) {
@@ -112,7 +118,7 @@ async fn edge_cases_each_get_the_documented_outcome() {
         ],
     );
     // WHEN handled
-    let (_, resp, summary) = run(&state, &sample("firehose-edge-cases.json")).await;
+    let (_, resp, summary) = run(state, &sample("firehose-edge-cases.json")).await;
     let by_id: HashMap<&str, (&RecordResult, String)> = resp
         .records
         .iter()
@@ -209,7 +215,7 @@ async fn our_response_is_what_aws_lambda_events_expects_and_our_events_are_real_
     assert!(
         serde_json::from_str::<KinesisFirehoseEvent>(&sample("firehose-edge-cases.json")).is_err()
     );
-    let (_, resp, _) = run(&state, &social).await;
+    let (_, resp, _) = run(state, &social).await;
     let parsed: KinesisFirehoseResponse =
         serde_json::from_slice(&serde_json::to_vec(&resp).unwrap()).unwrap();
     assert_eq!(parsed.records.len(), 20);
@@ -239,7 +245,7 @@ async fn the_fail_policy_sends_unscorable_records_to_processing_failed() {
             ("COMPREHEND_BACKOFF_BASE_MS", "1"),
         ],
     );
-    let (event, resp, summary) = run(&state, &sample("firehose-social-posts.json")).await;
+    let (event, resp, summary) = run(state, &sample("firehose-social-posts.json")).await;
     assert!(
         resp.records
             .iter()
@@ -254,17 +260,17 @@ async fn the_fail_policy_sends_unscorable_records_to_processing_failed() {
 #[tokio::test]
 async fn the_lexicon_backend_scores_english_offline() {
     // GIVEN the lexicon backend (no endpoint at all)
-    let vars: HashMap<String, String> = [
+    let vars = [
         ("SENTIMENT_BACKEND", "lexicon"),
         ("LANGUAGE_POINTER", "/lang"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let config = TransformConfig::from_lookup(|k| vars.get(k).cloned()).unwrap();
-    let state = State::new(Analyzer::Lexicon(ks_lexicon::Vader::new()), config);
+    ];
+    let config = TransformConfig::from_lookup(ks_kernel::env::fixed(&vars)).unwrap();
+    let state = Box::leak(Box::new(State::new(
+        Analyzer::Lexicon(ks_lexicon::Vader::new()),
+        config,
+    )));
     // WHEN the social posts are handled
-    let (_, resp, summary) = run(&state, &sample("firehose-social-posts.json")).await;
+    let (_, resp, summary) = run(state, &sample("firehose-social-posts.json")).await;
     // THEN English posts get lexicon sentiment, the others are delivered without it
     let mut scored = 0;
     for r in &resp.records {

@@ -1,6 +1,6 @@
 //! VADER as a [`SentimentAnalyzer`], so the transform can use it as its `lexicon` backend.
 
-use ks_core::sentiment::{self, BatchOutcome, Scores, SentimentAnalyzer};
+use ks_transform::sentiment::{self, BatchOutcome, Scores, SentimentAnalyzer};
 
 use crate::{Label, Vader};
 

@@ -15,6 +15,12 @@
 //!
 //! The lexicon and emoji tables are MIT-licensed data by C.J. Hutto, shipped in `data/`
 //! (see `data/NOTICE`).
+//!
+//! # Layout
+//! - `tables`: the lexicon, emoji and rule word lists, read from `data/` at compile time.
+//! - `pystr`: the few Python string operations VADER's results depend on, reproduced exactly.
+//! - `engine`: `polarity_scores`, rule by rule.
+//! - `analyzer`: the Comprehend-style label and scores, and the `SentimentAnalyzer` impl.
 
 mod analyzer;
 mod engine;

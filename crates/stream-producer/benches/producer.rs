@@ -1,7 +1,7 @@
 //! `cargo bench -p stream-producer --bench producer` (`make bench-producer`).
 //!
 //! 50,000 synthetic posts (~700 bytes) through the producer (pack, PutRecords via the AWS SDK,
-//! partial-failure loop, cursor) into the Kinesis PutRecords stand-in (`standins::kinesis`,
+//! partial-failure loop, cursor) into the Kinesis PutRecords stand-in (`ks_testkit::kinesis`,
 //! answering at once on its own thread, no faults), with aggregation off and on, next to the
 //! tutorials' baseline of one call per record (measured as single-entry PutRecords calls: the
 //! same round trip as `put_record`, which the stand-in does not serve).
@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use ks_adapters::kinesis::KinesisSink;
-use ks_core::producer::batch::{Keying, floor_requests, prepare};
-use ks_core::producer::cursor::MemoryCursorStore;
-use ks_core::producer::kpl::aggregate;
-use ks_core::producer::run::{ProduceSettings, produce};
-use ks_core::producer::synthetic::posts;
-use ks_core::producer::{Entry, FetchBudget, Fetched, Source, SourceError, SourceRecord, Stop};
-use standins::kinesis::{Faults, KinesisStandIn};
+use ks_producer::batch::{Keying, floor_requests, prepare};
+use ks_producer::cursor::MemoryCursorStore;
+use ks_producer::kpl::aggregate;
+use ks_producer::run::{ProduceSettings, produce};
+use ks_producer::synthetic::posts;
+use ks_producer::{Entry, FetchBudget, Fetched, Source, SourceError, SourceRecord, Stop};
+use ks_testkit::kinesis::{Faults, KinesisStandIn};
 
 const RECORDS: usize = 50_000;
 
@@ -148,7 +148,7 @@ fn main() {
         generated.as_millis()
     );
     println!(
-        "emulator: the in-process Kinesis PutRecords stand-in (standins::kinesis) on its own thread, no injected faults\n"
+        "emulator: the in-process Kinesis PutRecords stand-in (ks_testkit::kinesis) on its own thread, no injected faults\n"
     );
 
     let settings = ProduceSettings {

@@ -5,21 +5,61 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use ks_adapters::dynamodb::DynamoCursorStore;
 use ks_adapters::file::FileCursorStore;
 use ks_adapters::http::Fetcher;
-use ks_adapters::http_json::HttpJsonSource;
+use ks_adapters::http::http_json::HttpJsonSource;
+use ks_adapters::http::mastodon::MastodonSource;
 use ks_adapters::kinesis::KinesisSink;
-use ks_adapters::mastodon::MastodonSource;
-use ks_adapters::secrets::SsmSecrets;
-use ks_core::config::ConfigError;
-use ks_core::deadline::{now_ms, remaining};
-use ks_core::producer::config::{CursorConfig, Overrides, ProducerConfig, SourceConfig};
-use ks_core::producer::metrics::ProducerSummary;
-use ks_core::producer::run::{Outcome, ProduceSettings, produce};
-use ks_core::producer::synthetic::SyntheticSource;
-use lambda_runtime::{Error, LambdaEvent};
+use ks_adapters::ssm::SsmSecrets;
+use ks_kernel::deadline::{now_ms, remaining};
+use ks_producer::config::ConfigError;
+use ks_producer::config::{CursorConfig, Overrides, ProducerConfig, SourceConfig};
+use ks_producer::metrics::ProducerSummary;
+use ks_producer::run::{Outcome, ProduceError, ProduceSettings, produce};
+use ks_producer::synthetic::SyntheticSource;
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
 use crate::{AnySource, AnyStore, InitError};
+
+/// Why an invocation failed (the schedule's retry policy and dead-letter queue then act).
+#[derive(Debug, thiserror::Error)]
+pub enum HandlerError {
+    /// The invocation's input has a bad override.
+    #[error(transparent)]
+    Input(#[from] ConfigError),
+    #[error(transparent)]
+    Produce(#[from] ProduceError),
+}
+
+impl HandlerError {
+    /// Whether the same invocation may succeed later without a change of settings.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            HandlerError::Input(_) => false,
+            HandlerError::Produce(e) => e.is_retryable(),
+        }
+    }
+}
+
+/// The runtime's error report: the type says whether a retry may help, e.g.
+/// `Retryable.DELIVERY` or `Permanent.INPUT`.
+impl From<HandlerError> for Diagnostic {
+    fn from(e: HandlerError) -> Self {
+        let code = match &e {
+            HandlerError::Input(_) => "INPUT",
+            HandlerError::Produce(p) => p.code(),
+        };
+        let class = if e.is_retryable() {
+            "Retryable"
+        } else {
+            "Permanent"
+        };
+        Diagnostic {
+            error_type: format!("{class}.{code}"),
+            error_message: e.to_string(),
+        }
+    }
+}
 
 /// Everything built once per cold start.
 pub struct State {
@@ -70,7 +110,7 @@ impl State {
         }
     }
 
-    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, Error> {
+    pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
         let request_id = event.context.request_id.clone();
         let (overrides, ignored) = match overrides_from_event(&event.payload) {
             Ok(o) => o,
@@ -195,7 +235,7 @@ fn log_summary(
     request_id: &str,
     settings: &ProduceSettings,
     ignored: &[String],
-    error: Option<&ks_core::producer::run::ProduceError>,
+    error: Option<&ProduceError>,
 ) {
     let cursor_before = s.cursor_before.as_deref().unwrap_or("");
     let cursor_after = s.cursor_after.as_deref().unwrap_or("");
@@ -234,14 +274,60 @@ fn log_summary(
     }
 }
 
-/// JSON logs, one object per line, level from `RUST_LOG` (default `info`).
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .with_target(false)
-        .init();
+#[cfg(test)]
+mod tests {
+    use ks_producer::CursorError;
+    use ks_producer::deliver::DeliveryError;
+
+    use super::*;
+
+    #[test]
+    fn the_runtime_is_told_whether_a_retry_may_help() {
+        // GIVEN one failure of each kind WHEN reported to the runtime
+        let cases = [
+            (
+                HandlerError::Input(ConfigError {
+                    var: "max_pages",
+                    value: "0".into(),
+                    reason: "must be between 1 and 10000".into(),
+                }),
+                "Permanent.INPUT",
+            ),
+            (
+                HandlerError::Produce(ProduceError::Cursor(CursorError::Conflict {
+                    key: "k".into(),
+                    expected: 3,
+                })),
+                "Retryable.CURSOR_CONFLICT",
+            ),
+            (
+                HandlerError::Produce(ProduceError::Delivery {
+                    undelivered: 2,
+                    cause: DeliveryError::Exhausted {
+                        pending: 2,
+                        attempts: 8,
+                        last: "throttled".into(),
+                    },
+                }),
+                "Retryable.DELIVERY",
+            ),
+            (
+                HandlerError::Produce(ProduceError::Delivery {
+                    undelivered: 1,
+                    cause: DeliveryError::Permanent {
+                        entries: 1,
+                        reason: "ValidationException".into(),
+                    },
+                }),
+                "Permanent.DELIVERY",
+            ),
+        ];
+        for (error, expected) in cases {
+            let message = error.to_string();
+            let d = Diagnostic::from(error);
+            // THEN the error type says retryable or not, and the message is the error's
+            assert_eq!(d.error_type, expected);
+            assert_eq!(d.error_message, message);
+        }
+    }
 }

@@ -4,7 +4,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    stream_producer::init_logging();
+    ks_kernel::log::init();
     let state = stream_producer::State::from_env().await.inspect_err(|e| {
         // Logged as well as returned: the JSON line is what CloudWatch shows for a failed init.
         tracing::error!(error = %e, "cannot start");

@@ -2,14 +2,12 @@
 
 use ks_adapters::dynamodb::DynamoCursorStore;
 use ks_adapters::file::FileCursorStore;
-use ks_adapters::http_json::HttpJsonSource;
-use ks_adapters::mastodon::MastodonSource;
-use ks_adapters::secrets::SecretError;
-use ks_core::config::ConfigError;
-use ks_core::producer::synthetic::SyntheticSource;
-use ks_core::producer::{
-    Cursor, CursorError, CursorStore, FetchBudget, Fetched, Source, SourceError,
-};
+use ks_adapters::http::http_json::HttpJsonSource;
+use ks_adapters::http::mastodon::MastodonSource;
+use ks_adapters::ssm::SecretError;
+use ks_producer::config::ConfigError;
+use ks_producer::synthetic::SyntheticSource;
+use ks_producer::{Cursor, CursorError, CursorStore, FetchBudget, Fetched, Source, SourceError};
 
 /// Why the function cannot start.
 #[derive(Debug, thiserror::Error)]

@@ -9,10 +9,10 @@ use aws_sdk_dynamodb::types::{
     ScalarAttributeType,
 };
 use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
-use ks_adapters::emulator::{Killed, Moto};
-use ks_core::producer::synthetic::id_of;
+use ks_producer::synthetic::id_of;
+use ks_testkit::emulator::{Killed, Moto};
+use ks_testkit::runtime_api::{Outcome, RuntimeApi};
 use serde_json::Value;
-use standins::runtime_api::{Outcome, RuntimeApi};
 
 fn spawn(api: &RuntimeApi, log: &std::path::Path, vars: &[(&str, &str)]) -> Killed {
     let log = std::fs::File::create(log).unwrap();

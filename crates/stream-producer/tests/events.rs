@@ -6,11 +6,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use ks_adapters::file::FileCursorStore;
 use ks_adapters::kinesis::KinesisSink;
-use ks_core::producer::config::{Overrides, ProducerConfig, SourceConfig};
-use ks_core::producer::synthetic::{SyntheticSource, id_of};
+use ks_producer::config::{Overrides, ProducerConfig, SourceConfig};
+use ks_producer::synthetic::{SyntheticSource, id_of};
+use ks_testkit::kinesis::{Faults, KinesisStandIn};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
-use standins::kinesis::{Faults, KinesisStandIn};
 use stream_producer::{AnySource, AnyStore, State, overrides_from_event};
 
 fn sample(name: &str) -> Value {
@@ -179,7 +179,7 @@ async fn a_stream_that_keeps_throttling_fails_the_invocation_and_holds_the_curso
         err.to_string().contains("20 records not delivered"),
         "{err}"
     );
-    use ks_core::producer::CursorStore as _;
+    use ks_producer::CursorStore as _;
     assert_eq!(
         state.store.load(&state.config.cursor_key).await.unwrap(),
         None

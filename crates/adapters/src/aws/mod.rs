@@ -1,0 +1,3 @@
+//! What every AWS adapter shares: the one classifier of SDK errors ([`errors`]).
+
+pub mod errors;

@@ -1,0 +1,366 @@
+//! `demo`: synthetic posts → the producer's core logic → an in-process stream → the local
+//! Firehose → the transform with the lexicon backend → an S3-shaped directory, then the report.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use ks_lexicon::Vader;
+use ks_producer::cursor::MemoryCursorStore;
+use ks_producer::limits::KPL_DEFAULT_AGGREGATION_MAX_BYTES;
+use ks_producer::run::{ProduceSettings, produce};
+use ks_producer::synthetic::{SyntheticSource, index_of};
+use ks_producer::{FetchBudget, Fetched, Source, SourceError};
+use ks_transform::config::LEXICON_MAX_DOCUMENT_BYTES;
+use ks_transform::text::Pointer;
+use ks_transform::transform::TransformSettings;
+
+use ks_firehose_local::bucket::LocalBucket;
+use ks_firehose_local::firehose::{FirehoseSettings, FirehoseStats, InProcess, LocalFirehose};
+use ks_firehose_local::output::OutputFormat;
+use ks_firehose_local::stream::LocalStream;
+
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::report;
+
+/// A file the demo leaves in its output directory, so a later run knows the directory is its
+/// own and may be wiped.
+pub const MARKER: &str = ".kinesis-sentiment-demo";
+/// The Kinesis stream's and the delivery stream's names.
+pub const STREAM_NAME: &str = "social-posts";
+pub const DELIVERY_STREAM_NAME: &str = "social-posts-sentiment";
+
+#[derive(Debug, Clone)]
+pub struct DemoOptions {
+    pub records: usize,
+    /// Producing stops after this long even if fewer records were produced.
+    pub seconds: u64,
+    pub out: PathBuf,
+    /// Wipe `out` even if the demo did not create it.
+    pub force: bool,
+    pub shards: usize,
+    /// Every Nth post is truncated before it is put, so it fails the transform; 0 for none.
+    pub bad_every: u64,
+    /// Posts one producer invocation fetches.
+    pub batch: usize,
+    /// Simulated posts per second (spreads `created_at`, so the report has a timeline).
+    pub rate: u32,
+    pub seed: u64,
+    pub buffer_bytes: usize,
+    /// KPL-aggregate records before putting them.
+    pub aggregate: bool,
+    /// What the delivery stream writes: NDJSON, or Parquet (record format conversion).
+    pub output_format: OutputFormat,
+}
+
+impl Default for DemoOptions {
+    fn default() -> Self {
+        DemoOptions {
+            records: 5_000,
+            seconds: 30,
+            out: PathBuf::from("out/demo"),
+            force: false,
+            shards: 4,
+            bad_every: 97,
+            batch: 500,
+            rate: 2,
+            seed: 42,
+            buffer_bytes: ks_firehose_local::firehose::DEFAULT_BUFFER_BYTES,
+            aggregate: true,
+            output_format: OutputFormat::Json,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error("{0}")]
+    Output(String),
+    #[error("writing the output: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the producer failed ({code}): {message}")]
+    Produce { code: &'static str, message: String },
+}
+
+/// What the run did.
+#[derive(Debug, Clone)]
+pub struct DemoOutcome {
+    pub produced: u64,
+    pub corrupted: Vec<String>,
+    pub producer_calls: u64,
+    pub kinesis_records: u64,
+    pub firehose: FirehoseStats,
+    pub elapsed: Duration,
+}
+
+/// Truncates every `every`-th post by one byte (the closing brace), keeping its id: a record
+/// the transform cannot parse, so it must end in `processing-failed/`.
+pub struct Corrupting<S> {
+    pub inner: S,
+    pub every: u64,
+}
+
+/// Whether post `index` of a demo is corrupted.
+pub fn is_corrupted(index: u64, every: u64) -> bool {
+    every > 0 && index % every == every - 1
+}
+
+impl<S: Source> Source for Corrupting<S> {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    async fn fetch(
+        &self,
+        cursor: Option<&str>,
+        budget: FetchBudget,
+    ) -> Result<Fetched, SourceError> {
+        let mut fetched = self.inner.fetch(cursor, budget).await?;
+        for r in &mut fetched.records {
+            if index_of(&r.id).is_some_and(|i| is_corrupted(i, self.every)) {
+                r.data.pop();
+            }
+        }
+        Ok(fetched)
+    }
+}
+
+/// Makes `out` an empty directory: creates it, or wipes it if the demo wrote it before (or
+/// `force`); refuses a non-empty directory of someone else's.
+pub fn prepare_out(out: &Path, force: bool) -> Result<(), DemoError> {
+    if out.is_file() {
+        return Err(DemoError::Output(format!(
+            "{} is a file; choose a directory for --out",
+            out.display()
+        )));
+    }
+    if out.is_dir() {
+        let empty = std::fs::read_dir(out)?.next().is_none();
+        if !empty && !force && !out.join(MARKER).exists() {
+            return Err(DemoError::Output(format!(
+                "{} is not empty and was not written by the demo: refusing to wipe it (pass --force, or choose another --out)",
+                out.display()
+            )));
+        }
+        if !empty {
+            std::fs::remove_dir_all(out)?;
+        }
+    }
+    std::fs::create_dir_all(out)?;
+    std::fs::write(
+        out.join(MARKER),
+        b"written by `kinesis-sentiment demo`; the next demo run wipes this directory\n",
+    )?;
+    Ok(())
+}
+
+/// The transform's settings for the demo: the lexicon backend, language from the post's `lang`.
+pub fn transform_settings() -> TransformSettings {
+    TransformSettings {
+        language_pointers: vec![Pointer::parse("/lang").expect("valid pointer")],
+        max_document_bytes: LEXICON_MAX_DOCUMENT_BYTES,
+        ..TransformSettings::default()
+    }
+}
+
+/// Runs the pipeline; `progress` is called with the posts produced so far and the stats.
+pub async fn run(
+    opts: &DemoOptions,
+    mut progress: impl FnMut(u64, &FirehoseStats),
+) -> Result<DemoOutcome, DemoError> {
+    let started = Instant::now();
+    prepare_out(&opts.out, opts.force)?;
+    let bucket = LocalBucket::new(&opts.out);
+    let stream = LocalStream::new(STREAM_NAME, opts.shards);
+    let cursors = MemoryCursorStore::default();
+    let processor = InProcess {
+        analyzer: Vader::new(),
+        settings: transform_settings(),
+        timeout: Duration::from_secs(300),
+    };
+    let mut firehose_settings = FirehoseSettings::new(DELIVERY_STREAM_NAME);
+    firehose_settings.buffer_bytes = opts.buffer_bytes;
+    firehose_settings.output_format = opts.output_format;
+    let mut firehose = LocalFirehose::new(firehose_settings, &processor, &bucket);
+    let mut rng = fastrand::Rng::with_seed(opts.seed);
+
+    let mut produced = 0u64;
+    let mut producer_calls = 0u64;
+    let mut kinesis_records = 0u64;
+    let time_budget = Duration::from_secs(opts.seconds);
+    while (produced as usize) < opts.records && started.elapsed() < time_budget {
+        let n = opts.batch.max(1).min(opts.records - produced as usize);
+        let source = Corrupting {
+            inner: SyntheticSource {
+                name: "synthetic".to_owned(),
+                seed: opts.seed,
+                per_invocation: n,
+                rate_per_sec: opts.rate,
+            },
+            every: opts.bad_every,
+        };
+        let settings = ProduceSettings {
+            aggregation: opts.aggregate.then_some(KPL_DEFAULT_AGGREGATION_MAX_BYTES),
+            max_pages: u32::MAX,
+            max_records: n,
+            put_reserve: Duration::from_secs(1),
+            ..ProduceSettings::default()
+        };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        let outcome = produce(
+            &source, &cursors, &stream, "demo", &settings, deadline, &mut rng,
+        )
+        .await;
+        if let Err(e) = outcome.result {
+            return Err(DemoError::Produce {
+                code: e.code(),
+                message: e.to_string(),
+            });
+        }
+        produced += outcome.summary.put;
+        producer_calls += outcome.summary.put_records_calls;
+        kinesis_records += outcome.summary.kinesis_records;
+        while firehose.poll(&stream).await? > 0 {}
+        progress(produced, firehose.stats());
+        if outcome.summary.put == 0 {
+            break;
+        }
+    }
+    while firehose.poll(&stream).await? > 0 {}
+    firehose.flush().await?;
+    progress(produced, firehose.stats());
+    let corrupted = (0..produced)
+        .filter(|&i| is_corrupted(i, opts.bad_every))
+        .map(ks_producer::synthetic::id_of)
+        .collect();
+    Ok(DemoOutcome {
+        produced,
+        corrupted,
+        producer_calls,
+        kinesis_records,
+        firehose: firehose.stats().clone(),
+        elapsed: started.elapsed(),
+    })
+}
+
+#[derive(Args)]
+pub struct DemoArgs {
+    /// Posts to produce.
+    #[arg(long, default_value_t = 5_000)]
+    pub records: usize,
+    /// Stop producing after this many seconds, even if fewer posts were produced.
+    #[arg(long, default_value_t = 30)]
+    pub seconds: u64,
+    /// Output directory. Created if missing; wiped if an earlier demo wrote it; any other
+    /// non-empty directory is refused unless --force.
+    #[arg(long, default_value = "out/demo")]
+    pub out: PathBuf,
+    /// Wipe --out even if it was not written by the demo.
+    #[arg(long)]
+    pub force: bool,
+    /// Shards of the in-process stream.
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub shards: u16,
+    /// Corrupt every Nth post (truncated JSON) so failures land in processing-failed/; 0 for none.
+    #[arg(long, default_value_t = 97)]
+    pub bad_every: u64,
+    /// Simulated posts per second, which spreads the posts' created_at for the timeline.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: u32,
+    /// Seed of the synthetic source (same seed, same posts).
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Firehose's Lambda buffering size hint, in bytes (Firehose allows 0.2–3 MB).
+    #[arg(long, default_value_t = ks_firehose_local::firehose::DEFAULT_BUFFER_BYTES as u64, value_parser = clap::value_parser!(u64).range(200_000..=3_145_728))]
+    pub buffer_bytes: u64,
+    /// Put records as they are instead of KPL-aggregating them.
+    #[arg(long)]
+    pub no_aggregation: bool,
+    /// Where to write the report (default: <out>/report.html).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// What Firehose writes: the NDJSON as it is, or Parquet (record format conversion with the
+    /// Glue table's schema, the stack's OutputFormat=parquet).
+    #[arg(long, default_value_t = OutputFormat::Json, value_parser = str::parse::<OutputFormat>)]
+    pub output_format: OutputFormat,
+}
+
+/// `kinesis-sentiment demo`: runs the pipeline with a progress bar, then writes the report.
+pub async fn main(args: DemoArgs) -> Result<(), String> {
+    let opts = DemoOptions {
+        records: args.records,
+        seconds: args.seconds,
+        out: args.out.clone(),
+        force: args.force,
+        shards: usize::from(args.shards),
+        bad_every: args.bad_every,
+        rate: args.rate,
+        seed: args.seed,
+        buffer_bytes: args.buffer_bytes as usize,
+        aggregate: !args.no_aggregation,
+        output_format: args.output_format,
+        ..DemoOptions::default()
+    };
+    let bar = ProgressBar::new(opts.records as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner:.green} {elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} posts  {msg}",
+        )
+        .expect("a valid template")
+        .progress_chars("█▉▊▋▌▍▎▏ "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    let outcome = run(&opts, |produced, stats| {
+        bar.set_position(produced);
+        bar.set_message(format!(
+            "{} ok · {} failed · {} invocations",
+            stats.ok,
+            stats.failed(),
+            stats.invocations
+        ));
+    })
+    .await;
+    bar.finish_and_clear();
+    let outcome = outcome.map_err(|e| e.to_string())?;
+    let f = &outcome.firehose;
+    let secs = outcome.elapsed.as_secs_f64().max(0.001);
+    println!(
+        "Produced {} posts ({} corrupted on purpose) in {} PutRecords calls, {} Kinesis records over {} shards (KPL {})",
+        report::grouped(outcome.produced),
+        report::grouped(outcome.corrupted.len() as u64),
+        outcome.producer_calls,
+        report::grouped(outcome.kinesis_records),
+        opts.shards,
+        if opts.aggregate { "aggregated" } else { "off" }
+    );
+    println!(
+        "Firehose: {} records, {} Lambda invocations ({} attempts), {} objects, {} error objects",
+        report::grouped(f.records_in),
+        f.invocations,
+        f.attempts,
+        f.objects,
+        f.error_objects
+    );
+    println!(
+        "Throughput: {:.0} records/s end to end ({:.2} s)",
+        outcome.produced as f64 / secs,
+        outcome.elapsed.as_secs_f64()
+    );
+    println!(
+        "Output: {}/  ({}; failures under {}/processing-failed/{})",
+        opts.out.display(),
+        match opts.output_format {
+            OutputFormat::Json => "NDJSON",
+            OutputFormat::Parquet => "Parquet",
+        },
+        opts.out.display(),
+        match opts.output_format {
+            OutputFormat::Json => "",
+            OutputFormat::Parquet => " and format-conversion-failed/",
+        }
+    );
+    println!();
+    super::report::write_report(&opts.out, args.html.as_deref())?;
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! `report`: reads a Firehose output directory back (delivered NDJSON or Parquet objects, and
+//! the error records under `processing-failed/` and `format-conversion-failed/`) and renders one
+//! self-contained HTML page with inline SVG.
+//!
+//! # Layout
+//! - [`scan`](mod@scan): the directory read back into a [`Scan`].
+//! - [`html`](mod@html): the page, and the plain-text summary.
+//! - `svg`: the timeline, bar and donut charts.
+
+mod html;
+mod scan;
+mod svg;
+
+pub use html::{grouped, html, text_summary};
+pub use scan::{Delivered, Failed, Scan, scan};
+
+/// The labels in display order; records without one are `UNSCORED` (another language, no text).
+pub const LABELS: [&str; 5] = ["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED", "UNSCORED"];
+const COLORS: [&str; 5] = ["#1f9d6b", "#e5484d", "#7f8ea8", "#f0a020", "#cfd5df"];
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use chrono::Utc;
+    use ks_firehose_local::bucket::LocalBucket;
+    use ks_firehose_local::parquet;
+
+    use super::svg::bucket_width;
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped_for_reading() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1_000), "1,000");
+        assert_eq!(grouped(1_234_567), "1,234,567");
+    }
+
+    #[tokio::test]
+    async fn parquet_objects_and_conversion_failures_are_read_and_broken_files_flagged() {
+        use ks_firehose_local::bucket::{Output, PARQUET_EXTENSION, object_key_with_extension};
+        use ks_firehose_local::firehose::FirehoseSettings;
+        use ks_firehose_local::output::{OutputFormat, write_delivered};
+        // GIVEN a Parquet buffer with a record conversion refused, and a truncated Parquet file
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = LocalBucket::new(dir.path());
+        let mut settings = FirehoseSettings::new("d");
+        settings.output_format = OutputFormat::Parquet;
+        let ndjson = concat!(
+            r#"{"id":"1","lang":"en","created_at":"2025-01-01T00:00:01Z","sentiment":{"label":"MIXED"}}"#,
+            "\n",
+            r#"{"id":"2","sentiment":"not a struct"}"#,
+            "\n"
+        );
+        write_delivered(&bucket, &settings, Utc::now(), ndjson.as_bytes().to_vec())
+            .await
+            .unwrap();
+        let broken = object_key_with_extension(
+            Output::Delivered,
+            "d",
+            Utc::now(),
+            uuid::Uuid::new_v4(),
+            PARQUET_EXTENSION,
+        );
+        bucket.put(&broken, b"PAR1 truncated").unwrap();
+        // WHEN the directory is scanned
+        let scan = scan(dir.path()).unwrap();
+        // THEN the converted record is delivered with its fields, the refused one is a failure
+        assert_eq!(scan.delivered.len(), 1);
+        let d = &scan.delivered[0];
+        assert_eq!(
+            (d.id.as_deref(), d.lang.as_deref(), d.label.as_deref()),
+            (Some("1"), Some("en"), Some("MIXED"))
+        );
+        assert!(d.created.is_some());
+        assert_eq!(
+            scan.failure_codes(),
+            BTreeMap::from([(parquet::codes::MALFORMED_DATA.to_owned(), 1)])
+        );
+        assert_eq!((scan.objects, scan.error_objects), (2, 1));
+        // AND the unreadable object is reported, not skipped in silence
+        assert_eq!(scan.bad_lines, vec![(broken, 0)]);
+    }
+
+    #[test]
+    fn bucket_widths_are_round_and_bounded() {
+        assert_eq!(bucket_width(30, 36), 1);
+        assert_eq!(bucket_width(2_500, 36), 120);
+        assert!(bucket_width(100 * 86_400, 36) >= 86_400 * 2);
+    }
+}

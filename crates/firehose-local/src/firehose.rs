@@ -1,0 +1,927 @@
+//! A local Firehose delivery stream with a Kinesis source and a Lambda processor: it reads the
+//! shards in order, de-aggregates KPL records, buffers by the Lambda buffering hints, invokes the
+//! processor with a real Firehose event, holds the response to Firehose's contract, and writes
+//! objects and error records with Firehose's layout.
+//! <https://docs.aws.amazon.com/firehose/latest/dev/data-transformation.html>
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+
+use ks_kernel::retry::{self, Decision, Ended, Limits, RetryLogic, RetryPolicy, TimedOut};
+use ks_producer::kpl::{deaggregate, is_aggregated};
+use ks_transform::record::{FirehoseEvent, FirehoseRecord, KinesisRecordMetadata, RecordResult};
+use ks_transform::sentiment::SentimentAnalyzer;
+use ks_transform::transform::{TransformSettings, transform};
+
+use crate::bucket::{LocalBucket, Output, object_key};
+use crate::output::{OutputFormat, write_delivered};
+use crate::stream::{LocalStream, StreamRecord};
+
+/// Request and response of one synchronous Lambda invocation are each limited to 6 MB.
+/// <https://docs.aws.amazon.com/firehose/latest/dev/data-transformation.html>
+pub const MAX_INVOCATION_BYTES: usize = ks_transform::limits::FIREHOSE_MAX_RESPONSE_BYTES;
+/// The Lambda buffering size hint's default (1 MB; the hint ranges 0.2–3 MB).
+pub const DEFAULT_BUFFER_BYTES: usize = 1024 * 1024;
+/// The Lambda buffering interval hint's default (60 s; the hint ranges 0–900 s).
+pub const DEFAULT_BUFFER_INTERVAL: Duration = Duration::from_secs(60);
+/// Firehose retries a failed invocation three times by default, then gives up on the batch.
+/// <https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-failure-handling.html>
+pub const DEFAULT_RETRIES: u32 = 3;
+/// Records one GetRecords call returns at most.
+/// <https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetRecords.html>
+pub const GET_RECORDS_MAX: usize = 10_000;
+
+/// Error codes written to `processing-failed/`.
+pub mod codes {
+    /// The function answered the record `ProcessingFailed`.
+    pub const PROCESSING_FAILED: &str = "Lambda.ProcessingFailed";
+    /// Every attempt of the invocation failed (error, timeout).
+    pub const FUNCTION_ERROR: &str = "Lambda.FunctionError";
+    /// Every attempt answered a response that breaks the contract (ids, results, data).
+    pub const INVALID_RESPONSE: &str = "Lambda.InvalidResponse";
+    /// Every attempt answered more than 6 MB.
+    pub const RESPONSE_TOO_LARGE: &str = "Lambda.ResponseTooLarge";
+    /// The Kinesis record looked KPL-aggregated but could not be de-aggregated.
+    pub const DEAGGREGATION_FAILED: &str = "Kinesis.DeaggregationFailed";
+}
+
+/// One line of a `processing-failed/` object, as Firehose writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorRecord {
+    pub attempts_made: u32,
+    pub arrival_timestamp: i64,
+    pub error_code: String,
+    pub error_message: String,
+    pub attempt_ending_timestamp: i64,
+    /// The record's data as it was sent to the function (base64).
+    pub raw_data: String,
+    pub lambda_arn: String,
+}
+
+/// An invocation that failed as a whole (the function errored or timed out).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvokeError(pub String);
+
+/// Invokes the transform: request and response are the JSON bytes on the wire.
+pub trait Processor {
+    fn invoke(&self, request: Vec<u8>) -> impl Future<Output = Result<Vec<u8>, InvokeError>>;
+}
+
+/// Where the delivery stream reads from: a Kinesis stream's shards, in order within a shard.
+pub trait ShardReader {
+    /// The stream's shard ids.
+    fn shard_ids(&self) -> impl Future<Output = io::Result<Vec<String>>>;
+    /// The next records of `shard` after sequence number `after` (from the oldest when `None`),
+    /// at most [`GET_RECORDS_MAX`]; empty when there is nothing new.
+    fn read(
+        &self,
+        shard: &str,
+        after: Option<&str>,
+    ) -> impl Future<Output = io::Result<Vec<StreamRecord>>>;
+}
+
+impl ShardReader for LocalStream {
+    async fn shard_ids(&self) -> io::Result<Vec<String>> {
+        Ok(LocalStream::shard_ids(self))
+    }
+
+    async fn read(&self, shard: &str, after: Option<&str>) -> io::Result<Vec<StreamRecord>> {
+        Ok(self.read_after(shard, after, GET_RECORDS_MAX))
+    }
+}
+
+/// Where the delivery stream writes objects: a bucket.
+pub trait ObjectStore {
+    /// Writes one whole object under `key`, which has Firehose's layout
+    /// ([`object_key`]); the store may put its own prefix in front.
+    fn put(&self, key: &str, body: Vec<u8>) -> impl Future<Output = io::Result<()>>;
+}
+
+impl ObjectStore for LocalBucket {
+    async fn put(&self, key: &str, body: Vec<u8>) -> io::Result<()> {
+        LocalBucket::put(self, key, &body).map(|_| ())
+    }
+}
+
+/// The transform's core logic, called in-process with the bytes a Lambda would get.
+pub struct InProcess<A> {
+    pub analyzer: A,
+    pub settings: TransformSettings,
+    /// The function timeout: the transform's deadline.
+    pub timeout: Duration,
+}
+
+impl<A: SentimentAnalyzer> Processor for InProcess<A> {
+    async fn invoke(&self, request: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
+        let event: FirehoseEvent = serde_json::from_slice(&request)
+            .map_err(|e| InvokeError(format!("the event does not parse: {e}")))?;
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let (response, _) = transform(&self.analyzer, &self.settings, &event, deadline).await;
+        serde_json::to_vec(&response)
+            .map_err(|e| InvokeError(format!("the response does not serialise: {e}")))
+    }
+}
+
+/// How a response breaks Firehose's contract; any of these fails the whole batch.
+/// <https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-status-model.html>
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ContractViolation {
+    #[error("the response is {bytes} bytes; the limit is {MAX_INVOCATION_BYTES}")]
+    TooLarge { bytes: usize },
+    #[error("the response is not a JSON object with a records array: {0}")]
+    Malformed(String),
+    #[error("the response has {got} records for {expected} sent")]
+    WrongCount { expected: usize, got: usize },
+    #[error(
+        "response record {index} has recordId {got:?}, expected {expected:?} (same ids, same order)"
+    )]
+    WrongId {
+        index: usize,
+        expected: String,
+        got: String,
+    },
+    #[error("response record {index} has result {got}, not Ok, Dropped or ProcessingFailed")]
+    BadResult { index: usize, got: String },
+    #[error("response record {index} has no base64 data: {reason}")]
+    BadData { index: usize, reason: String },
+}
+
+impl ContractViolation {
+    pub fn code(&self) -> &'static str {
+        match self {
+            ContractViolation::TooLarge { .. } => codes::RESPONSE_TOO_LARGE,
+            _ => codes::INVALID_RESPONSE,
+        }
+    }
+}
+
+/// Checks a response against the request's record ids; on success, each record's result and
+/// decoded data, in order.
+pub fn check_response(
+    ids: &[String],
+    body: &[u8],
+) -> Result<Vec<(RecordResult, Vec<u8>)>, ContractViolation> {
+    if body.len() > MAX_INVOCATION_BYTES {
+        return Err(ContractViolation::TooLarge { bytes: body.len() });
+    }
+    let value: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| ContractViolation::Malformed(e.to_string()))?;
+    let records = value
+        .get("records")
+        .and_then(|r| r.as_array())
+        .ok_or_else(|| ContractViolation::Malformed("no records array".to_owned()))?;
+    if records.len() != ids.len() {
+        return Err(ContractViolation::WrongCount {
+            expected: ids.len(),
+            got: records.len(),
+        });
+    }
+    let mut out = Vec::with_capacity(ids.len());
+    for (index, (r, id)) in records.iter().zip(ids).enumerate() {
+        let got = r
+            .get("recordId")
+            .and_then(|v| v.as_str())
+            .unwrap_or_default();
+        if got != id {
+            return Err(ContractViolation::WrongId {
+                index,
+                expected: id.clone(),
+                got: got.to_owned(),
+            });
+        }
+        let result = match r.get("result").and_then(|v| v.as_str()) {
+            Some("Ok") => RecordResult::Ok,
+            Some("Dropped") => RecordResult::Dropped,
+            Some("ProcessingFailed") => RecordResult::ProcessingFailed,
+            other => {
+                let got = other.map_or_else(|| "missing".to_owned(), |s| format!("{s:?}"));
+                return Err(ContractViolation::BadResult { index, got });
+            }
+        };
+        let data = match r.get("data") {
+            Some(serde_json::Value::String(s)) => {
+                BASE64.decode(s).map_err(|e| ContractViolation::BadData {
+                    index,
+                    reason: e.to_string(),
+                })?
+            }
+            // A dropped or failed record's data is never used.
+            None if result != RecordResult::Ok => Vec::new(),
+            _ => {
+                return Err(ContractViolation::BadData {
+                    index,
+                    reason: "data is missing or not a string".to_owned(),
+                });
+            }
+        };
+        out.push((result, data));
+    }
+    Ok(out)
+}
+
+/// The delivery stream's settings.
+#[derive(Debug, Clone)]
+pub struct FirehoseSettings {
+    /// The delivery stream's name, which object names start with.
+    pub delivery_stream: String,
+    pub buffer_bytes: usize,
+    pub buffer_interval: Duration,
+    pub retries: u32,
+    pub lambda_arn: String,
+    pub region: String,
+    pub account: String,
+    /// JSON as delivered, or record format conversion to Parquet.
+    pub output_format: OutputFormat,
+}
+
+impl FirehoseSettings {
+    pub fn new(delivery_stream: &str) -> Self {
+        FirehoseSettings {
+            delivery_stream: delivery_stream.to_owned(),
+            buffer_bytes: DEFAULT_BUFFER_BYTES,
+            buffer_interval: DEFAULT_BUFFER_INTERVAL,
+            retries: DEFAULT_RETRIES,
+            lambda_arn: "arn:aws:lambda:us-east-1:000000000000:function:firehose-transform:$LATEST"
+                .to_owned(),
+            region: "us-east-1".to_owned(),
+            account: "000000000000".to_owned(),
+            output_format: OutputFormat::Json,
+        }
+    }
+
+    /// How a failed invocation is tried again: `retries` more times, back to back.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: 1 + self.retries,
+            base: Duration::ZERO,
+            cap: Duration::ZERO,
+        }
+    }
+}
+
+/// What the delivery stream did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FirehoseStats {
+    /// User records read from the stream (after de-aggregation).
+    pub records_in: u64,
+    /// Kinesis records read (an aggregated one counts once).
+    pub kinesis_records: u64,
+    pub invocations: u64,
+    pub attempts: u64,
+    /// Invocations that failed on every attempt; their records went to the error prefix.
+    pub failed_batches: u64,
+    pub ok: u64,
+    pub dropped: u64,
+    /// Records answered ProcessingFailed.
+    pub processing_failed: u64,
+    /// Records of failed batches.
+    pub batch_failed: u64,
+    pub deaggregation_failed: u64,
+    /// Records Parquet conversion refused (in `format-conversion-failed/`).
+    pub conversion_failed: u64,
+    pub objects: u64,
+    pub error_objects: u64,
+    pub bytes_delivered: u64,
+}
+
+impl FirehoseStats {
+    /// Records that ended under an error prefix.
+    pub fn failed(&self) -> u64 {
+        self.processing_failed
+            + self.batch_failed
+            + self.deaggregation_failed
+            + self.conversion_failed
+    }
+}
+
+/// The delivery stream: call [`LocalFirehose::poll`] as the stream fills, [`LocalFirehose::flush`] at the end.
+pub struct LocalFirehose<'a, P, B = LocalBucket> {
+    settings: FirehoseSettings,
+    processor: &'a P,
+    bucket: &'a B,
+    /// Per shard, the sequence number of the last Kinesis record read into the buffer.
+    read: BTreeMap<String, String>,
+    /// Per shard, the sequence number of the last Kinesis record whose user records are all
+    /// written to the bucket: where a restart resumes (the checkpoint).
+    delivered: BTreeMap<String, String>,
+    buffer: Vec<FirehoseRecord>,
+    buffered_bytes: usize,
+    buffer_started: Option<Instant>,
+    errors: Vec<ErrorRecord>,
+    stats: FirehoseStats,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
+    pub fn new(settings: FirehoseSettings, processor: &'a P, bucket: &'a B) -> Self {
+        LocalFirehose {
+            settings,
+            processor,
+            bucket,
+            read: BTreeMap::new(),
+            delivered: BTreeMap::new(),
+            buffer: Vec::new(),
+            buffered_bytes: 0,
+            buffer_started: None,
+            errors: Vec::new(),
+            stats: FirehoseStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> &FirehoseStats {
+        &self.stats
+    }
+
+    /// Resumes after the given per-shard sequence numbers (a checkpoint read back).
+    pub fn resume(&mut self, checkpoints: BTreeMap<String, String>) {
+        self.read.clone_from(&checkpoints);
+        self.delivered = checkpoints;
+    }
+
+    /// Per shard, the last sequence number whose records are all in the bucket.
+    pub fn checkpoints(&self) -> &BTreeMap<String, String> {
+        &self.delivered
+    }
+
+    /// Records read but not yet written (they are written by the next flush).
+    pub fn buffered(&self) -> usize {
+        self.buffer.len()
+    }
+
+    /// Reads what is new on every shard (one GetRecords page each), in order, buffering it;
+    /// invokes whenever the buffer reaches the size hint, or its oldest record has waited the
+    /// interval. Returns the Kinesis records read: a caller drains a backlog by polling until
+    /// it is 0, and can stop between polls.
+    pub async fn poll(&mut self, stream: &impl ShardReader) -> io::Result<usize> {
+        let mut read = 0;
+        for shard_id in stream.shard_ids().await? {
+            let after = self.read.get(&shard_id).cloned();
+            let records = stream.read(&shard_id, after.as_deref()).await?;
+            read += records.len();
+            for r in records {
+                self.take(&shard_id, &r);
+                self.read.insert(shard_id.clone(), r.sequence_number);
+                // Only between Kinesis records, so a checkpoint never falls inside an
+                // aggregated record (a restart could not resume in its middle).
+                if self.buffered_bytes >= self.settings.buffer_bytes {
+                    self.flush().await?;
+                }
+            }
+        }
+        if self
+            .buffer_started
+            .is_some_and(|t| t.elapsed() >= self.settings.buffer_interval)
+        {
+            self.flush().await?;
+        }
+        Ok(read)
+    }
+
+    /// Buffers one Kinesis record's user records (or its error record if it cannot be
+    /// de-aggregated).
+    fn take(&mut self, shard_id: &str, r: &StreamRecord) {
+        self.stats.kinesis_records += 1;
+        let metadata = |pk: &str, sub: u64| KinesisRecordMetadata {
+            shard_id: Some(shard_id.to_owned()),
+            partition_key: Some(pk.to_owned()),
+            approximate_arrival_timestamp: Some(r.arrival_ms),
+            sequence_number: Some(r.sequence_number.clone()),
+            subsequence_number: Some(sub),
+        };
+        match deaggregate(&r.partition_key, r.explicit_hash_key.as_deref(), &r.data) {
+            Ok(users) => {
+                for (sub, u) in users.into_iter().enumerate() {
+                    let record = FirehoseRecord {
+                        record_id: format!("{}{:08}", r.sequence_number, sub),
+                        data: Some(BASE64.encode(&u.data)),
+                        approximate_arrival_timestamp: Some(r.arrival_ms),
+                        kinesis_record_metadata: Some(metadata(&u.partition_key, sub as u64)),
+                    };
+                    self.stats.records_in += 1;
+                    self.buffer_started.get_or_insert_with(Instant::now);
+                    self.buffered_bytes += u.data.len();
+                    self.buffer.push(record);
+                }
+            }
+            Err(e) => {
+                // Never reaches the function: its bytes go to the error prefix as they are.
+                self.stats.deaggregation_failed += 1;
+                self.buffer_started.get_or_insert_with(Instant::now);
+                let now = now_ms();
+                self.errors.push(ErrorRecord {
+                    attempts_made: 1,
+                    arrival_timestamp: r.arrival_ms,
+                    error_code: codes::DEAGGREGATION_FAILED.to_owned(),
+                    error_message: format!("aggregated={}: {e}", is_aggregated(&r.data)),
+                    attempt_ending_timestamp: now,
+                    raw_data: BASE64.encode(&r.data),
+                    lambda_arn: self.settings.lambda_arn.clone(),
+                });
+            }
+        }
+    }
+
+    /// Invokes the function on everything buffered (in requests within 6 MB) and writes the
+    /// results: one object of delivered records, one of error records.
+    pub async fn flush(&mut self) -> io::Result<()> {
+        let records = std::mem::take(&mut self.buffer);
+        self.buffered_bytes = 0;
+        self.buffer_started = None;
+        let mut delivered = Vec::new();
+        for chunk in split_by_request_size(records, MAX_INVOCATION_BYTES) {
+            self.invoke(chunk, &mut delivered).await;
+        }
+        let now = chrono::Utc::now();
+        if !delivered.is_empty() {
+            let written = write_delivered(self.bucket, &self.settings, now, delivered).await?;
+            self.stats.objects += written.objects;
+            self.stats.error_objects += written.error_objects;
+            self.stats.bytes_delivered += written.bytes;
+            self.stats.conversion_failed += written.conversion_failed;
+        }
+        if !self.errors.is_empty() {
+            let mut body = Vec::new();
+            for e in self.errors.drain(..) {
+                serde_json::to_writer(&mut body, &e).expect("serialising plain data");
+                body.push(b'\n');
+            }
+            let key = object_key(
+                Output::ProcessingFailed,
+                &self.settings.delivery_stream,
+                now,
+                uuid::Uuid::new_v4(),
+            );
+            self.bucket.put(&key, body).await?;
+            self.stats.error_objects += 1;
+        }
+        // Everything read so far is now in the bucket.
+        self.delivered.clone_from(&self.read);
+        Ok(())
+    }
+
+    /// One batch: up to 1 + retries attempts; a batch that never gets a valid response goes,
+    /// every record of it, to the error prefix.
+    async fn invoke(&mut self, records: Vec<FirehoseRecord>, delivered: &mut Vec<u8>) {
+        if records.is_empty() {
+            return;
+        }
+        self.stats.invocations += 1;
+        let ids: Vec<String> = records.iter().map(|r| r.record_id.clone()).collect();
+        let event = FirehoseEvent {
+            invocation_id: Some(uuid::Uuid::new_v4().to_string()),
+            delivery_stream_arn: Some(format!(
+                "arn:aws:firehose:{}:{}:deliverystream/{}",
+                self.settings.region, self.settings.account, self.settings.delivery_stream
+            )),
+            source_kinesis_stream_arn: None,
+            region: Some(self.settings.region.clone()),
+            records,
+        };
+        let request = serde_json::to_vec(&event).expect("serialising plain data");
+        let mut logic = InvokeLogic {
+            processor: self.processor,
+            request: &request,
+            ids: &ids,
+            results: None,
+        };
+        let policy = self.settings.retry_policy();
+        let limits = Limits {
+            policy: &policy,
+            deadline: tokio::time::Instant::now() + NO_DEADLINE,
+            attempt_timeout: None,
+        };
+        let report = retry::run(&mut logic, (), limits, &mut fastrand::Rng::new()).await;
+        self.stats.attempts += u64::from(report.attempts);
+        let attempts = report.attempts;
+        let last = match (report.ended, logic.results) {
+            (Ended::Done, Some(results)) => {
+                self.settle(&event.records, results, delivered);
+                return;
+            }
+            (Ended::GaveUp { error, .. } | Ended::Exhausted { last: error, .. }, _)
+            | (Ended::WaitTooLong { last: error, .. }, _) => error,
+            (Ended::OutOfTime { last, .. }, _) => last.unwrap_or((
+                codes::FUNCTION_ERROR,
+                "no time left to invoke the function".to_owned(),
+            )),
+            (Ended::Done, None) => (
+                codes::FUNCTION_ERROR,
+                "the function's answer was lost".to_owned(),
+            ),
+        };
+        self.stats.failed_batches += 1;
+        self.stats.batch_failed += event.records.len() as u64;
+        let now = now_ms();
+        for r in &event.records {
+            self.errors.push(ErrorRecord {
+                attempts_made: attempts,
+                arrival_timestamp: r.approximate_arrival_timestamp.unwrap_or(now),
+                error_code: last.0.to_owned(),
+                error_message: last.1.clone(),
+                attempt_ending_timestamp: now,
+                raw_data: r.data.clone().unwrap_or_default(),
+                lambda_arn: self.settings.lambda_arn.clone(),
+            });
+        }
+    }
+
+    fn settle(
+        &mut self,
+        records: &[FirehoseRecord],
+        results: Vec<(RecordResult, Vec<u8>)>,
+        delivered: &mut Vec<u8>,
+    ) {
+        let now = now_ms();
+        for (r, (result, data)) in records.iter().zip(results) {
+            match result {
+                RecordResult::Ok => {
+                    self.stats.ok += 1;
+                    // Firehose writes records back to back: the newline is the transform's.
+                    delivered.extend_from_slice(&data);
+                }
+                RecordResult::Dropped => self.stats.dropped += 1,
+                RecordResult::ProcessingFailed => {
+                    self.stats.processing_failed += 1;
+                    self.errors.push(ErrorRecord {
+                        attempts_made: 1,
+                        arrival_timestamp: r.approximate_arrival_timestamp.unwrap_or(now),
+                        error_code: codes::PROCESSING_FAILED.to_owned(),
+                        error_message: "The function answered the record ProcessingFailed"
+                            .to_owned(),
+                        attempt_ending_timestamp: now,
+                        raw_data: r.data.clone().unwrap_or_default(),
+                        lambda_arn: self.settings.lambda_arn.clone(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// The local Firehose has no deadline of its own: it tries each batch as often as it is told.
+const NO_DEADLINE: Duration = Duration::from_secs(100 * 365 * 24 * 3_600);
+
+/// One batch's invocation as the retry driver runs it: an attempt counts as failed when the
+/// function errs or its answer breaks Firehose's contract.
+struct InvokeLogic<'a, P> {
+    processor: &'a P,
+    request: &'a [u8],
+    ids: &'a [String],
+    results: Option<Vec<(RecordResult, Vec<u8>)>>,
+}
+
+impl<P: Processor> RetryLogic for InvokeLogic<'_, P> {
+    type Work = ();
+    type Answer = Result<Vec<u8>, InvokeError>;
+    /// Firehose's error code for the batch, and the message.
+    type Error = (&'static str, String);
+
+    async fn attempt(&mut self, _: &()) -> Self::Answer {
+        self.processor.invoke(self.request.to_vec()).await
+    }
+
+    fn decide(
+        &mut self,
+        _: &(),
+        answer: Result<Self::Answer, TimedOut>,
+    ) -> Decision<(), (&'static str, String)> {
+        let body = match answer {
+            Ok(Ok(body)) => body,
+            Ok(Err(e)) => return Decision::RetryAll((codes::FUNCTION_ERROR, e.to_string())),
+            Err(t) => {
+                let why = format!("the invocation timed out after {} ms", t.millis());
+                return Decision::RetryAll((codes::FUNCTION_ERROR, why));
+            }
+        };
+        match check_response(self.ids, &body) {
+            Ok(results) => {
+                self.results = Some(results);
+                Decision::Done
+            }
+            Err(v) => Decision::RetryAll((v.code(), v.to_string())),
+        }
+    }
+}
+
+/// Splits records, in order, into requests whose serialised event stays within `limit`.
+fn split_by_request_size(records: Vec<FirehoseRecord>, limit: usize) -> Vec<Vec<FirehoseRecord>> {
+    // Envelope fields (invocation id, ARNs, region) and brackets, with room to spare.
+    const ENVELOPE: usize = 1_024;
+    let mut out = Vec::new();
+    let mut current = Vec::new();
+    let mut used = ENVELOPE;
+    for r in records {
+        let size = serde_json::to_vec(&r).map_or(0, |v| v.len()) + 1;
+        if !current.is_empty() && used + size > limit {
+            out.push(std::mem::take(&mut current));
+            used = ENVELOPE;
+        }
+        used += size;
+        current.push(r);
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// A function for tests: answers every record `Ok` with its data plus a newline, as the
+/// transform ends each record.
+#[cfg(test)]
+pub(crate) struct Echo;
+
+#[cfg(test)]
+impl Processor for Echo {
+    async fn invoke(&self, request: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
+        let event: FirehoseEvent = serde_json::from_slice(&request).unwrap();
+        let records: Vec<serde_json::Value> = event
+            .records
+            .iter()
+            .map(|r| {
+                let mut line = BASE64.decode(r.data.as_deref().unwrap()).unwrap();
+                line.push(b'\n');
+                serde_json::json!({"recordId": r.record_id, "result": "Ok", "data": BASE64.encode(line)})
+            })
+            .collect();
+        Ok(serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::Cell;
+
+    use super::*;
+
+    fn ids(n: usize) -> Vec<String> {
+        (0..n).map(|i| format!("r{i}")).collect()
+    }
+
+    #[test]
+    fn a_valid_response_is_accepted_and_decoded() {
+        let body = br#"{"records":[{"recordId":"r0","result":"Ok","data":"eyJhIjoxfQo="},{"recordId":"r1","result":"Dropped","data":""},{"recordId":"r2","result":"ProcessingFailed","data":"eA=="}]}"#;
+        let out = check_response(&ids(3), body).unwrap();
+        assert_eq!(out[0], (RecordResult::Ok, b"{\"a\":1}\n".to_vec()));
+        assert_eq!(out[1].0, RecordResult::Dropped);
+        assert_eq!(out[2].0, RecordResult::ProcessingFailed);
+    }
+
+    #[test]
+    fn every_breach_of_the_contract_is_caught() {
+        let cases: [(&str, &str); 7] = [
+            (r#"[]"#, "no records array"),
+            (
+                r#"{"records":[{"recordId":"r0","result":"Ok","data":"eA=="}]}"#,
+                "2 sent",
+            ),
+            (
+                r#"{"records":[{"recordId":"r1","result":"Ok","data":"eA=="},{"recordId":"r0","result":"Ok","data":"eA=="}]}"#,
+                "same order",
+            ),
+            (
+                r#"{"records":[{"recordId":"r0","result":"Ok","data":"eA=="},{"recordId":"r0","result":"Ok","data":"eA=="}]}"#,
+                "expected \"r1\"",
+            ),
+            (
+                r#"{"records":[{"recordId":"r0","result":"TransformedStateOk","data":"eA=="},{"recordId":"r1","result":"Ok","data":"eA=="}]}"#,
+                "not Ok",
+            ),
+            (
+                r#"{"records":[{"recordId":"r0","result":"Ok","data":"!!"},{"recordId":"r1","result":"Ok","data":"eA=="}]}"#,
+                "base64",
+            ),
+            (
+                r#"{"records":[{"recordId":"r0","result":"Ok"},{"recordId":"r1","result":"Ok","data":"eA=="}]}"#,
+                "missing",
+            ),
+        ];
+        for (body, needle) in cases {
+            let err = check_response(&ids(2), body.as_bytes()).unwrap_err();
+            assert!(err.to_string().contains(needle), "{body}: {err}");
+        }
+        let big = vec![b' '; MAX_INVOCATION_BYTES + 1];
+        assert_eq!(
+            check_response(&ids(2), &big).unwrap_err().code(),
+            codes::RESPONSE_TOO_LARGE
+        );
+    }
+
+    #[test]
+    fn requests_are_split_to_stay_within_the_invocation_limit() {
+        let records: Vec<FirehoseRecord> = (0..10)
+            .map(|i| FirehoseRecord {
+                record_id: i.to_string(),
+                data: Some("A".repeat(1_000)),
+                ..FirehoseRecord::default()
+            })
+            .collect();
+        let chunks = split_by_request_size(records, 4_500);
+        assert!(chunks.len() > 1);
+        let order: Vec<String> = chunks
+            .iter()
+            .flatten()
+            .map(|r| r.record_id.clone())
+            .collect();
+        assert_eq!(order, (0..10).map(|i| i.to_string()).collect::<Vec<_>>());
+        for c in &chunks {
+            let event = FirehoseEvent {
+                records: c.clone(),
+                ..FirehoseEvent::default()
+            };
+            assert!(serde_json::to_vec(&event).unwrap().len() <= 4_500);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_buffer_is_flushed_when_its_interval_has_passed() {
+        use ks_producer::{Entry, StreamSink as _};
+        // GIVEN a delivery stream with a zero buffering interval and a large size hint
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = LocalBucket::new(dir.path());
+        let stream = LocalStream::new("s", 2);
+        let mut settings = FirehoseSettings::new("d");
+        settings.buffer_interval = Duration::ZERO;
+        let mut firehose = LocalFirehose::new(settings, &Echo, &bucket);
+        for round in 0..2 {
+            let e = Entry {
+                data: format!("{{\"round\":{round}}}").into_bytes(),
+                partition_key: "k".into(),
+                explicit_hash_key: None,
+            };
+            stream.put_records(&[&e]).await.unwrap();
+            // WHEN it polls, without an explicit flush
+            while firehose.poll(&stream).await.unwrap() > 0 {}
+        }
+        // THEN each poll delivered what it read: one object each, the records back to back
+        let keys = bucket.keys().unwrap();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        assert_eq!(firehose.stats().invocations, 2);
+        let bodies: Vec<String> = keys
+            .iter()
+            .map(|k| std::fs::read_to_string(dir.path().join(k)).unwrap())
+            .collect();
+        assert!(
+            bodies.contains(&"{\"round\":0}\n".to_owned())
+                && bodies.contains(&"{\"round\":1}\n".to_owned()),
+            "{bodies:?}"
+        );
+    }
+
+    /// Answers each record as its payload's `r` says: 0 Ok, 1 Dropped, 2 ProcessingFailed.
+    struct Chooser;
+
+    impl Processor for Chooser {
+        async fn invoke(&self, request: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
+            let event: FirehoseEvent = serde_json::from_slice(&request).unwrap();
+            let records: Vec<serde_json::Value> = event
+                .records
+                .iter()
+                .map(|r| {
+                    let data = BASE64.decode(r.data.as_deref().unwrap()).unwrap();
+                    let v: serde_json::Value = serde_json::from_slice(&data).unwrap();
+                    let result = ["Ok", "Dropped", "ProcessingFailed"][v["r"].as_u64().unwrap() as usize];
+                    let mut line = data.clone();
+                    line.push(b'\n');
+                    serde_json::json!({"recordId": r.record_id, "result": result, "data": BASE64.encode(line)})
+                })
+                .collect();
+            Ok(serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap())
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn every_record_ends_exactly_once_where_its_result_sends_it(
+            records in proptest::collection::vec((0u8..6, 1usize..3_000, 0u64..3), 1..120),
+            shards in 1usize..5,
+            buffer_bytes in 200usize..20_000,
+            aggregate in proptest::bool::ANY,
+        ) {
+            use ks_producer::{Entry, StreamSink as _};
+            // GIVEN records of random sizes and keys, each with the result it will get
+            let entries: Vec<Entry> = records
+                .iter()
+                .enumerate()
+                .map(|(n, (key, size, r))| Entry {
+                    data: serde_json::to_vec(&serde_json::json!({"n": n, "r": r, "pad": "x".repeat(*size)})).unwrap(),
+                    partition_key: format!("key-{key}"),
+                    explicit_hash_key: None,
+                })
+                .collect();
+            let units: Vec<Entry> = if aggregate {
+                ks_producer::kpl::aggregate(&entries, 51_200).into_iter().map(|p| p.entry).collect()
+            } else {
+                entries.clone()
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let bucket = LocalBucket::new(dir.path());
+            let stream = LocalStream::new("s", shards);
+            let mut settings = FirehoseSettings::new("d");
+            settings.buffer_bytes = buffer_bytes;
+            let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+            // WHEN they are put in requests of up to 50 and the delivery stream polls between them
+            let stats = rt.block_on(async {
+                let mut firehose = LocalFirehose::new(settings, &Chooser, &bucket);
+                for chunk in units.chunks(50) {
+                    stream.put_records(&chunk.iter().collect::<Vec<_>>()).await.unwrap();
+                    while firehose.poll(&stream).await.unwrap() > 0 {}
+                }
+                firehose.flush().await.unwrap();
+                firehose.stats().clone()
+            });
+            // THEN Ok records are delivered once, failed ones are error records once, dropped ones nowhere
+            let mut delivered = vec![0u32; records.len()];
+            let mut failed = vec![0u32; records.len()];
+            for key in bucket.keys().unwrap() {
+                let body = std::fs::read_to_string(dir.path().join(&key)).unwrap();
+                for line in body.lines() {
+                    if key.starts_with("processing-failed/") {
+                        let e: ErrorRecord = serde_json::from_str(line).unwrap();
+                        let v: serde_json::Value = serde_json::from_slice(&BASE64.decode(&e.raw_data).unwrap()).unwrap();
+                        failed[v["n"].as_u64().unwrap() as usize] += 1;
+                    } else {
+                        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                        delivered[v["n"].as_u64().unwrap() as usize] += 1;
+                    }
+                }
+            }
+            for (n, (_, _, r)) in records.iter().enumerate() {
+                let expected = match r { 0 => (1, 0), 1 => (0, 0), _ => (0, 1) };
+                proptest::prop_assert_eq!((delivered[n], failed[n]), expected, "record {}", n);
+            }
+            proptest::prop_assert_eq!(stats.records_in, records.len() as u64);
+        }
+    }
+
+    /// Answers with the ids reversed: always a contract violation.
+    struct Scrambler(Cell<u32>);
+
+    impl Processor for Scrambler {
+        async fn invoke(&self, request: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
+            self.0.set(self.0.get() + 1);
+            let event: FirehoseEvent = serde_json::from_slice(&request).unwrap();
+            let records: Vec<serde_json::Value> = event
+                .records
+                .iter()
+                .rev()
+                .map(|r| serde_json::json!({"recordId": r.record_id, "result": "Ok", "data": r.data}))
+                .collect();
+            Ok(serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_whose_responses_break_the_contract_is_retried_then_sent_to_the_error_prefix() {
+        use ks_producer::{Entry, StreamSink as _};
+        // GIVEN a stream with three records and a function that scrambles the order
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = LocalBucket::new(dir.path());
+        let stream = LocalStream::new("s", 1);
+        let entries: Vec<Entry> = (0..3)
+            .map(|i| Entry {
+                data: format!("{{\"n\":{i}}}").into_bytes(),
+                partition_key: i.to_string(),
+                explicit_hash_key: None,
+            })
+            .collect();
+        stream
+            .put_records(&entries.iter().collect::<Vec<_>>())
+            .await
+            .unwrap();
+        let processor = Scrambler(Cell::new(0));
+        let mut firehose = LocalFirehose::new(FirehoseSettings::new("d"), &processor, &bucket);
+        // WHEN the delivery stream reads and flushes
+        while firehose.poll(&stream).await.unwrap() > 0 {}
+        firehose.flush().await.unwrap();
+        // THEN the function was tried 1 + 3 times and every record is an error record
+        assert_eq!(processor.0.get(), 1 + DEFAULT_RETRIES);
+        assert_eq!(firehose.stats().failed_batches, 1);
+        let keys = bucket.keys().unwrap();
+        assert_eq!(keys.len(), 1, "{keys:?}");
+        assert!(keys[0].starts_with("processing-failed/"));
+        let body = std::fs::read_to_string(dir.path().join(&keys[0])).unwrap();
+        let errors: Vec<ErrorRecord> = body
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(errors.len(), 3);
+        for (e, entry) in errors.iter().zip(&entries) {
+            assert_eq!(e.attempts_made, 4);
+            assert_eq!(e.error_code, codes::INVALID_RESPONSE);
+            assert_eq!(BASE64.decode(&e.raw_data).unwrap(), entry.data);
+        }
+    }
+}

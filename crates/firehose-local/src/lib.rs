@@ -1,0 +1,21 @@
+//! A local Kinesis Data Firehose delivery stream with a Lambda processor: the engine the demo
+//! runs in-process and `kinesis-sentiment firehose` runs on real endpoints.
+//!
+//! # Layout
+//! - [`firehose`]: the traits ([`firehose::ShardReader`], [`firehose::Processor`],
+//!   [`firehose::ObjectStore`]), buffering by Firehose's hints, invocation with retries, the
+//!   response-contract check, and the error records.
+//! - [`delivery`]: the poll loop, stopping cleanly, and per-shard checkpoints.
+//! - [`output`]: writing what was delivered, NDJSON or Parquet ([`parquet`]).
+//! - [`bucket`]: Firehose's key layout, and a directory laid out like a bucket.
+//! - [`stream`]: the in-process Kinesis stream (a `StreamSink` and a `ShardReader`).
+//! - [`aws`] (feature `aws`): the SDK's Kinesis reader, the Lambda Invoke processor, the S3 store.
+
+#[cfg(feature = "aws")]
+pub mod aws;
+pub mod bucket;
+pub mod delivery;
+pub mod firehose;
+pub mod output;
+pub mod parquet;
+pub mod stream;

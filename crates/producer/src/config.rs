@@ -1,0 +1,710 @@
+//! The producer's settings, read once from the environment at cold start and validated; a bad
+//! value stops the start with an error naming the variable. Every variable is in the
+//! stream-producer README. A scheduled invocation may narrow some of them ([`Overrides`]).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::batch::{Keying, PackLimits};
+use super::deliver::DeliverySettings;
+use super::limits::{
+    KPL_DEFAULT_AGGREGATION_MAX_BYTES, MASTODON_MAX_PAGE_LIMIT, PUT_RECORDS_MAX_RECORDS,
+    PUT_RECORDS_MAX_REQUEST_BYTES_CEILING,
+};
+use super::run::ProduceSettings;
+use super::synthetic::DEFAULT_RATE_PER_SEC;
+pub use ks_kernel::env::ConfigError;
+use ks_kernel::env::{Env, RetryVars};
+use ks_kernel::retry::RetryPolicy;
+
+/// Where records come from, with that source's settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceConfig {
+    Synthetic {
+        seed: u64,
+        per_invocation: usize,
+        rate_per_sec: u32,
+    },
+    Mastodon(MastodonConfig),
+    HttpJson(HttpJsonConfig),
+}
+
+impl SourceConfig {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SourceConfig::Synthetic { .. } => "synthetic",
+            SourceConfig::Mastodon(_) => "mastodon",
+            SourceConfig::HttpJson(_) => "http-json",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MastodonConfig {
+    /// The server, e.g. `https://mastodon.social`.
+    pub base_url: String,
+    /// Statuses a page (≤ 40).
+    pub page_limit: u32,
+    /// Only the server's own statuses (`local=true`).
+    pub local_only: bool,
+    /// SSM parameter (or `/aws/reference/secretsmanager/<name>`) holding an access token.
+    pub token_param: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpJsonConfig {
+    pub url: String,
+    /// Pointer to the records array; empty for a top-level array.
+    pub records_pointer: String,
+    /// Pointer, inside each record, to its id.
+    pub id_pointer: String,
+    /// Query parameter that carries the cursor (e.g. `since_id`); none fetches from the start.
+    pub cursor_param: Option<String>,
+    /// Pointer to the next page's URL (or token, with `next_param`) in each response.
+    pub next_pointer: Option<String>,
+    /// Query parameter that carries the token found at `next_pointer`.
+    pub next_param: Option<String>,
+    /// Whether pages run oldest first (a stop midway leaves no gap behind the cursor).
+    pub oldest_first: bool,
+    pub auth_header: String,
+    /// Prefix of the header value, e.g. `Bearer`.
+    pub auth_scheme: Option<String>,
+    /// SSM parameter (or `/aws/reference/secretsmanager/<name>`) holding the credential.
+    pub auth_param: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CursorConfig {
+    /// One JSON file per cursor key in this directory (local runs, the embedded default).
+    File { dir: PathBuf },
+    /// One item per cursor key in this DynamoDB table (partition key `source`, a string).
+    DynamoDb { table: String },
+}
+
+/// How HTTP sources fetch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchSettings {
+    pub timeout: Duration,
+    pub max_response_bytes: usize,
+    pub retry: RetryPolicy,
+}
+
+impl Default for FetchSettings {
+    fn default() -> Self {
+        FetchSettings {
+            timeout: Duration::from_secs(10),
+            max_response_bytes: 5 * 1024 * 1024,
+            retry: RetryPolicy {
+                max_attempts: 4,
+                base: Duration::from_millis(200),
+                cap: Duration::from_secs(5),
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProducerConfig {
+    pub source: SourceConfig,
+    /// The cursor's key: one cursor per source.
+    pub cursor_key: String,
+    pub cursor: CursorConfig,
+    pub stream_name: String,
+    pub settings: ProduceSettings,
+    pub fetch: FetchSettings,
+    /// Time kept back from the Lambda deadline for the checkpoint and the summary.
+    pub deadline_margin: Duration,
+    pub metrics_namespace: String,
+}
+
+/// The defaults of the settings that are not in a settings struct's `Default`, written once.
+pub const DEFAULT_SYNTHETIC_SEED: u64 = 42;
+/// See [`DEFAULT_SYNTHETIC_SEED`].
+pub const DEFAULT_SYNTHETIC_PER_INVOCATION: usize = 500;
+/// See [`DEFAULT_SYNTHETIC_SEED`].
+pub const DEFAULT_CURSOR_DIR: &str = "/tmp/stream-producer";
+/// See [`DEFAULT_SYNTHETIC_SEED`].
+pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_millis(2_000);
+/// See [`DEFAULT_SYNTHETIC_SEED`].
+pub const DEFAULT_METRICS_NAMESPACE: &str = "KinesisSentiment";
+/// See [`DEFAULT_SYNTHETIC_SEED`].
+pub const DEFAULT_AUTH_HEADER: &str = "Authorization";
+
+const PUT_RETRY_VARS: RetryVars = RetryVars {
+    attempts: "PUT_MAX_ATTEMPTS",
+    base: "PUT_BACKOFF_BASE_MS",
+    cap: "PUT_BACKOFF_CAP_MS",
+};
+const FETCH_RETRY_VARS: RetryVars = RetryVars {
+    attempts: "FETCH_MAX_ATTEMPTS",
+    base: "FETCH_BACKOFF_BASE_MS",
+    cap: "FETCH_BACKOFF_CAP_MS",
+};
+
+/// `SOURCE`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourceKind {
+    Synthetic,
+    Mastodon,
+    HttpJson,
+}
+
+/// `CURSOR_STORE`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StoreKind {
+    File,
+    DynamoDb,
+}
+
+/// `HTTP_JSON_PAGE_ORDER`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PageOrder {
+    NewestFirst,
+    OldestFirst,
+}
+
+impl ProducerConfig {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads settings through `lookup` (the environment, or a map in tests).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let env = Env(&lookup);
+        let source = read_source(&env)?;
+        let cursor_key = env
+            .get("CURSOR_KEY")
+            .unwrap_or_else(|| default_cursor_key(&source));
+        let stream_name = env.get("STREAM_NAME").ok_or_else(|| {
+            env.invalid("STREAM_NAME", "required: the Kinesis stream to put into")
+        })?;
+        Ok(ProducerConfig {
+            source,
+            cursor_key,
+            cursor: read_cursor(&env)?,
+            stream_name,
+            settings: read_produce_settings(&env)?,
+            fetch: read_fetch_settings(&env)?,
+            deadline_margin: Duration::from_millis(env.number(
+                "DEADLINE_MARGIN_MS",
+                DEFAULT_DEADLINE_MARGIN.as_millis() as u64,
+                0..=600_000,
+            )?),
+            metrics_namespace: env
+                .get("METRICS_NAMESPACE")
+                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
+        })
+    }
+}
+
+fn read_source<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+) -> Result<SourceConfig, ConfigError> {
+    let kind = env.choice(
+        "SOURCE",
+        "synthetic",
+        &[
+            ("synthetic", SourceKind::Synthetic),
+            ("mastodon", SourceKind::Mastodon),
+            ("http-json", SourceKind::HttpJson),
+        ],
+    )?;
+    Ok(match kind {
+        SourceKind::Mastodon => SourceConfig::Mastodon(MastodonConfig {
+            base_url: env.url("MASTODON_URL")?,
+            page_limit: env.number(
+                "MASTODON_PAGE_LIMIT",
+                MASTODON_MAX_PAGE_LIMIT,
+                1..=MASTODON_MAX_PAGE_LIMIT,
+            )?,
+            local_only: env.flag("MASTODON_LOCAL", false)?,
+            token_param: env.get("MASTODON_TOKEN_PARAM"),
+        }),
+        SourceKind::HttpJson => SourceConfig::HttpJson(read_http_json(env)?),
+        SourceKind::Synthetic => SourceConfig::Synthetic {
+            seed: env.number("SYNTHETIC_SEED", DEFAULT_SYNTHETIC_SEED, 0..=u64::MAX)?,
+            per_invocation: env.number(
+                "SYNTHETIC_PER_INVOCATION",
+                DEFAULT_SYNTHETIC_PER_INVOCATION,
+                1..=1_000_000,
+            )?,
+            rate_per_sec: env.number(
+                "SYNTHETIC_RATE_PER_SEC",
+                DEFAULT_RATE_PER_SEC,
+                1..=1_000_000,
+            )?,
+        },
+    })
+}
+
+fn read_http_json<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+) -> Result<HttpJsonConfig, ConfigError> {
+    let next_pointer = env.pointer("HTTP_JSON_NEXT_POINTER")?;
+    let next_param = env.get("HTTP_JSON_NEXT_PARAM");
+    if next_param.is_some() && next_pointer.is_none() {
+        return Err(env.invalid(
+            "HTTP_JSON_NEXT_PARAM",
+            "needs HTTP_JSON_NEXT_POINTER to say where the token is",
+        ));
+    }
+    let order = env.choice(
+        "HTTP_JSON_PAGE_ORDER",
+        "newest-first",
+        &[
+            ("newest-first", PageOrder::NewestFirst),
+            ("oldest-first", PageOrder::OldestFirst),
+        ],
+    )?;
+    Ok(HttpJsonConfig {
+        url: env.url("HTTP_JSON_URL")?,
+        records_pointer: env
+            .pointer("HTTP_JSON_RECORDS_POINTER")?
+            .unwrap_or_default(),
+        id_pointer: env
+            .pointer("HTTP_JSON_ID_POINTER")?
+            .unwrap_or_else(|| "/id".to_owned()),
+        cursor_param: env.get("HTTP_JSON_CURSOR_PARAM"),
+        next_pointer,
+        next_param,
+        oldest_first: order == PageOrder::OldestFirst,
+        auth_header: env
+            .get("HTTP_JSON_AUTH_HEADER")
+            .unwrap_or_else(|| DEFAULT_AUTH_HEADER.to_owned()),
+        auth_scheme: env.get("HTTP_JSON_AUTH_SCHEME"),
+        auth_param: env.get("HTTP_JSON_AUTH_PARAM"),
+    })
+}
+
+fn read_cursor<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+) -> Result<CursorConfig, ConfigError> {
+    let kind = env.choice(
+        "CURSOR_STORE",
+        "file",
+        &[("file", StoreKind::File), ("dynamodb", StoreKind::DynamoDb)],
+    )?;
+    Ok(match kind {
+        StoreKind::DynamoDb => CursorConfig::DynamoDb {
+            table: env.get("CURSOR_TABLE").ok_or_else(|| {
+                env.invalid("CURSOR_TABLE", "required when CURSOR_STORE=dynamodb")
+            })?,
+        },
+        StoreKind::File => CursorConfig::File {
+            dir: PathBuf::from(
+                env.get("CURSOR_DIR")
+                    .unwrap_or_else(|| DEFAULT_CURSOR_DIR.to_owned()),
+            ),
+        },
+    })
+}
+
+/// Request packing: the byte and record caps, and KPL aggregation.
+fn read_limits<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+) -> Result<(PackLimits, Option<usize>), ConfigError> {
+    let defaults = PackLimits::default();
+    let max_request_bytes = env.number(
+        "MAX_REQUEST_BYTES",
+        defaults.max_request_bytes,
+        1_024..=PUT_RECORDS_MAX_REQUEST_BYTES_CEILING,
+    )?;
+    let max_record_bytes = env.number(
+        "MAX_RECORD_BYTES",
+        defaults.max_record_bytes,
+        1..=PUT_RECORDS_MAX_REQUEST_BYTES_CEILING,
+    )?;
+    if max_record_bytes > max_request_bytes {
+        return Err(env.invalid("MAX_RECORD_BYTES", "must not exceed MAX_REQUEST_BYTES"));
+    }
+    let aggregation = if env.flag("AGGREGATION", false)? {
+        let cap = env.number(
+            "AGGREGATION_MAX_BYTES",
+            KPL_DEFAULT_AGGREGATION_MAX_BYTES,
+            64..=PUT_RECORDS_MAX_REQUEST_BYTES_CEILING,
+        )?;
+        if cap > max_record_bytes {
+            return Err(env.invalid("AGGREGATION_MAX_BYTES", "must not exceed MAX_RECORD_BYTES"));
+        }
+        Some(cap)
+    } else {
+        None
+    };
+    let limits = PackLimits {
+        max_records: env.number(
+            "MAX_RECORDS_PER_REQUEST",
+            defaults.max_records,
+            1..=PUT_RECORDS_MAX_RECORDS,
+        )?,
+        max_request_bytes,
+        max_record_bytes,
+    };
+    Ok((limits, aggregation))
+}
+
+fn read_produce_settings<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+) -> Result<ProduceSettings, ConfigError> {
+    let defaults = ProduceSettings::default();
+    let (limits, aggregation) = read_limits(env)?;
+    Ok(ProduceSettings {
+        limits,
+        keying: Keying {
+            partition_key: env.pointer("PARTITION_KEY_POINTER")?,
+            explicit_hash_key: env.pointer("EXPLICIT_HASH_KEY_POINTER")?,
+        },
+        aggregation,
+        delivery: DeliverySettings {
+            retry: env.retry(PUT_RETRY_VARS, &defaults.delivery.retry)?,
+            call_timeout: Duration::from_millis(env.number(
+                "PUT_TIMEOUT_MS",
+                defaults.delivery.call_timeout.as_millis() as u64,
+                100..=300_000,
+            )?),
+        },
+        max_pages: env.number("MAX_PAGES", defaults.max_pages, 1..=10_000)?,
+        max_records: env.number("MAX_RECORDS", defaults.max_records, 1..=1_000_000)?,
+        put_reserve: Duration::from_millis(env.number(
+            "PUT_RESERVE_MS",
+            defaults.put_reserve.as_millis() as u64,
+            0..=900_000,
+        )?),
+    })
+}
+
+fn read_fetch_settings<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+) -> Result<FetchSettings, ConfigError> {
+    let defaults = FetchSettings::default();
+    Ok(FetchSettings {
+        timeout: Duration::from_millis(env.number(
+            "FETCH_TIMEOUT_MS",
+            defaults.timeout.as_millis() as u64,
+            100..=300_000,
+        )?),
+        max_response_bytes: env.number(
+            "MAX_RESPONSE_BYTES",
+            defaults.max_response_bytes,
+            1_024..=256 * 1024 * 1024,
+        )?,
+        retry: env.retry(FETCH_RETRY_VARS, &defaults.retry)?,
+    })
+}
+
+fn default_cursor_key(source: &SourceConfig) -> String {
+    match source {
+        SourceConfig::Synthetic { seed, .. } => format!("synthetic:{seed}"),
+        SourceConfig::Mastodon(m) => format!("mastodon:{}", host_of(&m.base_url)),
+        SourceConfig::HttpJson(h) => {
+            format!("http-json:{}", h.url.split('?').next().unwrap_or_default())
+        }
+    }
+}
+
+fn host_of(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split(['/', '?']).next().unwrap_or(rest)
+}
+
+/// Settings one invocation's input may narrow (EventBridge Scheduler custom input, or a rule's
+/// constant input): `{"max_pages": 2, "max_records": 100}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Overrides {
+    pub max_pages: Option<u32>,
+    pub max_records: Option<usize>,
+}
+
+/// The input keys [`Overrides`] reads.
+pub const OVERRIDE_KEYS: [&str; 2] = ["max_pages", "max_records"];
+
+impl Overrides {
+    /// Reads overrides from an invocation's input. Anything that is not an object has none; keys
+    /// it does not know are returned so they can be logged. A known key with a bad value is an
+    /// error naming it.
+    pub fn from_input(input: &Value) -> Result<(Overrides, Vec<String>), ConfigError> {
+        let Some(obj) = input.as_object() else {
+            return Ok((Overrides::default(), Vec::new()));
+        };
+        let number = |key: &'static str, max: u64| -> Result<Option<u64>, ConfigError> {
+            match obj.get(key) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_u64().filter(|n| (1..=max).contains(n)).map(Some).ok_or_else(|| ConfigError {
+                    var: key,
+                    value: v.to_string(),
+                    reason: format!("the invocation input's {key} must be a whole number between 1 and {max}"),
+                }),
+            }
+        };
+        let overrides = Overrides {
+            max_pages: number("max_pages", 10_000)?.map(|n| n as u32),
+            max_records: number("max_records", 1_000_000)?.map(|n| n as usize),
+        };
+        let ignored = obj
+            .keys()
+            .filter(|k| !OVERRIDE_KEYS.contains(&k.as_str()))
+            .cloned()
+            .collect();
+        Ok((overrides, ignored))
+    }
+
+    pub fn apply(&self, settings: &ProduceSettings) -> ProduceSettings {
+        ProduceSettings {
+            max_pages: self.max_pages.unwrap_or(settings.max_pages),
+            max_records: self.max_records.unwrap_or(settings.max_records),
+            ..settings.clone()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn load(vars: &[(&str, &str)]) -> Result<ProducerConfig, ConfigError> {
+        ProducerConfig::from_lookup(ks_kernel::env::fixed(vars))
+    }
+
+    #[test]
+    fn defaults_need_only_the_stream() {
+        // GIVEN just STREAM_NAME WHEN loaded THEN the synthetic source, file cursor, AWS limits
+        let c = load(&[("STREAM_NAME", "posts")]).unwrap();
+        assert_eq!(c.stream_name, "posts");
+        assert_eq!(
+            c.source,
+            SourceConfig::Synthetic {
+                seed: 42,
+                per_invocation: 500,
+                rate_per_sec: 50
+            }
+        );
+        assert_eq!(c.cursor_key, "synthetic:42");
+        assert_eq!(
+            c.cursor,
+            CursorConfig::File {
+                dir: "/tmp/stream-producer".into()
+            }
+        );
+        assert_eq!(c.settings.limits, PackLimits::default());
+        assert_eq!(c.settings.aggregation, None);
+        assert_eq!(c.settings.delivery.retry.max_attempts, 8);
+        assert_eq!((c.settings.max_pages, c.settings.max_records), (10, 5_000));
+        assert_eq!(c.fetch.max_response_bytes, 5 * 1024 * 1024);
+        assert_eq!(c.deadline_margin, Duration::from_secs(2));
+    }
+
+    #[test]
+    fn every_setting_is_read() {
+        let c = load(&[
+            ("STREAM_NAME", "s"),
+            ("SOURCE", "http-json"),
+            ("HTTP_JSON_URL", "https://api.example/v1/items?x=1"),
+            ("HTTP_JSON_RECORDS_POINTER", "/data/items"),
+            ("HTTP_JSON_ID_POINTER", "/uid"),
+            ("HTTP_JSON_CURSOR_PARAM", "since"),
+            ("HTTP_JSON_NEXT_POINTER", "/next"),
+            ("HTTP_JSON_NEXT_PARAM", "page_token"),
+            ("HTTP_JSON_PAGE_ORDER", "oldest-first"),
+            ("HTTP_JSON_AUTH_HEADER", "X-Api-Key"),
+            ("HTTP_JSON_AUTH_SCHEME", "Token"),
+            (
+                "HTTP_JSON_AUTH_PARAM",
+                "/aws/reference/secretsmanager/api-key",
+            ),
+            ("CURSOR_STORE", "dynamodb"),
+            ("CURSOR_TABLE", "cursors"),
+            ("MAX_REQUEST_BYTES", "10485760"),
+            ("MAX_RECORD_BYTES", "2097152"),
+            ("MAX_RECORDS_PER_REQUEST", "250"),
+            ("AGGREGATION", "true"),
+            ("AGGREGATION_MAX_BYTES", "25600"),
+            ("PARTITION_KEY_POINTER", "/user/id"),
+            ("EXPLICIT_HASH_KEY_POINTER", "/ehk"),
+            ("PUT_MAX_ATTEMPTS", "3"),
+            ("PUT_TIMEOUT_MS", "500"),
+            ("MAX_PAGES", "2"),
+            ("MAX_RECORDS", "100"),
+            ("FETCH_TIMEOUT_MS", "1500"),
+            ("MAX_RESPONSE_BYTES", "65536"),
+            ("FETCH_MAX_ATTEMPTS", "2"),
+            ("PUT_RESERVE_MS", "3000"),
+            ("DEADLINE_MARGIN_MS", "100"),
+            ("METRICS_NAMESPACE", "X"),
+        ])
+        .unwrap();
+        let SourceConfig::HttpJson(h) = &c.source else {
+            panic!("{:?}", c.source)
+        };
+        assert_eq!(h.records_pointer, "/data/items");
+        assert_eq!(h.id_pointer, "/uid");
+        assert_eq!(h.cursor_param.as_deref(), Some("since"));
+        assert_eq!(h.next_param.as_deref(), Some("page_token"));
+        assert!(h.oldest_first);
+        assert_eq!(h.auth_header, "X-Api-Key");
+        assert_eq!(
+            h.auth_param.as_deref(),
+            Some("/aws/reference/secretsmanager/api-key")
+        );
+        assert_eq!(c.cursor_key, "http-json:https://api.example/v1/items");
+        assert_eq!(
+            c.cursor,
+            CursorConfig::DynamoDb {
+                table: "cursors".into()
+            }
+        );
+        assert_eq!(
+            c.settings.limits,
+            PackLimits {
+                max_records: 250,
+                max_request_bytes: 10_485_760,
+                max_record_bytes: 2_097_152
+            }
+        );
+        assert_eq!(c.settings.aggregation, Some(25_600));
+        assert_eq!(c.settings.keying.partition_key.as_deref(), Some("/user/id"));
+        assert_eq!(c.settings.delivery.retry.max_attempts, 3);
+        assert_eq!(c.settings.delivery.call_timeout, Duration::from_millis(500));
+        assert_eq!((c.settings.max_pages, c.settings.max_records), (2, 100));
+        assert_eq!(c.fetch.timeout, Duration::from_millis(1_500));
+        assert_eq!(c.fetch.retry.max_attempts, 2);
+        assert_eq!(c.settings.put_reserve, Duration::from_secs(3));
+        assert_eq!(c.metrics_namespace, "X");
+    }
+
+    #[test]
+    fn mastodon_needs_a_url_and_keys_its_cursor_by_host() {
+        let c = load(&[
+            ("STREAM_NAME", "s"),
+            ("SOURCE", "mastodon"),
+            ("MASTODON_URL", "https://mastodon.social/"),
+        ])
+        .unwrap();
+        assert_eq!(c.cursor_key, "mastodon:mastodon.social");
+        let SourceConfig::Mastodon(m) = c.source else {
+            panic!()
+        };
+        assert_eq!((m.page_limit, m.local_only), (40, false));
+    }
+
+    #[test]
+    fn bad_values_name_the_variable() {
+        for (vars, var, needle) in [
+            (vec![], "STREAM_NAME", "required"),
+            (
+                vec![("SOURCE", "twitter")],
+                "SOURCE",
+                "synthetic, mastodon, http-json",
+            ),
+            (vec![("SOURCE", "mastodon")], "MASTODON_URL", "required"),
+            (
+                vec![("SOURCE", "mastodon"), ("MASTODON_URL", "mastodon.social")],
+                "MASTODON_URL",
+                "http:// or https://",
+            ),
+            (
+                vec![
+                    ("SOURCE", "mastodon"),
+                    ("MASTODON_URL", "https://m.s"),
+                    ("MASTODON_PAGE_LIMIT", "80"),
+                ],
+                "MASTODON_PAGE_LIMIT",
+                "between 1 and 40",
+            ),
+            (
+                vec![("MAX_RECORDS_PER_REQUEST", "501")],
+                "MAX_RECORDS_PER_REQUEST",
+                "between 1 and 500",
+            ),
+            (
+                vec![("MAX_REQUEST_BYTES", "20000000")],
+                "MAX_REQUEST_BYTES",
+                "between 1024 and 10485760",
+            ),
+            (
+                vec![("MAX_REQUEST_BYTES", "2048"), ("MAX_RECORD_BYTES", "4096")],
+                "MAX_RECORD_BYTES",
+                "must not exceed MAX_REQUEST_BYTES",
+            ),
+            (vec![("AGGREGATION", "yes")], "AGGREGATION", "false, true"),
+            (
+                vec![
+                    ("AGGREGATION", "true"),
+                    ("AGGREGATION_MAX_BYTES", "2000000"),
+                ],
+                "AGGREGATION_MAX_BYTES",
+                "must not exceed MAX_RECORD_BYTES",
+            ),
+            (
+                vec![("PARTITION_KEY_POINTER", "user")],
+                "PARTITION_KEY_POINTER",
+                "start with '/'",
+            ),
+            (
+                vec![("CURSOR_STORE", "dynamodb")],
+                "CURSOR_TABLE",
+                "required",
+            ),
+            (
+                vec![
+                    ("PUT_BACKOFF_BASE_MS", "500"),
+                    ("PUT_BACKOFF_CAP_MS", "100"),
+                ],
+                "PUT_BACKOFF_CAP_MS",
+                "PUT_BACKOFF_BASE_MS",
+            ),
+            (
+                vec![("MAX_PAGES", "lots")],
+                "MAX_PAGES",
+                "not a whole number",
+            ),
+            (
+                vec![
+                    ("SOURCE", "http-json"),
+                    ("HTTP_JSON_URL", "https://a.b"),
+                    ("HTTP_JSON_NEXT_PARAM", "p"),
+                ],
+                "HTTP_JSON_NEXT_PARAM",
+                "HTTP_JSON_NEXT_POINTER",
+            ),
+        ] {
+            let mut vars = vars;
+            if var != "STREAM_NAME" {
+                vars.push(("STREAM_NAME", "s"));
+            }
+            let err = load(&vars).unwrap_err();
+            assert_eq!(err.var, var, "{err}");
+            let msg = err.to_string();
+            assert!(msg.contains(var) && msg.contains(needle), "{msg}");
+        }
+    }
+
+    #[test]
+    fn an_invocation_input_may_narrow_the_budget() {
+        // GIVEN a Scheduler custom input overriding the page budget
+        let c = load(&[("STREAM_NAME", "s")]).unwrap();
+        let (o, ignored) =
+            Overrides::from_input(&json!({"max_pages": 2, "max_records": 50, "note": "hourly"}))
+                .unwrap();
+        // WHEN applied THEN the budget changes and nothing else
+        let s = o.apply(&c.settings);
+        assert_eq!((s.max_pages, s.max_records), (2, 50));
+        assert_eq!(s.limits, c.settings.limits);
+        assert_eq!(ignored, ["note"]);
+        // AND an EventBridge envelope, null or a string carries no overrides
+        for input in [json!(null), json!("tick"), json!([1])] {
+            assert_eq!(
+                Overrides::from_input(&input).unwrap().0,
+                Overrides::default()
+            );
+        }
+        // AND a bad value is an error naming the key
+        let err = Overrides::from_input(&json!({"max_pages": 0})).unwrap_err();
+        assert_eq!(err.var, "max_pages");
+        let err = Overrides::from_input(&json!({"max_records": "many"})).unwrap_err();
+        assert!(err.to_string().contains("max_records"), "{err}");
+    }
+}

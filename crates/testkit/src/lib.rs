@@ -1,0 +1,14 @@
+//! The test kit: what the tests, benchmarks and local runs stand up in place of AWS. A
+//! dev-dependency only: no shipped crate depends on it.
+//!
+//! # Layout
+//! - [`comprehend`]: Comprehend's `BatchDetectSentiment` (awsJson1_1, real limits, injectable
+//!   throttling / 500s / latency); also the `comprehend-standin` binary.
+//! - [`kinesis`]: Kinesis `PutRecords` with injected partial failures.
+//! - [`runtime_api`]: the Lambda Runtime API, so a function binary runs as Lambda runs it.
+//! - [`emulator`]: moto's server on a free loopback port, and stream helpers over it.
+
+pub mod comprehend;
+pub mod emulator;
+pub mod kinesis;
+pub mod runtime_api;

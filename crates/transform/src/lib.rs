@@ -1,0 +1,25 @@
+//! The transform's domain: one Firehose data-transformation batch in, one answer per record
+//! out, each payload's bytes kept and one sentiment member spliced in. Free of the AWS SDK and
+//! the Lambda runtime: adapters implement [`sentiment::SentimentAnalyzer`], the Lambda crate
+//! maps its event onto [`transform::transform`].
+//!
+//! # Layout
+//! - [`record`]: the Firehose event and response, parsed record by record.
+//! - [`json`]: the one-pass validating JSON scan and the byte-exact splice.
+//! - [`text`]: JSON pointers to the text and language, truncation, language codes.
+//! - [`plan`]: the table of distinct documents and their batches.
+//! - [`sentiment`]: what an analyzer answers, and the trait adapters implement.
+//! - [`transform`]: one batch, end to end, within the response limit.
+//! - [`config`]: [`config::TransformConfig`], read once from the environment.
+//! - [`metrics`]: the invocation's [`metrics::Summary`] and its EMF document.
+//! - [`limits`]: Firehose's and Comprehend's limits, each citing its page.
+
+pub mod config;
+pub mod json;
+pub mod limits;
+pub mod metrics;
+pub mod plan;
+pub mod record;
+pub mod sentiment;
+pub mod text;
+pub mod transform;

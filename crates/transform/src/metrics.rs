@@ -1,0 +1,107 @@
+//! What one invocation did: the summary log line and its CloudWatch Embedded Metric Format twin.
+//! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
+
+use std::collections::BTreeMap;
+
+use ks_kernel::emf::{Emf, Unit};
+use serde::Serialize;
+use serde_json::Value;
+
+/// Counts for one transform invocation.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub records_in: u64,
+    pub ok: u64,
+    pub dropped: u64,
+    pub failed: u64,
+    /// Distinct documents scored.
+    pub texts_analysed: u64,
+    /// Records that shared an earlier record's text and were not sent again.
+    pub deduplicated: u64,
+    pub no_text: u64,
+    pub unsupported_language: u64,
+    pub passed_through: u64,
+    /// Distinct documents left without sentiment after retries.
+    pub sentiment_errors: u64,
+    pub over_response_limit: u64,
+    /// Remote calls made (first attempts and retries).
+    pub sentiment_calls: u64,
+    pub retries: u64,
+    /// Σ max(3, ⌈chars/100⌉) over the documents Comprehend scored.
+    pub billed_units: u64,
+    /// Records delivered per sentiment label.
+    pub labels: BTreeMap<&'static str, u64>,
+    pub elapsed_ms: u64,
+}
+
+impl Summary {
+    /// The EMF document for these counts: one line CloudWatch turns into metrics.
+    pub fn to_emf(&self, namespace: &str, function_name: &str, timestamp_ms: u64) -> Value {
+        let mut emf = Emf::new(function_name);
+        for (name, value) in [
+            ("RecordsIn", self.records_in),
+            ("RecordsOk", self.ok),
+            ("RecordsDropped", self.dropped),
+            ("RecordsFailed", self.failed),
+            ("TextsAnalysed", self.texts_analysed),
+            ("TextsDeduplicated", self.deduplicated),
+            ("RecordsWithoutText", self.no_text),
+            ("UnsupportedLanguage", self.unsupported_language),
+            ("PassedThrough", self.passed_through),
+            ("SentimentErrors", self.sentiment_errors),
+            ("OverResponseLimit", self.over_response_limit),
+            ("ComprehendCalls", self.sentiment_calls),
+            ("ComprehendRetries", self.retries),
+            ("ComprehendUnits", self.billed_units),
+        ] {
+            emf.metric(name, Unit::Count, value);
+        }
+        for (label, name) in [
+            ("POSITIVE", "SentimentPositive"),
+            ("NEGATIVE", "SentimentNegative"),
+            ("NEUTRAL", "SentimentNeutral"),
+            ("MIXED", "SentimentMixed"),
+        ] {
+            let value = self.labels.get(label).copied().unwrap_or(0);
+            emf.metric(name, Unit::Count, value);
+        }
+        emf.metric("DurationMs", Unit::Milliseconds, self.elapsed_ms);
+        emf.finish(namespace, &[&["FunctionName"]], timestamp_ms)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emf_declares_every_metric_it_carries() {
+        // GIVEN a summary WHEN rendered as EMF
+        let mut s = Summary {
+            records_in: 7,
+            ok: 5,
+            billed_units: 42,
+            ..Summary::default()
+        };
+        s.labels.insert("POSITIVE", 3);
+        let emf = s.to_emf("KinesisSentiment", "firehose-transform", 1_700_000_000_000);
+        // THEN each declared metric has a numeric value at the top level
+        let declared = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap();
+        assert_eq!(declared.len(), 19);
+        for m in declared {
+            let name = m["Name"].as_str().unwrap();
+            assert!(emf[name].is_u64(), "{name} has no value");
+        }
+        assert_eq!(emf["RecordsIn"], 7);
+        assert_eq!(emf["ComprehendUnits"], 42);
+        assert_eq!(emf["SentimentPositive"], 3);
+        assert_eq!(emf["SentimentMixed"], 0);
+        assert_eq!(emf["FunctionName"], "firehose-transform");
+        assert_eq!(
+            emf["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0][0],
+            "FunctionName"
+        );
+    }
+}

@@ -1,0 +1,84 @@
+//! What a sentiment analyzer answers, and the trait the adapters implement.
+
+use std::future::Future;
+
+use serde::Serialize;
+
+/// The overall sentiment of one document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Label {
+    Positive,
+    Negative,
+    Neutral,
+    Mixed,
+}
+
+impl Label {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Label::Positive => "POSITIVE",
+            Label::Negative => "NEGATIVE",
+            Label::Neutral => "NEUTRAL",
+            Label::Mixed => "MIXED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "POSITIVE" => Some(Label::Positive),
+            "NEGATIVE" => Some(Label::Negative),
+            "NEUTRAL" => Some(Label::Neutral),
+            "MIXED" => Some(Label::Mixed),
+            _ => None,
+        }
+    }
+}
+
+/// Confidence per label, each in [0, 1].
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct Scores {
+    pub positive: f64,
+    pub negative: f64,
+    pub neutral: f64,
+    pub mixed: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sentiment {
+    pub label: Label,
+    pub scores: Scores,
+}
+
+/// One document the analyzer could not score (Comprehend's `ErrorList` entry).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocError {
+    pub code: String,
+    pub message: String,
+    /// Worth sending again in a later call (an internal error, not a bad document).
+    pub retryable: bool,
+}
+
+/// A failed call: the kernel's one vocabulary for failures of anything outside.
+pub use ks_kernel::error::CallError;
+
+/// The answer for each document of a call, in the order they were given.
+pub type BatchOutcome = Result<Vec<Result<Sentiment, DocError>>, CallError>;
+
+/// Scores batches of texts that share one language.
+pub trait SentimentAnalyzer: Send + Sync {
+    /// The `model` written next to each result: `comprehend` or `lexicon`.
+    fn model(&self) -> &'static str;
+
+    /// Whether a (normalised, Comprehend-style) language code can be analysed.
+    fn supports_language(&self, language: &str) -> bool;
+
+    /// The most documents one call may carry.
+    fn max_batch_documents(&self) -> usize;
+
+    /// Whether each call is a billed, remote request (counted as calls and units).
+    fn is_remote(&self) -> bool;
+
+    /// Scores `texts`; the answer has exactly one entry per text, in order.
+    fn analyze(&self, language: &str, texts: &[&str]) -> impl Future<Output = BatchOutcome> + Send;
+}

@@ -1,0 +1,774 @@
+//! The transform of one Firehose batch: decode each record, score its text, splice the result
+//! into the original bytes, and answer every record exactly once, in order, within 6 MB.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::future::Future;
+use std::ops::Range;
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64_simd::STANDARD as BASE64_FAST;
+use futures::stream::FuturesUnordered;
+use futures::{FutureExt as _, StreamExt as _};
+use serde::Serialize;
+use tokio::time::Instant;
+
+use crate::json::{Edit, JsonError, Member, ObjectRef};
+use crate::limits::FIREHOSE_MAX_RESPONSE_BYTES;
+use crate::metrics::Summary;
+use crate::plan::{Batch, DocTable};
+use crate::record::{
+    FirehoseEvent, FirehoseRecord, FirehoseResponse, RecordResult, ResponseMetadata, ResponseRecord,
+};
+use crate::sentiment::{BatchOutcome, CallError, Scores, Sentiment, SentimentAnalyzer};
+use crate::text::{Pointer, find_text, normalize_language, truncate_utf8};
+use ks_kernel::retry::{self, Decision, Ended, Limits, RetryLogic, RetryPolicy, TimedOut};
+
+/// What to do with a record whose sentiment could not be had after retries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnSentimentError {
+    /// Deliver it with `{"label":null,"error":…}` in the sentiment field.
+    Deliver,
+    /// Answer `ProcessingFailed`, so Firehose writes it under `processing-failed/`.
+    Fail,
+}
+
+impl OnSentimentError {
+    /// The setting's value that chooses this.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnSentimentError::Deliver => "deliver",
+            OnSentimentError::Fail => "fail",
+        }
+    }
+}
+
+/// What to do with a payload that is not a JSON object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NonJsonPolicy {
+    Fail,
+    PassThrough,
+}
+
+impl NonJsonPolicy {
+    /// The setting's value that chooses this.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NonJsonPolicy::Fail => "fail",
+            NonJsonPolicy::PassThrough => "pass",
+        }
+    }
+}
+
+/// What to do with a JSON record that has no text at any pointer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoTextPolicy {
+    Deliver,
+    Drop,
+}
+
+impl NoTextPolicy {
+    /// The setting's value that chooses this.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NoTextPolicy::Deliver => "deliver",
+            NoTextPolicy::Drop => "drop",
+        }
+    }
+}
+
+/// Everything the transform needs to know, validated (see `config`).
+#[derive(Debug, Clone)]
+pub struct TransformSettings {
+    pub text_pointers: Vec<Pointer>,
+    /// Pointers to each record's language tag, tried in order; none: every text is in
+    /// `default_language`.
+    pub language_pointers: Vec<Pointer>,
+    pub default_language: &'static str,
+    pub max_document_bytes: usize,
+    pub concurrency: usize,
+    pub retry: RetryPolicy,
+    pub call_timeout: Duration,
+    pub on_sentiment_error: OnSentimentError,
+    pub non_json: NonJsonPolicy,
+    pub no_text: NoTextPolicy,
+    pub field: String,
+    pub partition_keys: bool,
+    /// The response ceiling; Firehose's limit unless a test wants a smaller one.
+    pub max_response_bytes: usize,
+}
+
+impl Default for TransformSettings {
+    fn default() -> Self {
+        TransformSettings {
+            text_pointers: vec![Pointer::parse("/text").expect("valid pointer")],
+            language_pointers: Vec::new(),
+            default_language: "en",
+            max_document_bytes: crate::limits::COMPREHEND_MAX_DOCUMENT_BYTES,
+            concurrency: 8,
+            retry: RetryPolicy::default(),
+            call_timeout: Duration::from_secs(10),
+            on_sentiment_error: OnSentimentError::Deliver,
+            non_json: NonJsonPolicy::Fail,
+            no_text: NoTextPolicy::Deliver,
+            field: "sentiment".to_owned(),
+            partition_keys: false,
+            max_response_bytes: FIREHOSE_MAX_RESPONSE_BYTES,
+        }
+    }
+}
+
+/// How many records are prepared between checks for full batches to send and answers to use.
+const DISPATCH_EVERY_RECORDS: usize = 64;
+
+/// The partition key value for records delivered without a sentiment label.
+pub const NO_LABEL_PARTITION: &str = "NONE";
+
+/// No record: the end of a waiting list.
+const NONE: u32 = u32::MAX;
+
+/// How `plan` decided a record.
+enum Outcome {
+    /// `ProcessingFailed`; Firehose gets the original data back.
+    Fail(String),
+    Drop,
+    /// `Ok`, with its base64 line and its partition label.
+    Ready {
+        data: String,
+        label: &'static str,
+    },
+    /// Waiting for document `doc`'s answer.
+    Waiting(Waiting),
+}
+
+/// A record that waits for its document's answer, and the next record waiting for the same one.
+struct Waiting {
+    src: Range<usize>,
+    edit: Edit,
+    doc: usize,
+    next: u32,
+}
+
+/// A document's final answer.
+enum DocResult {
+    Scored(Sentiment),
+    Failed(String),
+}
+
+/// A document's answer as records use it: where its field's JSON sits in `Work::fields`, and
+/// its label; or why there is none.
+type Answer = Result<(Range<usize>, &'static str), String>;
+
+#[derive(Default)]
+struct CallStats {
+    calls: u64,
+    retries: u64,
+}
+
+impl CallStats {
+    fn add(&mut self, other: CallStats) {
+        self.calls += other.calls;
+        self.retries += other.retries;
+    }
+}
+
+#[derive(Serialize)]
+struct SentimentField<'a> {
+    label: &'static str,
+    scores: Scores,
+    model: &'a str,
+}
+
+#[derive(Serialize)]
+struct SentimentErrorField<'a> {
+    label: Option<&'static str>,
+    error: &'a str,
+    model: &'a str,
+}
+
+/// Transforms one batch. Never fails: every record is answered, bad ones as `ProcessingFailed`.
+///
+/// Records are prepared in order while full batches of documents go out to the analyzer, and
+/// each record is finished (spliced and encoded) as soon as its document's answer is back, so
+/// little work is left once the last call returns.
+pub async fn transform<A: SentimentAnalyzer>(
+    analyzer: &A,
+    settings: &TransformSettings,
+    event: &FirehoseEvent,
+    deadline: Instant,
+) -> (FirehoseResponse, Summary) {
+    let started = Instant::now();
+    let mut summary = Summary {
+        records_in: event.records.len() as u64,
+        ..Summary::default()
+    };
+    let mut work = Work::new(analyzer, settings, event);
+    let max_batch = analyzer.max_batch_documents();
+    let mut calls = Dispatcher::new(settings.concurrency, |batch| {
+        run_batch(analyzer, settings, batch, deadline)
+    });
+    for (i, r) in event.records.iter().enumerate() {
+        work.prepare(r, &mut summary);
+        if i % DISPATCH_EVERY_RECORDS == DISPATCH_EVERY_RECORDS - 1 {
+            calls.queue(work.docs.take_full_batches(max_batch));
+            let not_started = calls.queued.len();
+            // The first calls overlap the preparation of later records.
+            calls
+                .pump(false, |doc, result| {
+                    work.answer(doc, result, event, &mut summary)
+                })
+                .await;
+            if calls.queued.len() < not_started {
+                // The calls just started may be tasks queued behind this one on its worker
+                // (tokio keeps the newest in a slot no other worker can take): let them send
+                // their requests now rather than after every record is prepared.
+                tokio::task::yield_now().await;
+            }
+        }
+    }
+    calls.queue(work.docs.take_remaining_batches(max_batch));
+    calls
+        .pump(true, |doc, result| {
+            work.answer(doc, result, event, &mut summary)
+        })
+        .await;
+    // Every batch answers each of its documents; this only guards that promise.
+    for doc in 0..work.docs.docs().len() {
+        if work.answers[doc].is_none() {
+            work.answer(
+                doc,
+                DocResult::Failed("no answer for this document".to_owned()),
+                event,
+                &mut summary,
+            );
+        }
+    }
+    // And every waiting record is finished by its document's answer; this guards that one.
+    for rec in 0..work.pending.len() {
+        if work.pending[rec].take().is_some() {
+            work.fail(rec, "no answer for this record", &event.records[rec]);
+        }
+    }
+    summary.deduplicated = work.docs.duplicates() as u64;
+    summary.sentiment_calls = calls.stats.calls;
+    summary.retries = calls.stats.retries;
+
+    let mut records = work.records;
+    fit_response(&mut records, settings.max_response_bytes, &mut summary);
+    summary.elapsed_ms = started.elapsed().as_millis() as u64;
+    (FirehoseResponse { records }, summary)
+}
+
+/// Keeps up to `concurrency` calls in flight, starting queued batches as slots free up.
+struct Dispatcher<S, F> {
+    start: S,
+    queued: VecDeque<Batch>,
+    in_flight: FuturesUnordered<F>,
+    concurrency: usize,
+    stats: CallStats,
+}
+
+impl<S, F> Dispatcher<S, F>
+where
+    S: FnMut(Batch) -> F,
+    F: Future<Output = (Vec<(usize, DocResult)>, CallStats)>,
+{
+    fn new(concurrency: usize, start: S) -> Self {
+        Dispatcher {
+            start,
+            queued: VecDeque::new(),
+            in_flight: FuturesUnordered::new(),
+            concurrency: concurrency.max(1),
+            stats: CallStats::default(),
+        }
+    }
+
+    fn queue(&mut self, batches: impl IntoIterator<Item = Batch>) {
+        self.queued.extend(batches);
+    }
+
+    /// Starts queued calls up to the concurrency limit.
+    fn top_up(&mut self) {
+        while self.in_flight.len() < self.concurrency {
+            let Some(batch) = self.queued.pop_front() else {
+                break;
+            };
+            self.in_flight.push((self.start)(batch));
+        }
+    }
+
+    /// Starts queued calls and hands every answer of the calls that have finished to `answer`;
+    /// with `wait`, until no call is left.
+    async fn pump(&mut self, wait: bool, mut answer: impl FnMut(usize, DocResult)) {
+        loop {
+            self.top_up();
+            let next = if wait {
+                self.in_flight.next().await
+            } else {
+                self.in_flight.next().now_or_never().flatten()
+            };
+            let Some(first) = next else {
+                break;
+            };
+            // The next calls go out (polled once, so they start) before this batch's records
+            // are finished: a free slot waits for nothing.
+            self.top_up();
+            let more = self.in_flight.next().now_or_never().flatten();
+            for (done, stats) in std::iter::once(first).chain(more) {
+                self.stats.add(stats);
+                for (doc, result) in done {
+                    answer(doc, result);
+                }
+            }
+        }
+    }
+}
+
+/// The records of one batch as they are prepared and finished.
+struct Work<'a, A> {
+    analyzer: &'a A,
+    settings: &'a TransformSettings,
+    model: &'static str,
+    /// Every record's decoded payload, back to back: one allocation for the batch.
+    arena: Vec<u8>,
+    /// Scratch space reused from record to record: top-level members, then edited bytes.
+    members: Vec<Member>,
+    line: Vec<u8>,
+    docs: DocTable,
+    /// Per document: its answer once known, and the first record waiting for it.
+    answers: Vec<Option<Answer>>,
+    waiting: Vec<u32>,
+    /// Every scored document's sentiment field, back to back.
+    fields: Vec<u8>,
+    /// The response, in input order: each record is answered in place as soon as it can be,
+    /// so nothing is left to build once the last call returns.
+    records: Vec<ResponseRecord>,
+    /// Per record: what it waits for, if anything.
+    pending: Vec<Option<Waiting>>,
+}
+
+impl<'a, A: SentimentAnalyzer> Work<'a, A> {
+    fn new(analyzer: &'a A, settings: &'a TransformSettings, event: &FirehoseEvent) -> Self {
+        let decoded: usize = event
+            .records
+            .iter()
+            .map(|r| r.data.as_ref().map_or(0, |d| d.len() / 4 * 3 + 3))
+            .sum();
+        Work {
+            analyzer,
+            settings,
+            model: analyzer.model(),
+            arena: Vec::with_capacity(decoded),
+            members: Vec::new(),
+            line: Vec::new(),
+            docs: DocTable::default(),
+            answers: Vec::new(),
+            waiting: Vec::new(),
+            fields: Vec::new(),
+            records: Vec::with_capacity(event.records.len()),
+            pending: Vec::with_capacity(event.records.len()),
+        }
+    }
+
+    /// Decides the next record's fate, or queues its text and waits for the answer.
+    fn prepare(&mut self, input: &FirehoseRecord, summary: &mut Summary) {
+        let outcome = self.plan(input.data.as_deref(), summary);
+        let rec = self.records.len();
+        self.records.push(ResponseRecord {
+            record_id: input.record_id.clone(),
+            result: RecordResult::Ok,
+            data: String::new(),
+            metadata: None,
+        });
+        self.pending.push(None);
+        match outcome {
+            Outcome::Fail(reason) => self.fail(rec, &reason, input),
+            Outcome::Drop => self.records[rec].result = RecordResult::Dropped,
+            Outcome::Ready { data, label } => self.ready(rec, data, label),
+            Outcome::Waiting(mut waiting) => {
+                let doc = waiting.doc;
+                if self.answers[doc].is_some() {
+                    // A repeat of a text already answered: finish it now.
+                    self.finish(rec, waiting, input, summary);
+                } else {
+                    waiting.next = std::mem::replace(&mut self.waiting[doc], rec as u32);
+                    self.pending[rec] = Some(waiting);
+                }
+            }
+        }
+    }
+
+    /// Answers `rec` `Ok` with `data`.
+    fn ready(&mut self, rec: usize, data: String, label: &'static str) {
+        let r = &mut self.records[rec];
+        r.data = data;
+        if self.settings.partition_keys {
+            r.metadata = Some(ResponseMetadata {
+                partition_keys: BTreeMap::from([("sentiment".to_owned(), label.to_owned())]),
+            });
+        }
+    }
+
+    /// Answers `rec` `ProcessingFailed`: Firehose gets the original data back.
+    fn fail(&mut self, rec: usize, reason: &str, input: &FirehoseRecord) {
+        tracing::warn!(record_id = %input.record_id, reason = %reason, "record failed");
+        let r = &mut self.records[rec];
+        r.result = RecordResult::ProcessingFailed;
+        r.data = input.data.clone().unwrap_or_default();
+    }
+
+    fn plan(&mut self, data: Option<&str>, summary: &mut Summary) -> Outcome {
+        let settings = self.settings;
+        let Some(data) = data else {
+            return Outcome::Fail("the record has no data field".to_owned());
+        };
+        let start = self.arena.len();
+        if BASE64_FAST.decode_append(data, &mut self.arena).is_err() {
+            // The fast decoder only says "invalid"; the careful one says where and why.
+            let why = match BASE64.decode(data) {
+                Err(e) => e.to_string(),
+                Ok(_) => "rejected by the decoder".to_owned(),
+            };
+            return Outcome::Fail(format!("data is not valid base64: {why}"));
+        }
+        let src = start..self.arena.len();
+        let Ok(text) = simdutf8::basic::from_utf8(&self.arena[src.clone()]) else {
+            let valid = std::str::from_utf8(&self.arena[src.clone()])
+                .err()
+                .map_or(0, |e| e.valid_up_to());
+            let why = format!("payload is not valid UTF-8 (byte {valid})");
+            return self.non_json(why, src, summary);
+        };
+        let obj = match ObjectRef::parse(text, &mut self.members) {
+            Ok(o) => o,
+            Err(e @ JsonError::TooDeep { .. }) => return Outcome::Fail(format!("payload {e}")),
+            Err(e) => return self.non_json(format!("payload {e}"), src, summary),
+        };
+        let Some(found) = find_text(text, obj, &settings.text_pointers) else {
+            summary.no_text += 1;
+            return match settings.no_text {
+                NoTextPolicy::Deliver => self.deliver(src),
+                NoTextPolicy::Drop => Outcome::Drop,
+            };
+        };
+        // A record without a language tag is taken to be in the default language.
+        let language = match find_text(text, obj, &settings.language_pointers) {
+            Some(tag) => normalize_language(&tag),
+            None => Some(settings.default_language),
+        };
+        let Some(language) = language.filter(|l| self.analyzer.supports_language(l)) else {
+            summary.unsupported_language += 1;
+            return self.deliver(src);
+        };
+        let edit = obj.edit(text, &settings.field);
+        let doc = self
+            .docs
+            .intern(language, truncate_utf8(&found, settings.max_document_bytes));
+        if doc == self.answers.len() {
+            self.answers.push(None);
+            self.waiting.push(NONE);
+        }
+        Outcome::Waiting(Waiting {
+            src,
+            edit,
+            doc,
+            next: NONE,
+        })
+    }
+
+    fn non_json(&mut self, why: String, src: Range<usize>, summary: &mut Summary) -> Outcome {
+        match self.settings.non_json {
+            NonJsonPolicy::Fail => Outcome::Fail(why),
+            NonJsonPolicy::PassThrough => {
+                summary.passed_through += 1;
+                self.deliver(src)
+            }
+        }
+    }
+
+    /// The payload unchanged, as one line.
+    fn deliver(&mut self, src: Range<usize>) -> Outcome {
+        Outcome::Ready {
+            data: encode_line(&self.arena[src]),
+            label: NO_LABEL_PARTITION,
+        }
+    }
+
+    /// Takes in a document's answer and finishes every record waiting for it.
+    fn answer(
+        &mut self,
+        doc: usize,
+        result: DocResult,
+        event: &FirehoseEvent,
+        summary: &mut Summary,
+    ) {
+        let answer = match result {
+            DocResult::Scored(s) => {
+                summary.texts_analysed += 1;
+                if self.analyzer.is_remote() {
+                    summary.billed_units += self.docs.docs()[doc].units();
+                }
+                let label = s.label.as_str();
+                let field = SentimentField {
+                    label,
+                    scores: s.scores,
+                    model: self.model,
+                };
+                // Serialised once however many records share the document.
+                let start = self.fields.len();
+                serde_json::to_writer(&mut self.fields, &field).expect("serialising plain data");
+                Ok((start..self.fields.len(), label))
+            }
+            DocResult::Failed(why) => {
+                summary.sentiment_errors += 1;
+                Err(why)
+            }
+        };
+        self.answers[doc] = Some(answer);
+        let mut rec = std::mem::replace(&mut self.waiting[doc], NONE);
+        while rec != NONE {
+            let r = rec as usize;
+            let waiting = self.pending[r]
+                .take()
+                .expect("a record in a waiting list is waiting");
+            rec = waiting.next;
+            self.finish(r, waiting, &event.records[r], summary);
+        }
+    }
+
+    /// Splices its document's answer into a waiting record.
+    fn finish(
+        &mut self,
+        rec: usize,
+        waiting: Waiting,
+        input: &FirehoseRecord,
+        summary: &mut Summary,
+    ) {
+        let Waiting { src, edit, doc, .. } = waiting;
+        let settings = self.settings;
+        let answer = self.answers[doc]
+            .as_ref()
+            .expect("finished after its answer");
+        // The field to add, and the partition label that goes with it.
+        let marker;
+        let (value, label): (&[u8], &'static str) = match answer {
+            Ok((field, label)) => {
+                *summary.labels.entry(label).or_default() += 1;
+                (&self.fields[field.clone()], label)
+            }
+            Err(why) => match settings.on_sentiment_error {
+                OnSentimentError::Fail => {
+                    let reason = format!("no sentiment: {why}");
+                    self.fail(rec, &reason, input);
+                    return;
+                }
+                OnSentimentError::Deliver => {
+                    marker = serde_json::to_vec(&SentimentErrorField {
+                        label: None,
+                        error: why,
+                        model: self.model,
+                    })
+                    .expect("serialising plain data");
+                    (&marker, NO_LABEL_PARTITION)
+                }
+            },
+        };
+        // The payload as validated when the edit was planned.
+        self.line.clear();
+        edit.write(&self.arena[src], &settings.field, value, &mut self.line);
+        let data = encode_line(&self.line);
+        self.ready(rec, data, label);
+    }
+}
+
+/// One batch, retried on retryable failures (whole-call or per-document) until it is answered,
+/// attempts run out, or the deadline is near.
+async fn run_batch<A: SentimentAnalyzer>(
+    analyzer: &A,
+    settings: &TransformSettings,
+    batch: Batch,
+    deadline: Instant,
+) -> (Vec<(usize, DocResult)>, CallStats) {
+    let (answered, stats) =
+        score_texts(analyzer, settings, batch.language, &batch.texts, deadline).await;
+    let answered = answered
+        .into_iter()
+        .map(|(pos, r)| (batch.docs[pos], r))
+        .collect();
+    (answered, stats)
+}
+
+/// One batch's documents as the retry driver runs them: the work is the positions still
+/// without an answer.
+struct ScoreLogic<'a, A> {
+    analyzer: &'a A,
+    language: &'static str,
+    texts: &'a [Arc<str>],
+    answered: Vec<(usize, DocResult)>,
+    /// Remote calls made.
+    calls: u64,
+}
+
+impl<A: SentimentAnalyzer> RetryLogic for ScoreLogic<'_, A> {
+    type Work = Vec<usize>;
+    type Answer = BatchOutcome;
+    type Error = String;
+
+    async fn attempt(&mut self, pending: &Vec<usize>) -> BatchOutcome {
+        if self.analyzer.is_remote() {
+            self.calls += 1;
+        }
+        let texts: Vec<&str> = pending.iter().map(|&pos| &*self.texts[pos]).collect();
+        self.analyzer.analyze(self.language, &texts).await
+    }
+
+    fn decide(
+        &mut self,
+        pending: &Vec<usize>,
+        answer: Result<BatchOutcome, TimedOut>,
+    ) -> Decision<Vec<usize>, String> {
+        match answer.unwrap_or_else(|t| Err(CallError::Timeout(t.millis()))) {
+            Ok(per_doc) if per_doc.len() == pending.len() => {
+                let mut retry = Vec::new();
+                let mut last = String::new();
+                for (&pos, r) in pending.iter().zip(per_doc) {
+                    match r {
+                        Ok(s) => self.answered.push((pos, DocResult::Scored(s))),
+                        Err(e) if e.retryable => {
+                            last = format!("{}: {}", e.code, e.message);
+                            retry.push(pos);
+                        }
+                        Err(e) => self
+                            .answered
+                            .push((pos, DocResult::Failed(format!("{}: {}", e.code, e.message)))),
+                    }
+                }
+                if retry.is_empty() {
+                    Decision::Done
+                } else {
+                    Decision::RetryPartial(retry, last)
+                }
+            }
+            Ok(per_doc) => Decision::GiveUp(format!(
+                "analyzer answered {} results for {} documents",
+                per_doc.len(),
+                pending.len()
+            )),
+            Err(e) if e.is_retryable() => {
+                tracing::debug!(error = %e, language = self.language, "sentiment call failed, will retry");
+                Decision::RetryAll(format!("{}: {e}", e.code()))
+            }
+            Err(e) => Decision::GiveUp(format!("{}: {e}", e.code())),
+        }
+    }
+}
+
+/// Answers for `texts`, by position: retried on retryable failures (whole-call or
+/// per-document) until each is answered, attempts run out, or the deadline is near.
+async fn score_texts<A: SentimentAnalyzer>(
+    analyzer: &A,
+    settings: &TransformSettings,
+    language: &'static str,
+    texts: &[Arc<str>],
+    deadline: Instant,
+) -> (Vec<(usize, DocResult)>, CallStats) {
+    let mut logic = ScoreLogic {
+        analyzer,
+        language,
+        texts,
+        answered: Vec::with_capacity(texts.len()),
+        calls: 0,
+    };
+    let limits = Limits {
+        policy: &settings.retry,
+        deadline,
+        attempt_timeout: Some(settings.call_timeout),
+    };
+    let mut rng = fastrand::Rng::new();
+    let report = retry::run(&mut logic, (0..texts.len()).collect(), limits, &mut rng).await;
+    let stats = CallStats {
+        calls: logic.calls,
+        retries: u64::from(report.retries()),
+    };
+    let (unanswered, why) = match report.ended {
+        Ended::Done => (Vec::new(), String::new()),
+        Ended::GaveUp { work, error } => (work, error),
+        Ended::Exhausted { work, last } | Ended::WaitTooLong { work, last, .. } => {
+            let why = format!("gave up after {} attempts: {last}", report.attempts);
+            (work, why)
+        }
+        Ended::OutOfTime { work, .. } => {
+            let why = "deadline reached before sentiment could be had".to_owned();
+            (work, why)
+        }
+    };
+    let mut answered = logic.answered;
+    answered.extend(
+        unanswered
+            .into_iter()
+            .map(|pos| (pos, DocResult::Failed(why.clone()))),
+    );
+    (answered, stats)
+}
+
+/// Base64 of `bytes` ending in exactly one added `\n` (none if it already ends with one):
+/// Firehose writes records back to back, so the newline is what makes the object NDJSON.
+fn encode_line(bytes: &[u8]) -> String {
+    let newline = bytes.last() != Some(&b'\n');
+    let whole = bytes.len() / 3 * 3;
+    let mut out = String::with_capacity(BASE64_FAST.encoded_length(bytes.len() + 1));
+    BASE64_FAST.encode_append(&bytes[..whole], &mut out);
+    // The last one or two bytes and the newline are encoded together, so no copy of the
+    // payload is made just to append one byte.
+    let mut tail = [0u8; 3];
+    let rest = &bytes[whole..];
+    tail[..rest.len()].copy_from_slice(rest);
+    let mut n = rest.len();
+    if newline {
+        tail[n] = b'\n';
+        n += 1;
+    }
+    BASE64_FAST.encode_append(&tail[..n], &mut out);
+    out
+}
+
+/// Keeps the serialised response within `limit`: records that would not fit, in order, are
+/// answered `ProcessingFailed` with empty data, so Firehose routes their original bytes to the
+/// error prefix instead of failing the whole invocation.
+fn fit_response(records: &mut [ResponseRecord], limit: usize, summary: &mut Summary) {
+    const ENVELOPE: usize = r#"{"records":[]}"#.len();
+    // Ok records carry our own base64 lines, which JSON never escapes; only the input handed
+    // back by failed records needs measuring.
+    let lens: Vec<(usize, usize)> = records
+        .iter()
+        .map(|r| r.json_lens(r.result == RecordResult::Ok))
+        .collect();
+    let commas = records.len().saturating_sub(1);
+    // Room kept so every later record can at least be answered in its smallest form.
+    let mut reserve: usize = lens.iter().map(|&(small, _)| small).sum();
+    let mut used = ENVELOPE + commas;
+    for (r, (small, full)) in records.iter_mut().zip(lens) {
+        reserve -= small;
+        if used + full + reserve <= limit {
+            used += full;
+        } else {
+            tracing::warn!(
+                record_id = %r.record_id,
+                reason = "the response would exceed Firehose's 6 MB limit",
+                "record failed"
+            );
+            summary.over_response_limit += 1;
+            used += small;
+            r.result = RecordResult::ProcessingFailed;
+            r.data = String::new();
+            r.metadata = None;
+        }
+        match r.result {
+            RecordResult::Ok => summary.ok += 1,
+            RecordResult::Dropped => summary.dropped += 1,
+            RecordResult::ProcessingFailed => summary.failed += 1,
+        }
+    }
+}

@@ -1,0 +1,609 @@
+//! The transform of one Firehose batch, over a scriptable in-memory analyzer.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use ks_transform::record::{FirehoseEvent, FirehoseRecord, RecordResult};
+use ks_transform::sentiment::{
+    BatchOutcome, CallError, DocError, Label, Scores, Sentiment, SentimentAnalyzer,
+};
+use ks_transform::text::Pointer;
+use ks_transform::transform::{
+    NoTextPolicy, NonJsonPolicy, OnSentimentError, TransformSettings, transform,
+};
+use proptest::prelude::*;
+use serde_json::Value;
+use tokio::time::Instant;
+
+/// Scores "good" texts POSITIVE, others NEUTRAL; fails the calls it is told to.
+#[derive(Default)]
+struct Fake {
+    script: Mutex<VecDeque<CallError>>,
+    calls: AtomicUsize,
+    batches: Mutex<Vec<(String, Vec<String>)>>,
+    latency: Duration,
+    languages: Option<Vec<&'static str>>,
+}
+
+impl Fake {
+    fn failing(errors: Vec<CallError>) -> Self {
+        Fake {
+            script: Mutex::new(errors.into()),
+            ..Fake::default()
+        }
+    }
+}
+
+impl SentimentAnalyzer for Fake {
+    fn model(&self) -> &'static str {
+        "fake"
+    }
+    fn supports_language(&self, language: &str) -> bool {
+        self.languages
+            .as_ref()
+            .is_none_or(|l| l.contains(&language))
+    }
+    fn max_batch_documents(&self) -> usize {
+        25
+    }
+    fn is_remote(&self) -> bool {
+        true
+    }
+    async fn analyze(&self, language: &str, texts: &[&str]) -> BatchOutcome {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.batches.lock().unwrap().push((
+            language.to_owned(),
+            texts.iter().map(|t| t.to_string()).collect(),
+        ));
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
+        if let Some(e) = self.script.lock().unwrap().pop_front() {
+            return Err(e);
+        }
+        Ok(texts
+            .iter()
+            .map(|t| {
+                if t.contains("undocumentable") {
+                    return Err(DocError {
+                        code: "INVALID_REQUEST".into(),
+                        message: "bad doc".into(),
+                        retryable: false,
+                    });
+                }
+                let label = if t.contains("good") {
+                    Label::Positive
+                } else {
+                    Label::Neutral
+                };
+                Ok(Sentiment {
+                    label,
+                    scores: Scores {
+                        positive: 0.75,
+                        negative: 0.125,
+                        neutral: 0.125,
+                        mixed: 0.0,
+                    },
+                })
+            })
+            .collect())
+    }
+}
+
+fn record(id: &str, payload: &[u8]) -> FirehoseRecord {
+    FirehoseRecord {
+        record_id: id.into(),
+        data: Some(B64.encode(payload)),
+        ..FirehoseRecord::default()
+    }
+}
+
+fn event(records: Vec<FirehoseRecord>) -> FirehoseEvent {
+    FirehoseEvent {
+        records,
+        ..FirehoseEvent::default()
+    }
+}
+
+fn later() -> Instant {
+    Instant::now() + Duration::from_secs(60)
+}
+
+fn decoded(data: &str) -> String {
+    String::from_utf8(B64.decode(data).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn adds_sentiment_at_the_end_and_keeps_the_original_bytes() {
+    // GIVEN a post with odd formatting, a big integer and escapes
+    let payload = br#"{"id":123456789012345678901,"text":"a good day \ud83d\ude00","n":1.0E2}"#;
+    let fake = Fake::default();
+    // WHEN transformed
+    let (resp, summary) = transform(
+        &fake,
+        &TransformSettings::default(),
+        &event(vec![record("r1", payload)]),
+        later(),
+    )
+    .await;
+    // THEN the bytes are kept, the field is last, and one newline ends the line
+    let r = &resp.records[0];
+    assert_eq!(r.result, RecordResult::Ok);
+    assert_eq!(
+        decoded(&r.data),
+        r#"{"id":123456789012345678901,"text":"a good day \ud83d\ude00","n":1.0E2,"sentiment":{"label":"POSITIVE","scores":{"positive":0.75,"negative":0.125,"neutral":0.125,"mixed":0.0},"model":"fake"}}"#
+            .to_owned()
+            + "\n"
+    );
+    assert_eq!(
+        (summary.ok, summary.texts_analysed, summary.sentiment_calls),
+        (1, 1, 1)
+    );
+    assert_eq!(summary.billed_units, 3);
+}
+
+#[tokio::test]
+async fn every_failure_kind_fails_alone_with_its_neighbours_delivered() {
+    // GIVEN one good record between every kind of bad one
+    let deep = format!(
+        "{{\"text\":\"x\",\"a\":{}{}}}",
+        "[".repeat(300),
+        "]".repeat(300)
+    );
+    let mut records = vec![
+        record("ok1", br#"{"text":"good"}"#),
+        FirehoseRecord {
+            record_id: "b64".into(),
+            data: Some("%%%not base64".into()),
+            ..Default::default()
+        },
+        FirehoseRecord {
+            record_id: "nodata".into(),
+            data: None,
+            ..Default::default()
+        },
+        record("utf8", b"{\"text\":\"\xff\xfe\"}"),
+        record("notjson", b"hello world"),
+        record("array", b"[1,2]"),
+        record("deep", deep.as_bytes()),
+    ];
+    records.push(record("ok2", br#"{"text":"fine"}"#));
+    let fake = Fake::default();
+    // WHEN transformed
+    let (resp, summary) = transform(
+        &fake,
+        &TransformSettings::default(),
+        &event(records),
+        later(),
+    )
+    .await;
+    // THEN ids come back in order, the good ones Ok, every bad one ProcessingFailed
+    let got: Vec<(&str, RecordResult)> = resp
+        .records
+        .iter()
+        .map(|r| (r.record_id.as_str(), r.result))
+        .collect();
+    use RecordResult::*;
+    assert_eq!(
+        got,
+        [
+            ("ok1", Ok),
+            ("b64", ProcessingFailed),
+            ("nodata", ProcessingFailed),
+            ("utf8", ProcessingFailed),
+            ("notjson", ProcessingFailed),
+            ("array", ProcessingFailed),
+            ("deep", ProcessingFailed),
+            ("ok2", Ok)
+        ]
+    );
+    // Failed records carry their original data back.
+    assert_eq!(resp.records[1].data, "%%%not base64");
+    assert_eq!((summary.ok, summary.failed, summary.records_in), (2, 6, 8));
+}
+
+#[tokio::test]
+async fn non_json_can_pass_through_unchanged() {
+    let settings = TransformSettings {
+        non_json: NonJsonPolicy::PassThrough,
+        ..Default::default()
+    };
+    let records = vec![
+        record("a", b"plain text"),
+        record("b", b"[1]\n"),
+        record("c", b"\xff"),
+    ];
+    let (resp, summary) = transform(&Fake::default(), &settings, &event(records), later()).await;
+    assert!(resp.records.iter().all(|r| r.result == RecordResult::Ok));
+    assert_eq!(decoded(&resp.records[0].data), "plain text\n");
+    assert_eq!(decoded(&resp.records[1].data), "[1]\n");
+    assert_eq!(B64.decode(&resp.records[2].data).unwrap(), b"\xff\n");
+    assert_eq!(summary.passed_through, 3);
+}
+
+#[tokio::test]
+async fn records_without_text_are_delivered_unchanged_or_dropped() {
+    let records = vec![
+        record("a", br#"{"text":""}"#),
+        record("b", br#"{"user":"x"}"#),
+        record("c", br#"{"text":7}"#),
+    ];
+    let (resp, summary) = transform(
+        &Fake::default(),
+        &TransformSettings::default(),
+        &event(records.clone()),
+        later(),
+    )
+    .await;
+    assert!(resp.records.iter().all(|r| r.result == RecordResult::Ok));
+    assert_eq!(decoded(&resp.records[1].data), "{\"user\":\"x\"}\n");
+    assert_eq!((summary.no_text, summary.sentiment_calls), (3, 0));
+
+    let settings = TransformSettings {
+        no_text: NoTextPolicy::Drop,
+        ..Default::default()
+    };
+    let (resp, summary) = transform(&Fake::default(), &settings, &event(records), later()).await;
+    assert!(
+        resp.records
+            .iter()
+            .all(|r| r.result == RecordResult::Dropped)
+    );
+    assert_eq!(summary.dropped, 3);
+}
+
+#[tokio::test]
+async fn identical_texts_are_sent_once_and_batches_respect_language_and_size() {
+    // GIVEN 60 records with 30 distinct English texts, and 2 Spanish ones, languages by pointer
+    let mut records = Vec::new();
+    for i in 0..60 {
+        records.push(record(
+            &format!("en{i}"),
+            format!(r#"{{"text":"text {}","lang":"en-US"}}"#, i % 30).as_bytes(),
+        ));
+    }
+    records.push(record("es", br#"{"text":"hola","lang":"es"}"#));
+    records.push(record("nl", br#"{"text":"hallo","lang":"nl"}"#));
+    records.push(record("nolang", br#"{"text":"text 0"}"#));
+    let settings = TransformSettings {
+        language_pointers: Pointer::parse_list("/language,/lang").unwrap(),
+        ..Default::default()
+    };
+    let fake = Fake::default();
+    // WHEN transformed
+    let (resp, summary) = transform(&fake, &settings, &event(records), later()).await;
+    // THEN 30 English texts go in 2 calls (25 + 5), Spanish in its own, Dutch is not sent
+    let mut batches: Vec<(String, usize)> = fake
+        .batches
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(l, t)| (l.clone(), t.len()))
+        .collect();
+    batches.sort();
+    assert_eq!(
+        batches,
+        [
+            ("en".to_owned(), 5),
+            ("en".to_owned(), 25),
+            ("es".to_owned(), 1)
+        ]
+    );
+    assert_eq!(
+        summary.deduplicated, 31,
+        "30 repeats plus the record without a language"
+    );
+    assert_eq!(summary.unsupported_language, 1);
+    assert_eq!(summary.texts_analysed, 31);
+    // The Dutch record is delivered without sentiment; every other record has it.
+    for r in &resp.records {
+        let line = decoded(&r.data);
+        assert_eq!(
+            line.contains("\"sentiment\""),
+            r.record_id != "nl",
+            "{line}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn long_texts_are_truncated_on_a_character_boundary() {
+    let text = "é".repeat(4_000); // 8,000 bytes
+    let payload = serde_json::json!({ "text": text }).to_string();
+    let fake = Fake::default();
+    let settings = TransformSettings {
+        max_document_bytes: 1_001,
+        ..Default::default()
+    };
+    transform(
+        &fake,
+        &settings,
+        &event(vec![record("a", payload.as_bytes())]),
+        later(),
+    )
+    .await;
+    let sent = &fake.batches.lock().unwrap()[0].1[0];
+    assert_eq!(sent.len(), 1_000);
+    assert_eq!(sent.chars().count(), 500);
+}
+
+#[tokio::test(start_paused = true)]
+async fn throttling_is_retried_until_it_succeeds() {
+    // GIVEN an analyzer that throttles twice, then answers
+    let fake = Fake::failing(vec![
+        CallError::Throttled("slow down".into()),
+        CallError::Transient("500".into()),
+    ]);
+    let (resp, summary) = transform(
+        &fake,
+        &TransformSettings::default(),
+        &event(vec![record("a", br#"{"text":"good"}"#)]),
+        later(),
+    )
+    .await;
+    // THEN the record gets its sentiment after two retries
+    assert!(decoded(&resp.records[0].data).contains("POSITIVE"));
+    assert_eq!(
+        (
+            summary.sentiment_calls,
+            summary.retries,
+            summary.sentiment_errors
+        ),
+        (3, 2, 0)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn permanent_errors_are_not_retried_and_marked_or_failed_by_policy() {
+    let input = event(vec![record("a", br#"{"text":"good","sentiment":"old"}"#)]);
+    // GIVEN a permanent failure and the default policy
+    let fake = Fake::failing(vec![CallError::Permanent("AccessDenied".into())]);
+    let (resp, summary) = transform(&fake, &TransformSettings::default(), &input, later()).await;
+    // THEN one call, and the record is delivered with an error marker replacing the old field
+    assert_eq!(summary.sentiment_calls, 1);
+    let line = decoded(&resp.records[0].data);
+    let v: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["sentiment"]["label"], Value::Null);
+    assert!(
+        v["sentiment"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("AccessDenied")
+    );
+    assert_eq!(line.matches("\"sentiment\"").count(), 1);
+    assert_eq!(resp.records[0].result, RecordResult::Ok);
+
+    // GIVEN the fail policy THEN the record is ProcessingFailed
+    let settings = TransformSettings {
+        on_sentiment_error: OnSentimentError::Fail,
+        ..Default::default()
+    };
+    let fake = Fake::failing(vec![CallError::Permanent("AccessDenied".into())]);
+    let (resp, _) = transform(&fake, &settings, &input, later()).await;
+    assert_eq!(resp.records[0].result, RecordResult::ProcessingFailed);
+}
+
+#[tokio::test(start_paused = true)]
+async fn retries_stop_at_the_attempt_limit() {
+    let errors = (0..20)
+        .map(|_| CallError::Throttled("busy".into()))
+        .collect();
+    let fake = Fake::failing(errors);
+    let (resp, summary) = transform(
+        &fake,
+        &TransformSettings::default(),
+        &event(vec![record("a", br#"{"text":"x"}"#)]),
+        later(),
+    )
+    .await;
+    assert_eq!(summary.sentiment_calls, 6);
+    assert_eq!(summary.sentiment_errors, 1);
+    assert!(decoded(&resp.records[0].data).contains("gave up after 6 attempts: THROTTLED"));
+}
+
+#[tokio::test(start_paused = true)]
+async fn never_works_past_the_deadline() {
+    // GIVEN calls that take 400 ms and always throttle, and 1 s to the deadline
+    let errors = (0..50)
+        .map(|_| CallError::Throttled("busy".into()))
+        .collect();
+    let fake = Fake {
+        latency: Duration::from_millis(400),
+        ..Fake::failing(errors)
+    };
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(1);
+    let (resp, summary) = transform(
+        &fake,
+        &TransformSettings::default(),
+        &event(vec![record("a", br#"{"text":"x"}"#)]),
+        deadline,
+    )
+    .await;
+    // THEN it gives up in time and the record is still answered
+    assert!(
+        Instant::now() <= deadline,
+        "finished {:?} after start",
+        Instant::now() - start
+    );
+    assert_eq!(resp.records.len(), 1);
+    assert_eq!(summary.sentiment_errors, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn slow_calls_time_out_and_are_retried() {
+    let fake = Fake {
+        latency: Duration::from_secs(30),
+        ..Fake::default()
+    };
+    let settings = TransformSettings {
+        call_timeout: Duration::from_millis(200),
+        ..Default::default()
+    };
+    let (_, summary) = transform(
+        &fake,
+        &settings,
+        &event(vec![record("a", br#"{"text":"x"}"#)]),
+        later(),
+    )
+    .await;
+    assert_eq!(summary.sentiment_calls, 6);
+    assert_eq!(summary.sentiment_errors, 1);
+}
+
+#[tokio::test]
+async fn per_document_errors_affect_only_their_record() {
+    let records = vec![
+        record("a", br#"{"text":"good"}"#),
+        record("b", br#"{"text":"undocumentable"}"#),
+    ];
+    let (resp, summary) = transform(
+        &Fake::default(),
+        &TransformSettings::default(),
+        &event(records),
+        later(),
+    )
+    .await;
+    assert!(decoded(&resp.records[0].data).contains("POSITIVE"));
+    assert!(decoded(&resp.records[1].data).contains("INVALID_REQUEST: bad doc"));
+    assert_eq!(
+        summary.sentiment_calls, 1,
+        "a document error is not retried"
+    );
+}
+
+#[tokio::test]
+async fn partition_keys_carry_the_label_or_none() {
+    let settings = TransformSettings {
+        partition_keys: true,
+        ..Default::default()
+    };
+    let records = vec![
+        record("a", br#"{"text":"good"}"#),
+        record("b", br#"{"x":1}"#),
+        record("c", b"nope"),
+    ];
+    let (resp, _) = transform(&Fake::default(), &settings, &event(records), later()).await;
+    let keys: Vec<Option<String>> = resp
+        .records
+        .iter()
+        .map(|r| {
+            r.metadata
+                .as_ref()
+                .map(|m| m.partition_keys["sentiment"].clone())
+        })
+        .collect();
+    assert_eq!(keys, [Some("POSITIVE".into()), Some("NONE".into()), None]);
+}
+
+#[tokio::test]
+async fn the_response_never_exceeds_the_limit() {
+    // GIVEN 10 records of ~1 KB and a 6 KB response ceiling
+    let text = "good ".repeat(200);
+    let records: Vec<_> = (0..10)
+        .map(|i| {
+            record(
+                &format!("r{i}"),
+                format!(r#"{{"text":"{text}{i}"}}"#).as_bytes(),
+            )
+        })
+        .collect();
+    let settings = TransformSettings {
+        max_response_bytes: 6_000,
+        ..Default::default()
+    };
+    let (resp, summary) = transform(&Fake::default(), &settings, &event(records), later()).await;
+    // THEN the serialised response fits, every record is answered, the overflow is failed
+    let size = serde_json::to_vec(&resp).unwrap().len();
+    assert!(size <= 6_000, "{size}");
+    assert_eq!(resp.records.len(), 10);
+    assert!(summary.over_response_limit > 0);
+    assert_eq!(summary.ok + summary.failed, 10);
+    let first_failed = resp
+        .records
+        .iter()
+        .position(|r| r.result == RecordResult::ProcessingFailed)
+        .unwrap();
+    assert!(
+        resp.records[first_failed..]
+            .iter()
+            .all(|r| r.result == RecordResult::ProcessingFailed)
+    );
+}
+
+#[tokio::test]
+async fn a_payload_ending_in_a_newline_gets_no_second_one() {
+    let (resp, _) = transform(
+        &Fake::default(),
+        &TransformSettings::default(),
+        &event(vec![record("a", b"{\"text\":\"good\"}\n")]),
+        later(),
+    )
+    .await;
+    let line = decoded(&resp.records[0].data);
+    assert!(line.ends_with("}\n") && !line.ends_with("\n\n"), "{line:?}");
+}
+
+fn arb_payload() -> impl Strategy<Value = Vec<u8>> {
+    prop_oneof![
+        "[a-z !]{0,40}".prop_map(|t| serde_json::json!({ "text": t }).to_string().into_bytes()),
+        "\\PC{0,40}".prop_map(|t| serde_json::json!({ "text": t, "n": 1 })
+            .to_string()
+            .into_bytes()),
+        proptest::collection::vec(any::<u8>(), 0..40),
+        // Repeated texts: records finished from an answer that came back while the batch was
+        // still being read, and records waiting together for one answer.
+        prop::sample::select(vec!["good", "so good", "meh"])
+            .prop_map(|t| serde_json::json!({ "text": t }).to_string().into_bytes()),
+        Just(b"[]".to_vec()),
+        Just(b"{\"text\":\"good\",\"sentiment\":{}}".to_vec()),
+    ]
+}
+
+fn arb_record() -> impl Strategy<Value = FirehoseRecord> {
+    (arb_payload(), any::<bool>()).prop_map(|(payload, corrupt)| {
+        let mut data = B64.encode(payload);
+        if corrupt {
+            data.push('*');
+        }
+        FirehoseRecord {
+            record_id: String::new(),
+            data: Some(data),
+            ..Default::default()
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// For any mix of valid and invalid records, every recordId comes back exactly once, in
+    /// order; every Ok record decodes to one newline-terminated line; nothing panics. Batches
+    /// run past the 64 records after which the first calls go out.
+    #[test]
+    fn every_record_comes_back_exactly_once_in_order(mut records in proptest::collection::vec(arb_record(), 0..300)) {
+        for (i, r) in records.iter_mut().enumerate() {
+            r.record_id = format!("id-{i}");
+        }
+        let input = event(records);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let (resp, summary) = rt.block_on(transform(&Fake::default(), &TransformSettings::default(), &input, later()));
+        let ids: Vec<&str> = resp.records.iter().map(|r| r.record_id.as_str()).collect();
+        let expected: Vec<&str> = input.records.iter().map(|r| r.record_id.as_str()).collect();
+        prop_assert_eq!(ids, expected);
+        prop_assert_eq!(summary.ok + summary.failed + summary.dropped, input.records.len() as u64);
+        for (r, input) in resp.records.iter().zip(&input.records).filter(|(r, _)| r.result == RecordResult::Ok) {
+            let bytes = B64.decode(&r.data).unwrap();
+            prop_assert!(bytes.ends_with(b"\n"));
+            prop_assert_eq!(bytes.iter().filter(|&&b| b == b'\n').count(), 1);
+            let v: Value = serde_json::from_slice(&bytes).unwrap();
+            let original: Value = serde_json::from_slice(&B64.decode(input.data.as_ref().unwrap()).unwrap()).unwrap();
+            let has_text = original["text"].as_str().is_some_and(|t| !t.trim().is_empty());
+            prop_assert_eq!(v["sentiment"].get("label").is_some(), has_text);
+        }
+    }
+}
