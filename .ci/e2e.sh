@@ -84,7 +84,7 @@ firehose() { # prefix, checkpoint file, delivery stream, more flags
   "$KS" firehose --stream "$E2E_STREAM" --bucket "$E2E_BUCKET" --prefix "$prefix" --error-prefix "$prefix" \
     --endpoint-url "$AWS_ENDPOINT_URL" --function firehose-transform \
     --lambda-endpoint "http://127.0.0.1:$transform_port" --delivery-stream "$delivery" \
-    --buffer-bytes "${BUFFER_BYTES:-200000}" --buffer-seconds 1 --poll-ms 200 --exit-when-idle 3 \
+    --buffer-bytes "${BUFFER_BYTES:-200000}" --buffer-seconds 1 --poll-ms 200 --exit-when-idle 3 --retry-backoff-ms 100 \
     --checkpoint-file "$checkpoints" "$@" 2>&1 | tee -a "$logs/firehose.log"
 }
 

@@ -51,7 +51,7 @@ cargo lambda watch -q -p firehose-transform --bin firehose-transform --ignore-ch
 pids+=($!)
 wait_for_port "$invoke_port" "cargo lambda watch" "$logs/watch.log"
 
-for event in events/firehose-social-posts.json events/firehose-edge-cases.json; do
+for event in events/firehose-social-posts.json events/firehose-edge-cases.json events/firehose-docs-kinesis-source.json events/sam/streams-as-source.json; do
   echo "== firehose-transform (SENTIMENT_BACKEND=comprehend, local stand-in) <- $event"
   cargo lambda invoke firehose-transform -A 127.0.0.1 -P "$invoke_port" --data-file "$event" | show
 done

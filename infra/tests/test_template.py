@@ -55,7 +55,7 @@ RUNTIME_PREFIXES = ("AWS_", "LAMBDA_", "_HANDLER", "_X_AMZN")
 
 # The lookup helpers the config modules call with the variable's name as first argument.
 LOOKUP_CALL = re.compile(
-    r"\b(?:env|self)\s*\.\s*(?:get|number|choice|flag|pointer|url|invalid)\s*\(\s*\"([A-Z][A-Z0-9_]*)\""
+    r"\b(?:env|self)\s*\.\s*(?:get|number|millis|choice|flag|pointer|url|invalid)\s*\(\s*\"([A-Z][A-Z0-9_]*)\""
 )
 # Names built elsewhere and passed on (e.g. a retry helper mapping a prefix to three names):
 # any SCREAMING_SNAKE literal with an underscore that is not a match-arm pattern.

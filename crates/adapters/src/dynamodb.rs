@@ -5,7 +5,7 @@
 //! Table: partition key `source` (S). Item: `source`, `position` (S), `version` (N),
 //! `updated_at` (S, RFC 3339, for people reading the table).
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -21,6 +21,20 @@ pub struct DynamoCursorStore {
 }
 
 impl DynamoCursorStore {
+    /// Client settings for this store: every call (its retries included) ends within
+    /// `timeout`, so a stalled read or write of the cursor cannot run into the Lambda's own
+    /// timeout; the SDK's standard retries stay on inside it.
+    pub fn configure(
+        builder: aws_sdk_dynamodb::config::Builder,
+        timeout: Duration,
+    ) -> aws_sdk_dynamodb::config::Builder {
+        builder.timeout_config(
+            aws_smithy_types::timeout::TimeoutConfig::builder()
+                .operation_timeout(timeout)
+                .build(),
+        )
+    }
+
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         DynamoCursorStore {
             client,

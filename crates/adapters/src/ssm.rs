@@ -25,7 +25,21 @@ pub struct SsmSecrets {
     client: Client,
 }
 
+/// The most one secret lookup may take, its retries included: lookups run at cold start,
+/// and Lambda's init phase has 10 s in all.
+/// <https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html>
+pub const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 impl SsmSecrets {
+    /// Client settings for secret lookups: each ends within [`LOOKUP_TIMEOUT`].
+    pub fn configure(builder: aws_sdk_ssm::config::Builder) -> aws_sdk_ssm::config::Builder {
+        builder.timeout_config(
+            aws_smithy_types::timeout::TimeoutConfig::builder()
+                .operation_timeout(LOOKUP_TIMEOUT)
+                .build(),
+        )
+    }
+
     pub fn new(client: Client) -> Self {
         SsmSecrets { client }
     }

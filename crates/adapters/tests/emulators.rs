@@ -67,7 +67,7 @@ fn id_of(data: &[u8]) -> String {
 
 #[tokio::test]
 async fn synthetic_posts_land_in_kinesis_once_each_and_read_back_in_key_order() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     // GIVEN a two-shard stream in moto and 1,200 synthetic posts keyed by user
     let client = kinesis(&moto);
     create_stream(&client, "posts", 2).await;
@@ -127,7 +127,7 @@ async fn synthetic_posts_land_in_kinesis_once_each_and_read_back_in_key_order() 
 
 #[tokio::test]
 async fn per_entry_results_map_back_in_order_and_a_missing_stream_is_permanent() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let client = kinesis(&moto);
     create_stream(&client, "s", 1).await;
     let sink = KinesisSink::new(client.clone(), "s");
@@ -170,7 +170,7 @@ async fn per_entry_results_map_back_in_order_and_a_missing_stream_is_permanent()
 
 #[tokio::test]
 async fn a_dead_endpoint_is_transient() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let client = kinesis(&moto);
     drop(moto);
     let sink = KinesisSink::new(client, "s");
@@ -187,7 +187,7 @@ async fn a_dead_endpoint_is_transient() {
 fn python_deaggregate(records: &[ReadRecord]) -> Option<Vec<(String, Vec<u8>, bool)>> {
     let python = venv_bin("python");
     if !python.exists() {
-        return missing("the venv's python (with aws-kinesis-agg)", &python);
+        missing("the venv's python (with aws-kinesis-agg)", &python);
     }
     let input: Vec<Value> = records
         .iter()
@@ -230,7 +230,7 @@ fn python_deaggregate(records: &[ReadRecord]) -> Option<Vec<(String, Vec<u8>, bo
 
 #[tokio::test]
 async fn aggregated_records_de_aggregate_with_ours_and_with_the_reference_library() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     // GIVEN aggregation on (KPL's 51,200-byte default) and 2,000 posts keyed by user
     let client = kinesis(&moto);
     create_stream(&client, "agg", 1).await;
@@ -330,7 +330,7 @@ async fn create_table(client: &aws_sdk_dynamodb::Client, name: &str) {
 
 #[tokio::test]
 async fn the_dynamodb_cursor_cannot_be_advanced_by_two_overlapping_invocations() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     // GIVEN a cursor table and no cursor yet
     let client = dynamodb(&moto);
     create_table(&client, "cursors").await;
@@ -379,7 +379,7 @@ async fn the_dynamodb_cursor_cannot_be_advanced_by_two_overlapping_invocations()
 
 #[tokio::test]
 async fn secrets_come_from_parameter_store_and_secrets_manager_through_one_client() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     // GIVEN a SecureString parameter, and a Secrets Manager secret (created over its JSON API)
     let client = ssm(&moto);
     client

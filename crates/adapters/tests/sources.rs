@@ -12,12 +12,17 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use ks_adapters::http::Fetcher;
 use ks_adapters::http::http_json::HttpJsonSource;
 use ks_adapters::http::mastodon::MastodonSource;
+use ks_adapters::http::{Credential, Fetcher};
 use ks_kernel::retry::RetryPolicy;
-use ks_producer::config::{FetchSettings, HttpJsonConfig};
-use ks_producer::{FetchBudget, Fetched, Source, SourceError, Stop};
+use ks_producer::config::{FetchSettings, HttpJsonConfig, StartPosition};
+use ks_producer::cursor::MemoryCursorStore;
+use ks_producer::run::{ProduceError, ProduceSettings, produce};
+use ks_producer::{
+    CallError, CursorStore, Entry, EntryOutcome, FetchBudget, Fetched, Source, SourceError, Stop,
+    StreamSink,
+};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -32,6 +37,10 @@ enum Fault {
     NotJson,
     Body(Value),
     Oversized(usize),
+    /// 302 to this URL.
+    Redirect(String),
+    /// 200 with this body and this `Link` header.
+    WithLink(Value, String),
 }
 
 #[derive(Default)]
@@ -41,6 +50,8 @@ struct Server {
     faults: Mutex<VecDeque<Fault>>,
     /// Each request's query string and headers of interest.
     requests: Mutex<Vec<(String, Option<String>)>>,
+    /// Each request's headers, all of them.
+    headers: Mutex<Vec<HeaderMap>>,
 }
 
 struct Running {
@@ -64,6 +75,15 @@ impl Running {
             .iter()
             .map(|(q, _)| q.clone())
             .collect()
+    }
+    /// Whether any request carried a credential header (the tests' `Authorization` or `X-Api-Key`).
+    fn saw_a_credential(&self) -> bool {
+        self.state
+            .headers
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|h| h.contains_key("authorization") || h.contains_key("x-api-key"))
     }
 }
 
@@ -124,6 +144,10 @@ async fn faulted(state: &Server) -> Option<Response> {
         Fault::Oversized(n) => {
             (StatusCode::OK, format!("[{}]", "1,".repeat(n / 2) + "1")).into_response()
         }
+        Fault::Redirect(to) => (StatusCode::FOUND, [("location", to)]).into_response(),
+        Fault::WithLink(body, link) => {
+            (StatusCode::OK, [("link", link)], body.to_string()).into_response()
+        }
     })
 }
 
@@ -151,6 +175,7 @@ async fn timeline(
         .lock()
         .unwrap()
         .push((uri.query().unwrap_or_default().to_owned(), auth));
+    s.headers.lock().unwrap().push(headers.clone());
     if let Some(r) = faulted(&s).await {
         return r;
     }
@@ -208,6 +233,7 @@ async fn items(State(s): State<Arc<Server>>, headers: HeaderMap, uri: axum::http
         .lock()
         .unwrap()
         .push((uri.query().unwrap_or_default().to_owned(), auth));
+    s.headers.lock().unwrap().push(headers.clone());
     if let Some(r) = faulted(&s).await {
         return r;
     }
@@ -249,7 +275,11 @@ fn mastodon(server: &Running, limit: u32) -> MastodonSource {
     let fetcher = Fetcher::new(
         "mastodon:test",
         settings(),
-        Some(("Authorization".into(), "Bearer t0ken".into())),
+        Some(Credential {
+            header: "Authorization".into(),
+            value: "Bearer t0ken".into(),
+            url: server.url(),
+        }),
     )
     .unwrap();
     MastodonSource::new(fetcher, &server.url(), limit, false).unwrap()
@@ -396,12 +426,6 @@ async fn malformed_and_oversized_bodies_are_clear_errors_naming_source_and_point
             .contains("expected an array of statuses, got an object"),
         "{err}"
     );
-    server.fault(Fault::Body(json!([{"id": "1"}, {"content": "no id"}])));
-    let err = source.fetch(None, budget(1, 100)).await.unwrap_err();
-    assert!(
-        matches!(&err, SourceError::Malformed { pointer, .. } if pointer == "/1/id"),
-        "{err}"
-    );
     server.fault(Fault::Oversized(100 * 1024));
     let err = source.fetch(None, budget(1, 100)).await.unwrap_err();
     assert_eq!(
@@ -452,7 +476,11 @@ fn http_json(server: &Running, token: bool, oldest_first: bool) -> HttpJsonSourc
     let fetcher = Fetcher::new(
         "http-json:test",
         settings(),
-        Some(("X-Api-Key".into(), "k3y".into())),
+        Some(Credential {
+            header: "X-Api-Key".into(),
+            value: "k3y".into(),
+            url: server.url(),
+        }),
     )
     .unwrap();
     let url = if token {
@@ -543,14 +571,6 @@ async fn http_json_shape_errors_name_the_pointer() {
         matches!(&err, SourceError::Malformed { pointer, reason, .. } if pointer == "/data/items" && reason.contains("selects nothing")),
         "{err}"
     );
-    server.fault(Fault::Body(
-        json!({"data": {"items": [{"uid": 1}, {"uid": 2}, {"uid": true}]}}),
-    ));
-    let err = source.fetch(None, budget(1, 100)).await.unwrap_err();
-    assert!(
-        matches!(&err, SourceError::Malformed { pointer, .. } if pointer == "/data/items/2/uid"),
-        "{err}"
-    );
     assert!(err.to_string().contains("http-json:test"), "{err}");
     server.fault(Fault::Body(
         json!({"data": {"items": []}, "next": {"url": 1}}),
@@ -560,4 +580,448 @@ async fn http_json_shape_errors_name_the_pointer() {
         matches!(&err, SourceError::Malformed { pointer, .. } if pointer == "/next"),
         "{err}"
     );
+}
+
+// ------------------------------------------------------------------ issue 14: the world's inputs
+
+#[tokio::test]
+async fn a_custom_auth_header_does_not_follow_a_redirect_to_another_origin() {
+    // GIVEN an http-json source whose credential is a custom header (X-Api-Key), and its server
+    // answering 302 to a second server on another port
+    let (server, other) = (start(1..=5).await, start(1..=5).await);
+    server.fault(Fault::Redirect(format!("{}/v1/items?since=0", other.url())));
+    // WHEN fetched
+    let f = http_json(&server, false, true)
+        .fetch(Some("0"), budget(1, 100))
+        .await
+        .unwrap();
+    // THEN the records come from the second server, which saw no credential
+    assert_eq!(ids(&f), (1..=5).collect::<Vec<_>>());
+    assert_eq!(other.queries(), ["since=0"]);
+    assert!(
+        !other.saw_a_credential(),
+        "the credential followed the redirect"
+    );
+    assert!(server.saw_a_credential(), "the configured server gets it");
+
+    // GIVEN a chain that leaves the configured origin and comes back to it
+    let (server, other) = (start(1..=5).await, start(1..=5).await);
+    server.fault(Fault::Redirect(format!("{}/v1/items?since=0", other.url())));
+    other.fault(Fault::Redirect(format!(
+        "{}/v1/items?since=0",
+        server.url()
+    )));
+    // WHEN fetched
+    let f = http_json(&server, false, true)
+        .fetch(Some("0"), budget(1, 100))
+        .await
+        .unwrap();
+    // THEN the hop back carries no credential either: it was stripped when the chain left
+    assert_eq!(ids(&f), (1..=5).collect::<Vec<_>>());
+    let headers = server.state.headers.lock().unwrap();
+    assert_eq!(headers.len(), 2);
+    assert!(headers[0].contains_key("x-api-key"));
+    assert!(
+        !headers[1].contains_key("x-api-key"),
+        "re-attached after a cross-origin hop"
+    );
+}
+
+#[tokio::test]
+async fn an_http_json_next_url_at_another_origin_gets_no_credential() {
+    // GIVEN a first page whose `next` URL points at a second server
+    let (server, other) = (start(1..=5).await, start(1..=5).await);
+    server.fault(Fault::Body(json!({
+        "data": {"items": [{"uid": 1}]},
+        "next": format!("{}/v1/items?since=1", other.url()),
+    })));
+    // WHEN fetched
+    let f = http_json(&server, false, true)
+        .fetch(Some("0"), budget(2, 100))
+        .await
+        .unwrap();
+    // THEN the next page is read from there, without the credential
+    assert_eq!(ids(&f), (1..=5).collect::<Vec<_>>());
+    assert_eq!(other.queries(), ["since=1"]);
+    assert!(
+        !other.saw_a_credential(),
+        "the credential went to another origin"
+    );
+}
+
+#[tokio::test]
+async fn a_mastodon_link_prev_at_another_origin_gets_no_token() {
+    // GIVEN a first page whose `Link: prev` points at a second server
+    let (server, other) = (start(1001..=1005).await, start(1001..=1005).await);
+    server.fault(Fault::WithLink(
+        json!([status(1001)]),
+        format!(
+            "<{}/api/v1/timelines/public?limit=40&min_id=1001>; rel=\"prev\"",
+            other.url()
+        ),
+    ));
+    // WHEN fetched
+    let f = mastodon(&server, 40)
+        .fetch(Some("1000"), budget(2, 100))
+        .await
+        .unwrap();
+    // THEN the second page comes from there, and the access token did not
+    assert_eq!(ids(&f), (1001..=1005).collect::<Vec<_>>());
+    assert_eq!(other.queries(), ["limit=40&min_id=1001"]);
+    assert!(
+        !other.saw_a_credential(),
+        "the token went to another origin"
+    );
+}
+
+#[tokio::test]
+async fn a_relative_link_is_resolved_against_the_request_url() {
+    // GIVEN a page whose `Link: prev` is a relative reference (RFC 8288 §3.1 allows it)
+    let server = start(1001..=1005).await;
+    server.fault(Fault::WithLink(
+        json!([status(1001)]),
+        "</api/v1/timelines/public?limit=40&min_id=1001>; rel=\"prev\"".into(),
+    ));
+    // WHEN fetched
+    let f = mastodon(&server, 40)
+        .fetch(Some("1000"), budget(10, 100))
+        .await
+        .unwrap();
+    // THEN it is followed on the same server until caught up
+    assert_eq!(ids(&f), (1001..=1005).collect::<Vec<_>>());
+    assert_eq!(f.stop, Stop::CaughtUp);
+    assert_eq!(
+        server.queries(),
+        [
+            "limit=40&min_id=1000",
+            "limit=40&min_id=1001",
+            "limit=40&min_id=1005"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_relative_next_url_is_resolved_against_the_url_that_answered() {
+    // GIVEN the configured server redirecting to a second one, whose pages give relative `next`s
+    let (server, other) = (start(1..=25).await, start(1..=25).await);
+    server.fault(Fault::Redirect(format!("{}/v1/items?since=0", other.url())));
+    // WHEN fetched
+    let f = http_json(&server, false, true)
+        .fetch(Some("0"), budget(10, 100))
+        .await
+        .unwrap();
+    // THEN the next pages are read where the first one came from (RFC 3986 §5.1.3)
+    assert_eq!(ids(&f), (1..=25).collect::<Vec<_>>());
+    assert_eq!(server.queries(), ["since=0"]);
+    assert_eq!(
+        other.queries(),
+        ["since=0", "since=0&page=1", "since=0&page=2"]
+    );
+}
+
+#[tokio::test]
+async fn an_absurd_retry_after_neither_overflows_nor_waits() {
+    let server = start(1001..=1005).await;
+    let source = mastodon(&server, 40);
+    // GIVEN a 429 asking for u64::MAX seconds WHEN fetched THEN a rate-limit stop whose wait is
+    // the 2^31 s every cache clamps delta-seconds to (RFC 9111 §1.2.2), not a wrapped number
+    server.fault(Fault::TooMany("18446744073709551615"));
+    let err = source
+        .fetch(Some("1000"), budget(1, 100))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SourceError::RateLimited {
+            source_name: "mastodon:test".into(),
+            retry_after_ms: (1u64 << 31) * 1_000
+        }
+    );
+    // GIVEN a 429 whose Retry-After is a date in the year 99999 THEN the header is not a wait:
+    // the retry backs off as if it were absent, and the second attempt succeeds
+    server.fault(Fault::TooMany("Sun, 06 Nov 99999 08:49:37 GMT"));
+    let f = source.fetch(Some("1000"), budget(1, 100)).await.unwrap();
+    assert_eq!(f.records.len(), 5);
+}
+
+/// A way a page can fail: its name, the faults that make it, and what the error must be.
+type Failure = (&'static str, Vec<Fault>, fn(&SourceError) -> bool);
+
+/// Each way a page can fail after a good one.
+fn later_page_failures() -> Vec<Failure> {
+    vec![
+        (
+            "a malformed page",
+            vec![Fault::Body(json!({"data": 5}))],
+            |e| matches!(e, SourceError::Malformed { .. }),
+        ),
+        ("not JSON", vec![Fault::NotJson], |e| {
+            matches!(e, SourceError::Malformed { .. })
+        }),
+        (
+            "5xx after every retry",
+            vec![Fault::Error500, Fault::Error500, Fault::Error500],
+            |e| matches!(e, SourceError::Unavailable { attempts: 3, reason, .. } if reason.contains("500")),
+        ),
+        (
+            "a timeout on every attempt",
+            vec![
+                Fault::Hang(Duration::from_secs(2)),
+                Fault::Hang(Duration::from_secs(2)),
+                Fault::Hang(Duration::from_secs(2)),
+            ],
+            |e| matches!(e, SourceError::Unavailable { attempts: 3, reason, .. } if reason.contains("timed out")),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn http_json_keeps_the_pages_before_a_failure() {
+    for (case, faults, expected) in later_page_failures() {
+        // GIVEN a good first page, then a failing second one
+        let server = start(1..=35).await;
+        server.fault(Fault::Pass);
+        for f in faults {
+            server.fault(f);
+        }
+        // WHEN fetched
+        let f = http_json(&server, false, true)
+            .fetch(Some("5"), budget(10, 1_000))
+            .await
+            .unwrap_or_else(|e| panic!("{case}: the first page was lost: {e}"));
+        // THEN the first page is kept, with the error and why it stopped
+        assert_eq!(ids(&f), (6..=15).collect::<Vec<_>>(), "{case}");
+        assert_eq!((f.pages, f.stop), (1, Stop::Failed), "{case}");
+        let err = f.error.as_ref().expect(case);
+        assert!(expected(err), "{case}: {err}");
+    }
+}
+
+#[tokio::test]
+async fn mastodon_keeps_the_pages_before_a_failure() {
+    let mut cases = later_page_failures();
+    cases.push((
+        "a Link that is no URL reference",
+        vec![Fault::WithLink(
+            json!([status(1021)]),
+            "<http://[::1>; rel=\"prev\"".into(),
+        )],
+        |e| matches!(e, SourceError::Malformed { reason, .. } if reason.contains("Link")),
+    ));
+    for (case, faults, expected) in cases {
+        // GIVEN a good first page, then a failing second one
+        let server = start(1001..=1100).await;
+        server.fault(Fault::Pass);
+        for f in faults {
+            server.fault(f);
+        }
+        // WHEN fetched
+        let f = mastodon(&server, 20)
+            .fetch(Some("1000"), budget(10, 1_000))
+            .await
+            .unwrap_or_else(|e| panic!("{case}: the first page was lost: {e}"));
+        // THEN the first page is kept, with the error and why it stopped
+        assert_eq!(ids(&f), (1001..=1020).collect::<Vec<_>>(), "{case}");
+        assert_eq!((f.pages, f.stop), (1, Stop::Failed), "{case}");
+        let err = f.error.as_ref().expect(case);
+        assert!(expected(err), "{case}: {err}");
+    }
+}
+
+/// Accepts every entry and keeps it.
+#[derive(Default)]
+struct Accepting(Mutex<Vec<Entry>>);
+
+impl StreamSink for Accepting {
+    async fn put_records(&self, entries: &[&Entry]) -> Result<Vec<EntryOutcome>, CallError> {
+        self.0
+            .lock()
+            .unwrap()
+            .extend(entries.iter().map(|e| (*e).clone()));
+        Ok(entries
+            .iter()
+            .map(|_| EntryOutcome::Accepted {
+                shard_id: "shardId-000000000000".into(),
+                sequence_number: "1".into(),
+            })
+            .collect())
+    }
+}
+
+#[tokio::test]
+async fn a_failure_after_some_pages_delivers_and_checkpoints_them_then_fails() {
+    // GIVEN an http-json API whose second page answers 500 to every attempt, a cursor at 5
+    let server = start(1..=35).await;
+    server.fault(Fault::Pass);
+    for _ in 0..3 {
+        server.fault(Fault::Error500);
+    }
+    let (store, sink) = (MemoryCursorStore::default(), Accepting::default());
+    store.save("k", None, "5").await.unwrap();
+    // WHEN one invocation runs
+    let out = produce(
+        &http_json(&server, false, true),
+        &store,
+        &sink,
+        "k",
+        &ProduceSettings::default(),
+        Instant::now() + Duration::from_secs(30),
+        &mut fastrand::Rng::with_seed(1),
+    )
+    .await;
+    // THEN the first page's records are put and checkpointed, then the invocation fails
+    assert_eq!(sink.0.lock().unwrap().len(), 10);
+    assert_eq!(store.get("k").unwrap().position, "15");
+    assert_eq!((out.summary.put, out.summary.stop), (10, "failed"));
+    assert!(
+        matches!(
+            out.result,
+            Err(ProduceError::Source(SourceError::Unavailable { .. }))
+        ),
+        "{:?}",
+        out.result
+    );
+}
+
+#[tokio::test]
+async fn one_record_without_an_id_rejects_that_record_not_the_page() {
+    // GIVEN an http-json page where three items have no usable id (a boolean, none, empty)
+    let server = start(1..=5).await;
+    server.fault(Fault::Body(json!({"data": {"items": [
+        {"uid": 1}, {"uid": true}, {"body": "no id"}, {"uid": ""}, {"uid": 4}
+    ]}})));
+    // WHEN fetched
+    let f = http_json(&server, false, true)
+        .fetch(Some("0"), budget(1, 100))
+        .await
+        .unwrap();
+    // THEN the others come back, and the three are counted as rejected
+    assert_eq!(ids(&f), [1, 4]);
+    assert_eq!(
+        (f.rejected, f.stop, f.error.is_none()),
+        (3, Stop::CaughtUp, true)
+    );
+
+    // GIVEN a Mastodon page with a status without an id, one that is not an object, a null id
+    let server = start(1001..=1005).await;
+    server.fault(Fault::Body(json!([
+        status(1001),
+        {"content": "no id"},
+        "a string",
+        {"id": null, "content": "x"},
+        status(1002)
+    ])));
+    // WHEN fetched
+    let f = mastodon(&server, 40)
+        .fetch(None, budget(1, 100))
+        .await
+        .unwrap();
+    // THEN likewise
+    assert_eq!(ids(&f), [1001, 1002]);
+    assert_eq!(f.rejected, 3);
+}
+
+#[tokio::test]
+async fn a_page_where_no_item_has_an_id_is_an_error_naming_the_pointer() {
+    // GIVEN an id pointer that fits none of the API's items (a misconfiguration, not bad items)
+    let server = start(1..=5).await;
+    server.fault(Fault::Body(
+        json!({"data": {"items": [{"id": 1}, {"id": 2}]}}),
+    ));
+    // WHEN fetched
+    let err = http_json(&server, false, true)
+        .fetch(Some("0"), budget(1, 100))
+        .await
+        .unwrap_err();
+    // THEN the run fails, saying where it looked, instead of succeeding with all rejected
+    let msg = err.to_string();
+    assert!(matches!(err, SourceError::Malformed { .. }), "{msg}");
+    assert!(
+        msg.contains("/0/uid") && msg.contains("none of the 2 items"),
+        "{msg}"
+    );
+}
+
+#[tokio::test]
+async fn records_without_an_id_count_in_the_summarys_rejected() {
+    // GIVEN a page of two records and one item without an id
+    let server = start(1..=5).await;
+    server.fault(Fault::Body(json!({"data": {"items": [
+        {"uid": 1}, {"nope": 1}, {"uid": 2}
+    ]}})));
+    let (store, sink) = (MemoryCursorStore::default(), Accepting::default());
+    // WHEN one invocation runs
+    let out = produce(
+        &http_json(&server, false, true),
+        &store,
+        &sink,
+        "k",
+        &ProduceSettings::default(),
+        Instant::now() + Duration::from_secs(30),
+        &mut fastrand::Rng::with_seed(1),
+    )
+    .await;
+    // THEN the two are put, the item is counted as rejected (not failed), and the run succeeds
+    out.result.unwrap();
+    let s = out.summary;
+    assert_eq!(
+        (s.fetched, s.new, s.put, s.rejected, s.failed),
+        (2, 2, 2, 1, 0)
+    );
+    assert_eq!(store.get("k").unwrap().position, "2");
+}
+
+#[tokio::test]
+async fn mastodon_oldest_start_reads_forward_from_min_id_0() {
+    // GIVEN 100 statuses, no cursor and START_POSITION=oldest
+    let server = start(1001..=1100).await;
+    let source = mastodon(&server, 20).starting_at(StartPosition::Oldest);
+    // WHEN fetched with a 3-page budget
+    let f = source.fetch(None, budget(3, 1_000)).await.unwrap();
+    // THEN the server's oldest 60 come back, read forward, and the cursor may move
+    assert_eq!(ids(&f), (1001..=1060).collect::<Vec<_>>());
+    assert_eq!(
+        (f.pages, f.stop, f.connects_to_cursor),
+        (3, Stop::MaxPages, true)
+    );
+    assert_eq!(
+        server.queries(),
+        [
+            "limit=20&min_id=0",
+            "limit=20&min_id=1020",
+            "limit=20&min_id=1040"
+        ]
+    );
+    // AND with a cursor the start position does not matter
+    let f = source.fetch(Some("1090"), budget(3, 1_000)).await.unwrap();
+    assert_eq!(ids(&f), (1091..=1100).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn http_json_latest_start_reads_the_first_page_only_and_oldest_walks_on() {
+    // GIVEN 35 records over 4 pages, an API said to page newest first, and no cursor
+    let server = start(1..=35).await;
+    // WHEN fetched with START_POSITION=latest (the default)
+    let f = http_json(&server, false, false)
+        .fetch(None, budget(10, 1_000))
+        .await
+        .unwrap();
+    // THEN only the first page is read, and the cursor may start at its newest record
+    assert_eq!(ids(&f), (1..=10).collect::<Vec<_>>());
+    assert_eq!(
+        (f.pages, f.stop, f.connects_to_cursor),
+        (1, Stop::MaxPages, true)
+    );
+    assert_eq!(server.queries(), [""]);
+    // WHEN fetched with START_POSITION=oldest THEN every page within the budget is read
+    let oldest = http_json(&server, false, false).starting_at(StartPosition::Oldest);
+    let f = oldest.fetch(None, budget(10, 1_000)).await.unwrap();
+    assert_eq!(ids(&f), (1..=35).collect::<Vec<_>>());
+    assert_eq!(
+        (f.pages, f.stop, f.connects_to_cursor),
+        (4, Stop::CaughtUp, true)
+    );
+    // AND newest-first pages cut short by the budget still do not connect to the cursor
+    let f = oldest.fetch(None, budget(2, 1_000)).await.unwrap();
+    assert_eq!((f.stop, f.connects_to_cursor), (Stop::MaxPages, false));
 }

@@ -13,6 +13,13 @@ use std::io::{self, BufRead};
 
 use super::format::{Item, ReadItems, check_object, sample};
 
+/// The deepest an element may nest arrays and objects: serde_json's recursion limit, which the
+/// pipeline's transform applies to every record too (`ks_transform::limits`), so a deeper record
+/// could not be processed downstream. The scanner's stack of open brackets holds at most this
+/// many; deeper brackets are only counted, so the element's end is still found and reading goes
+/// on after it. (serde_json's `IgnoredAny`, which checks each element, does not enforce it.)
+pub const MAX_JSON_NESTING_DEPTH: usize = 128;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Before the opening `[`.
@@ -32,8 +39,10 @@ pub struct JsonArray<R> {
     line: u64,
     state: State,
     buf: Vec<u8>,
-    /// The open brackets of the element being read, innermost last.
+    /// The open brackets of the element being read, innermost last, at most
+    /// [`MAX_JSON_NESTING_DEPTH`]; `deeper` counts those past it.
     open: Vec<u8>,
+    deeper: u64,
     max_record_bytes: usize,
     /// A broken structure was reported: nothing more is read.
     ended: bool,
@@ -41,8 +50,15 @@ pub struct JsonArray<R> {
 
 /// What the scanner found where it expected an element.
 enum Scan {
-    Element { line: u64, too_long: bool },
-    Broken { line: u64, reason: String },
+    Element {
+        line: u64,
+        too_long: bool,
+        too_deep: bool,
+    },
+    Broken {
+        line: u64,
+        reason: String,
+    },
 }
 
 impl<R: BufRead> JsonArray<R> {
@@ -52,7 +68,8 @@ impl<R: BufRead> JsonArray<R> {
             line: 1,
             state: State::Start,
             buf: Vec::new(),
-            open: Vec::new(),
+            open: Vec::with_capacity(MAX_JSON_NESTING_DEPTH),
+            deeper: 0,
             max_record_bytes,
             ended: false,
         }
@@ -88,9 +105,11 @@ impl<R: BufRead> JsonArray<R> {
     fn scan_element(&mut self) -> io::Result<Scan> {
         self.buf.clear();
         self.open.clear();
+        self.deeper = 0;
         let start_line = self.line;
         let cap = self.max_record_bytes;
         let mut too_long = false;
+        let mut too_deep = false;
         let mut in_string = false;
         let mut escaped = false;
         // A scalar element (a number, `true`, a string) ends at a delimiter at depth zero.
@@ -159,7 +178,18 @@ impl<R: BufRead> JsonArray<R> {
                     }
                     b'{' | b'[' => {
                         used += 1;
-                        self.open.push(b);
+                        if self.open.len() < MAX_JSON_NESTING_DEPTH {
+                            self.open.push(b);
+                        } else {
+                            self.deeper += 1;
+                            too_deep = true;
+                        }
+                        keep(&mut self.buf, b, cap, &mut too_long);
+                    }
+                    // Past the limit brackets are only counted: the element is refused anyway.
+                    b'}' | b']' if self.deeper > 0 => {
+                        used += 1;
+                        self.deeper -= 1;
                         keep(&mut self.buf, b, cap, &mut too_long);
                     }
                     b'}' | b']' => {
@@ -193,6 +223,7 @@ impl<R: BufRead> JsonArray<R> {
                 return Ok(Scan::Element {
                     line: start_line,
                     too_long,
+                    too_deep,
                 });
             }
         }
@@ -281,11 +312,23 @@ impl<R: BufRead> ReadItems for JsonArray<R> {
                         Scan::Element {
                             line,
                             too_long: true,
+                            ..
                         } => Some(Ok(Item::Bad {
                             line,
                             reason: format!(
                                 "element larger than the {}-byte record limit",
                                 self.max_record_bytes
+                            ),
+                            raw: sample(&self.buf),
+                        })),
+                        Scan::Element {
+                            line,
+                            too_deep: true,
+                            ..
+                        } => Some(Ok(Item::Bad {
+                            line,
+                            reason: format!(
+                                "element nested deeper than {MAX_JSON_NESTING_DEPTH} levels"
                             ),
                             raw: sample(&self.buf),
                         })),
@@ -416,6 +459,55 @@ mod tests {
         assert_eq!(line, 1);
         assert!(reason.contains("20-byte"), "{reason}");
         assert_eq!(items[1], rec(2, "{\"a\":1}"));
+    }
+
+    #[test]
+    fn an_element_nested_too_deep_is_rejected_and_the_next_one_read() {
+        // GIVEN an element nested 100,000 levels deep, then a plain one
+        let depth = 100_000;
+        let deep = format!("{{\"a\":{}{}}}", "[".repeat(depth), "]".repeat(depth));
+        let text = format!("[{deep},\n{{\"b\":1}}]");
+        // WHEN the array is read
+        let r = std::io::BufReader::with_capacity(64, text.as_bytes());
+        let mut a = JsonArray::new(r, 1_000_000);
+        let first = a.next_item().unwrap().unwrap();
+        // THEN the deep element is a bad record saying why, and the next one is read
+        let (line, reason) = bad_reason(&first);
+        assert_eq!(line, 1);
+        assert!(reason.contains("nested deeper than 128 levels"), "{reason}");
+        assert_eq!(a.next_item().unwrap().unwrap(), rec(2, "{\"b\":1}"));
+        assert!(a.next_item().is_none());
+        // AND the stack of open brackets never held more than the limit
+        assert!(
+            a.open.capacity() <= MAX_JSON_NESTING_DEPTH,
+            "{}",
+            a.open.capacity()
+        );
+        // AND the limit itself is allowed (serde_json then judges the element)
+        let at_limit = format!(
+            "[{}{}]",
+            "[".repeat(MAX_JSON_NESTING_DEPTH),
+            "]".repeat(MAX_JSON_NESTING_DEPTH)
+        );
+        let items = read_all(&at_limit);
+        let (_, reason) = bad_reason(&items[0]);
+        assert!(!reason.contains("nested deeper"), "{reason}");
+    }
+
+    #[test]
+    fn an_unclosed_bracket_run_of_200_mb_keeps_memory_flat() {
+        // GIVEN `[` then 200 MB of `[` that never close, made on the fly
+        let input = crate::format::Generated::new(b"[", b'[', 200 * 1024 * 1024, b"");
+        let mut a = JsonArray::new(std::io::BufReader::new(input), 1_048_576);
+        // WHEN it is read
+        let item = a.next_item().unwrap().unwrap();
+        // THEN the input is reported as ending inside the element, once
+        let (_, reason) = bad_reason(&item);
+        assert!(reason.contains("ends inside the element"), "{reason}");
+        assert!(a.next_item().is_none());
+        // AND neither the element nor the bracket stack grew past its cap
+        assert!(a.open.capacity() <= MAX_JSON_NESTING_DEPTH);
+        assert!(a.buf.capacity() <= 2 * 1_048_576, "{}", a.buf.capacity());
     }
 
     #[test]

@@ -38,9 +38,11 @@ pub async fn clients(
     let kinesis = aws_sdk_kinesis::Client::from_conf(
         KinesisSink::configure(aws_sdk_kinesis::config::Builder::from(&sdk)).build(),
     );
+    // A stalled transfer fails instead of hanging; a large object streams while it moves.
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&sdk)
             .force_path_style(endpoint_url.is_some())
+            .timeout_config(ks_adapters::aws::s3_timeouts())
             .build(),
     );
     Ok(Clients { kinesis, s3 })

@@ -1,5 +1,10 @@
 //! CSV with a header row: each row becomes a JSON object whose keys are the header's names, in
-//! the header's order. Parsing (quotes, embedded newlines and commas, CRLF) is the `csv` crate's.
+//! the header's order. Parsing (quotes, embedded newlines and commas, CRLF) is `csv_core`'s, the
+//! `csv` crate's parser, driven here so that no row is ever held past the record limit: a row
+//! whose fields (joined by commas) exceed it is parsed on and dropped, only counted, and becomes
+//! a bad record; reading resumes at the next row. A quote that is never closed makes the rest of
+//! the input one field, so one bad row. Held per row: at most the limit's bytes of fields and the
+//! header's width plus one field ends, whatever the input.
 //!
 //! Types come from `--schema` (a JSON object of column → `string` | `integer` | `number` |
 //! `boolean` | `json`) and, for columns it does not name, from each value on its own: `true` /
@@ -10,13 +15,13 @@
 //! makes the row a bad record naming the column. Columns the schema names that a file lacks are
 //! ignored, so one schema can serve several files.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, BufRead};
 use std::path::Path;
 
 use serde::Deserialize;
 
-use super::format::{Item, ReadItems, sample};
+use super::format::{Item, RAW_SAMPLE_BYTES, ReadItems, sample};
 
 /// A column's type in a `--schema` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -30,6 +35,10 @@ pub enum ColumnType {
     Json,
 }
 
+/// The largest `--schema` file read: far beyond any real one (a column name and a type word per
+/// column), small enough that a wrong path (a dump, `/dev/zero`) is refused, not read whole.
+pub const MAX_SCHEMA_BYTES: u64 = 1024 * 1024;
+
 /// Column name → type, read from `--schema FILE`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Schema(pub HashMap<String, ColumnType>);
@@ -41,6 +50,8 @@ pub enum SchemaError {
         path: String,
         source: std::io::Error,
     },
+    #[error("the schema {path} is over {MAX_SCHEMA_BYTES} bytes")]
+    TooLarge { path: String },
     #[error(
         "the schema {path} is not a JSON object of column → type (string, integer, number, boolean, json): {source}"
     )]
@@ -52,11 +63,19 @@ pub enum SchemaError {
 
 impl Schema {
     pub fn load(path: &Path) -> Result<Schema, SchemaError> {
+        use std::io::Read as _;
         let shown = path.display().to_string();
-        let text = std::fs::read(path).map_err(|source| SchemaError::Io {
+        let io = |source| SchemaError::Io {
             path: shown.clone(),
             source,
-        })?;
+        };
+        let mut text = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_SCHEMA_BYTES + 1).read_to_end(&mut text))
+            .map_err(io)?;
+        if text.len() as u64 > MAX_SCHEMA_BYTES {
+            return Err(SchemaError::TooLarge { path: shown });
+        }
         serde_json::from_slice(&text)
             .map(Schema)
             .map_err(|source| SchemaError::Invalid {
@@ -66,12 +85,158 @@ impl Schema {
     }
 }
 
+/// One row as parsed: its fields' bytes end to end and where each field ends.
+#[derive(Debug, Default)]
+struct Row {
+    fields: Vec<u8>,
+    ends: Vec<usize>,
+    /// Bytes written to `fields`, and fields complete in `ends`.
+    bytes: usize,
+    len: usize,
+    /// The 1-based line the row starts on.
+    line: u64,
+}
+
+impl Row {
+    fn iter(&self) -> impl Iterator<Item = &[u8]> {
+        let mut start = 0;
+        self.ends[..self.len].iter().map(move |&end| {
+            let field = &self.fields[start..end];
+            start = end;
+            field
+        })
+    }
+
+    /// The row's fields joined by commas (the separators a parse keeps no trace of), lower bound
+    /// while the row is still being read.
+    fn joined_len(&self) -> usize {
+        self.bytes + self.len.saturating_sub(1)
+    }
+}
+
+/// What [`Rows::read`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum Read {
+    /// A row within the limits, in the [`Row`].
+    Row,
+    /// A row past a limit: the [`Row`] holds its start, the rest was only counted.
+    TooLarge {
+        bytes: u64,
+        fields: u64,
+    },
+    End,
+}
+
+/// Space a row past its limits is parsed into and dropped.
+const SCRATCH_BYTES: usize = 8 * 1024;
+const SCRATCH_FIELDS: usize = 256;
+
+/// CSV rows read with `csv_core` into buffers that never grow past the limits given.
+struct Rows<R> {
+    core: csv_core::Reader,
+    input: R,
+    done: bool,
+    scratch: Vec<u8>,
+    scratch_ends: Vec<usize>,
+}
+
+impl<R: BufRead> Rows<R> {
+    fn new(input: R) -> Self {
+        Rows {
+            // RFC 4180 with `csv`'s defaults: `,`, `"` doubled inside quotes, any of CR, LF and
+            // CRLF ending a row; a UTF-8 BOM at the start is dropped.
+            core: csv_core::Reader::new(),
+            input,
+            done: false,
+            scratch: vec![0; SCRATCH_BYTES],
+            scratch_ends: vec![0; SCRATCH_FIELDS],
+        }
+    }
+
+    /// Reads the next row into `row`: at most `max_bytes` of fields joined by commas and
+    /// `max_fields` fields are kept; past either the row is read to its end and only counted.
+    fn read(&mut self, row: &mut Row, max_bytes: usize, max_fields: usize) -> io::Result<Read> {
+        use csv_core::ReadRecordResult as R;
+        (row.bytes, row.len, row.line) = (0, 0, self.core.line());
+        if self.done {
+            return Ok(Read::End);
+        }
+        let max_ends = max_fields.min(max_bytes.saturating_add(1));
+        // Once past a limit: the bytes and fields counted beyond what `row` holds.
+        let mut past: Option<(u64, u64)> = None;
+        loop {
+            let input = self.input.fill_buf()?;
+            let (res, nin, nout, nend) = match past {
+                None => self.core.read_record(
+                    input,
+                    &mut row.fields[row.bytes..],
+                    &mut row.ends[row.len..],
+                ),
+                Some(_) => self
+                    .core
+                    .read_record(input, &mut self.scratch, &mut self.scratch_ends),
+            };
+            self.input.consume(nin);
+            match &mut past {
+                None => (row.bytes, row.len) = (row.bytes + nout, row.len + nend),
+                Some((bytes, fields)) => {
+                    (*bytes, *fields) = (*bytes + nout as u64, *fields + nend as u64)
+                }
+            }
+            if past.is_none() && (row.joined_len() > max_bytes || row.len > max_fields) {
+                past = Some((0, 0));
+            }
+            match res {
+                R::InputEmpty => {}
+                R::OutputFull if past.is_none() => {
+                    if row.fields.len() >= max_bytes {
+                        past = Some((0, 0));
+                    } else {
+                        grow(&mut row.fields, max_bytes);
+                    }
+                }
+                R::OutputEndsFull if past.is_none() => {
+                    if row.ends.len() >= max_ends {
+                        past = Some((0, 0));
+                    } else {
+                        grow(&mut row.ends, max_ends);
+                    }
+                }
+                R::OutputFull | R::OutputEndsFull => {}
+                R::Record | R::End => {
+                    if res == R::End {
+                        self.done = true;
+                    }
+                    return Ok(match past {
+                        None if res == R::End => Read::End,
+                        None => Read::Row,
+                        Some((bytes, fields)) => {
+                            let fields = row.len as u64 + fields;
+                            Read::TooLarge {
+                                bytes: row.bytes as u64 + bytes + fields.saturating_sub(1),
+                                fields,
+                            }
+                        }
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Doubles a buffer (from 64 entries), never past `max` entries; called below `max`.
+fn grow<T: Default + Clone>(buf: &mut Vec<T>, max: usize) {
+    let len = (buf.len() * 2).max(64).min(max.max(1));
+    buf.reserve_exact(len - buf.len());
+    buf.resize(len, T::default());
+}
+
 pub struct CsvReader<R> {
-    rows: csv::Reader<R>,
+    rows: Rows<R>,
     schema: Schema,
     /// Per column: its name as a JSON string (quoted, escaped) and its type, if the schema has one.
     columns: Option<Vec<(String, Option<ColumnType>)>>,
-    row: csv::ByteRecord,
+    row: Row,
     out: Vec<u8>,
     max_record_bytes: usize,
     done: bool,
@@ -80,16 +245,10 @@ pub struct CsvReader<R> {
 impl<R: BufRead> CsvReader<R> {
     pub fn new(r: R, schema: Option<Schema>, max_record_bytes: usize) -> Self {
         CsvReader {
-            // Headers are read here, not by the crate, so the header's problems are reported
-            // like any other; flexible, so a short or long row is a bad record, not an error
-            // that ends the file.
-            rows: csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(r),
+            rows: Rows::new(r),
             schema: schema.unwrap_or_default(),
             columns: None,
-            row: csv::ByteRecord::new(),
+            row: Row::default(),
             out: Vec::new(),
             max_record_bytes,
             done: false,
@@ -98,33 +257,45 @@ impl<R: BufRead> CsvReader<R> {
 
     /// Reads the header row. `Err(reason)` when the input cannot be read as CSV with a header.
     fn read_header(&mut self) -> io::Result<Result<(), (u64, String)>> {
-        let mut header = csv::ByteRecord::new();
-        match self.rows.read_byte_record(&mut header) {
-            Ok(false) => {
+        match self
+            .rows
+            .read(&mut self.row, self.max_record_bytes, usize::MAX)?
+        {
+            Read::End => {
                 self.done = true;
                 return Ok(Ok(()));
             }
-            Ok(true) => {}
-            Err(e) => return into_io(e).map(|(line, reason)| Err((line, reason))),
+            Read::TooLarge { bytes, .. } => {
+                return Ok(Err((
+                    self.row.line,
+                    format!(
+                        "the header row is {bytes} bytes, over the {}-byte record limit",
+                        self.max_record_bytes
+                    ),
+                )));
+            }
+            Read::Row => {}
         }
-        let mut names: Vec<String> = Vec::with_capacity(header.len());
-        for (i, field) in header.iter().enumerate() {
+        let line = self.row.line;
+        let mut names: Vec<String> = Vec::with_capacity(self.row.len);
+        let mut seen = HashSet::with_capacity(self.row.len);
+        for (i, field) in self.row.iter().enumerate() {
             let field = if i == 0 {
                 field.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(field)
             } else {
                 field
             };
             let Ok(name) = std::str::from_utf8(field) else {
-                return Ok(Err((1, format!("header column {} is not UTF-8", i + 1))));
+                return Ok(Err((line, format!("header column {} is not UTF-8", i + 1))));
             };
-            let name = name.trim().to_owned();
+            let name = name.trim();
             if name.is_empty() {
-                return Ok(Err((1, format!("header column {} has no name", i + 1))));
+                return Ok(Err((line, format!("header column {} has no name", i + 1))));
             }
-            if names.contains(&name) {
-                return Ok(Err((1, format!("header names column {name:?} twice"))));
+            if !seen.insert(name) {
+                return Ok(Err((line, format!("header names column {name:?} twice"))));
             }
-            names.push(name);
+            names.push(name.to_owned());
         }
         self.columns = Some(
             names
@@ -135,16 +306,19 @@ impl<R: BufRead> CsvReader<R> {
                 })
                 .collect(),
         );
+        // Rows are held to the header's width plus one: what the header needed is not kept.
+        self.row.ends.truncate(self.row.len + 1);
+        self.row.ends.shrink_to_fit();
         Ok(Ok(()))
     }
 
     /// The current row as a JSON object in `out`, or why it cannot be one.
     fn row_to_json(&mut self) -> Result<(), String> {
         let columns = self.columns.as_ref().expect("header read");
-        if self.row.len() != columns.len() {
+        if self.row.len != columns.len() {
             return Err(format!(
                 "{} fields; the header has {}",
-                self.row.len(),
+                self.row.len,
                 columns.len()
             ));
         }
@@ -170,24 +344,26 @@ impl<R: BufRead> CsvReader<R> {
         }
         Ok(())
     }
-}
 
-/// A csv error: I/O errors end the run; parse errors become a bad row at their line.
-fn into_io(e: csv::Error) -> io::Result<(u64, String)> {
-    let line = e.position().map_or(0, |p| p.line());
-    if !e.is_io_error() {
-        return Ok((line, e.to_string()));
-    }
-    match e.into_kind() {
-        csv::ErrorKind::Io(io) => Err(io),
-        _ => unreachable!("is_io_error checked"),
+    /// Bytes the reader holds for the row being read (its buffers' capacity).
+    #[cfg(test)]
+    fn held(&self) -> usize {
+        self.row.fields.capacity()
+            + self.row.ends.capacity() * std::mem::size_of::<usize>()
+            + self.out.capacity()
     }
 }
 
-/// The row's fields as read, joined by commas, for the rejects file.
-fn raw_row(row: &csv::ByteRecord) -> Vec<u8> {
+/// The row's fields as read, joined by commas, for the rejects file; for a row past the limit,
+/// what was kept of it, the field it stopped in included.
+fn raw_row(row: &Row) -> Vec<u8> {
+    let kept = row.ends[..row.len].last().copied().unwrap_or(0);
+    let partial = (row.bytes > kept).then(|| &row.fields[kept..row.bytes]);
     let mut raw = Vec::new();
-    for (i, f) in row.iter().enumerate() {
+    for (i, f) in row.iter().chain(partial).enumerate() {
+        if raw.len() >= RAW_SAMPLE_BYTES {
+            break;
+        }
         if i > 0 {
             raw.push(b',');
         }
@@ -217,29 +393,42 @@ impl<R: BufRead> ReadItems for CsvReader<R> {
                 Ok(Ok(())) => {}
             }
         }
-        match self.rows.read_byte_record(&mut self.row) {
-            Ok(false) => {
+        let width = self.columns.as_ref().map_or(0, Vec::len);
+        let read = match self
+            .rows
+            .read(&mut self.row, self.max_record_bytes, width + 1)
+        {
+            Ok(r) => r,
+            Err(e) => return Some(Err(e)),
+        };
+        let line = self.row.line;
+        match read {
+            Read::End => {
                 self.done = true;
                 None
             }
-            Ok(true) => {
-                let line = self.row.position().map_or(0, |p| p.line());
-                Some(Ok(match self.row_to_json() {
-                    Ok(()) => Item::Record {
-                        line,
-                        data: self.out.clone(),
-                    },
-                    Err(reason) => Item::Bad {
-                        line,
-                        reason,
-                        raw: raw_row(&self.row),
-                    },
-                }))
-            }
-            Err(e) => Some(into_io(e).map(|(line, reason)| Item::Bad {
+            Read::TooLarge { bytes, fields } => Some(Ok(Item::Bad {
                 line,
-                reason,
-                raw: Vec::new(),
+                reason: if bytes > self.max_record_bytes as u64 {
+                    format!(
+                        "the row is {bytes} bytes, over the {}-byte record limit",
+                        self.max_record_bytes
+                    )
+                } else {
+                    format!("{fields} fields; the header has {width}")
+                },
+                raw: raw_row(&self.row),
+            })),
+            Read::Row => Some(Ok(match self.row_to_json() {
+                Ok(()) => Item::Record {
+                    line,
+                    data: self.out.clone(),
+                },
+                Err(reason) => Item::Bad {
+                    line,
+                    reason,
+                    raw: raw_row(&self.row),
+                },
             })),
         }
     }
@@ -435,6 +624,88 @@ mod tests {
     }
 
     #[test]
+    fn an_unterminated_200_mb_field_is_one_rejected_row_and_memory_stays_flat() {
+        // GIVEN `id,text`, then a row whose quoted field opens and runs 200 MB to the end
+        let cap = 1_048_576;
+        let input = crate::format::Generated::new(b"id,text\n1,\"", b'x', 200 * 1024 * 1024, b"");
+        let mut r = CsvReader::new(io::BufReader::new(input), None, cap);
+        // WHEN it is read
+        let item = r.next_item().unwrap().unwrap();
+        // THEN the row is rejected on its line, saying it is over the limit
+        let Item::Bad { line, reason, raw } = &item else {
+            panic!("expected a bad row, got a record")
+        };
+        assert_eq!(*line, 2);
+        assert!(
+            reason.contains("over the 1048576-byte record limit"),
+            "{reason}"
+        );
+        assert!(raw.starts_with(b"1,xxx") && raw.len() <= RAW_SAMPLE_BYTES);
+        // AND the input ends there
+        assert!(r.next_item().is_none());
+        // AND the reader never held more than the limit and a constant
+        assert!(r.held() <= cap + 64 * 1024, "{} bytes held", r.held());
+    }
+
+    #[test]
+    fn rows_over_the_limit_are_rejected_and_reading_resumes_at_the_next_row() {
+        // GIVEN a 20-byte limit, a row of 41 bytes, one with a long quoted multi-line field, one
+        // of 10,000 fields, and good rows between them
+        let wide = ",".repeat(9_999);
+        let text = format!(
+            "a,b\n1,{}\n2,3\n4,\"{}\n{}\"\n5,6\n{wide}\n7,8\n",
+            "x".repeat(39),
+            "y".repeat(30),
+            "z".repeat(30)
+        );
+        let mut r = CsvReader::new(io::BufReader::with_capacity(16, text.as_bytes()), None, 20);
+        let items: Vec<Item> = std::iter::from_fn(|| r.next_item().map(Result::unwrap)).collect();
+        // THEN each big row is one bad record with its line, and the rows after it are read
+        let bad = |i: usize| match &items[i] {
+            Item::Bad { line, reason, .. } => (*line, reason.clone()),
+            other => panic!("expected a bad row, got {other:?}"),
+        };
+        assert_eq!(items.len(), 6, "{items:?}");
+        assert_eq!(
+            bad(0),
+            (
+                2,
+                "the row is 41 bytes, over the 20-byte record limit".to_owned()
+            )
+        );
+        assert_eq!(json_of(&items[1]), json!({"a":2,"b":3}));
+        assert_eq!(bad(2).0, 4);
+        assert_eq!(json_of(&items[3]), json!({"a":5,"b":6}));
+        assert!(matches!(items[3], Item::Record { line: 6, .. }));
+        assert_eq!(bad(4).0, 7);
+        assert_eq!(json_of(&items[5]), json!({"a":7,"b":8}));
+        // AND a wide row within the byte limit says how wide it is
+        let mut r = CsvReader::new("a,b\n1,2,3,4,5\n".as_bytes(), None, 1_000);
+        let Some(Ok(Item::Bad { reason, raw, .. })) = r.next_item() else {
+            panic!()
+        };
+        assert_eq!(reason, "5 fields; the header has 2");
+        assert_eq!(raw, b"1,2,3");
+        // AND the field ends held stay at the header's width plus one
+        assert!(r.row.ends.capacity() <= 3, "{}", r.row.ends.capacity());
+    }
+
+    #[test]
+    fn a_header_over_the_limit_is_reported_and_the_input_skipped() {
+        let text = format!("{}\n1\n", "h".repeat(50));
+        let mut r = CsvReader::new(text.as_bytes(), None, 20);
+        let Some(Ok(Item::Bad { line, reason, .. })) = r.next_item() else {
+            panic!()
+        };
+        assert_eq!(line, 1);
+        assert!(
+            reason.contains("header row is 50 bytes") && reason.ends_with("is not read"),
+            "{reason}"
+        );
+        assert!(r.next_item().is_none());
+    }
+
+    #[test]
     fn header_problems_are_reported_once() {
         let items = read_all("a,a\n1,2\n", None);
         assert!(
@@ -457,6 +728,26 @@ mod tests {
         std::fs::write(&p, r#"{"id":"int"}"#).unwrap();
         let err = Schema::load(&p).unwrap_err().to_string();
         assert!(err.contains("unknown variant `int`"), "{err}");
+    }
+
+    #[test]
+    fn a_schema_file_over_the_limit_is_refused_without_reading_it_whole() {
+        // GIVEN a schema file one byte over the limit (a valid JSON object, padded)
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.json");
+        let padding = " ".repeat(MAX_SCHEMA_BYTES as usize - 12);
+        std::fs::write(&p, format!("{{\"id\":\"json\"}}{padding}")).unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().len(), MAX_SCHEMA_BYTES + 1);
+        // WHEN it is loaded THEN the error names the file and the limit
+        let err = Schema::load(&p).unwrap_err().to_string();
+        assert!(err.contains("s.json") && err.contains("1048576"), "{err}");
+        // AND /dev/zero, which never ends, is refused the same way
+        if Path::new("/dev/zero").exists() {
+            let err = Schema::load(Path::new("/dev/zero"))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("1048576"), "{err}");
+        }
     }
 
     #[test]

@@ -137,6 +137,60 @@ pub fn check_object(data: &[u8]) -> Result<(), String> {
     Ok(())
 }
 
+/// Inputs made on the fly for the memory tests: `head`, then `len` copies of `fill`, then
+/// `tail`, without ever holding more than one read's worth.
+#[cfg(test)]
+pub(crate) struct Generated {
+    pub head: Vec<u8>,
+    pub fill: u8,
+    pub len: u64,
+    pub tail: Vec<u8>,
+    pub at: u64,
+}
+
+#[cfg(test)]
+impl Generated {
+    pub fn new(head: &[u8], fill: u8, len: u64, tail: &[u8]) -> Self {
+        Generated {
+            head: head.to_vec(),
+            fill,
+            len,
+            tail: tail.to_vec(),
+            at: 0,
+        }
+    }
+}
+
+#[cfg(test)]
+impl io::Read for Generated {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let (head, fill) = (self.head.len() as u64, self.len);
+        let total = head + fill + self.tail.len() as u64;
+        let mut n = 0;
+        while n < buf.len() && self.at < total {
+            let at = self.at;
+            let run = if at < head {
+                let rest = &self.head[at as usize..];
+                let k = rest.len().min(buf.len() - n);
+                buf[n..n + k].copy_from_slice(&rest[..k]);
+                k
+            } else if at < head + fill {
+                let k = ((head + fill - at) as usize).min(buf.len() - n);
+                buf[n..n + k].fill(self.fill);
+                k
+            } else {
+                let rest = &self.tail[(at - head - fill) as usize..];
+                let k = rest.len().min(buf.len() - n);
+                buf[n..n + k].copy_from_slice(&rest[..k]);
+                k
+            };
+            n += run;
+            self.at += run as u64;
+        }
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,15 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+/// The slowest `--rate`: one Kinesis record (or byte) a day. A slower rate is a typo, not a
+/// plan; at this one a full request of 500 records waits 500 days, far inside what a `Duration`
+/// and an `Instant` hold (byte rates this slow reach the limiter's ceiling of a century).
+pub const MIN_RATE_PER_SEC: f64 = 1.0 / 86_400.0;
+
+/// The longest the limiter ever makes a request wait, whatever rate it was built with
+/// (a [`Rate`] made without the parser): a century. Keeps `Instant` arithmetic from overflowing.
+const MAX_WAIT: Duration = Duration::from_secs(100 * 365 * 86_400);
+
 /// What a rate counts.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Rate {
@@ -41,29 +50,45 @@ impl FromStr for Rate {
         };
         let t = s.trim();
         let t = t.strip_suffix("/s").unwrap_or(t).trim();
+        // A sign is read as part of the number, so `-5` is refused as below zero.
         let split = t
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(t.len());
+            .char_indices()
+            .find(|&(i, c)| !(c.is_ascii_digit() || c == '.' || (i == 0 && "+-".contains(c))))
+            .map_or(t.len(), |(i, _)| i);
         let (number, unit) = t.split_at(split);
         let value: f64 = number.parse().map_err(|_| err("not a number"))?;
-        if !value.is_finite() || value <= 0.0 {
+        if value.is_nan() || value <= 0.0 {
             return Err(err("must be greater than zero"));
         }
         // Decimal units as Kinesis states its shard limit (1 MB = 10^6 bytes); binary ones too.
-        let bytes = |per: f64| Ok(Rate::Bytes(value * per));
-        match unit.trim().to_ascii_lowercase().as_str() {
-            "" | "r" | "rec" | "records" => Ok(Rate::Records(value)),
-            "b" => bytes(1.0),
-            "kb" => bytes(1e3),
-            "mb" => bytes(1e6),
-            "gb" => bytes(1e9),
-            "kib" => bytes(1024.0),
-            "mib" => bytes(1024.0 * 1024.0),
-            "gib" => bytes(1024.0 * 1024.0 * 1024.0),
-            _ => Err(err(
-                "unknown unit; use records, B, KB, MB, GB, KiB, MiB or GiB",
-            )),
+        let per = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "r" | "rec" | "records" => None,
+            "b" => Some(1.0),
+            "kb" => Some(1e3),
+            "mb" => Some(1e6),
+            "gb" => Some(1e9),
+            "kib" => Some(1024.0),
+            "mib" => Some(1024.0 * 1024.0),
+            "gib" => Some(1024.0 * 1024.0 * 1024.0),
+            _ => {
+                return Err(err(
+                    "unknown unit; use records, B, KB, MB, GB, KiB, MiB or GiB",
+                ));
+            }
+        };
+        let rate = value * per.unwrap_or(1.0);
+        if !rate.is_finite() {
+            return Err(err("too large"));
         }
+        if rate < MIN_RATE_PER_SEC {
+            return Err(err(
+                "below the slowest rate, one record or byte a day (0.0000116)",
+            ));
+        }
+        Ok(match per {
+            None => Rate::Records(rate),
+            Some(_) => Rate::Bytes(rate),
+        })
     }
 }
 
@@ -101,8 +126,12 @@ impl Limiter {
             Some(Rate::Records(r)) => records as f64 / r,
             Some(Rate::Bytes(b)) => bytes as f64 / b,
         };
-        let start = self.ready_at(now);
-        self.next = Some(start + Duration::from_secs_f64(cost));
+        // Saturating: a rate below the parser's floor (or NaN) waits the longest, never panics.
+        let wait = Duration::try_from_secs_f64(cost)
+            .unwrap_or(MAX_WAIT)
+            .min(MAX_WAIT);
+        // A century past a monotonic clock's reading cannot overflow an `Instant`.
+        self.next = Some(self.ready_at(now) + wait);
     }
 }
 
@@ -121,6 +150,54 @@ mod tests {
         assert!(err.to_string().contains("unknown unit"), "{err}");
         assert!("0".parse::<Rate>().is_err());
         assert!("fast".parse::<Rate>().is_err());
+    }
+
+    #[test]
+    fn absurd_rates_are_refused_with_an_error_naming_the_flag() {
+        let huge = "9".repeat(400);
+        let huge_gb = format!("{}GB/s", "9".repeat(305));
+        for (given, reason) in [
+            ("0.0000000000000000001", "slowest"),
+            ("0.00001", "slowest"),
+            ("0", "greater than zero"),
+            ("0.0", "greater than zero"),
+            ("-5", "greater than zero"),
+            ("-1MB/s", "greater than zero"),
+            ("NaN", "not a number"),
+            ("inf", "not a number"),
+            ("", "not a number"),
+            (huge.as_str(), "too large"),
+            (huge_gb.as_str(), "too large"),
+        ] {
+            // WHEN an absurd --rate is parsed THEN it is an error that names the flag and why
+            let err = given.parse::<Rate>().unwrap_err().to_string();
+            assert!(err.starts_with("invalid --rate"), "{given}: {err}");
+            assert!(err.contains(reason), "{given}: {err}");
+        }
+        // AND the slowest rate is accepted, in records and in bytes
+        assert!("0.0000116".parse::<Rate>().is_ok());
+        assert!("0.0000116B/s".parse::<Rate>().is_ok());
+    }
+
+    #[test]
+    fn the_limiter_saturates_instead_of_overflowing_for_any_rate() {
+        // GIVEN rates built without the parser, down to the smallest positive float
+        for rate in [
+            Rate::Records(1e-19),
+            Rate::Bytes(f64::MIN_POSITIVE),
+            Rate::Records(5e-324),
+        ] {
+            let mut l = Limiter::new(Some(rate));
+            let t0 = Instant::now();
+            // WHEN a full request is charged, twice
+            l.charge(t0, 500, 10 * 1024 * 1024);
+            l.charge(l.ready_at(t0), 500, 10 * 1024 * 1024);
+            // THEN the next request waits, a long time, and nothing panicked
+            assert!(
+                l.ready_at(t0) - t0 >= Duration::from_secs(86_400),
+                "{rate:?}"
+            );
+        }
     }
 
     #[test]

@@ -108,7 +108,7 @@ fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_stdin_and_an_s3_prefix_arrive_once_each_with_the_right_json() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let url = moto.url();
     // GIVEN two streams, an S3 prefix with three objects (and one outside it), and local files
     // in every format: CSV typed by a schema, JSON Lines with a bad line, a pretty JSON array

@@ -26,9 +26,17 @@ pub async fn sdk_config() -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest()).load().await
 }
 
+/// The most one Kinesis call (ListShards, GetShardIterator, GetRecords of at most 10 MB)
+/// may take, its retries included.
+pub const KINESIS_CALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A Kinesis client; `endpoint` overrides the configured one (an emulator).
 pub fn kinesis_client(config: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_kinesis::Client {
-    let mut builder = aws_sdk_kinesis::config::Builder::from(config);
+    let mut builder = aws_sdk_kinesis::config::Builder::from(config).timeout_config(
+        aws_smithy_types::timeout::TimeoutConfig::builder()
+            .operation_timeout(KINESIS_CALL_TIMEOUT)
+            .build(),
+    );
     if let Some(url) = endpoint {
         builder = builder.endpoint_url(url);
     }
@@ -38,7 +46,8 @@ pub fn kinesis_client(config: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_kin
 /// An S3 client; with an explicit endpoint (an emulator) it uses path-style addressing, which
 /// local endpoints need (no per-bucket host names on loopback).
 pub fn s3_client(config: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_s3::Client {
-    let mut builder = aws_sdk_s3::config::Builder::from(config);
+    let mut builder =
+        aws_sdk_s3::config::Builder::from(config).timeout_config(ks_adapters::aws::s3_timeouts());
     if let Some(url) = endpoint {
         builder = builder.endpoint_url(url).force_path_style(true);
     }
@@ -277,17 +286,30 @@ impl ObjectStore for S3Store {
     }
 }
 
+/// What [`download`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Downloaded {
+    /// Objects written under the directory.
+    pub copied: usize,
+    /// Objects not copied, because their key (relative to the prefix) cannot be a path under the
+    /// directory (`..`, `//`, a trailing `/`…; see [`key_path`](crate::bucket::key_path)): why, one
+    /// each, naming the key.
+    pub refused: Vec<String>,
+}
+
 /// Copies every object under `s3://bucket/prefix` into `dir`, keys relative to the prefix, so
 /// the report reads them like a local output directory. A stack's `data/` and `errors/` levels
-/// are dropped, so its bucket reads like the local layout.
+/// are dropped, so its bucket reads like the local layout. A key that is not a plain relative
+/// path is not fetched and nothing is written for it (it is listed in [`Downloaded::refused`]):
+/// whoever can write to the bucket cannot write outside `dir`.
 pub async fn download(
     client: &aws_sdk_s3::Client,
     bucket: &str,
     prefix: &str,
     dir: &Path,
-) -> io::Result<usize> {
+) -> io::Result<Downloaded> {
     let local = crate::bucket::LocalBucket::new(dir);
-    let mut count = 0;
+    let mut done = Downloaded::default();
     let mut pages = client
         .list_objects_v2()
         .bucket(bucket)
@@ -311,6 +333,10 @@ pub async fn download(
                 .strip_prefix("data/")
                 .or_else(|| relative.strip_prefix("errors/"))
                 .unwrap_or(relative);
+            if let Err(e) = crate::bucket::key_path(dir, relative) {
+                done.refused.push(format!("s3://{bucket}/{key}: {e}"));
+                continue;
+            }
             let body = client
                 .get_object()
                 .bucket(bucket)
@@ -324,10 +350,10 @@ pub async fn download(
                 .map_err(|e| io_error(format!("reading s3://{bucket}/{key}: {e}")))?
                 .into_bytes();
             local.put(relative, &body)?;
-            count += 1;
+            done.copied += 1;
         }
     }
-    Ok(count)
+    Ok(done)
 }
 
 /// Invokes a function synchronously (RequestResponse) through the Lambda Invoke API.

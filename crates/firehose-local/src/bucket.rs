@@ -94,22 +94,23 @@ pub fn parse_key(key: &str) -> Option<ParsedKey> {
         .and_hms_opt(h.parse().ok()?, 0, 0)?
         .and_utc();
     // <stream>-<version>-YYYY-MM-DD-HH-MM-SS-<uuid>: parsed from the right, as the stream
-    // name may itself contain dashes.
+    // name may itself contain dashes. The fixed-width tail must be ASCII, so every cut below
+    // falls between characters (an ASCII byte never continues a multibyte one).
     const UUID_LEN: usize = 36;
     const TIME_LEN: usize = "YYYY-MM-DD-HH-MM-SS".len();
-    if name.len() < UUID_LEN + TIME_LEN + 4 || !name.is_char_boundary(name.len() - UUID_LEN) {
+    let version = format!("-{STREAM_VERSION}-");
+    let cut = name
+        .len()
+        .checked_sub(version.len() + TIME_LEN + 1 + UUID_LEN)?;
+    if !name.as_bytes()[cut..].is_ascii() {
         return None;
     }
-    let (head, id) = name.split_at(name.len() - UUID_LEN);
-    uuid::Uuid::parse_str(id).ok()?;
-    let head = head.strip_suffix('-')?;
-    let (head, time) = head.split_at(head.len().checked_sub(TIME_LEN)?);
+    let (stream, tail) = name.split_at(cut);
+    let (time, id) = tail.strip_prefix(version.as_str())?.split_at(TIME_LEN);
+    uuid::Uuid::parse_str(id.strip_prefix('-')?).ok()?;
     let written = chrono::NaiveDateTime::parse_from_str(time, "%Y-%m-%d-%H-%M-%S")
         .ok()?
         .and_utc();
-    let stream = head
-        .strip_suffix('-')?
-        .strip_suffix(&format!("-{STREAM_VERSION}"))?;
     let same_hour = written.date_naive() == hour.date_naive() && written.hour() == hour.hour();
     if stream.is_empty() || !same_hour || written.year() != hour.year() {
         return None;
@@ -120,6 +121,40 @@ pub fn parse_key(key: &str) -> Option<ParsedKey> {
         hour,
         written,
     })
+}
+
+/// Where `key` lives under `root`: the key's `/`-separated segments as path components. Refused
+/// (`InvalidInput`, naming the key) unless every segment is a plain name, so no key can name
+/// anything outside `root`, whoever wrote it: not empty (`a//b`, a leading `/`, a trailing `/`),
+/// not `.` or `..`, no `\` (a separator on Windows) and no NUL.
+pub fn key_path(root: &Path, key: &str) -> io::Result<PathBuf> {
+    let refuse = |why: &str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "the key {key:?} cannot be a path under {}: {why}",
+                root.display()
+            ),
+        )
+    };
+    let mut path = root.to_path_buf();
+    for segment in key.split('/') {
+        match segment {
+            "" => return Err(refuse("it has an empty segment")),
+            "." | ".." => return Err(refuse("it has a '.' or '..' segment")),
+            s if s.contains(['\\', '\0']) => return Err(refuse("it holds a '\\' or a NUL")),
+            s => path.push(s),
+        }
+    }
+    // What the checks above ensure, checked once more on the path itself (a drive prefix…).
+    let inside = path.strip_prefix(root).is_ok_and(|rel| {
+        rel.components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)))
+    });
+    if !inside {
+        return Err(refuse("it is not a relative path"));
+    }
+    Ok(path)
 }
 
 /// A directory standing in for a bucket: keys are relative paths.
@@ -138,8 +173,9 @@ impl LocalBucket {
     }
 
     /// Writes one object; a reader never sees it half-written (temporary file, then rename).
+    /// Keys that are not plain relative paths are refused ([`key_path`]).
     pub fn put(&self, key: &str, body: &[u8]) -> io::Result<PathBuf> {
-        let path = self.root.join(key);
+        let path = key_path(&self.root, key)?;
         let dir = path.parent().unwrap_or(&self.root);
         std::fs::create_dir_all(dir)?;
         let tmp = dir.join(format!(".{}.part", uuid::Uuid::new_v4()));
@@ -226,5 +262,89 @@ mod tests {
         ] {
             assert_eq!(parse_key(key), None, "{key}");
         }
+    }
+
+    #[test]
+    fn a_key_with_a_multibyte_character_where_the_time_starts_is_refused_not_a_panic() {
+        // GIVEN a key whose name has 'é' (two bytes) straddling where the time would begin
+        let key = "2026/03/07/09/s-1-\u{e9}026-03-07-09-05-04-00000000-0000-0000-0000-000000000000";
+        // WHEN it is parsed THEN it is not Firehose's layout, and nothing panics
+        assert_eq!(parse_key(key), None);
+        // AND a non-ASCII stream name before the fixed-width tail still parses
+        let at = Utc.with_ymd_and_hms(2026, 3, 7, 9, 5, 4).unwrap();
+        let ok = object_key(Output::Delivered, "fluß-\u{1f600}", at, uuid::Uuid::nil());
+        assert_eq!(parse_key(&ok).unwrap().stream, "fluß-\u{1f600}");
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Every character of a well-formed key, replaced by any character, is parsed or
+        /// refused: never a panic.
+        #[test]
+        fn parsing_any_key_never_panics(at in 0usize..200, c in proptest::char::any(), junk in "\\PC{0,80}") {
+            let good = object_key_with_extension(
+                Output::ProcessingFailed,
+                "s-é",
+                Utc.with_ymd_and_hms(2026, 3, 7, 9, 5, 4).unwrap(),
+                uuid::Uuid::nil(),
+                PARQUET_EXTENSION,
+            );
+            let mut chars: Vec<char> = good.chars().collect();
+            let i = at % chars.len();
+            chars[i] = c;
+            let changed: String = chars.into_iter().collect();
+            let _ = parse_key(&changed);
+            let _ = parse_key(&junk);
+            let half: String = good.chars().take(i).collect();
+            let _ = parse_key(&format!("{half}{junk}"));
+        }
+    }
+
+    #[test]
+    fn keys_that_could_leave_the_directory_are_refused_before_anything_is_written() {
+        // GIVEN a bucket directory inside a parent directory
+        let parent = tempfile::tempdir().unwrap();
+        let root = parent.path().join("bucket");
+        let bucket = LocalBucket::new(&root);
+        // WHEN keys that are not plain relative paths are put
+        for key in [
+            "x/../../ESCAPED.txt",
+            "../ESCAPED.txt",
+            "..",
+            "/ESCAPED.txt",
+            "a//b",
+            "a/./b",
+            "./a",
+            "a/",
+            "",
+            ".",
+            "a\\..\\..\\ESCAPED.txt",
+            "a/b\0c",
+        ] {
+            // THEN each is refused, naming the key
+            let err = bucket.put(key, b"x").unwrap_err();
+            assert_eq!(err.kind(), io::ErrorKind::InvalidInput, "{key:?}");
+            assert!(
+                err.to_string().contains(&format!("{key:?}")),
+                "{key:?}: {err}"
+            );
+            assert!(key_path(&root, key).is_err(), "{key:?}");
+        }
+        // AND nothing was written anywhere, inside or out
+        assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
+        // AND plain keys, dots inside names and non-ASCII included, land under the root
+        for key in [
+            "a/b",
+            "2026/03/07/09/s-1-x..y",
+            "fluß/…/é.parquet",
+            "...",
+            "a/.hidden",
+        ] {
+            let path = bucket.put(key, b"x").unwrap();
+            assert!(path.starts_with(&root), "{key:?}");
+            assert_eq!(key_path(&root, key).unwrap(), path);
+        }
+        assert_eq!(bucket.keys().unwrap().len(), 5);
     }
 }

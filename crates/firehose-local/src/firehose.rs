@@ -33,6 +33,11 @@ pub const DEFAULT_BUFFER_INTERVAL: Duration = Duration::from_secs(60);
 /// Firehose retries a failed invocation three times by default, then gives up on the batch.
 /// <https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-failure-handling.html>
 pub const DEFAULT_RETRIES: u32 = 3;
+/// The backoff between those attempts: capped exponential with full jitter, as AWS services
+/// back off. The first retry waits up to this long; each next one up to twice as long.
+pub const DEFAULT_RETRY_BACKOFF_BASE: Duration = Duration::from_secs(1);
+/// No wait between attempts is longer than this.
+pub const DEFAULT_RETRY_BACKOFF_CAP: Duration = Duration::from_secs(10);
 /// Records one GetRecords call returns at most.
 /// <https://docs.aws.amazon.com/kinesis/latest/APIReference/API_GetRecords.html>
 pub const GET_RECORDS_MAX: usize = 10_000;
@@ -235,6 +240,8 @@ pub struct FirehoseSettings {
     pub buffer_bytes: usize,
     pub buffer_interval: Duration,
     pub retries: u32,
+    /// The backoff's first ceiling and its cap (zero: back to back).
+    pub retry_backoff: (Duration, Duration),
     pub lambda_arn: String,
     pub region: String,
     pub account: String,
@@ -249,6 +256,7 @@ impl FirehoseSettings {
             buffer_bytes: DEFAULT_BUFFER_BYTES,
             buffer_interval: DEFAULT_BUFFER_INTERVAL,
             retries: DEFAULT_RETRIES,
+            retry_backoff: (DEFAULT_RETRY_BACKOFF_BASE, DEFAULT_RETRY_BACKOFF_CAP),
             lambda_arn: "arn:aws:lambda:us-east-1:000000000000:function:firehose-transform:$LATEST"
                 .to_owned(),
             region: "us-east-1".to_owned(),
@@ -257,12 +265,12 @@ impl FirehoseSettings {
         }
     }
 
-    /// How a failed invocation is tried again: `retries` more times, back to back.
+    /// How a failed invocation is tried again: `retries` more times, after a backoff.
     pub fn retry_policy(&self) -> RetryPolicy {
         RetryPolicy {
             max_attempts: 1 + self.retries,
-            base: Duration::ZERO,
-            cap: Duration::ZERO,
+            base: self.retry_backoff.0,
+            cap: self.retry_backoff.1,
         }
     }
 }
@@ -831,7 +839,7 @@ mod tests {
             let stream = LocalStream::new("s", shards);
             let mut settings = FirehoseSettings::new("d");
             settings.buffer_bytes = buffer_bytes;
-            let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
             // WHEN they are put in requests of up to 50 and the delivery stream polls between them
             let stats = rt.block_on(async {
                 let mut firehose = LocalFirehose::new(settings, &Chooser, &bucket);
@@ -883,7 +891,7 @@ mod tests {
         }
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_batch_whose_responses_break_the_contract_is_retried_then_sent_to_the_error_prefix() {
         use ks_producer::{Entry, StreamSink as _};
         // GIVEN a stream with three records and a function that scrambles the order
@@ -905,9 +913,17 @@ mod tests {
         let mut firehose = LocalFirehose::new(FirehoseSettings::new("d"), &processor, &bucket);
         // WHEN the delivery stream reads and flushes
         while firehose.poll(&stream).await.unwrap() > 0 {}
+        let started = tokio::time::Instant::now();
         firehose.flush().await.unwrap();
-        // THEN the function was tried 1 + 3 times and every record is an error record
+        // THEN the function was tried 1 + 3 times, not back to back but within the backoff's
+        // ceilings (1 + 2 + 4 s), and every record is an error record
         assert_eq!(processor.0.get(), 1 + DEFAULT_RETRIES);
+        assert!(
+            started.elapsed() <= Duration::from_secs(7),
+            "{:?}",
+            started.elapsed()
+        );
+        assert!(started.elapsed() > Duration::ZERO, "retried back to back");
         assert_eq!(firehose.stats().failed_batches, 1);
         let keys = bucket.keys().unwrap();
         assert_eq!(keys.len(), 1, "{keys:?}");

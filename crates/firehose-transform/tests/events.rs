@@ -301,3 +301,96 @@ async fn the_lexicon_backend_scores_english_offline() {
         .sum();
     assert!((total - 1.0).abs() < 1e-9);
 }
+
+/// The lexicon backend's state, with extra settings.
+fn lexicon(vars: &[(&str, &str)]) -> &'static State {
+    let mut all = vec![("SENTIMENT_BACKEND", "lexicon")];
+    all.extend_from_slice(vars);
+    let config = TransformConfig::from_lookup(ks_kernel::env::fixed(&all)).unwrap();
+    Box::leak(Box::new(State::new(
+        Analyzer::Lexicon(ks_lexicon::Vader::new()),
+        config,
+    )))
+}
+
+#[tokio::test]
+async fn every_firehose_event_sam_generates_is_answered_record_by_record() {
+    // GIVEN the Firehose events `sam local generate-event kinesis …` writes (events/sam/),
+    // whose metadata is shaped unlike our own (a numeric-string subsequenceNumber), and whose
+    // data is plain text, log lines or gzip
+    for name in [
+        "kinesis-firehose",
+        "streams-as-source",
+        "cloudwatch-logs-processor",
+        "apachelog",
+        "syslog",
+    ] {
+        let json = sample(&format!("sam/{name}.json"));
+        for (non_json, expected) in [
+            ("fail", RecordResult::ProcessingFailed),
+            ("pass", RecordResult::Ok),
+        ] {
+            // WHEN handled as the runtime hands it over
+            let state = lexicon(&[("NON_JSON", non_json)]);
+            let (event, resp, summary) = run(state, &json).await;
+            // THEN the invocation succeeds and every record has its own answer, in order:
+            // not JSON, so failed alone (or passed through unchanged with NON_JSON=pass)
+            assert!(!event.records.is_empty(), "{name}");
+            let ids: Vec<&str> = resp.records.iter().map(|r| r.record_id.as_str()).collect();
+            let want: Vec<&str> = event.records.iter().map(|r| r.record_id.as_str()).collect();
+            assert_eq!(ids, want, "{name}");
+            for (r, input) in resp.records.iter().zip(&event.records) {
+                let data = input.data.as_deref().unwrap();
+                let Ok(original) = B64.decode(data) else {
+                    // Not even base64 (SAM's CloudWatch Logs sample has such a record): failed
+                    // alone whatever NON_JSON says, its data handed back as it came.
+                    assert_eq!(
+                        (r.result, r.data.as_str()),
+                        (RecordResult::ProcessingFailed, data),
+                        "{name}"
+                    );
+                    continue;
+                };
+                assert_eq!(r.result, expected, "{name} NON_JSON={non_json}");
+                let answered = B64.decode(&r.data).unwrap();
+                match expected {
+                    RecordResult::Ok => {
+                        assert_eq!(answered[..answered.len() - 1], original[..], "{name}")
+                    }
+                    _ => assert_eq!(
+                        answered, original,
+                        "{name}: the original bytes go to processing-failed/"
+                    ),
+                }
+            }
+            assert_eq!(summary.records_in as usize, event.records.len());
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_firehose_docs_event_shape_is_scored_like_any_other() {
+    // GIVEN an event shaped as the Firehose docs show a Kinesis source: an ISO arrival
+    // timestamp and an empty subsequenceNumber in kinesisRecordMetadata
+    let state = lexicon(&[]);
+    // WHEN handled
+    let (event, resp, summary) = run(state, &sample("firehose-docs-kinesis-source.json")).await;
+    // THEN the metadata is read, and the record is scored as usual
+    let meta = event.records[0].kinesis_record_metadata.as_ref().unwrap();
+    assert_eq!(meta.approximate_arrival_timestamp, Some(1_335_205_543_511));
+    assert_eq!(meta.subsequence_number, None);
+    assert_eq!(resp.records[0].result, RecordResult::Ok);
+    assert!(line(&resp.records[0].data).contains("\"label\":\"POSITIVE\""));
+    assert_eq!(summary.texts_analysed, 1);
+}
+
+#[test]
+fn a_kinesis_stream_event_is_refused_as_not_a_firehose_event() {
+    // GIVEN SAM's Kinesis Data Streams event (Lambda as a stream consumer), sent to the
+    // transform by mistake
+    let json = sample("sam/get-records.json");
+    // WHEN the runtime reads it as the handler's event
+    let err = serde_json::from_str::<FirehoseEvent>(&json).unwrap_err();
+    // THEN the error names what is missing
+    assert!(err.to_string().contains("missing field `records`"), "{err}");
+}

@@ -87,6 +87,17 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
         )
     }
 
+    /// A duration given in milliseconds (`<NAME>_MS`), within `range` (in ms).
+    pub fn millis(
+        &self,
+        var: &'static str,
+        default: Duration,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Duration, ConfigError> {
+        let ms = self.number(var, default.as_millis() as u64, range)?;
+        Ok(Duration::from_millis(ms))
+    }
+
     /// A JSON pointer (RFC 6901), checked; `None` when unset.
     pub fn pointer(&self, var: &'static str) -> Result<Option<String>, ConfigError> {
         match self.get(var) {

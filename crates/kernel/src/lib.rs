@@ -11,6 +11,7 @@
 //! - [`env`]: settings read once from the environment, with errors naming the variable.
 //! - [`emf`]: CloudWatch Embedded Metric Format documents.
 //! - [`log`]: JSON logs that keep the Lambda runtime's invocation span.
+//! - [`time`]: RFC 3339 timestamps, read exactly.
 
 pub mod deadline;
 pub mod emf;
@@ -18,3 +19,4 @@ pub mod env;
 pub mod error;
 pub mod log;
 pub mod retry;
+pub mod time;

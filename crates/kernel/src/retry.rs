@@ -63,6 +63,9 @@ pub enum Decision<W, E> {
     RetryAll(E),
     /// Try again after a backoff with only what is left.
     RetryPartial(W, E),
+    /// Part of the work was done: try the rest, counting attempts (and backoff) from the
+    /// start again, so a request that keeps draining is bounded by the deadline alone.
+    RetryProgress(W, E),
     /// Try again after exactly this long (a server's `Retry-After`), if that fits before the
     /// deadline and attempts remain.
     RetryAfter(Duration, E),
@@ -147,6 +150,14 @@ pub struct Report<W, E> {
     pub ended: Ended<W, E>,
 }
 
+/// Attempts in all, and since the last [`Decision::RetryProgress`]: the second bounds the
+/// retries and sets the backoff.
+#[derive(Debug, Clone, Copy, Default)]
+struct Count {
+    all: u32,
+    streak: u32,
+}
+
 impl<W, E> Report<W, E> {
     /// Attempts after the first.
     pub fn retries(&self) -> u32 {
@@ -163,15 +174,19 @@ pub async fn run<L: RetryLogic>(
     rng: &mut fastrand::Rng,
 ) -> Report<L::Work, L::Error> {
     let mut work = work;
-    let mut attempts = 0u32;
+    let mut n = Count::default();
     let mut last = None;
     loop {
         let remaining = limits.deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             let ended = Ended::OutOfTime { work, last };
-            return Report { attempts, ended };
+            return Report {
+                attempts: n.all,
+                ended,
+            };
         }
-        attempts += 1;
+        n.all += 1;
+        n.streak += 1;
         let limit = limits
             .attempt_timeout
             .map_or(remaining, |t| t.min(remaining));
@@ -181,17 +196,25 @@ pub async fn run<L: RetryLogic>(
         let (wait, error) = match logic.decide(&work, answer) {
             Decision::Done => {
                 return Report {
-                    attempts,
+                    attempts: n.all,
                     ended: Ended::Done,
                 };
             }
             Decision::GiveUp(error) => {
                 let ended = Ended::GaveUp { work, error };
-                return Report { attempts, ended };
+                return Report {
+                    attempts: n.all,
+                    ended,
+                };
             }
             Decision::RetryAll(error) => (None, error),
             Decision::RetryPartial(rest, error) => {
                 work = rest;
+                (None, error)
+            }
+            Decision::RetryProgress(rest, error) => {
+                work = rest;
+                n.streak = 1;
                 (None, error)
             }
             Decision::RetryAfter(wait, error) => (Some(wait), error),
@@ -204,18 +227,24 @@ pub async fn run<L: RetryLogic>(
                     wait,
                     last: error,
                 };
-                return Report { attempts, ended };
+                return Report {
+                    attempts: n.all,
+                    ended,
+                };
             }
-            Some(wait) if attempts < limits.policy.max_attempts => Some(wait),
+            Some(wait) if n.streak < limits.policy.max_attempts => Some(wait),
             Some(_) => None,
-            None => limits.policy.next_delay(attempts, remaining, rng.f64()),
+            None => limits.policy.next_delay(n.streak, remaining, rng.f64()),
         };
         let Some(wait) = wait else {
             let ended = Ended::Exhausted { work, last: error };
-            return Report { attempts, ended };
+            return Report {
+                attempts: n.all,
+                ended,
+            };
         };
         tracing::debug!(
-            attempt = attempts,
+            attempt = n.all,
             wait_ms = wait.as_millis() as u64,
             "retrying"
         );
@@ -376,6 +405,45 @@ mod tests {
         // THEN each attempt carried only what the previous one left
         assert_eq!(report.ended, Ended::Done);
         assert_eq!(logic.seen, [vec![1, 2, 3], vec![2, 3], vec![3]]);
+    }
+
+    /// Delivers one item per attempt, and fails the rest: progress every time.
+    struct Draining;
+
+    impl RetryLogic for Draining {
+        type Work = Vec<u32>;
+        type Answer = ();
+        type Error = String;
+
+        async fn attempt(&mut self, _: &Vec<u32>) {}
+
+        fn decide(
+            &mut self,
+            work: &Vec<u32>,
+            _: Result<(), TimedOut>,
+        ) -> Decision<Vec<u32>, String> {
+            match work.len() {
+                0 | 1 => Decision::Done,
+                _ => Decision::RetryProgress(work[1..].to_vec(), "some throttled".into()),
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn progress_starts_the_count_again_so_only_the_deadline_bounds_a_draining_run() {
+        // GIVEN five attempts allowed and a request that drains one entry per attempt
+        let p = policy();
+        let work: Vec<u32> = (0..12).collect();
+        // WHEN run
+        let report = run(
+            &mut Draining,
+            work,
+            limits(&p, 60),
+            &mut fastrand::Rng::with_seed(8),
+        )
+        .await;
+        // THEN it finishes after 12 attempts, past the five a run without progress gets
+        assert_eq!((report.attempts, report.ended), (12, Ended::Done));
     }
 
     #[tokio::test(start_paused = true)]

@@ -108,6 +108,8 @@ impl Default for FetchSettings {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProducerConfig {
     pub source: SourceConfig,
+    /// Where a source with no cursor yet starts (`START_POSITION`).
+    pub start_position: StartPosition,
     /// The cursor's key: one cursor per source.
     pub cursor_key: String,
     pub cursor: CursorConfig,
@@ -116,7 +118,38 @@ pub struct ProducerConfig {
     pub fetch: FetchSettings,
     /// Time kept back from the Lambda deadline for the checkpoint and the summary.
     pub deadline_margin: Duration,
+    /// The most one cursor-store call (DynamoDB) may take: the checkpoint runs within
+    /// `deadline_margin`, so this should stay below it.
+    pub cursor_timeout: Duration,
     pub metrics_namespace: String,
+}
+
+/// `START_POSITION`: where a source with no cursor yet starts, like Kinesis' `LATEST` and
+/// `TRIM_HORIZON` shard iterators. Once a source has a cursor, the cursor decides. The
+/// synthetic source ignores it: with no cursor it starts at its first post.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum StartPosition {
+    /// What is newest now: Mastodon's newest page; an http-json API's first page only.
+    #[default]
+    Latest,
+    /// The oldest the source serves, read forward within the budget: Mastodon from `min_id=0`;
+    /// an http-json API from its first page through `next`.
+    Oldest,
+}
+
+impl StartPosition {
+    /// The values `START_POSITION` takes.
+    pub const CHOICES: [(&'static str, StartPosition); 2] = [
+        (StartPosition::Latest.as_str(), StartPosition::Latest),
+        (StartPosition::Oldest.as_str(), StartPosition::Oldest),
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            StartPosition::Latest => "latest",
+            StartPosition::Oldest => "oldest",
+        }
+    }
 }
 
 /// The defaults of the settings that are not in a settings struct's `Default`, written once.
@@ -127,6 +160,8 @@ pub const DEFAULT_SYNTHETIC_PER_INVOCATION: usize = 500;
 pub const DEFAULT_CURSOR_DIR: &str = "/tmp/stream-producer";
 /// See [`DEFAULT_SYNTHETIC_SEED`].
 pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_millis(2_000);
+/// See [`DEFAULT_SYNTHETIC_SEED`].
+pub const DEFAULT_CURSOR_TIMEOUT: Duration = Duration::from_millis(1_500);
 /// See [`DEFAULT_SYNTHETIC_SEED`].
 pub const DEFAULT_METRICS_NAMESPACE: &str = "KinesisSentiment";
 /// See [`DEFAULT_SYNTHETIC_SEED`].
@@ -183,16 +218,26 @@ impl ProducerConfig {
         })?;
         Ok(ProducerConfig {
             source,
+            start_position: env.choice(
+                "START_POSITION",
+                StartPosition::default().as_str(),
+                &StartPosition::CHOICES,
+            )?,
             cursor_key,
             cursor: read_cursor(&env)?,
             stream_name,
             settings: read_produce_settings(&env)?,
             fetch: read_fetch_settings(&env)?,
-            deadline_margin: Duration::from_millis(env.number(
+            cursor_timeout: env.millis(
+                "CURSOR_TIMEOUT_MS",
+                DEFAULT_CURSOR_TIMEOUT,
+                100..=60_000,
+            )?,
+            deadline_margin: env.millis(
                 "DEADLINE_MARGIN_MS",
-                DEFAULT_DEADLINE_MARGIN.as_millis() as u64,
+                DEFAULT_DEADLINE_MARGIN,
                 0..=600_000,
-            )?),
+            )?,
             metrics_namespace: env
                 .get("METRICS_NAMESPACE")
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
@@ -359,19 +404,15 @@ fn read_produce_settings<F: Fn(&str) -> Option<String>>(
         aggregation,
         delivery: DeliverySettings {
             retry: env.retry(PUT_RETRY_VARS, &defaults.delivery.retry)?,
-            call_timeout: Duration::from_millis(env.number(
+            call_timeout: env.millis(
                 "PUT_TIMEOUT_MS",
-                defaults.delivery.call_timeout.as_millis() as u64,
+                defaults.delivery.call_timeout,
                 100..=300_000,
-            )?),
+            )?,
         },
         max_pages: env.number("MAX_PAGES", defaults.max_pages, 1..=10_000)?,
         max_records: env.number("MAX_RECORDS", defaults.max_records, 1..=1_000_000)?,
-        put_reserve: Duration::from_millis(env.number(
-            "PUT_RESERVE_MS",
-            defaults.put_reserve.as_millis() as u64,
-            0..=900_000,
-        )?),
+        put_reserve: env.millis("PUT_RESERVE_MS", defaults.put_reserve, 0..=900_000)?,
     })
 }
 
@@ -380,11 +421,7 @@ fn read_fetch_settings<F: Fn(&str) -> Option<String>>(
 ) -> Result<FetchSettings, ConfigError> {
     let defaults = FetchSettings::default();
     Ok(FetchSettings {
-        timeout: Duration::from_millis(env.number(
-            "FETCH_TIMEOUT_MS",
-            defaults.timeout.as_millis() as u64,
-            100..=300_000,
-        )?),
+        timeout: env.millis("FETCH_TIMEOUT_MS", defaults.timeout, 100..=300_000)?,
         max_response_bytes: env.number(
             "MAX_RESPONSE_BYTES",
             defaults.max_response_bytes,
@@ -399,14 +436,30 @@ fn default_cursor_key(source: &SourceConfig) -> String {
         SourceConfig::Synthetic { seed, .. } => format!("synthetic:{seed}"),
         SourceConfig::Mastodon(m) => format!("mastodon:{}", host_of(&m.base_url)),
         SourceConfig::HttpJson(h) => {
-            format!("http-json:{}", h.url.split('?').next().unwrap_or_default())
+            let url = h.url.split(['?', '#']).next().unwrap_or_default();
+            match url.split_once("://") {
+                Some((scheme, rest)) => format!("http-json:{scheme}://{}", without_userinfo(rest)),
+                None => format!("http-json:{url}"),
+            }
         }
     }
 }
 
+/// The host (and port) of `url`, without any userinfo: the key names the source in every log
+/// line, so it must never carry a password.
 fn host_of(url: &str) -> &str {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split(['/', '?']).next().unwrap_or(rest)
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    authority.rsplit('@').next().unwrap_or(authority)
+}
+
+/// `rest` (a URL after its `scheme://`) without the `user:password@` of its authority.
+fn without_userinfo(rest: &str) -> &str {
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => &rest[at + 1..],
+        None => rest,
+    }
 }
 
 /// Settings one invocation's input may narrow (EventBridge Scheduler custom input, or a rule's
@@ -680,6 +733,46 @@ mod tests {
             let msg = err.to_string();
             assert!(msg.contains(var) && msg.contains(needle), "{msg}");
         }
+    }
+
+    #[test]
+    fn start_position_is_latest_unless_set_to_oldest() {
+        // GIVEN no START_POSITION WHEN loaded THEN latest (today's behaviour)
+        let c = load(&[("STREAM_NAME", "s")]).unwrap();
+        assert_eq!(c.start_position, StartPosition::Latest);
+        // GIVEN oldest, in any case THEN oldest
+        for v in ["oldest", "OLDEST"] {
+            let c = load(&[("STREAM_NAME", "s"), ("START_POSITION", v)]).unwrap();
+            assert_eq!(c.start_position, StartPosition::Oldest, "{v}");
+        }
+        // GIVEN Kinesis' own word for it THEN an error naming the variable and the choices
+        let err = load(&[("STREAM_NAME", "s"), ("START_POSITION", "trim_horizon")]).unwrap_err();
+        assert_eq!(err.var, "START_POSITION");
+        assert!(err.to_string().contains("latest, oldest"), "{err}");
+    }
+
+    #[test]
+    fn a_default_cursor_key_never_holds_userinfo() {
+        // GIVEN source URLs with credentials in their userinfo
+        let m = load(&[
+            ("STREAM_NAME", "s"),
+            ("SOURCE", "mastodon"),
+            ("MASTODON_URL", "https://bot:pw@m.example/"),
+        ])
+        .unwrap();
+        let h = load(&[
+            ("STREAM_NAME", "s"),
+            ("SOURCE", "http-json"),
+            (
+                "HTTP_JSON_URL",
+                "https://user:pw@api.example/v1/items?api_key=k",
+            ),
+        ])
+        .unwrap();
+        // WHEN the cursor key (also the source's name in every log line) is derived
+        // THEN it names the host and path only
+        assert_eq!(m.cursor_key, "mastodon:m.example");
+        assert_eq!(h.cursor_key, "http-json:https://api.example/v1/items");
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! One PutRecords request through to the end: send, keep what was accepted, send only the failed
 //! entries again (throttled or internal failures). The kernel's retry driver does the waiting
-//! (capped, fully jittered backoff, never past the deadline); this module decides.
+//! (capped, fully jittered backoff, never past the deadline); this module decides. The attempt
+//! limit counts attempts in a row that settle nothing: while entries keep going in, the request
+//! is tried until the deadline, so a throttled tail is not given up (and re-sent with the
+//! whole batch by the next invocation) while time remains.
 
 use std::time::Duration;
 
@@ -147,11 +150,15 @@ impl<S: StreamSink> RetryLogic for PutLogic<'_, S> {
         for &i in &d.accepted {
             self.accepted[i] = true;
         }
+        let settled_none = d.accepted.is_empty() && d.failed.is_empty();
         self.failed.extend(d.failed);
-        if d.retry.is_empty() {
-            retry::Decision::Done
-        } else {
-            retry::Decision::RetryPartial(d.retry, describe(&answer, pending.len()))
+        let why = describe(&answer, pending.len());
+        match (d.retry.is_empty(), settled_none) {
+            (true, _) => retry::Decision::Done,
+            // Nothing settled: this attempt counts toward the limit.
+            (false, true) => retry::Decision::RetryPartial(d.retry, why),
+            // Some entries went in: keep going with the rest while time remains.
+            (false, false) => retry::Decision::RetryProgress(d.retry, why),
         }
     }
 }

@@ -82,6 +82,9 @@ pub struct Fetched {
     /// fetched (pages read oldest first, or every page read). When false the cursor must not
     /// move, or the records in the gap would be skipped.
     pub connects_to_cursor: bool,
+    /// Items the source could not make records of (no usable id), logged by the source and
+    /// counted in the summary's `rejected`: never sent, and no cursor can name them.
+    pub rejected: u64,
     /// A page that failed after others succeeded: what came before is still delivered.
     pub error: Option<SourceError>,
 }

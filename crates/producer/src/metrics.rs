@@ -18,7 +18,8 @@ pub struct ProducerSummary {
     pub duplicates: u64,
     /// User records the stream accepted.
     pub put: u64,
-    /// Records never sent: over the size limit or with an invalid hash key (each logged).
+    /// Records never sent: over the size limit or with an invalid hash key (each logged), and
+    /// items the source returned without a usable id (logged by the source; not in `fetched`).
     pub rejected: u64,
     /// New records not delivered (retries ran out, or a permanent error).
     pub failed: u64,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::batch::{Keying, PackItem, PackLimits, Rejection, pack, prepare};
-use super::cursor::{dedupe, next_position};
+use super::cursor::{cursor_id, dedupe, next_position};
 use super::deliver::{DeliveryError, DeliverySettings, deliver};
 use super::kpl::{Packed, aggregate};
 use super::limits::payload_units;
@@ -133,7 +133,10 @@ where
     summary.cursor_after = position.clone();
 
     let budget = fetch_budget(settings, deadline, &summary.source);
-    let fetched = match source.fetch(position.as_deref(), budget).await {
+    // The source is asked for what follows the id; the hashes kept beside a timestamp id are
+    // the producer's own.
+    let since = position.as_deref().map(cursor_id);
+    let fetched = match source.fetch(since.as_deref(), budget).await {
         Ok(f) => f,
         Err(e) => return finish(summary, Vec::new(), Err(e.into())),
     };
@@ -147,7 +150,8 @@ where
     summary.duplicates = deduped.duplicates;
 
     let mut prepared = prepare_all(&records, settings, &summary.source);
-    summary.rejected = prepared.rejections.len() as u64;
+    // Items the source rejected (no usable id) count too; they were never records to send.
+    summary.rejected = fetched.rejected + prepared.rejections.len() as u64;
     let packed = pack_all(&prepared.entries, settings);
     let failure = deliver_all(
         sink,
@@ -159,7 +163,7 @@ where
         &mut summary,
     )
     .await;
-    summary.failed = summary.new - summary.put - summary.rejected;
+    summary.failed = summary.new - summary.put - prepared.rejections.len() as u64;
 
     let next = if fetched.connects_to_cursor {
         next_position(&records, &prepared.settled, position.as_deref())
@@ -173,7 +177,7 @@ where
     };
     let mut cursor_error = None;
     if let Some(next) = next {
-        match store.save(cursor_key, before.as_ref(), next).await {
+        match store.save(cursor_key, before.as_ref(), &next).await {
             Ok(c) => summary.cursor_after = Some(c.position),
             Err(e) => cursor_error = Some(e),
         }
@@ -385,6 +389,7 @@ mod tests {
                 pages: 1,
                 stop: Stop::CaughtUp,
                 connects_to_cursor: self.1,
+                rejected: 0,
                 error: None,
             })
         }

@@ -492,6 +492,7 @@ impl Source for SyntheticSource {
             pages,
             stop,
             connects_to_cursor: true,
+            rejected: 0,
             error: None,
         })
     }

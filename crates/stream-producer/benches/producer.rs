@@ -41,6 +41,7 @@ impl Source for Ready {
             pages: 1,
             stop: Stop::CaughtUp,
             connects_to_cursor: true,
+            rejected: 0,
             error: None,
         })
     }

@@ -4,9 +4,9 @@
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use ks_adapters::dynamodb::DynamoCursorStore;
 use ks_adapters::file::FileCursorStore;
-use ks_adapters::http::Fetcher;
 use ks_adapters::http::http_json::HttpJsonSource;
 use ks_adapters::http::mastodon::MastodonSource;
+use ks_adapters::http::{Credential, Fetcher};
 use ks_adapters::kinesis::KinesisSink;
 use ks_adapters::ssm::SsmSecrets;
 use ks_kernel::deadline::{now_ms, remaining};
@@ -83,12 +83,20 @@ impl State {
         let sink = KinesisSink::new(kinesis, &config.stream_name);
         let store = match &config.cursor {
             CursorConfig::File { dir } => AnyStore::File(FileCursorStore::new(dir)),
-            CursorConfig::DynamoDb { table } => AnyStore::DynamoDb(DynamoCursorStore::new(
-                aws_sdk_dynamodb::Client::new(&sdk),
-                table,
-            )),
+            CursorConfig::DynamoDb { table } => {
+                let conf = DynamoCursorStore::configure(
+                    aws_sdk_dynamodb::config::Builder::from(&sdk),
+                    config.cursor_timeout,
+                );
+                AnyStore::DynamoDb(DynamoCursorStore::new(
+                    aws_sdk_dynamodb::Client::from_conf(conf.build()),
+                    table,
+                ))
+            }
         };
-        let secrets = SsmSecrets::new(aws_sdk_ssm::Client::new(&sdk));
+        let secrets = SsmSecrets::new(aws_sdk_ssm::Client::from_conf(
+            SsmSecrets::configure(aws_sdk_ssm::config::Builder::from(&sdk)).build(),
+        ));
         let source = build_source(&config, &secrets).await?;
         Ok(State::new(source, store, sink, config))
     }
@@ -183,21 +191,21 @@ async fn build_source(
             per_invocation: *per_invocation,
             rate_per_sec: *rate_per_sec,
         }),
+        // Each credential is scoped to its source's configured URL: no other origin gets it.
         SourceConfig::Mastodon(m) => {
             let auth = match &m.token_param {
-                Some(param) => Some((
-                    "Authorization".to_owned(),
-                    format!("Bearer {}", secrets.get(param).await?),
-                )),
+                Some(param) => Some(Credential {
+                    header: "Authorization".to_owned(),
+                    value: format!("Bearer {}", secrets.get(param).await?),
+                    url: m.base_url.clone(),
+                }),
                 None => None,
             };
             let fetcher = Fetcher::new(name, config.fetch.clone(), auth)?;
-            AnySource::Mastodon(MastodonSource::new(
-                fetcher,
-                &m.base_url,
-                m.page_limit,
-                m.local_only,
-            )?)
+            AnySource::Mastodon(
+                MastodonSource::new(fetcher, &m.base_url, m.page_limit, m.local_only)?
+                    .starting_at(config.start_position),
+            )
         }
         SourceConfig::HttpJson(h) => {
             let auth = match &h.auth_param {
@@ -207,12 +215,18 @@ async fn build_source(
                         Some(scheme) => format!("{scheme} {secret}"),
                         None => secret,
                     };
-                    Some((h.auth_header.clone(), value))
+                    Some(Credential {
+                        header: h.auth_header.clone(),
+                        value,
+                        url: h.url.clone(),
+                    })
                 }
                 None => None,
             };
             let fetcher = Fetcher::new(name, config.fetch.clone(), auth)?;
-            AnySource::HttpJson(HttpJsonSource::new(fetcher, h.clone())?)
+            AnySource::HttpJson(
+                HttpJsonSource::new(fetcher, h.clone())?.starting_at(config.start_position),
+            )
         }
     })
 }

@@ -99,7 +99,7 @@ async fn answer(api: &RuntimeApi, event: Vec<u8>) -> Outcome {
 
 #[tokio::test]
 async fn the_binary_puts_posts_into_kinesis_and_checkpoints_in_dynamodb() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     // GIVEN a stream and a cursor table in moto, reachable only through AWS_ENDPOINT_URL
     let (kinesis, dynamodb) = setup(&moto).await;
     let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
@@ -187,7 +187,7 @@ async fn the_binary_puts_posts_into_kinesis_and_checkpoints_in_dynamodb() {
 
 #[tokio::test]
 async fn a_missing_stream_fails_the_invocation() {
-    let Some(moto) = Moto::start() else { return };
+    let moto = Moto::start();
     let _ = setup(&moto).await;
     let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
     let dir = tempfile::tempdir().unwrap();

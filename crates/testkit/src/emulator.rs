@@ -2,9 +2,8 @@
 //! workspace's `.venv` (pinned in requirements-dev.txt), started on a free loopback port and
 //! killed when the handle drops, whether the test passed or panicked.
 //!
-//! When the binary is missing, [`Moto::start`] fails the test if `KS_REQUIRE_EMULATORS=1` (the
-//! Makefile exports it) and otherwise returns `None` after a loud note, so a bare `cargo test`
-//! on a machine without the venv still runs everything else.
+//! When the binary is missing, [`Moto::start`] fails the test with the reason and the fix
+//! (`make venv`): an emulator-backed test never passes by doing nothing.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -12,9 +11,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use aws_sdk_kinesis::types::ShardIteratorType;
-
-/// The variable that turns a missing emulator into a failure.
-pub const REQUIRE_VAR: &str = "KS_REQUIRE_EMULATORS";
 
 /// The workspace's root, from this crate's manifest directory.
 pub fn workspace_root() -> PathBuf {
@@ -29,17 +25,12 @@ pub fn venv_bin(name: &str) -> PathBuf {
     workspace_root().join(".venv/bin").join(name)
 }
 
-/// Whether missing emulators must fail the run.
-pub fn required() -> bool {
-    std::env::var(REQUIRE_VAR).is_ok_and(|v| v == "1")
-}
-
-/// Handles a missing tool: panics when required, else says so loudly and returns `None`.
-pub fn missing<T>(what: &str, path: &Path) -> Option<T> {
-    let msg = format!("{what} not found at {} (run `make venv`)", path.display());
-    assert!(!required(), "{msg}; {REQUIRE_VAR}=1 requires it");
-    eprintln!("\n!!!!!!!! SKIPPED: {msg}. Set {REQUIRE_VAR}=1 to make this a failure. !!!!!!!!\n");
-    None
+/// Fails the test: a tool it needs is not installed.
+pub fn missing(what: &str, path: &Path) -> ! {
+    panic!(
+        "{what} not found at {}: this test needs the project's venv; run `make venv` (or `make test`, which installs it)",
+        path.display()
+    )
 }
 
 /// A free loopback port (bound and released; the child binds it right after).
@@ -70,10 +61,10 @@ pub struct Moto {
 
 impl Moto {
     /// Starts `moto_server` on a free loopback port and waits until it accepts connections.
-    pub fn start() -> Option<Moto> {
+    pub fn start() -> Moto {
         let bin = venv_bin("moto_server");
         if !bin.exists() {
-            return missing("moto_server", &bin);
+            missing("moto_server", &bin);
         }
         let port = free_port();
         let child = Command::new(&bin)
@@ -92,10 +83,10 @@ impl Moto {
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Some(Moto {
+        Moto {
             addr,
             _child: child,
-        })
+        }
     }
 
     /// The endpoint URL for the SDK (`AWS_ENDPOINT_URL`).

@@ -73,22 +73,22 @@ impl TransformConfig {
             max_document_bytes: max_document_bytes(&env, backend, &defaults)?,
             concurrency: env.number("COMPREHEND_CONCURRENCY", defaults.concurrency, 1..=128)?,
             retry: env.retry(RETRY_VARS, &defaults.retry)?,
-            call_timeout: Duration::from_millis(env.number(
+            call_timeout: env.millis(
                 "COMPREHEND_TIMEOUT_MS",
-                defaults.call_timeout.as_millis() as u64,
+                defaults.call_timeout,
                 100..=300_000,
-            )?),
+            )?,
             partition_keys: env.flag("PARTITION_KEYS", defaults.partition_keys)?,
             ..read_text_settings(&env, backend, defaults)?
         };
         Ok(TransformConfig {
             backend,
             settings: read_policies(&env, settings)?,
-            deadline_margin: Duration::from_millis(env.number(
+            deadline_margin: env.millis(
                 "DEADLINE_MARGIN_MS",
-                DEFAULT_DEADLINE_MARGIN.as_millis() as u64,
+                DEFAULT_DEADLINE_MARGIN,
                 0..=600_000,
-            )?),
+            )?,
             metrics_namespace: env
                 .get("METRICS_NAMESPACE")
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),

@@ -7,16 +7,34 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+/// The event. Only `records` and each record's `recordId` are required: everything else is
+/// metadata, read leniently (see [`lenient`]), and can never fail the invocation or a record.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FirehoseEvent {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub invocation_id: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub delivery_stream_arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub source_kinesis_stream_arn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub region: Option<String>,
     pub records: Vec<FirehoseRecord>,
 }
@@ -25,29 +43,235 @@ pub struct FirehoseEvent {
 #[serde(rename_all = "camelCase")]
 pub struct FirehoseRecord {
     pub record_id: String,
-    /// Base64 as received; decoded per record so a bad one fails alone.
-    #[serde(default)]
+    /// Base64 as received; decoded per record so a bad one fails alone. Anything but a string
+    /// reads as absent, and the record fails alone.
+    #[serde(default, deserialize_with = "lenient::text")]
     pub data: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Epoch milliseconds.
+    #[serde(
+        default,
+        deserialize_with = "lenient::epoch_ms",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub approximate_arrival_timestamp: Option<i64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "lenient::metadata",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub kinesis_record_metadata: Option<KinesisRecordMetadata>,
 }
 
-/// Present when the delivery stream reads from a Kinesis data stream.
+/// Present when the delivery stream reads from a Kinesis data stream. AWS's own samples write
+/// these fields in several shapes (the Firehose docs: an ISO timestamp and `""` for the
+/// subsequence number; `sam local generate-event`: a numeric string), so each is read leniently
+/// and a value of any other shape reads as absent.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct KinesisRecordMetadata {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub shard_id: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub partition_key: Option<String>,
-    #[serde(default)]
+    /// Epoch milliseconds.
+    #[serde(default, deserialize_with = "lenient::epoch_ms")]
     pub approximate_arrival_timestamp: Option<i64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::string")]
     pub sequence_number: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "lenient::unsigned")]
     pub subsequence_number: Option<u64>,
+}
+
+/// Readers that take a value of any JSON shape and never fail: what they cannot use reads as
+/// `None`. Visitors, not an intermediate `Value`, so a well-formed event costs nothing extra.
+pub mod lenient {
+    use std::fmt;
+
+    use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    use super::KinesisRecordMetadata;
+
+    /// What a lenient visitor makes of each JSON shape.
+    trait Read: Sized {
+        fn number(_: f64) -> Option<Self> {
+            None
+        }
+        fn integer(n: i128) -> Option<Self> {
+            Self::number(n as f64)
+        }
+        fn text(_: &str) -> Option<Self> {
+            None
+        }
+    }
+
+    struct Lenient<T>(std::marker::PhantomData<T>);
+
+    impl<'de, T: Read> Visitor<'de> for Lenient<T> {
+        type Value = Option<T>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, n: i64) -> Result<Self::Value, E> {
+            Ok(T::integer(i128::from(n)))
+        }
+        fn visit_u64<E>(self, n: u64) -> Result<Self::Value, E> {
+            Ok(T::integer(i128::from(n)))
+        }
+        fn visit_f64<E>(self, n: f64) -> Result<Self::Value, E> {
+            Ok(T::number(n))
+        }
+        fn visit_str<E>(self, s: &str) -> Result<Self::Value, E> {
+            Ok(T::text(s))
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+
+    impl Read for String {
+        fn integer(n: i128) -> Option<Self> {
+            Some(n.to_string())
+        }
+        fn text(s: &str) -> Option<Self> {
+            Some(s.to_owned())
+        }
+    }
+
+    /// Whole, non-negative numbers, or strings of digits; `""` is absent.
+    impl Read for u64 {
+        fn integer(n: i128) -> Option<Self> {
+            u64::try_from(n).ok()
+        }
+        fn text(s: &str) -> Option<Self> {
+            s.trim().parse().ok()
+        }
+    }
+
+    /// Epoch milliseconds: a number (seconds with a fraction if it is too small to be
+    /// milliseconds, as Kinesis' own events write them), a numeric string, or an ISO 8601 /
+    /// RFC 3339 timestamp.
+    struct EpochMs(i64);
+
+    /// Below this a number is taken as seconds: as milliseconds it would be March 1973, as
+    /// seconds it is the year 5138.
+    const SECONDS_BELOW: f64 = 1e11;
+    /// Above this (the year 318857 in milliseconds) a number is no timestamp at all.
+    const MS_ABOVE: f64 = 1e16;
+
+    impl Read for EpochMs {
+        fn number(n: f64) -> Option<Self> {
+            if !(0.0..=MS_ABOVE).contains(&n) {
+                return None;
+            }
+            let ms = if n < SECONDS_BELOW { n * 1_000.0 } else { n };
+            Some(EpochMs(ms as i64))
+        }
+        fn text(s: &str) -> Option<Self> {
+            let s = s.trim();
+            match s.parse::<f64>() {
+                Ok(n) => Self::number(n),
+                Err(_) => {
+                    ks_kernel::time::rfc3339_nanos(s).map(|ns| EpochMs((ns / 1_000_000) as i64))
+                }
+            }
+        }
+    }
+
+    /// A string, and nothing else.
+    struct Text(String);
+
+    impl Read for Text {
+        fn text(s: &str) -> Option<Self> {
+            Some(Text(s.to_owned()))
+        }
+    }
+
+    pub fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        Ok(
+            d.deserialize_any(Lenient::<Text>(std::marker::PhantomData))?
+                .map(|t| t.0),
+        )
+    }
+
+    /// A string, or a number written as one.
+    pub fn string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+        d.deserialize_any(Lenient::<String>(std::marker::PhantomData))
+    }
+
+    pub fn unsigned<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+        d.deserialize_any(Lenient::<u64>(std::marker::PhantomData))
+    }
+
+    pub fn epoch_ms<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+        Ok(
+            d.deserialize_any(Lenient::<EpochMs>(std::marker::PhantomData))?
+                .map(|t| t.0),
+        )
+    }
+
+    /// The metadata object, or `None` for a value of any other shape.
+    pub fn metadata<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<KinesisRecordMetadata>, D::Error> {
+        struct Meta;
+        impl<'de> Visitor<'de> for Meta {
+            type Value = Option<KinesisRecordMetadata>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                let d = de::value::MapAccessDeserializer::new(map);
+                serde::Deserialize::deserialize(d).map(Some)
+            }
+            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+        }
+        d.deserialize_any(Meta)
+    }
 }
 
 /// The only three strings Firehose accepts as a record's `result`.
@@ -202,6 +426,87 @@ mod tests {
                 serde_json::to_vec(&failed).unwrap().len()
             );
         }
+    }
+
+    #[test]
+    fn metadata_in_any_shape_aws_documents_is_read_and_nothing_else_fails_the_event() {
+        // GIVEN the shapes AWS's own samples use: numbers (Rust and Go types), numeric strings
+        // (`sam local generate-event`), an ISO timestamp and "" (the Firehose docs), and junk
+        let event = r#"{"invocationId":7,"records":[
+            {"recordId":"a","data":"eA==","approximateArrivalTimestamp":1495072949453,
+             "kinesisRecordMetadata":{"shardId":"shardId-000000000000","partitionKey":"k",
+               "approximateArrivalTimestamp":1495072949453,"sequenceNumber":"4954","subsequenceNumber":0}},
+            {"recordId":"b","data":"eA==","approximateArrivalTimestamp":"1495072949453",
+             "kinesisRecordMetadata":{"subsequenceNumber":"123456","approximateArrivalTimestamp":1428537600.5}},
+            {"recordId":"c","data":"eA==","approximateArrivalTimestamp":"2012-04-23T18:25:43.511Z",
+             "kinesisRecordMetadata":{"subsequenceNumber":"","approximateArrivalTimestamp":"2012-04-23T19:25:43+01:00","extra":{"x":[1]}}},
+            {"recordId":"d","data":12,"approximateArrivalTimestamp":{"no":1},
+             "kinesisRecordMetadata":"not an object","unknown":true},
+            {"recordId":"e","approximateArrivalTimestamp":-5,
+             "kinesisRecordMetadata":{"shardId":5,"subsequenceNumber":-1,"approximateArrivalTimestamp":"soon"}}
+        ]}"#;
+        // WHEN parsed
+        let e: FirehoseEvent = serde_json::from_str(event).unwrap();
+        // THEN every record is there and each usable value was read
+        let ids: Vec<&str> = e.records.iter().map(|r| r.record_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b", "c", "d", "e"]);
+        assert_eq!(e.invocation_id.as_deref(), Some("7"));
+        let ts: Vec<Option<i64>> = e
+            .records
+            .iter()
+            .map(|r| r.approximate_arrival_timestamp)
+            .collect();
+        assert_eq!(
+            ts,
+            [
+                Some(1_495_072_949_453),
+                Some(1_495_072_949_453),
+                Some(1_335_205_543_511),
+                None,
+                None
+            ]
+        );
+        let meta = |i: usize| e.records[i].kinesis_record_metadata.clone();
+        assert_eq!(meta(0).unwrap().subsequence_number, Some(0));
+        assert_eq!(meta(1).unwrap().subsequence_number, Some(123_456));
+        assert_eq!(
+            meta(1).unwrap().approximate_arrival_timestamp,
+            Some(1_428_537_600_500)
+        );
+        assert_eq!(meta(2).unwrap().subsequence_number, None);
+        assert_eq!(
+            meta(2).unwrap().approximate_arrival_timestamp,
+            Some(1_335_205_543_000)
+        );
+        assert_eq!(meta(3), None);
+        assert_eq!(
+            e.records[3].data, None,
+            "a data field that is not a string fails that record alone"
+        );
+        let m4 = meta(4).unwrap();
+        assert_eq!(
+            (
+                m4.shard_id.as_deref(),
+                m4.subsequence_number,
+                m4.approximate_arrival_timestamp
+            ),
+            (Some("5"), None, None)
+        );
+    }
+
+    #[test]
+    fn rfc3339_timestamps_are_read_exactly() {
+        let ms = |s: &str| {
+            let e: FirehoseEvent = serde_json::from_str(&format!(
+                r#"{{"records":[{{"recordId":"x","approximateArrivalTimestamp":"{s}"}}]}}"#
+            ))
+            .unwrap();
+            e.records[0].approximate_arrival_timestamp
+        };
+        assert_eq!(ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(ms("2012-04-23T18:25:43.511Z"), Some(1_335_205_543_511));
+        assert_eq!(ms("2012-04-23T20:25:43.511+02:00"), Some(1_335_205_543_511));
+        assert_eq!(ms("2012-04-23T18:25:43"), None);
     }
 
     #[test]

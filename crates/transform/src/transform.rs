@@ -449,7 +449,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         let Some(found) = find_text(text, obj, &settings.text_pointers) else {
             summary.no_text += 1;
             return match settings.no_text {
-                NoTextPolicy::Deliver => self.deliver(src),
+                NoTextPolicy::Deliver => self.deliver_json(src),
                 NoTextPolicy::Drop => Outcome::Drop,
             };
         };
@@ -460,7 +460,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         };
         let Some(language) = language.filter(|l| self.analyzer.supports_language(l)) else {
             summary.unsupported_language += 1;
-            return self.deliver(src);
+            return self.deliver_json(src);
         };
         let edit = obj.edit(text, &settings.field);
         let doc = self
@@ -488,7 +488,21 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         }
     }
 
-    /// The payload unchanged, as one line.
+    /// A JSON payload unchanged but for its line breaks, as one line.
+    fn deliver_json(&mut self, src: Range<usize>) -> Outcome {
+        if !has_line_breaks(&self.arena[src.clone()]) {
+            return self.deliver(src);
+        }
+        self.line.clear();
+        self.line.extend_from_slice(&self.arena[src]);
+        remove_line_breaks(&mut self.line);
+        Outcome::Ready {
+            data: encode_line(&self.line),
+            label: NO_LABEL_PARTITION,
+        }
+    }
+
+    /// The payload unchanged, as it came (a non-JSON payload passed through).
     fn deliver(&mut self, src: Range<usize>) -> Outcome {
         Outcome::Ready {
             data: encode_line(&self.arena[src]),
@@ -578,6 +592,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         // The payload as validated when the edit was planned.
         self.line.clear();
         edit.write(&self.arena[src], &settings.field, value, &mut self.line);
+        remove_line_breaks(&mut self.line);
         let data = encode_line(&self.line);
         self.ready(rec, data, label);
     }
@@ -711,6 +726,20 @@ async fn score_texts<A: SentimentAnalyzer>(
             .map(|pos| (pos, DocResult::Failed(why.clone()))),
     );
     (answered, stats)
+}
+
+/// Whether `bytes` hold a `\n` or `\r`.
+fn has_line_breaks(bytes: &[u8]) -> bool {
+    memchr::memchr2(b'\n', b'\r', bytes).is_some()
+}
+
+/// Removes every `\n` and `\r` from a validated JSON text, so the record is one NDJSON line.
+/// JSON strings cannot hold these bytes raw (they must be escaped), so each one is white space
+/// between tokens: removing it changes nothing else, byte for byte.
+fn remove_line_breaks(json: &mut Vec<u8>) {
+    if has_line_breaks(json) {
+        json.retain(|&b| b != b'\n' && b != b'\r');
+    }
 }
 
 /// Base64 of `bytes` ending in exactly one added `\n` (none if it already ends with one):

@@ -548,8 +548,46 @@ async fn a_payload_ending_in_a_newline_gets_no_second_one() {
     assert!(line.ends_with("}\n") && !line.ends_with("\n\n"), "{line:?}");
 }
 
+#[tokio::test]
+async fn a_pretty_printed_payload_becomes_exactly_one_line_and_nothing_else_changes() {
+    // GIVEN payloads with line breaks between tokens (CRLF and LF), an escaped newline inside
+    // a string, with a text to score and without one
+    let scored = b"{\r\n  \"text\": \"so good\",\r\n  \"note\": \"a\\nb\",\n  \"n\": 1.50\n}\n";
+    let unscored = b"{\n  \"id\": 12345678901234567890123,\n  \"tags\": [\n    \"x\"\n  ]\n}";
+    let input = event(vec![record("a", scored), record("b", unscored)]);
+    // WHEN transformed
+    let (resp, _) = transform(
+        &Fake::default(),
+        &TransformSettings::default(),
+        &input,
+        later(),
+    )
+    .await;
+    // THEN each is one line: the original bytes without their line breaks, then the member
+    let a = decoded(&resp.records[0].data);
+    let kept = "{  \"text\": \"so good\",  \"note\": \"a\\nb\",  \"n\": 1.50,\"sentiment\":{\"label\":\"POSITIVE\"";
+    assert!(a.starts_with(kept), "{a:?}");
+    assert!(a.ends_with("\"model\":\"fake\"}}\n"), "{a:?}");
+    let b = decoded(&resp.records[1].data);
+    assert_eq!(
+        b,
+        "{  \"id\": 12345678901234567890123,  \"tags\": [    \"x\"  ]}\n"
+    );
+    for line in [a, b] {
+        assert_eq!(line.matches('\n').count(), 1, "{line:?}");
+        assert!(!line.contains('\r'));
+    }
+}
+
 fn arb_payload() -> impl Strategy<Value = Vec<u8>> {
     prop_oneof![
+        // Pretty-printed, as an http-json API or a backfilled file may send it.
+        "[a-z !\n]{0,40}".prop_map(|t| serde_json::to_string_pretty(
+            &serde_json::json!({ "text": t, "a": [1, {"b": null}] })
+        )
+        .unwrap()
+        .replace('\n', "\r\n")
+        .into_bytes()),
         "[a-z !]{0,40}".prop_map(|t| serde_json::json!({ "text": t }).to_string().into_bytes()),
         "\\PC{0,40}".prop_map(|t| serde_json::json!({ "text": t, "n": 1 })
             .to_string()

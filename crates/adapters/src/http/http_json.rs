@@ -6,26 +6,43 @@
 //! Ids must increase with time (numbers, or strings that sort, such as ISO timestamps or ULIDs):
 //! the cursor is the last delivered id. When pages run newest first and fetching stops before
 //! the last page, the cursor cannot move (see `Fetched::connects_to_cursor`).
+//!
+//! With no cursor yet, [`StartPosition::Latest`] reads only the first page (for an API that
+//! pages newest first, its newest records: the cursor starts at the newest id there and nothing
+//! older is fetched later); [`StartPosition::Oldest`] follows `next` from the first page within
+//! the budget. An item without a usable id is rejected (logged, counted), not its page. The
+//! credential goes only to the configured URL's origin (see [`crate::http::fetch`]).
 
-use ks_producer::config::HttpJsonConfig;
-use ks_producer::cursor::id_cmp;
+use ks_producer::config::{HttpJsonConfig, StartPosition};
 use ks_producer::{FetchBudget, Fetched, Source, SourceError, SourceRecord, Stop};
 use reqwest::Url;
 use serde_json::Value;
-use tokio::time::Instant;
 
-use crate::http::Fetcher;
+use crate::http::pager::{self, PageRead, kind, record_id};
+use crate::http::{Fetcher, Page};
 
 #[derive(Debug, Clone)]
 pub struct HttpJsonSource {
     fetcher: Fetcher,
     config: HttpJsonConfig,
+    start: StartPosition,
 }
 
 impl HttpJsonSource {
     pub fn new(fetcher: Fetcher, config: HttpJsonConfig) -> Result<Self, SourceError> {
         fetcher.url(&config.url)?;
-        Ok(HttpJsonSource { fetcher, config })
+        Ok(HttpJsonSource {
+            fetcher,
+            config,
+            start: StartPosition::default(),
+        })
+    }
+
+    /// Where a first run (no cursor yet) starts: the first page only (`Latest`, the default), or
+    /// the first page and the `next` pages after it within the budget (`Oldest`).
+    pub fn starting_at(mut self, start: StartPosition) -> Self {
+        self.start = start;
+        self
     }
 
     fn with_param(&self, url: &str, pairs: &[(&str, &str)]) -> Result<Url, SourceError> {
@@ -48,15 +65,22 @@ impl HttpJsonSource {
         Ok(url)
     }
 
-    fn records(&self, body: &Value, page: u32) -> Result<Vec<SourceRecord>, SourceError> {
+    /// One page: its records (one without a usable id is rejected, not the page) and the next
+    /// page's URL.
+    pub fn read(
+        &self,
+        page: &Page,
+        number: u32,
+        cursor: Option<&str>,
+    ) -> Result<PageRead, SourceError> {
         let pointer = self.config.records_pointer.as_str();
-        let items = match body.pointer(pointer) {
+        let items = match page.body.pointer(pointer) {
             Some(Value::Array(items)) => items,
             Some(other) => {
                 return Err(self.fetcher.malformed(
                     pointer,
                     format!(
-                        "page {page}: expected an array of records, got {}",
+                        "page {number}: expected an array of records, got {}",
                         kind(other)
                     ),
                 ));
@@ -64,48 +88,40 @@ impl HttpJsonSource {
             None => {
                 return Err(self.fetcher.malformed(
                     pointer,
-                    format!("page {page}: the records pointer selects nothing"),
+                    format!("page {number}: the records pointer selects nothing"),
                 ));
             }
         };
+        let mut read = PageRead {
+            next: self.next(page, cursor)?,
+            ..PageRead::default()
+        };
         let id_pointer = self.config.id_pointer.as_str();
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| {
-                let id = match item.pointer(id_pointer) {
-                    Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                    Some(Value::Number(n)) => n.to_string(),
-                    other => {
-                        return Err(self.fetcher.malformed(
-                            format!("{pointer}/{i}{id_pointer}"),
-                            format!(
-                                "page {page}: expected a record id (string or number), got {}",
-                                other.map_or("nothing", kind)
-                            ),
-                        ));
-                    }
-                };
-                let data = serde_json::to_vec(item).map_err(|e| {
-                    self.fetcher
-                        .malformed(format!("{pointer}/{i}"), e.to_string())
-                })?;
-                Ok(SourceRecord { id, data })
-            })
-            .collect()
+        for (i, item) in items.iter().enumerate() {
+            let id = match record_id(item.pointer(id_pointer)) {
+                Ok(id) => id,
+                Err(found) => {
+                    read.rejected
+                        .push((format!("{pointer}/{i}{id_pointer}"), found.to_owned()));
+                    continue;
+                }
+            };
+            let data = serde_json::to_vec(item).map_err(|e| {
+                self.fetcher
+                    .malformed(format!("{pointer}/{i}"), e.to_string())
+            })?;
+            read.records.push(SourceRecord { id, data });
+        }
+        Ok(read)
     }
 
-    /// The next page's URL from the response, or `None` when this was the last page.
-    fn next(
-        &self,
-        body: &Value,
-        current: &Url,
-        cursor: Option<&str>,
-    ) -> Result<Option<Url>, SourceError> {
+    /// The next page's URL from the response, or `None` when this was the last page. A URL is
+    /// resolved against the URL that answered (after redirects).
+    fn next(&self, page: &Page, cursor: Option<&str>) -> Result<Option<Url>, SourceError> {
         let Some(pointer) = self.config.next_pointer.as_deref() else {
             return Ok(None);
         };
-        let token = match body.pointer(pointer) {
+        let token = match page.body.pointer(pointer) {
             None | Some(Value::Null) => return Ok(None),
             Some(Value::String(s)) if s.is_empty() => return Ok(None),
             Some(Value::String(s)) => s.clone(),
@@ -125,22 +141,8 @@ impl HttpJsonSource {
                 }
                 self.with_param(&self.config.url, &pairs).map(Some)
             }
-            None => current.join(&token).map(Some).map_err(|e| {
-                self.fetcher
-                    .malformed(pointer, format!("{token:?} is not a URL: {e}"))
-            }),
+            None => self.fetcher.resolve(&page.url, &token, pointer).map(Some),
         }
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }
 
@@ -158,64 +160,25 @@ impl Source for HttpJsonSource {
             (Some(p), Some(c)) => vec![(p, c)],
             _ => Vec::new(),
         };
-        let mut url = self.with_param(&self.config.url, &first)?;
-        let mut records = Vec::new();
-        let mut pages = 0;
-        let mut error = None;
-        let stop = loop {
-            if pages >= budget.max_pages {
-                break Stop::MaxPages;
+        let first = self.with_param(&self.config.url, &first)?;
+        // A first run starting at the latest reads the first page only, and what it skips
+        // (older pages) is skipped on purpose: there is no cursor to leave a gap behind.
+        let latest_start = cursor.is_none() && self.start == StartPosition::Latest;
+        let walk_budget = if latest_start {
+            FetchBudget {
+                max_pages: 1,
+                ..budget
             }
-            if records.len() >= budget.max_records {
-                break Stop::MaxRecords;
-            }
-            if Instant::now() >= budget.deadline {
-                break Stop::Deadline;
-            }
-            let page = match self.fetcher.get_json(&url, budget.deadline).await {
-                Ok(p) => p,
-                Err(e) if pages == 0 => return Err(e),
-                Err(SourceError::RateLimited { .. }) => break Stop::RateLimited,
-                Err(e) => {
-                    error = Some(e);
-                    break Stop::Failed;
-                }
-            };
-            pages += 1;
-            let parsed = self
-                .records(&page.body, pages)
-                .and_then(|r| Ok((r, self.next(&page.body, &url, cursor)?)));
-            let (batch, next) = match parsed {
-                Ok(p) => p,
-                Err(e) if pages == 1 => return Err(e),
-                Err(e) => {
-                    error = Some(e);
-                    break Stop::Failed;
-                }
-            };
-            let empty = batch.is_empty();
-            records.extend(batch);
-            match next {
-                Some(n) if !empty => url = n,
-                _ => break Stop::CaughtUp,
-            }
-        };
-        // Newest-first pages connect to the cursor only when the walk reached the last page.
-        let connects_to_cursor = self.config.oldest_first || stop == Stop::CaughtUp;
-        // Over budget only the oldest are kept: what is dropped is newer than everything kept.
-        records.sort_by(|a, b| id_cmp(&a.id, &b.id));
-        let stop = if records.len() > budget.max_records {
-            records.truncate(budget.max_records);
-            Stop::MaxRecords
         } else {
-            stop
+            budget
         };
-        Ok(Fetched {
-            records,
-            pages,
-            stop,
-            connects_to_cursor,
-            error,
+        let walk = pager::walk(&self.fetcher, first, walk_budget, |page, n| {
+            self.read(&page, n, cursor)
         })
+        .await?;
+        // Newest-first pages connect to the cursor only when the walk reached the last page.
+        let connects_to_cursor =
+            self.config.oldest_first || walk.stop == Stop::CaughtUp || latest_start;
+        Ok(walk.into_fetched(budget.max_records, connects_to_cursor))
     }
 }

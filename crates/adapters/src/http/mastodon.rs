@@ -7,16 +7,25 @@
 //! arrived than a page holds. Pages are therefore read oldest first, and a stop midway (page or
 //! record budget, deadline) never leaves a gap behind the cursor. Each status gains a plain-text
 //! `text` field (its HTML `content` with tags stripped and entities decoded; a boost's content
-//! when the status itself is a boost) so the transform finds the text at `/text`.
+//! when the status itself is a boost) so the transform finds the text at `/text`; a status
+//! without a usable id is rejected (logged, counted), not its page.
 //! <https://docs.joinmastodon.org/api/guidelines/#pagination>
+//!
+//! With no cursor yet, [`StartPosition::Latest`] reads the newest page only (the cursor starts
+//! at its newest status; older ones are never fetched); [`StartPosition::Oldest`] asks for
+//! `min_id=0`, the server's oldest statuses, and reads forward within the budget like any run.
 
-use ks_producer::cursor::id_cmp;
-use ks_producer::{FetchBudget, Fetched, Source, SourceError, SourceRecord, Stop};
+use ks_producer::config::StartPosition;
+use ks_producer::{FetchBudget, Fetched, Source, SourceError, SourceRecord};
 use serde_json::Value;
-use tokio::time::Instant;
 
+use crate::http::Fetcher;
 use crate::http::html;
-use crate::http::{Fetcher, link_with_rel};
+use crate::http::pager::{self, PageRead, kind, record_id};
+
+/// `min_id` of a first run with `START_POSITION=oldest`: every status id is above it, so the
+/// server answers its oldest statuses, oldest first.
+const OLDEST_MIN_ID: &str = "0";
 
 #[derive(Debug, Clone)]
 pub struct MastodonSource {
@@ -24,11 +33,12 @@ pub struct MastodonSource {
     base_url: String,
     page_limit: u32,
     local_only: bool,
+    start: StartPosition,
 }
 
 impl MastodonSource {
     /// `base_url`: the server, e.g. `https://mastodon.social`. The fetcher carries the bounds and,
-    /// for servers that require it, the access token header.
+    /// for servers that require it, the access token header (scoped to `base_url`'s origin).
     pub fn new(
         fetcher: Fetcher,
         base_url: &str,
@@ -42,87 +52,86 @@ impl MastodonSource {
             base_url,
             page_limit,
             local_only,
+            start: StartPosition::default(),
         })
+    }
+
+    /// Where a first run (no cursor yet) starts: the newest page (`Latest`, the default), or the
+    /// server's oldest statuses, read forward (`Oldest`).
+    pub fn starting_at(mut self, start: StartPosition) -> Self {
+        self.start = start;
+        self
     }
 
     fn first_url(&self, cursor: Option<&str>) -> Result<reqwest::Url, SourceError> {
         let mut url = self
             .fetcher
             .url(&format!("{}/api/v1/timelines/public", self.base_url))?;
+        let min_id = match (cursor, self.start) {
+            (Some(c), _) => Some(c),
+            (None, StartPosition::Oldest) => Some(OLDEST_MIN_ID),
+            (None, StartPosition::Latest) => None,
+        };
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("limit", &self.page_limit.to_string());
             if self.local_only {
                 q.append_pair("local", "true");
             }
-            if let Some(c) = cursor {
-                q.append_pair("min_id", c);
+            if let Some(m) = min_id {
+                q.append_pair("min_id", m);
             }
         }
         Ok(url)
     }
 
-    fn statuses(&self, body: Value, page: u32) -> Result<Vec<SourceRecord>, SourceError> {
-        let Value::Array(statuses) = body else {
+    /// One page: its statuses (each gaining `text`; one without an id is rejected, not the
+    /// page) and, from the `Link` header's `prev`, the page of newer statuses.
+    pub fn read(&self, page: crate::http::Page, number: u32) -> Result<PageRead, SourceError> {
+        let next = self.fetcher.link(&page, "prev")?;
+        let Value::Array(statuses) = page.body else {
             return Err(self.fetcher.malformed(
                 "",
                 format!(
-                    "page {page}: expected an array of statuses, got {}",
-                    kind(&body)
+                    "page {number}: expected an array of statuses, got {}",
+                    kind(&page.body)
                 ),
             ));
         };
-        statuses
-            .into_iter()
-            .enumerate()
-            .map(|(i, mut status)| {
-                let id = match status.get("id") {
-                    Some(Value::String(s)) if !s.is_empty() => s.clone(),
-                    Some(Value::Number(n)) => n.to_string(),
-                    other => {
-                        return Err(self.fetcher.malformed(
-                            format!("/{i}/id"),
-                            format!(
-                                "page {page}: expected a status id string, got {}",
-                                other.map_or("nothing", kind)
-                            ),
-                        ));
-                    }
-                };
-                let Value::Object(obj) = &mut status else {
-                    return Err(self.fetcher.malformed(
-                        format!("/{i}"),
-                        format!("page {page}: expected a status object"),
-                    ));
-                };
-                let content = obj
-                    .get("content")
-                    .and_then(Value::as_str)
-                    .filter(|c| !c.is_empty())
-                    .or_else(|| {
-                        obj.get("reblog")
-                            .and_then(|r| r.get("content"))
-                            .and_then(Value::as_str)
-                    })
-                    .unwrap_or_default();
-                let text = html::to_text(content);
-                obj.insert("text".to_owned(), Value::String(text));
-                let data = serde_json::to_vec(&status)
-                    .map_err(|e| self.fetcher.malformed(format!("/{i}"), e.to_string()))?;
-                Ok(SourceRecord { id, data })
-            })
-            .collect()
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        let mut read = PageRead {
+            next,
+            ..PageRead::default()
+        };
+        for (i, mut status) in statuses.into_iter().enumerate() {
+            let Value::Object(obj) = &mut status else {
+                read.rejected
+                    .push((format!("/{i}"), format!("{} for a status", kind(&status))));
+                continue;
+            };
+            let id = match record_id(obj.get("id")) {
+                Ok(id) => id,
+                Err(found) => {
+                    read.rejected.push((format!("/{i}/id"), found.to_owned()));
+                    continue;
+                }
+            };
+            let content = obj
+                .get("content")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+                .or_else(|| {
+                    obj.get("reblog")
+                        .and_then(|r| r.get("content"))
+                        .and_then(Value::as_str)
+                })
+                .unwrap_or_default();
+            let text = html::to_text(content);
+            obj.insert("text".to_owned(), Value::String(text));
+            let data = serde_json::to_vec(&status)
+                .map_err(|e| self.fetcher.malformed(format!("/{i}"), e.to_string()))?;
+            read.records.push(SourceRecord { id, data });
+        }
+        Ok(read)
     }
 }
 
@@ -136,64 +145,10 @@ impl Source for MastodonSource {
         cursor: Option<&str>,
         budget: FetchBudget,
     ) -> Result<Fetched, SourceError> {
-        let mut url = self.first_url(cursor)?;
-        let mut records: Vec<SourceRecord> = Vec::new();
-        let mut pages = 0;
-        let mut error = None;
-        let stop = loop {
-            if pages >= budget.max_pages {
-                break Stop::MaxPages;
-            }
-            if records.len() >= budget.max_records {
-                break Stop::MaxRecords;
-            }
-            if Instant::now() >= budget.deadline {
-                break Stop::Deadline;
-            }
-            let page = match self.fetcher.get_json(&url, budget.deadline).await {
-                Ok(p) => p,
-                // Nothing fetched yet: the invocation fails with the reason.
-                Err(e) if pages == 0 => return Err(e),
-                Err(SourceError::RateLimited { .. }) => break Stop::RateLimited,
-                Err(e) => {
-                    error = Some(e);
-                    break Stop::Failed;
-                }
-            };
-            pages += 1;
-            let statuses = match self.statuses(page.body, pages) {
-                Ok(s) => s,
-                Err(e) if pages == 1 => return Err(e),
-                Err(e) => {
-                    error = Some(e);
-                    break Stop::Failed;
-                }
-            };
-            if statuses.is_empty() {
-                break Stop::CaughtUp;
-            }
-            records.extend(statuses);
-            // `prev` points at newer statuses (min_id = the newest on this page).
-            match page.link.as_deref().and_then(|l| link_with_rel(l, "prev")) {
-                Some(next) => url = self.fetcher.url(&next)?,
-                None => break Stop::CaughtUp,
-            }
-        };
-        // Oldest first, and over budget only the oldest are kept: what is dropped is newer than
-        // everything kept, so the next invocation picks it up after the cursor.
-        records.sort_by(|a, b| id_cmp(&a.id, &b.id));
-        let stop = if records.len() > budget.max_records {
-            records.truncate(budget.max_records);
-            Stop::MaxRecords
-        } else {
-            stop
-        };
-        Ok(Fetched {
-            records,
-            pages,
-            stop,
-            connects_to_cursor: true,
-            error,
-        })
+        let first = self.first_url(cursor)?;
+        // `prev` points at newer statuses (min_id = the newest on this page), so pages run
+        // oldest first and always connect to the cursor.
+        let walk = pager::walk(&self.fetcher, first, budget, |page, n| self.read(page, n)).await?;
+        Ok(walk.into_fetched(budget.max_records, true))
     }
 }

@@ -1,9 +1,13 @@
-//! The HTTP sources: one bounded fetcher ([`fetch`]) shared by Mastodon ([`mastodon`]) and any
-//! paginated JSON API ([`http_json`]); [`html`] turns Mastodon's HTML content into text.
+//! The HTTP sources: one bounded fetcher ([`fetch`]) and one paging walk ([`pager`]) shared by
+//! Mastodon ([`mastodon`]) and any paginated JSON API ([`http_json`]); [`html`] turns Mastodon's
+//! HTML content into text.
 
 pub mod fetch;
 pub mod html;
 pub mod http_json;
 pub mod mastodon;
+pub mod pager;
 
-pub use fetch::{Fetcher, Page, USER_AGENT, link_with_rel, parse_retry_after};
+pub use fetch::{
+    BadHeader, Credential, Fetcher, Page, USER_AGENT, link_with_rel, parse_retry_after, redact,
+};

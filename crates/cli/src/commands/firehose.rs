@@ -59,6 +59,10 @@ pub struct FirehoseArgs {
     /// Retries of a failed invocation before its records go to the error prefix.
     #[arg(long, default_value_t = ks_firehose_local::firehose::DEFAULT_RETRIES, value_parser = clap::value_parser!(u32).range(0..=300))]
     pub retries: u32,
+    /// The first retry's backoff ceiling, in milliseconds; it doubles per retry up to ten
+    /// times itself (full jitter). 0 retries back to back.
+    #[arg(long, default_value_t = ks_firehose_local::firehose::DEFAULT_RETRY_BACKOFF_BASE.as_millis() as u64, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub retry_backoff_ms: u64,
     /// Where a shard without a checkpoint starts.
     #[arg(long, value_enum, default_value = "trim-horizon")]
     pub start_at: StartAtArg,
@@ -232,6 +236,8 @@ fn settings_from(args: &FirehoseArgs, region: &str) -> FirehoseSettings {
     settings.buffer_bytes = args.buffer_bytes as usize;
     settings.buffer_interval = Duration::from_secs(args.buffer_seconds);
     settings.retries = args.retries;
+    let base = Duration::from_millis(args.retry_backoff_ms);
+    settings.retry_backoff = (base, base * 10);
     settings.output_format = args.output_format;
     settings.region = region.to_owned();
     settings.lambda_arn = format!(

@@ -52,7 +52,7 @@ pub struct PutArgs {
     #[arg(long)]
     pub aggregate: bool,
     /// Send at most this much a second: Kinesis records (`1000`) or bytes (`1MB/s`, `512KiB/s`).
-    /// One shard takes 1 MB/s or 1,000 records/s.
+    /// One shard takes 1 MB/s or 1,000 records/s. At least one a day (0.0000116).
     #[arg(long)]
     pub rate: Option<Rate>,
     /// PutRecords requests in flight at once (1–16). Above 1, records of one partition key may
@@ -250,5 +250,33 @@ fn report(opts: &PutOptions, stream: &str, outcome: &Outcome) -> ExitCode {
     match stopped {
         PutError::Interrupted => ExitCode::from(EXIT_INTERRUPTED),
         _ => ExitCode::FAILURE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Put {
+        #[command(flatten)]
+        args: PutArgs,
+    }
+
+    #[test]
+    fn absurd_rates_are_refused_at_the_flag_before_anything_runs() {
+        for rate in ["0.0000000000000000001", "0", "-1", "NaN", "inf", "1e-30"] {
+            // WHEN put is given an absurd --rate
+            let parsed =
+                Put::try_parse_from(["put", "--stream", "s", &format!("--rate={rate}"), "x.jsonl"]);
+            // THEN parsing fails with an error naming the flag
+            let err = parsed.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(err.contains("--rate"), "{rate}: {err:?}");
+        }
+        // AND a sane one parses
+        let ok = Put::try_parse_from(["put", "--stream", "s", "--rate", "1MB/s", "x.jsonl"]);
+        assert_eq!(ok.unwrap().args.rate, Some(Rate::Bytes(1e6)));
     }
 }

@@ -9,16 +9,22 @@ use crate::report;
 #[derive(Args)]
 pub struct ReportArgs {
     /// A directory laid out like Firehose's S3 bucket (e.g. the demo's --out), or (with the
-    /// `aws` feature) s3://bucket/prefix, whose objects are copied to a local directory first.
+    /// `aws` feature) s3://bucket/prefix, whose objects are copied to a private temporary
+    /// directory first, removed once the page is written.
     #[arg(long)]
     pub input: String,
-    /// Kinesis's and S3's endpoint for an s3:// input (an emulator).
+    /// S3's endpoint for an s3:// input (an emulator).
     #[arg(long)]
     pub endpoint_url: Option<String>,
-    /// Where to write the page (default: <input>/report.html).
+    /// Where to write the page (default: <input>/report.html; for an s3:// input, report.html
+    /// in the current directory).
     #[arg(long)]
     pub html: Option<PathBuf>,
 }
+
+/// Where the page goes for an s3:// input without --html: the current directory, as the copy
+/// of the objects is removed once the page is written.
+pub const S3_DEFAULT_HTML: &str = "report.html";
 
 /// `kinesis-sentiment report`.
 pub async fn main(args: ReportArgs) -> Result<(), String> {
@@ -33,18 +39,28 @@ pub async fn main(args: ReportArgs) -> Result<(), String> {
         }
         let config = ks_firehose_local::aws::sdk_config().await;
         let client = ks_firehose_local::aws::s3_client(&config, args.endpoint_url.as_deref());
-        let dir =
-            std::env::temp_dir().join(format!("kinesis-sentiment-report-{}", std::process::id()));
-        let n = ks_firehose_local::aws::download(&client, bucket, prefix, &dir)
+        let dir = private_temp_dir()?;
+        let got = ks_firehose_local::aws::download(&client, bucket, prefix, dir.path())
             .await
             .map_err(|e| e.to_string())?;
+        for refused in &got.refused {
+            eprintln!("not copied: {refused}");
+        }
         println!(
-            "Copied {n} objects from {} to {}",
+            "Copied {} objects from {} to a temporary directory, removed after the report{}",
+            got.copied,
             args.input,
-            dir.display()
+            match got.refused.len() {
+                0 => String::new(),
+                n => format!(" ({n} not copied: their keys cannot be local paths)"),
+            }
         );
-        let html = args.html.unwrap_or_else(|| PathBuf::from("report.html"));
-        write_report(&dir, Some(&html)).map(|_| ())
+        let html = args.html.unwrap_or_else(|| PathBuf::from(S3_DEFAULT_HTML));
+        let written = render(dir.path(), &args.input, Some(&html)).map(|_| ());
+        if let Err(e) = dir.close() {
+            eprintln!("warning: removing the temporary copy: {e}");
+        }
+        written
     }
     #[cfg(not(feature = "aws"))]
     {
@@ -53,18 +69,62 @@ pub async fn main(args: ReportArgs) -> Result<(), String> {
     }
 }
 
+/// A new directory only this user can enter (0700 on Unix; the name is random), removed when
+/// the handle is closed or dropped, whatever happens in between.
+#[cfg(feature = "aws")]
+fn private_temp_dir() -> Result<tempfile::TempDir, String> {
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("kinesis-sentiment-report-");
+    #[cfg(unix)]
+    let private = <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o700);
+    #[cfg(unix)]
+    builder.permissions(private);
+    builder
+        .tempdir()
+        .map_err(|e| format!("creating a temporary directory: {e}"))
+}
+
 /// Writes the report, prints the summary and the page's path; returns the scan.
 pub fn write_report(input: &Path, html: Option<&Path>) -> Result<report::Scan, String> {
+    render(input, &input.display().to_string(), html)
+}
+
+/// [`write_report`] of a directory whose page names its input `shown` (an s3:// URL).
+fn render(input: &Path, shown: &str, html: Option<&Path>) -> Result<report::Scan, String> {
     if !input.is_dir() {
         return Err(format!("{} is not a directory", input.display()));
     }
-    let scan = report::scan(input).map_err(|e| format!("reading {}: {e}", input.display()))?;
+    let scan = report::scan(input).map_err(|e| format!("reading {shown}: {e}"))?;
     let path = html.map_or_else(|| input.join("report.html"), Path::to_path_buf);
-    let page = report::html(&scan, &input.display().to_string());
+    let page = report::html(&scan, shown);
     std::fs::write(&path, page).map_err(|e| format!("writing {}: {e}", path.display()))?;
     print!("{}", report::text_summary(&scan));
     // Absolute, so a terminal can open it from anywhere.
     let shown = std::fs::canonicalize(&path).unwrap_or(path);
     println!("Report: {}", shown.display());
     Ok(scan)
+}
+
+#[cfg(all(test, feature = "aws", unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use super::*;
+
+    #[test]
+    fn the_download_directory_is_private_unpredictable_and_removed() {
+        // GIVEN two private temporary directories
+        let (a, b) = (private_temp_dir().unwrap(), private_temp_dir().unwrap());
+        // THEN only the owner may enter them, and their names cannot be guessed from the pid
+        let mode = std::fs::metadata(a.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert_ne!(a.path(), b.path());
+        assert!(!a.path().ends_with(std::process::id().to_string()));
+        // AND closing one removes it with what was copied into it
+        let path = a.path().to_path_buf();
+        std::fs::create_dir_all(path.join("2026/03")).unwrap();
+        std::fs::write(path.join("2026/03/x"), b"x").unwrap();
+        a.close().unwrap();
+        assert!(!path.exists());
+    }
 }

@@ -169,6 +169,7 @@ fn utc_minute(t: i64) -> String {
 
 fn human_width(secs: i64) -> String {
     match secs {
+        s if s % 86_400 == 0 && s > 86_400 => format!("{}-day", s / 86_400),
         s if s % 3_600 == 0 => format!("{}-hour", s / 3_600),
         s if s % 60 == 0 => format!("{}-minute", s / 60),
         s => format!("{s}-second"),

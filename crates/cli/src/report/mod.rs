@@ -21,7 +21,7 @@ const COLORS: [&str; 5] = ["#1f9d6b", "#e5484d", "#7f8ea8", "#f0a020", "#cfd5df"
 mod tests {
     use std::collections::BTreeMap;
 
-    use chrono::Utc;
+    use chrono::{DateTime, TimeZone as _, Utc};
     use ks_firehose_local::bucket::LocalBucket;
     use ks_firehose_local::parquet;
 
@@ -82,10 +82,84 @@ mod tests {
         assert_eq!(scan.bad_lines, vec![(broken, 0)]);
     }
 
+    fn delivered_at(hour: DateTime<Utc>, created: Option<DateTime<Utc>>) -> Delivered {
+        Delivered {
+            key: String::new(),
+            id: None,
+            created,
+            lang: None,
+            label: Some("POSITIVE".to_owned()),
+            hour,
+        }
+    }
+
+    #[test]
+    fn the_timeline_has_a_bounded_number_of_buckets_whatever_the_span() {
+        use super::svg::{MAX_TIMELINE_BUCKETS, timeline};
+        let t = |y, m, d, h, s| Utc.with_ymd_and_hms(y, m, d, h, 0, s).unwrap();
+        let early = t(0, 1, 1, 0, 0);
+        let late = t(9999, 12, 31, 23, 59);
+        for (what, times, by_created) in [
+            (
+                "a year of hour prefixes",
+                vec![t(2025, 1, 1, 0, 0), t(2026, 1, 1, 0, 0)],
+                false,
+            ),
+            (
+                "hour prefixes 0000/… to 9999/…",
+                vec![early, t(2025, 6, 1, 12, 0), late],
+                false,
+            ),
+            ("created_at from year 0 to 9999", vec![early, late], true),
+            (
+                "30 seconds of created_at",
+                vec![t(2025, 1, 1, 0, 0), t(2025, 1, 1, 0, 30)],
+                true,
+            ),
+            ("one instant", vec![t(2025, 1, 1, 5, 7)], true),
+        ] {
+            // GIVEN delivered records spread over the span
+            let scan = Scan {
+                delivered: times
+                    .iter()
+                    .map(|&at| {
+                        let hour = at - chrono::Duration::seconds(at.timestamp().rem_euclid(3_600));
+                        delivered_at(hour, by_created.then_some(at))
+                    })
+                    .collect(),
+                ..Scan::default()
+            };
+            // WHEN the timeline is built
+            let tl = timeline(&scan).unwrap();
+            // THEN it has at most the bounded number of buckets, and every record is in one
+            assert!(
+                (1..=MAX_TIMELINE_BUCKETS).contains(&tl.counts.len()),
+                "{what}: {} buckets",
+                tl.counts.len()
+            );
+            let counted: u64 = tl.counts.iter().flatten().sum();
+            assert_eq!(counted, times.len() as u64, "{what}");
+            assert_eq!(tl.by_created, by_created, "{what}");
+            // AND buckets of hour prefixes are whole hours
+            if !by_created {
+                assert_eq!(tl.width % 3_600, 0, "{what}: {}", tl.width);
+            }
+        }
+        // AND the page renders for the widest span
+        let scan = Scan {
+            delivered: vec![delivered_at(early, None), delivered_at(late, None)],
+            ..Scan::default()
+        };
+        assert!(html(&scan, "x").contains("Sentiment mix over time"));
+    }
+
     #[test]
     fn bucket_widths_are_round_and_bounded() {
-        assert_eq!(bucket_width(30, 36), 1);
-        assert_eq!(bucket_width(2_500, 36), 120);
-        assert!(bucket_width(100 * 86_400, 36) >= 86_400 * 2);
+        assert_eq!(bucket_width(30, 36, 1), 1);
+        assert_eq!(bucket_width(2_500, 36, 1), 120);
+        assert!(bucket_width(100 * 86_400, 36, 1) >= 86_400 * 2);
+        assert_eq!(bucket_width(30 * 3_600, 36, 3_600), 3_600);
+        assert_eq!(bucket_width(40 * 3_600, 36, 3_600), 10_800);
+        assert!(bucket_width(i64::MAX, 36, 1) > 0);
     }
 }

@@ -15,17 +15,31 @@ pub(super) fn esc(s: &str) -> String {
         .replace('"', "&quot;")
 }
 
-/// Time buckets for the timeline: a round width giving at most `max` buckets.
-pub(super) fn bucket_width(span_secs: i64, max: i64) -> i64 {
+/// The most buckets (columns) the timeline draws: on its 940-unit-wide plot each column stays
+/// at least 26 units wide, wide enough to read and to hover. The buckets' width adapts to the
+/// span, so the count stays within this whatever the times (year 0 to 9999 included).
+pub(super) const MAX_TIMELINE_BUCKETS: usize = 36;
+
+/// Time buckets for the timeline: a round width (at least `min` seconds, a multiple of it when
+/// longer than a day) such that the span, once its start is aligned down to the width, falls
+/// in at most `max` buckets.
+pub(super) fn bucket_width(span_secs: i64, max: i64, min: i64) -> i64 {
     const NICE: [i64; 16] = [
         1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1_800, 3_600, 10_800, 21_600, 86_400,
     ];
+    const DAY: i64 = 86_400;
+    // Aligning the start down adds up to one bucket: the span itself must take at most max - 1.
+    let fits = |w: i64| span_secs / w < max.max(2) - 1;
     NICE.iter()
         .copied()
-        .find(|w| span_secs / w < max)
-        .unwrap_or(86_400 * ((span_secs / 86_400 / max) + 1))
+        .filter(|&w| w >= min && w % min == 0)
+        .find(|&w| fits(w))
+        .unwrap_or_else(|| {
+            // Whole days: the smallest count of them that fits.
+            let unit = DAY.max(min);
+            unit.saturating_mul(span_secs / unit.saturating_mul(max.max(2) - 1) + 1)
+        })
 }
-
 pub(super) struct Timeline {
     pub(super) start: i64,
     pub(super) width: i64,
@@ -56,11 +70,9 @@ pub(super) fn timeline(scan: &Scan) -> Option<Timeline> {
         .collect();
     let min = times.iter().map(|t| t.0).min()?;
     let max = times.iter().map(|t| t.0).max()?;
-    let width = if by_created {
-        bucket_width(max - min, 36)
-    } else {
-        3_600
-    };
+    // Hour prefixes are whole hours: their buckets are too.
+    let least = if by_created { 1 } else { 3_600 };
+    let width = bucket_width(max.saturating_sub(min), MAX_TIMELINE_BUCKETS as i64, least);
     let start = min - min.rem_euclid(width);
     let n = ((max - start) / width + 1) as usize;
     let mut counts = vec![[0u64; 5]; n];
@@ -77,7 +89,9 @@ pub(super) fn timeline(scan: &Scan) -> Option<Timeline> {
 
 pub(super) fn time_label(t: i64, width: i64, span: i64) -> String {
     let dt = DateTime::from_timestamp(t, 0).unwrap_or_default();
-    let f = if span >= 86_400 {
+    let f = if span >= 366 * 86_400 {
+        "%Y-%m-%d"
+    } else if span >= 86_400 {
         "%m-%d %H:%M"
     } else if width < 60 {
         "%H:%M:%S"
