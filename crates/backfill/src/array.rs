@@ -46,7 +46,12 @@ pub struct JsonArray<R> {
     max_record_bytes: usize,
     /// A broken structure was reported: nothing more is read.
     ended: bool,
+    /// How many bytes of a leading UTF-8 BOM were read; `BOM.len()` once none can follow.
+    bom: usize,
 }
+
+/// The UTF-8 byte order mark, which may open the input (and is not data).
+const BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
 /// What the scanner found where it expected an element.
 enum Scan {
@@ -72,6 +77,7 @@ impl<R: BufRead> JsonArray<R> {
             deeper: 0,
             max_record_bytes,
             ended: false,
+            bom: 0,
         }
     }
 
@@ -80,14 +86,32 @@ impl<R: BufRead> JsonArray<R> {
         loop {
             let buf = self.r.fill_buf()?;
             if buf.is_empty() {
+                if (1..BOM.len()).contains(&self.bom) {
+                    self.bom = BOM.len();
+                    return Ok(Some(BOM[0]));
+                }
                 return Ok(None);
             }
             let mut i = 0;
             while i < buf.len() {
+                // A BOM can only be the input's first three bytes.
+                if self.bom < BOM.len() {
+                    if buf[i] == BOM[self.bom] {
+                        self.bom += 1;
+                        i += 1;
+                        continue;
+                    }
+                    if self.bom > 0 {
+                        // A BOM begun and not finished: the input is not UTF-8, so not JSON.
+                        self.r.consume(i);
+                        self.bom = BOM.len();
+                        return Ok(Some(BOM[0]));
+                    }
+                    self.bom = BOM.len();
+                }
                 match buf[i] {
                     b'\n' => self.line += 1,
                     b' ' | b'\t' | b'\r' => {}
-                    0xEF | 0xBB | 0xBF if self.state == State::Start => {}
                     b => {
                         self.r.consume(i);
                         return Ok(Some(b));
@@ -508,6 +532,30 @@ mod tests {
         // AND neither the element nor the bracket stack grew past its cap
         assert!(a.open.capacity() <= MAX_JSON_NESTING_DEPTH);
         assert!(a.buf.capacity() <= 2 * 1_048_576, "{}", a.buf.capacity());
+    }
+
+    #[test]
+    fn only_a_whole_leading_bom_is_skipped() {
+        // GIVEN a real BOM, then inputs with stray BOM bytes (found by
+        // fuzz/regressions/put_array/stray-bom-bytes: they used to read as an empty array)
+        assert_eq!(read_all("\u{feff}[{\"a\":1}]"), [rec(1, "{\"a\":1}")]);
+        for text in [
+            &b"\xbf"[..],
+            b"\xef[{\"a\":1}]",
+            b"\xef\xbb",
+            b" \xef\xbb\xbf[]",
+            b"\xbb\xef\xbf[]",
+        ] {
+            // WHEN read THEN the input is reported as not an array, once
+            let r = std::io::BufReader::with_capacity(1, text);
+            let mut a = JsonArray::new(r, 1_000);
+            let items: Vec<Item> =
+                std::iter::from_fn(|| a.next_item().map(Result::unwrap)).collect();
+            assert!(
+                matches!(&items[..], [Item::Bad { reason, .. }] if reason.contains("expected a JSON array")),
+                "{text:?}: {items:?}"
+            );
+        }
     }
 
     #[test]

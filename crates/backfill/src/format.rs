@@ -128,7 +128,10 @@ pub fn reader<'a, R: BufRead + 'a>(
 /// Checks that `data` is one JSON object; the reason says what is wrong otherwise. Objects only:
 /// the partition-key pointer and the pipeline's transform both need one.
 pub fn check_object(data: &[u8]) -> Result<(), String> {
-    if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(data) {
+    // JSON is UTF-8 (RFC 8259 §8.1), and serde_json does not check the strings it skips: a
+    // record with invalid UTF-8 in a string would be sent, and the transform would fail it.
+    let text = std::str::from_utf8(data).map_err(|e| format!("invalid JSON: not UTF-8 ({e})"))?;
+    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
         return Err(format!("invalid JSON: {e}"));
     }
     if data.first() != Some(&b'{') {
@@ -216,6 +219,15 @@ mod tests {
         let mut rest = String::new();
         std::io::Read::read_to_string(&mut r, &mut rest).unwrap();
         assert_eq!(rest, "[1]");
+    }
+
+    #[test]
+    fn a_record_that_is_not_utf8_is_not_json() {
+        // GIVEN an object whose string holds a byte that is not UTF-8 (serde_json skips strings
+        // without checking them; found by fuzz/regressions/put_jsonl/not-utf8-accepted)
+        // WHEN checked THEN it is refused, so `put` never sends what the transform would fail
+        let err = check_object(b"{\"a\":\"\xff\"}").unwrap_err();
+        assert!(err.starts_with("invalid JSON: not UTF-8"), "{err}");
     }
 
     #[test]

@@ -66,9 +66,11 @@ pub fn check(data: &[u8]) {
         return;
     };
     // The next page: the `prev` target resolved, if it is an http(s) URL; an error otherwise.
-    let next = prev
-        .as_deref()
-        .map(|t| url.join(t).ok().filter(|u| u.scheme().starts_with("http")));
+    let next = prev.as_deref().map(|t| {
+        url.join(t)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+    });
     let read = match (result, next) {
         (Err(_), Some(None)) => return,
         (Ok(read), next) => {

@@ -663,22 +663,53 @@ fn is_secret_name(name: &str) -> bool {
 
 /// The URL of the `Link` header entry with relation `rel`.
 /// <https://www.rfc-editor.org/rfc/rfc8288>
+///
+/// The target is everything between `<` and `>`, so it may hold `,` and `;` (both legal in a URI);
+/// parameters are split at `;` and entries at `,` only outside quoted strings.
 pub fn link_with_rel(link: &str, rel: &str) -> Option<String> {
-    link.split(',').find_map(|part| {
-        let (target, params) = part.trim().split_once(';')?;
-        let url = target.trim().strip_prefix('<')?.strip_suffix('>')?;
-        let has_rel = params.split(';').any(|p| {
-            let Some((k, v)) = p.split_once('=') else {
-                return false;
-            };
-            k.trim().eq_ignore_ascii_case("rel")
+    let mut rest = Some(link);
+    while let Some(text) = rest {
+        let text = text.trim_start();
+        let Some((url, after)) = text.strip_prefix('<').and_then(|t| t.split_once('>')) else {
+            // Not an entry: skip to the next one.
+            rest = split_unquoted(text, ',').1;
+            continue;
+        };
+        let (params, next) = split_unquoted(after, ',');
+        rest = next;
+        // What stands between `>` and the first `;` is no parameter.
+        let mut params = split_unquoted(params, ';').1;
+        while let Some(p) = params {
+            let (param, tail) = split_unquoted(p, ';');
+            params = tail;
+            if let Some((k, v)) = param.split_once('=')
+                && k.trim().eq_ignore_ascii_case("rel")
                 && v.trim()
                     .trim_matches('"')
-                    .split_whitespace()
+                    .split_ascii_whitespace()
                     .any(|r| r.eq_ignore_ascii_case(rel))
-        });
-        has_rel.then(|| url.to_owned())
-    })
+            {
+                return Some(url.to_owned());
+            }
+        }
+    }
+    None
+}
+
+/// `s` up to the first `delim` outside a quoted string (RFC 9110 §5.6.4, `\` escapes), and what
+/// follows that delimiter, if there is one.
+fn split_unquoted(s: &str, delim: char) -> (&str, Option<&str>) {
+    let (mut quoted, mut escaped) = (false, false);
+    for (i, c) in s.char_indices() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            c if c == delim && !quoted => return (&s[..i], Some(&s[i + c.len_utf8()..])),
+            _ => {}
+        }
+    }
+    (s, None)
 }
 
 #[cfg(test)]
@@ -874,5 +905,23 @@ mod tests {
         );
         assert_eq!(link_with_rel(link, "last"), None);
         assert_eq!(link_with_rel("garbage", "next"), None);
+    }
+
+    #[test]
+    fn link_targets_keep_commas_and_semicolons_and_quoted_parameters_stay_whole() {
+        // GIVEN targets holding `,` and `;` (legal URI characters; found by
+        // fuzz/regressions/link_header/) and a quoted parameter that holds both
+        let link = r#"<https://m.example/a?x=1,2;y>; title="p; rel=next, q"; rel="prev", junk, <https://m.example/b;c>; rel=next"#;
+        // WHEN read by relation THEN each entry's whole target comes back, and the quoted
+        // parameter names no relation
+        assert_eq!(
+            link_with_rel(link, "prev").as_deref(),
+            Some("https://m.example/a?x=1,2;y")
+        );
+        assert_eq!(
+            link_with_rel(link, "next").as_deref(),
+            Some("https://m.example/b;c")
+        );
+        assert_eq!(link_with_rel("<https://m.example/c>", "next"), None);
     }
 }
