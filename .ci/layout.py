@@ -24,6 +24,10 @@ RULES = {
 }
 # No shipped crate links the test kit: it is a dev-dependency only.
 TESTKIT = "ks-testkit"
+# The packages built alone (`cargo build -p`, and `cargo run -p` under `cargo lambda watch`):
+# each must resolve every third-party crate with the features `cargo test --workspace` gives it,
+# or the AWS SDK is compiled once per feature set (see crates/workspace-hack/Cargo.toml).
+BUILT_ALONE = ["kinesis-sentiment", "ks-testkit", "stream-producer", "firehose-transform"]
 
 
 def matches(rule, name):
@@ -47,6 +51,36 @@ def reach(crate):
     return names
 
 
+def features(args):
+    """{package: its features} for the third-party packages of one resolution."""
+    out = subprocess.run(
+        ["cargo", "tree", "-q", *args, "--prefix", "none", "--format", "{p}|{f}", "--no-dedupe"],
+        check=True, capture_output=True, text=True,
+    ).stdout
+    found = {}
+    for line in out.splitlines():
+        pkg, _, feats = line.partition("|")
+        pkg = pkg.replace(" (proc-macro)", "").strip()
+        if line.strip() and "(/" not in pkg:
+            found[pkg] = feats.replace(" (*)", "").strip()
+    return found
+
+
+def one_feature_set():
+    """Every package built alone resolves each shared crate as the workspace test build does."""
+    tests = features(["--workspace", "-e", "normal,build,dev"])
+    failures = []
+    for crate in BUILT_ALONE:
+        alone = features(["-p", crate, "-e", "normal,build"])
+        for pkg, feats in sorted(alone.items()):
+            if tests.get(pkg, feats) != feats:
+                failures.append(
+                    f"{crate} built alone gives {pkg} the features [{feats}], the workspace's tests "
+                    f"[{tests[pkg]}]: add the difference to crates/workspace-hack/Cargo.toml"
+                )
+    return failures
+
+
 def main():
     meta = json.loads(
         subprocess.run(
@@ -66,12 +100,16 @@ def main():
                 failures.append(
                     f"{crate} must never depend on {getattr(rule, 'pattern', rule)}: reaches {bad}"
                 )
+    failures += one_feature_set()
     failures += [f"{c}: no such workspace crate (update .ci/layout.py)" for c in RULES if c not in members]
     for f in failures:
         print(f"layout: {f}", file=sys.stderr)
     if failures:
         sys.exit(1)
-    print(f"layout: the rules of {len(RULES)} crates hold, and no crate links {TESTKIT}")
+    print(
+        f"layout: the rules of {len(RULES)} crates hold, no crate links {TESTKIT}, and "
+        f"{len(BUILT_ALONE)} packages built alone share the tests' feature set"
+    )
 
 
 if __name__ == "__main__":

@@ -138,6 +138,9 @@ impl<R: BufRead> JsonArray<R> {
         let mut escaped = false;
         // A scalar element (a number, `true`, a string) ends at a delimiter at depth zero.
         let mut scalar_string_done = false;
+        // White space was just dropped: between two bytes of scalar tokens it must stay (one
+        // space), or `1 2` would become `12`, a valid number made of an invalid element.
+        let mut gap = false;
         loop {
             let chunk = self.r.fill_buf()?;
             if chunk.is_empty() {
@@ -178,6 +181,7 @@ impl<R: BufRead> JsonArray<R> {
                     }
                     b' ' | b'\t' | b'\r' | b'\n' => {
                         used += 1;
+                        gap = true;
                         if b == b'\n' {
                             self.line += 1;
                         }
@@ -235,8 +239,14 @@ impl<R: BufRead> JsonArray<R> {
                     }
                     _ => {
                         used += 1;
+                        if gap && self.buf.last().is_some_and(|&p| in_token(p)) && in_token(b) {
+                            keep(&mut self.buf, b' ', cap, &mut too_long);
+                        }
                         keep(&mut self.buf, b, cap, &mut too_long);
                     }
+                }
+                if !matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
+                    gap = false;
                 }
                 if end {
                     break;
@@ -262,6 +272,11 @@ impl<R: BufRead> JsonArray<R> {
             raw: Vec::new(),
         }))
     }
+}
+
+/// Whether `b` can be part of a number or a literal (`true`, `false`, `null`).
+fn in_token(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-')
 }
 
 fn keep(buf: &mut Vec<u8>, b: u8, cap: usize, too_long: &mut bool) {
@@ -532,6 +547,20 @@ mod tests {
         // AND neither the element nor the bracket stack grew past its cap
         assert!(a.open.capacity() <= MAX_JSON_NESTING_DEPTH);
         assert!(a.buf.capacity() <= 2 * 1_048_576, "{}", a.buf.capacity());
+    }
+
+    #[test]
+    fn white_space_that_separates_tokens_is_not_dropped() {
+        // GIVEN elements whose white space splits a number or a literal (found by
+        // fuzz/regressions/put_array/whitespace-joins-tokens: `3 1` was sent as `31`)
+        let items = read_all("[{\"a\":3 1},{\"b\":tr ue},{\"c\":1 .5},\n{\"d\" : [ 1 , -2 ]}]");
+        // WHEN read THEN those elements are bad, not joined, and valid ones are still minified
+        for item in &items[..3] {
+            let (line, reason) = bad_reason(item);
+            assert_eq!(line, 1);
+            assert!(reason.starts_with("invalid JSON"), "{reason}");
+        }
+        assert_eq!(items[3], rec(2, "{\"d\":[1,-2]}"));
     }
 
     #[test]

@@ -4,9 +4,10 @@
 //!   counts add up;
 //! - each result is the one the README promises for its payload: `ProcessingFailed` with the
 //!   original data (no data, bad base64, too deep; not UTF-8 / not JSON / not an object unless
-//!   `NON_JSON=pass`), `Dropped` (no text with `NO_TEXT=drop`), `Ok` unchanged plus one `\n`
-//!   (no text, unsupported language, passed through), or `Ok` with exactly one sentiment member
-//!   added to the original bytes;
+//!   `NON_JSON=pass`), `Dropped` (no text with `NO_TEXT=drop`), `Ok` passed through byte for
+//!   byte plus one `\n` (`NON_JSON=pass`), `Ok` unchanged but for its line breaks, as one line
+//!   (no text, unsupported language), or `Ok` as one line with exactly one sentiment member added
+//!   to the original bytes (line breaks aside);
 //! - partition keys name the added label (or `NONE`), and the response fits the limit whenever
 //!   its smallest form does.
 //!
@@ -127,6 +128,9 @@ pub fn run_and_check(event: &FirehoseEvent, settings: &TransformSettings) {
 enum Expect {
     Failed,
     Dropped,
+    /// Not JSON, passed through (`NON_JSON=pass`): the bytes as they were.
+    Passed,
+    /// JSON delivered without sentiment: the bytes less their line breaks.
     Unchanged,
     Scored,
     /// The oracle cannot tell (serde_json cannot read the payload into a `Value`, or it nests
@@ -225,18 +229,39 @@ fn check_record(i: usize, input: &FirehoseRecord, answer: &ResponseRecord, s: &T
             let Some(Some(p)) = &payload else {
                 return;
             };
-            // Exactly one `\n` is added, none if the payload (and so the edit) ends with one.
-            let edited = if p.ends_with(b"\n") {
-                &out[..]
+            // One `\n` ends every line. A JSON payload loses its line breaks (white space
+            // between tokens, never inside strings) so it is one NDJSON line; what is passed
+            // through as not JSON keeps every byte, and gets the `\n` unless it ends with one.
+            let body = &out[..out.len() - 1];
+            let one_line: Vec<u8> = p
+                .iter()
+                .copied()
+                .filter(|b| !matches!(b, b'\n' | b'\r'))
+                .collect();
+            let passed = if p.ends_with(b"\n") {
+                out == *p
             } else {
-                &out[..out.len() - 1]
+                body == &p[..]
             };
-            let label = if edited == &p[..] && expect != Expect::Scored {
-                "NONE".to_owned()
+            let kind = if expect == Expect::Passed && passed {
+                Expect::Passed
+            } else if expect != Expect::Scored && body == &one_line[..] {
+                Expect::Unchanged
+            } else if expect == Expect::Unknown && passed {
+                Expect::Passed
             } else {
-                let before = std::str::from_utf8(p).expect("a scored payload is UTF-8");
-                let after = std::str::from_utf8(edited).expect("the output is UTF-8");
+                Expect::Scored
+            };
+            let label = if kind == Expect::Scored {
+                assert!(
+                    !body.contains(&b'\n') && !body.contains(&b'\r'),
+                    "record {i}: not one line"
+                );
+                let before = std::str::from_utf8(&one_line).expect("a scored payload is UTF-8");
+                let after = std::str::from_utf8(body).expect("the output is UTF-8");
                 scored_label(plus_member(before, after, &s.field))
+            } else {
+                "NONE".to_owned()
             };
             match &answer.metadata {
                 Some(m) if s.partition_keys => {
@@ -252,11 +277,7 @@ fn check_record(i: usize, input: &FirehoseRecord, answer: &ResponseRecord, s: &T
                     s.partition_keys
                 ),
             }
-            if label == "NONE" {
-                Expect::Unchanged
-            } else {
-                Expect::Scored
-            }
+            kind
         }
     };
     if expect != Expect::Unknown {
@@ -291,7 +312,7 @@ fn scored_label(field: &str) -> String {
 /// (serde_json and RFC 6901 pointers; only the language tag's normalisation is the transform's).
 fn expect(p: &[u8], s: &TransformSettings) -> Expect {
     let not_json = if s.non_json == NonJsonPolicy::PassThrough {
-        Expect::Unchanged
+        Expect::Passed
     } else {
         Expect::Failed
     };
