@@ -25,18 +25,18 @@ on_error() { echo "e2e: failed; logs in $logs:" >&2; for f in "$logs"/*.log; do 
 logs=$(mktemp -d)
 trap on_error ERR
 # The binary copies are ~0.5 GB; the logs stay for reading.
-trap 'cleanup; rm -f "$logs/kinesis-sentiment" "$logs/comprehend-standin"' EXIT INT TERM
+trap 'cleanup; rm -f "$logs/kinesis-sentiment" "$logs/comprehend-standin" "$logs/bedrock-standin"' EXIT INT TERM
 
-echo "== e2e: building kinesis-sentiment, the Comprehend stand-in and the two functions"
+echo "== e2e: building kinesis-sentiment, the Comprehend and Bedrock stand-ins and the two functions"
 cargo build -q -p kinesis-sentiment --bin kinesis-sentiment
-cargo build -q -p ks-testkit --bin comprehend-standin
+cargo build -q -p ks-testkit --bin comprehend-standin --bin bedrock-standin
 # What `cargo lambda watch` runs (`cargo run -p F --bin F`), built now: a package built alone
 # has other features than in `cargo test --workspace`, and compiling it on the first invoke
 # would outlast the invoke's timeout.
 cargo build -q -p stream-producer --bin stream-producer
 cargo build -q -p firehose-transform --bin firehose-transform
 # A copy: a build in between (another checkout sharing target/) cannot swap it mid-test.
-cp target/debug/kinesis-sentiment target/debug/comprehend-standin "$logs/"
+cp target/debug/kinesis-sentiment target/debug/comprehend-standin target/debug/bedrock-standin "$logs/"
 KS=$logs/kinesis-sentiment
 
 moto_port=$(free_port)
@@ -107,12 +107,35 @@ start_transform comprehend \
 firehose comprehend/ "$logs/cp-comprehend.json" e2e-comprehend
 kill "$transform_pid"; wait "$transform_pid" 2>/dev/null || true
 
+echo "== e2e: 2b. the stand-ins driven by boto3, then firehose-transform, Bedrock backend (first calls throttled)"
+standin() { # name, port, then environment assignments; the Bedrock stand-in
+  local name=$1 port=$2; shift 2
+  env "$@" "$logs/bedrock-standin" "$port" > "$logs/$name.log" 2>&1 &
+  pids+=($!)
+  wait_for_port "$port" "the Bedrock stand-in ($name)" "$logs/$name.log"
+}
+bedrock_port=$(free_port); standin bedrock-boto3 "$bedrock_port"
+throttled_port=$(free_port); standin bedrock-throttled "$throttled_port" STANDIN_THROTTLE_FIRST=2
+plain_comprehend_port=$(free_port)
+"$logs/comprehend-standin" --addr "127.0.0.1:$plain_comprehend_port" > "$logs/comprehend-boto3.log" 2>&1 &
+pids+=($!)
+wait_for_port "$plain_comprehend_port" "the Comprehend stand-in (boto3)" "$logs/comprehend-boto3.log"
+"$PY" .ci/standins_boto3.py "http://127.0.0.1:$bedrock_port" "http://127.0.0.1:$plain_comprehend_port" \
+  "http://127.0.0.1:$throttled_port" | sed 's/^/   /'
+pipeline_port=$(free_port); standin bedrock "$pipeline_port" STANDIN_THROTTLE_FIRST=3
+start_transform bedrock \
+  --env-var "AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:$pipeline_port,AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=AKIDLOCAL,AWS_SECRET_ACCESS_KEY=local-secret" \
+  --env-var SENTIMENT_BACKEND=bedrock,BEDROCK_BACKOFF_BASE_MS=10
+firehose bedrock/ "$logs/cp-bedrock.json" e2e-bedrock
+kill "$transform_pid"; wait "$transform_pid" 2>/dev/null || true
+
 echo "== e2e: 3. a function that cannot start (bad setting): retried, then every record is an error record"
 TIMEOUT=3 start_transform broken --env-var SENTIMENT_BACKEND=bogus
 BUFFER_BYTES=3145728 firehose broken/ "$logs/cp-broken.json" e2e-broken --retries 1 --invoke-timeout 5
 
 echo "== e2e: reading the stream and the bucket back"
-"$PY" .ci/e2e_check.py check lexicon/:e2e-lexicon:lexicon comprehend/:e2e-comprehend:comprehend broken/:e2e-broken:none
+"$PY" .ci/e2e_check.py check lexicon/:e2e-lexicon:lexicon comprehend/:e2e-comprehend:comprehend \
+  "bedrock/:e2e-bedrock:bedrock:amazon.nova-micro-v1:0" broken/:e2e-broken:none
 
 echo "== e2e: kinesis-sentiment report on the bucket"
 "$KS" report --input "s3://$E2E_BUCKET/lexicon/" --endpoint-url "$AWS_ENDPOINT_URL" --html "$logs/report.html" | tail -n 4

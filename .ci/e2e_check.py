@@ -110,7 +110,7 @@ def objects(prefix):
 
 
 def check(spec, records, bad):
-    prefix, ds, model = spec.split(":")
+    prefix, ds, model = spec.split(":", 2)
     good = [r for r in records if r not in bad]
     codes = collections.Counter()
     if model == "none":

@@ -43,6 +43,10 @@ NOT_SET_ON_AWS = {
     "ProducerFunction": {
         "CURSOR_DIR": "the file cursor store is for local runs; the stack sets CURSOR_STORE=dynamodb",
     },
+    "TransformFunction": {
+        var: "Bedrock's retries keep the code's defaults (6 attempts, 50-2000 ms); set on the function to change"
+        for var in ("BEDROCK_MAX_ATTEMPTS", "BEDROCK_BACKOFF_BASE_MS", "BEDROCK_BACKOFF_CAP_MS")
+    },
 }
 
 # Differences between a crate's `[package.metadata.lambda.deploy]` and the template that are
@@ -55,7 +59,7 @@ RUNTIME_PREFIXES = ("AWS_", "LAMBDA_", "_HANDLER", "_X_AMZN")
 
 # The lookup helpers the config modules call with the variable's name as first argument.
 LOOKUP_CALL = re.compile(
-    r"\b(?:env|self)\s*\.\s*(?:get|number|millis|choice|flag|pointer|url|invalid)\s*\(\s*\"([A-Z][A-Z0-9_]*)\""
+    r"\b(?:env|self)\s*\.\s*(?:get|number|optional_number|millis|choice|flag|pointer|url|invalid)\s*\(\s*\"([A-Z][A-Z0-9_]*)\""
 )
 # Names built elsewhere and passed on (e.g. a retry helper mapping a prefix to three names):
 # any SCREAMING_SNAKE literal with an underscore that is not a match-arm pattern.
@@ -391,3 +395,74 @@ def test_the_glue_table_reads_the_format_delivered(template, output_format, serd
     columns = {c["Name"] if isinstance(c["Name"], str) else c["Name"]["Ref"]: c["Type"] for c in storage["Columns"]}
     # The sentiment member, with its nested scores (crates/firehose-local/src/parquet.rs checks every column).
     assert columns["SentimentField"].startswith("struct<label:string,scores:struct<positive:double,")
+
+
+# --------------------------------------------------------------------------- Bedrock IAM
+
+
+def evaluate(node, params: dict, conditions: dict):
+    """A node with the intrinsic functions the Bedrock statement uses evaluated."""
+    r = lambda n: evaluate(n, params, conditions)  # noqa: E731
+    if isinstance(node, list):
+        return [x for x in (r(n) for n in node) if x is not None]
+    if not isinstance(node, dict):
+        return node
+    if "Ref" in node:
+        return None if node["Ref"] == "AWS::NoValue" else params[node["Ref"]]
+    if "Fn::If" in node:
+        name, yes, no = node["Fn::If"]
+        return r(yes if conditions[name] else no)
+    if "Fn::Select" in node:
+        i, items = node["Fn::Select"]
+        return r(items)[i]
+    if "Fn::Split" in node:
+        sep, text = node["Fn::Split"]
+        return r(text).split(sep)
+    if "Fn::Join" in node:
+        sep, items = node["Fn::Join"]
+        return sep.join(r(items))
+    if "Fn::Sub" in node:
+        spec = node["Fn::Sub"]
+        text, extra = (spec, {}) if isinstance(spec, str) else (spec[0], r(spec[1]))
+        values = {**params, **extra}
+        return re.sub(r"\$\{([^}]+)\}", lambda m: values.get(m.group(1), m.group(0)), text)
+    return {k: r(v) for k, v in node.items()}
+
+
+def bedrock_statement(template: dict, backend: str, model: str):
+    params = {"BedrockModelId": model, "AWS::Partition": "aws", "AWS::Region": "us-east-1",
+              "AWS::AccountId": "123456789012"}
+    geo = model.split(".")[0]
+    conditions = {"UsesBedrock": backend == "bedrock",
+                  "BedrockProfile": geo in ("us", "eu", "apac", "global")}
+    policy = template["Resources"]["TransformRole"]["Properties"]["Policies"][0]
+    statements = evaluate(policy["PolicyDocument"]["Statement"], params, conditions)
+    found = [s for s in statements if s.get("Sid") == "BedrockConverse"]
+    return found[0] if found else None
+
+
+@pytest.mark.parametrize(
+    "model, resources",
+    [
+        ("amazon.nova-micro-v1:0",
+         ["arn:aws:bedrock:us-east-1::foundation-model/amazon.nova-micro-v1:0"]),
+        ("us.amazon.nova-micro-v1:0",
+         ["arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.amazon.nova-micro-v1:0",
+          "arn:aws:bedrock:*::foundation-model/amazon.nova-micro-v1:0"]),
+        ("eu.anthropic.claude-3-haiku-20240307-v1:0",
+         ["arn:aws:bedrock:us-east-1:123456789012:inference-profile/eu.anthropic.claude-3-haiku-20240307-v1:0",
+          "arn:aws:bedrock:*::foundation-model/anthropic.claude-3-haiku-20240307-v1:0"]),
+    ],
+)
+def test_bedrock_may_invoke_exactly_the_configured_model(template, model, resources):
+    # GIVEN SentimentBackend=bedrock and a model or inference profile id
+    statement = bedrock_statement(template, "bedrock", model)
+    # THEN the role may call InvokeModel (what Converse is authorised as) on it and nothing else
+    assert statement["Action"] == "bedrock:InvokeModel"
+    assert statement["Resource"] == resources
+
+
+def test_no_bedrock_permission_without_the_bedrock_backend(template):
+    assert bedrock_statement(template, "comprehend", "amazon.nova-micro-v1:0") is None
+    allowed = template["Parameters"]["SentimentBackend"]["AllowedValues"]
+    assert set(allowed) == {"comprehend", "bedrock", "lexicon"}

@@ -5,12 +5,18 @@
 //! # Layout
 //! - [`aws::errors`]: the one classifier of AWS SDK errors, with each service's codes.
 //! - [`comprehend`]: `SentimentAnalyzer` over Comprehend `BatchDetectSentiment`.
+//! - [`bedrock`]: `SentimentAnalyzer` over Bedrock `Converse`, many posts a call;
+//!   [`bedrock_answer`]: its instruction, tool schema and answer validation (pure).
 //! - [`kinesis`]: `StreamSink` over Kinesis `PutRecords`.
 //! - [`dynamodb`], [`file`]: `CursorStore`s.
 //! - [`ssm`]: secrets from SSM Parameter Store, and Secrets Manager through it.
 //! - [`http`]: the bounded fetcher and the Mastodon and http-json `Source`s.
 
 pub mod aws;
+#[cfg(feature = "bedrock")]
+pub mod bedrock;
+#[cfg(feature = "bedrock-answer")]
+pub mod bedrock_answer;
 #[cfg(feature = "comprehend")]
 pub mod comprehend;
 #[cfg(feature = "dynamodb")]

@@ -2,6 +2,9 @@
 //! tweet-like records.
 //!   (b) against the Comprehend stand-in answering at once;
 //!   (c) with 20 ms per call at concurrency 8, 16 and 32, against the floor ⌈calls/c⌉ × 20 ms;
+//!   the Bedrock backend against its stand-in at 0 ms and 600 ms a call: calls against the
+//!   floor ⌈texts / posts per call⌉, time against ⌈calls / concurrency⌉ × 600 ms, input
+//!   characters per post, the stand-in's token counts and the release binary's peak RSS;
 //!   the release binary run as Lambda runs it: cold start (spawn → first request for work,
 //!   clients built) and peak RSS while it transforms the event.
 //! The baselines printed beside the numbers are the measurements of a careful Python
@@ -159,6 +162,15 @@ fn main() {
         format!("~{:.0}s", RECORDS as f64 * 0.065)
     );
 
+    drop(slow);
+    bedrock_rows(&rt, &server_rt, &event, &event_json);
+
+    let slow = server_rt
+        .block_on(StandIn::start(Faults {
+            latency: Duration::from_millis(20),
+            ..Faults::default()
+        }))
+        .unwrap();
     // Each start is a new process, so one sample is at the mercy of the moment: the median of
     // several is reported, with the slowest beside it, and the highest peak RSS.
     let mut binaries: Vec<BinaryRun> = (0..BINARY_RUNS)
@@ -262,12 +274,139 @@ fn new_state(url: &str, concurrency: usize) -> State {
     )
 }
 
+/// Posts per Converse call and calls in flight in the Bedrock rows.
+const BEDROCK_POSTS: usize = 40;
+const BEDROCK_CONCURRENCY: usize = 8;
+/// The 600 ms rows take ~10 s a run: fewer runs.
+const BEDROCK_SLOW_RUNS: usize = 3;
+
+fn bedrock_state(url: &str) -> State {
+    use ks_adapters::bedrock::BedrockAnalyzer;
+    let (posts, c) = (BEDROCK_POSTS.to_string(), BEDROCK_CONCURRENCY.to_string());
+    let config = TransformConfig::from_lookup(|k| match k {
+        "SENTIMENT_BACKEND" => Some("bedrock".to_owned()),
+        "BEDROCK_POSTS_PER_CALL" => Some(posts.clone()),
+        "BEDROCK_CONCURRENCY" => Some(c.clone()),
+        _ => None,
+    })
+    .unwrap();
+    let conf = BedrockAnalyzer::configure(
+        aws_sdk_bedrockruntime::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url(url)
+            .credentials_provider(Credentials::new(
+                "AKIDLOCAL",
+                "local-secret",
+                None,
+                None,
+                "b",
+            )),
+    )
+    .build();
+    let analyzer = BedrockAnalyzer::new(
+        aws_sdk_bedrockruntime::Client::from_conf(conf),
+        &config.bedrock.model_id,
+        config.bedrock.posts_per_call,
+    );
+    State::new(Analyzer::Bedrock(analyzer), config)
+}
+
+/// The Bedrock backend at 0 ms and 600 ms a call, beside the Comprehend rows.
+fn bedrock_rows(
+    rt: &tokio::runtime::Runtime,
+    server_rt: &tokio::runtime::Runtime,
+    event: &FirehoseEvent,
+    event_json: &[u8],
+) {
+    use ks_testkit::bedrock::{Faults as BedrockFaults, StandIn as Bedrock, Stats};
+    println!();
+    for latency_ms in [0u64, 600] {
+        let server = server_rt
+            .block_on(Bedrock::start(BedrockFaults {
+                latency: Duration::from_millis(latency_ms),
+                ..BedrockFaults::default()
+            }))
+            .unwrap();
+        let runs = if latency_ms == 0 {
+            RUNS
+        } else {
+            BEDROCK_SLOW_RUNS
+        };
+        let (median, best, summary) = measure_runs(rt, bedrock_state(&server.url()), event, runs);
+        let texts = summary.texts_analysed;
+        let floor_calls = texts.div_ceil(BEDROCK_POSTS as u64);
+        let calls = summary.bedrock_calls;
+        let target = if latency_ms == 0 {
+            String::new()
+        } else {
+            let floor = calls.div_ceil(BEDROCK_CONCURRENCY as u64) as f64 * latency_ms as f64;
+            format!("≤ {:.0} ms", floor * 1.1)
+        };
+        println!(
+            "{:<44} {:>8.1}ms {:>8.1}ms {:>12}",
+            format!("(d) Bedrock stand-in, {latency_ms} ms/call, c={BEDROCK_CONCURRENCY}"),
+            ms(median),
+            ms(best),
+            target
+        );
+        println!(
+            "{:<44} {:>10}",
+            format!("    calls {calls}, floor ⌈{texts}/{BEDROCK_POSTS}⌉ = {floor_calls}"),
+            ""
+        );
+        let runs_seen = Stats::get(&server.stats.calls).max(1) as f64 / calls.max(1) as f64;
+        let chars = Stats::get(&server.stats.input_chars) as f64 / runs_seen;
+        println!(
+            "{:<44}",
+            format!(
+                "    input {:.0} chars/post (instruction amortised), tokens in/out {}/{} a run, ${:.4}",
+                chars / texts as f64,
+                summary.input_tokens,
+                summary.output_tokens,
+                summary.estimated_cost_usd
+            )
+        );
+    }
+    let server = server_rt
+        .block_on(Bedrock::start(BedrockFaults::default()))
+        .unwrap();
+    let url = server.url();
+    let env = [
+        ("SENTIMENT_BACKEND", "bedrock"),
+        ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", url.as_str()),
+    ];
+    let peak = (0..BINARY_RUNS)
+        .map(|_| rt.block_on(run_binary_with(&env, event_json)).peak_rss_kb)
+        .max()
+        .unwrap_or(0);
+    println!(
+        "{:<44} {:>8.1}MB {:>10} {:>12}",
+        "    peak RSS, Bedrock backend (highest)",
+        peak as f64 / 1024.0,
+        "",
+        "≤ 64 MB"
+    );
+    println!();
+}
+
 /// Median and best of RUNS handler calls, after one warm-up; and the calls each made.
 fn measure(
     rt: &tokio::runtime::Runtime,
     state: State,
     event: &FirehoseEvent,
 ) -> (Duration, Duration, u64) {
+    let (median, best, summary) = measure_runs(rt, state, event, RUNS);
+    (median, best, summary.sentiment_calls)
+}
+
+/// Median and best of `runs` handler calls, after one warm-up, and the warm-up's summary.
+fn measure_runs(
+    rt: &tokio::runtime::Runtime,
+    state: State,
+    event: &FirehoseEvent,
+    runs: usize,
+) -> (Duration, Duration, ks_transform::metrics::Summary) {
     let deadline = || tokio::time::Instant::now() + Duration::from_secs(300);
     // As the handler runs it: on a runtime worker, which needs a state that lives for ever.
     let state: &'static State = Box::leak(Box::new(state));
@@ -282,7 +421,7 @@ fn measure(
         "{summary:?}"
     );
     assert_eq!(summary.sentiment_errors, 0);
-    let mut times: Vec<Duration> = (0..RUNS)
+    let mut times: Vec<Duration> = (0..runs)
         .map(|_| {
             let start = Instant::now();
             let out = run();
@@ -292,7 +431,7 @@ fn measure(
         })
         .collect();
     times.sort();
-    (times[RUNS / 2], times[0], summary.sentiment_calls)
+    (times[runs / 2], times[0], summary)
 }
 
 struct BinaryRun {
@@ -302,6 +441,15 @@ struct BinaryRun {
 
 /// The release binary under a local Runtime API: spawn → first request for work, then one event.
 async fn run_binary(comprehend_url: &str, event: &[u8]) -> BinaryRun {
+    let env = [
+        ("AWS_ENDPOINT_URL_COMPREHEND", comprehend_url),
+        ("COMPREHEND_CONCURRENCY", "32"),
+    ];
+    run_binary_with(&env, event).await
+}
+
+/// [`run_binary`] with these settings added to the common ones.
+async fn run_binary_with(settings: &[(&str, &str)], event: &[u8]) -> BinaryRun {
     let api = RuntimeApi::start(Duration::from_secs(300)).await.unwrap();
     let spawned = Instant::now();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firehose-transform"))
@@ -313,9 +461,8 @@ async fn run_binary(comprehend_url: &str, event: &[u8]) -> BinaryRun {
         .env("AWS_REGION", "us-east-1")
         .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
         .env("AWS_SECRET_ACCESS_KEY", "local-secret")
-        .env("AWS_ENDPOINT_URL_COMPREHEND", comprehend_url)
+        .envs(settings.iter().copied())
         .env("LANGUAGE_POINTER", "/lang")
-        .env("COMPREHEND_CONCURRENCY", "32")
         .env("RUST_LOG", "warn")
         .stdout(std::process::Stdio::null())
         .spawn()

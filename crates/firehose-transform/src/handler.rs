@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use ks_adapters::bedrock::BedrockAnalyzer;
 use ks_adapters::comprehend::ComprehendAnalyzer;
 use ks_kernel::deadline::{now_ms, remaining};
 use ks_lexicon::Vader;
@@ -21,6 +22,10 @@ use crate::Analyzer;
 pub enum HandlerError {
     #[error("the transform task ended abnormally: {0}")]
     TaskFailed(#[from] tokio::task::JoinError),
+    /// The sentiment model cannot be used at all (access not enabled, no such model): marking
+    /// every record would hide it, so the invocation fails and Firehose keeps the batch.
+    #[error("{0}")]
+    ModelUnusable(String),
 }
 
 impl HandlerError {
@@ -28,6 +33,7 @@ impl HandlerError {
     pub fn is_retryable(&self) -> bool {
         match self {
             HandlerError::TaskFailed(_) => true,
+            HandlerError::ModelUnusable(_) => false,
         }
     }
 }
@@ -38,6 +44,7 @@ impl From<HandlerError> for Diagnostic {
     fn from(e: HandlerError) -> Self {
         let kind = match e {
             HandlerError::TaskFailed(_) => "TaskFailed",
+            HandlerError::ModelUnusable(_) => "ModelUnusable",
         };
         let class = if e.is_retryable() {
             "Retryable"
@@ -72,6 +79,18 @@ impl State {
                         .build();
                 Analyzer::Comprehend(ComprehendAnalyzer::new(
                     aws_sdk_comprehend::Client::from_conf(conf),
+                ))
+            }
+            // The endpoint follows AWS_ENDPOINT_URL_BEDROCK_RUNTIME like any aws-config setting.
+            Backend::Bedrock => {
+                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let conf =
+                    BedrockAnalyzer::configure(aws_sdk_bedrockruntime::config::Builder::from(&sdk))
+                        .build();
+                Analyzer::Bedrock(BedrockAnalyzer::new(
+                    aws_sdk_bedrockruntime::Client::from_conf(conf),
+                    &config.bedrock.model_id,
+                    config.bedrock.posts_per_call,
                 ))
             }
             // The texts are already cut to MAX_DOCUMENT_BYTES; the analyzer's own cap agrees.
@@ -110,6 +129,10 @@ impl State {
         let (response, summary) = self
             .transform_on_worker(Arc::new(event.payload), deadline)
             .await?;
+        if let Some(why) = self.analyzer.take_fatal() {
+            tracing::error!(request_id = event.context.request_id.as_str(), error = %why, "the sentiment model cannot be used");
+            return Err(HandlerError::ModelUnusable(why));
+        }
         log_summary(
             &summary,
             event.context.request_id.as_str(),
@@ -149,7 +172,7 @@ impl State {
         transform(&self.analyzer, &self.config.settings, event, deadline).await
     }
 
-    fn analyzer_model(&self) -> &'static str {
+    fn analyzer_model(&self) -> &str {
         use ks_transform::sentiment::SentimentAnalyzer as _;
         self.analyzer.model()
     }
@@ -179,6 +202,10 @@ fn log_summary(s: &Summary, request_id: &str, model: &str) {
         comprehend_calls = s.sentiment_calls,
         retries = s.retries,
         billed_units = s.billed_units,
+        bedrock_calls = s.bedrock_calls,
+        input_tokens = s.input_tokens,
+        output_tokens = s.output_tokens,
+        estimated_cost_usd = s.estimated_cost_usd,
         labels = %labels,
         ms = s.elapsed_ms,
         "invocation summary"

@@ -58,6 +58,21 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
         Ok(n)
     }
 
+    /// A number with no default: unset is `None`.
+    pub fn optional_number<T>(
+        &self,
+        var: &'static str,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<Option<T>, ConfigError>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        match self.get(var) {
+            None => Ok(None),
+            Some(_) => self.number(var, *range.start(), range).map(Some),
+        }
+    }
+
     pub fn choice<T: Copy>(
         &self,
         var: &'static str,

@@ -393,9 +393,9 @@ fn keywords() -> &'static aho_corasick::AhoCorasick {
     })
 }
 
-/// A deterministic keyword score with Comprehend's shape, appended to `out` as JSON.
-fn write_score(out: &mut String, index: usize, text: &str) {
-    use std::fmt::Write as _;
+/// The stand-ins' deterministic rule: POSITIVE, NEGATIVE, MIXED (both kinds of keyword) or
+/// NEUTRAL (none). Shared with the Bedrock stand-in, so both backends label a text alike.
+pub fn keyword_label(text: &str) -> &'static str {
     let (mut pos, mut neg) = (false, false);
     for m in keywords().find_iter(text) {
         if m.pattern().as_usize() < POSITIVE.len() {
@@ -407,23 +407,33 @@ fn write_score(out: &mut String, index: usize, text: &str) {
             break;
         }
     }
-    let (label, scores) = match (pos, neg) {
-        (true, true) => (
-            "MIXED",
-            r#"{"Positive":0.2,"Negative":0.2,"Neutral":0.1,"Mixed":0.5}"#,
-        ),
-        (true, false) => (
-            "POSITIVE",
-            r#"{"Positive":0.9,"Negative":0.02,"Neutral":0.07,"Mixed":0.01}"#,
-        ),
-        (false, true) => (
-            "NEGATIVE",
-            r#"{"Positive":0.03,"Negative":0.88,"Neutral":0.08,"Mixed":0.01}"#,
-        ),
-        (false, false) => (
-            "NEUTRAL",
-            r#"{"Positive":0.05,"Negative":0.04,"Neutral":0.9,"Mixed":0.01}"#,
-        ),
+    match (pos, neg) {
+        (true, true) => "MIXED",
+        (true, false) => "POSITIVE",
+        (false, true) => "NEGATIVE",
+        (false, false) => "NEUTRAL",
+    }
+}
+
+/// The scores the stand-ins give each label: positive, negative, neutral, mixed.
+pub fn label_scores(label: &str) -> [f64; 4] {
+    match label {
+        "MIXED" => [0.2, 0.2, 0.1, 0.5],
+        "POSITIVE" => [0.9, 0.02, 0.07, 0.01],
+        "NEGATIVE" => [0.03, 0.88, 0.08, 0.01],
+        _ => [0.05, 0.04, 0.9, 0.01],
+    }
+}
+
+/// A deterministic keyword score with Comprehend's shape, appended to `out` as JSON.
+fn write_score(out: &mut String, index: usize, text: &str) {
+    use std::fmt::Write as _;
+    let label = keyword_label(text);
+    let scores = match label {
+        "MIXED" => r#"{"Positive":0.2,"Negative":0.2,"Neutral":0.1,"Mixed":0.5}"#,
+        "POSITIVE" => r#"{"Positive":0.9,"Negative":0.02,"Neutral":0.07,"Mixed":0.01}"#,
+        "NEGATIVE" => r#"{"Positive":0.03,"Negative":0.88,"Neutral":0.08,"Mixed":0.01}"#,
+        _ => r#"{"Positive":0.05,"Negative":0.04,"Neutral":0.9,"Mixed":0.01}"#,
     };
     let _ = write!(
         out,

@@ -4,10 +4,13 @@
 //! # Layout
 //! - [`comprehend`]: Comprehend's `BatchDetectSentiment` (awsJson1_1, real limits, injectable
 //!   throttling / 500s / latency); also the `comprehend-standin` binary.
+//! - [`bedrock`]: Bedrock Runtime `Converse` (restJson1, SigV4, request shape checked, tool
+//!   answers from the keyword rule, injectable faults); also the `bedrock-standin` binary.
 //! - [`kinesis`]: Kinesis `PutRecords` with injected partial failures.
 //! - [`runtime_api`]: the Lambda Runtime API, so a function binary runs as Lambda runs it.
 //! - [`emulator`]: moto's server on a free loopback port, and stream helpers over it.
 
+pub mod bedrock;
 pub mod comprehend;
 pub mod emulator;
 pub mod kinesis;

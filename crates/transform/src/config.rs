@@ -7,7 +7,7 @@ use std::time::Duration;
 pub use ks_kernel::env::ConfigError;
 use ks_kernel::env::{Env, RetryVars};
 
-use crate::limits::COMPREHEND_MAX_DOCUMENT_BYTES;
+use crate::limits::{COMPREHEND_MAX_DOCUMENT_BYTES, COMPREHEND_MAX_DOCUMENT_CHARS};
 use crate::text::{Pointer, normalize_language};
 use crate::transform::{NoTextPolicy, NonJsonPolicy, OnSentimentError, TransformSettings};
 
@@ -16,6 +16,7 @@ use crate::transform::{NoTextPolicy, NonJsonPolicy, OnSentimentError, TransformS
 pub enum Backend {
     Comprehend,
     Lexicon,
+    Bedrock,
 }
 
 impl Backend {
@@ -23,16 +24,47 @@ impl Backend {
         match self {
             Backend::Comprehend => "comprehend",
             Backend::Lexicon => "lexicon",
+            Backend::Bedrock => "bedrock",
         }
     }
 }
 
-/// The most a lexicon document may be: it runs locally, so the cap only bounds CPU time.
+/// How the Bedrock backend calls its model (`BEDROCK_*`); read whatever the backend, used by
+/// `bedrock` only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BedrockSettings {
+    /// A model id or inference profile id (or ARN), as Converse takes it.
+    pub model_id: String,
+    pub posts_per_call: usize,
+}
+
+/// Amazon Nova Micro, on demand: the cheapest model that follows a forced tool call.
+pub const DEFAULT_BEDROCK_MODEL_ID: &str = "amazon.nova-micro-v1:0";
+/// Posts per Converse call: the instruction and the tool schema are paid once per call, so
+/// more posts amortise them; the answer grows with the posts, and a call that fails costs them
+/// all. See the README's cost table.
+pub const DEFAULT_BEDROCK_POSTS_PER_CALL: usize = 40;
+/// The most posts one call may carry: the answer (~30 output tokens a post) must stay well
+/// inside the smallest supported model's output limit (Nova Micro: 10,000 tokens).
+pub const MAX_BEDROCK_POSTS_PER_CALL: usize = 200;
+/// Characters of each post sent to Bedrock: a post is ≤ 300 graphemes, a review more.
+pub const DEFAULT_BEDROCK_MAX_CHARS: usize = 1_000;
+/// The most characters a post may be given (about 2,500 tokens).
+pub const MAX_BEDROCK_MAX_CHARS: usize = 10_000;
+/// Converse calls in flight, and each one's time limit (the answer is generated: slower than
+/// Comprehend's).
+pub const DEFAULT_BEDROCK_CONCURRENCY: usize = 4;
+/// See [`DEFAULT_BEDROCK_CONCURRENCY`].
+pub const DEFAULT_BEDROCK_TIMEOUT: Duration = Duration::from_millis(30_000);
+
+/// The most a lexicon (or Bedrock) document may be, in bytes: the lexicon runs locally, so the
+/// cap only bounds CPU time; Bedrock's posts are cut by characters (`BEDROCK_MAX_CHARS`).
 pub const LEXICON_MAX_DOCUMENT_BYTES: usize = 1_000_000;
 
 #[derive(Debug, Clone)]
 pub struct TransformConfig {
     pub backend: Backend,
+    pub bedrock: BedrockSettings,
     pub settings: TransformSettings,
     /// Time kept back from the Lambda deadline to answer Firehose.
     pub deadline_margin: Duration,
@@ -49,6 +81,12 @@ const RETRY_VARS: RetryVars = RetryVars {
     attempts: "COMPREHEND_MAX_ATTEMPTS",
     base: "COMPREHEND_BACKOFF_BASE_MS",
     cap: "COMPREHEND_BACKOFF_CAP_MS",
+};
+/// The same for Bedrock.
+const BEDROCK_RETRY_VARS: RetryVars = RetryVars {
+    attempts: "BEDROCK_MAX_ATTEMPTS",
+    base: "BEDROCK_BACKOFF_BASE_MS",
+    cap: "BEDROCK_BACKOFF_CAP_MS",
 };
 
 impl TransformConfig {
@@ -67,22 +105,41 @@ impl TransformConfig {
             &[
                 ("comprehend", Backend::Comprehend),
                 ("lexicon", Backend::Lexicon),
+                ("bedrock", Backend::Bedrock),
             ],
         )?;
         let settings = TransformSettings {
             max_document_bytes: max_document_bytes(&env, backend, &defaults)?,
-            concurrency: env.number("COMPREHEND_CONCURRENCY", defaults.concurrency, 1..=128)?,
-            retry: env.retry(RETRY_VARS, &defaults.retry)?,
-            call_timeout: env.millis(
-                "COMPREHEND_TIMEOUT_MS",
-                defaults.call_timeout,
-                100..=300_000,
-            )?,
             partition_keys: env.flag("PARTITION_KEYS", defaults.partition_keys)?,
-            ..read_text_settings(&env, backend, defaults)?
+            ..read_text_settings(&env, backend, defaults.clone())?
+        };
+        let settings = match backend {
+            Backend::Bedrock => read_bedrock_calls(&env, settings)?,
+            Backend::Comprehend | Backend::Lexicon => TransformSettings {
+                max_document_chars: env
+                    .optional_number("MAX_DOCUMENT_CHARS", 1..=COMPREHEND_MAX_DOCUMENT_CHARS)?,
+                concurrency: env.number("COMPREHEND_CONCURRENCY", defaults.concurrency, 1..=128)?,
+                retry: env.retry(RETRY_VARS, &defaults.retry)?,
+                call_timeout: env.millis(
+                    "COMPREHEND_TIMEOUT_MS",
+                    defaults.call_timeout,
+                    100..=300_000,
+                )?,
+                ..settings
+            },
         };
         Ok(TransformConfig {
             backend,
+            bedrock: BedrockSettings {
+                model_id: env
+                    .get("BEDROCK_MODEL_ID")
+                    .unwrap_or_else(|| DEFAULT_BEDROCK_MODEL_ID.to_owned()),
+                posts_per_call: env.number(
+                    "BEDROCK_POSTS_PER_CALL",
+                    DEFAULT_BEDROCK_POSTS_PER_CALL,
+                    1..=MAX_BEDROCK_POSTS_PER_CALL,
+                )?,
+            },
             settings: read_policies(&env, settings)?,
             deadline_margin: env.millis(
                 "DEADLINE_MARGIN_MS",
@@ -96,6 +153,34 @@ impl TransformConfig {
     }
 }
 
+/// The Bedrock backend's per-call settings: its own names, defaults and ranges.
+fn read_bedrock_calls<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+    settings: TransformSettings,
+) -> Result<TransformSettings, ConfigError> {
+    if env.get("MAX_DOCUMENT_CHARS").is_some() {
+        return Err(env.invalid(
+            "MAX_DOCUMENT_CHARS",
+            "caps what Comprehend bills; the bedrock backend reads BEDROCK_MAX_CHARS",
+        ));
+    }
+    Ok(TransformSettings {
+        max_document_chars: Some(env.number(
+            "BEDROCK_MAX_CHARS",
+            DEFAULT_BEDROCK_MAX_CHARS,
+            1..=MAX_BEDROCK_MAX_CHARS,
+        )?),
+        concurrency: env.number("BEDROCK_CONCURRENCY", DEFAULT_BEDROCK_CONCURRENCY, 1..=64)?,
+        retry: env.retry(BEDROCK_RETRY_VARS, &settings.retry)?,
+        call_timeout: env.millis(
+            "BEDROCK_TIMEOUT_MS",
+            DEFAULT_BEDROCK_TIMEOUT,
+            1_000..=300_000,
+        )?,
+        ..settings
+    })
+}
+
 /// `MAX_DOCUMENT_BYTES`, whose ceiling depends on the backend.
 fn max_document_bytes<F: Fn(&str) -> Option<String>>(
     env: &Env<'_, F>,
@@ -104,7 +189,7 @@ fn max_document_bytes<F: Fn(&str) -> Option<String>>(
 ) -> Result<usize, ConfigError> {
     let ceiling = match backend {
         Backend::Comprehend => COMPREHEND_MAX_DOCUMENT_BYTES,
-        Backend::Lexicon => LEXICON_MAX_DOCUMENT_BYTES,
+        Backend::Lexicon | Backend::Bedrock => LEXICON_MAX_DOCUMENT_BYTES,
     };
     env.number(
         "MAX_DOCUMENT_BYTES",
@@ -262,6 +347,9 @@ mod tests {
             ("DEFAULT_LANGUAGE", "nl", "not a language"),
             ("ON_SENTIMENT_ERROR", "ignore", "deliver, fail"),
             ("PARTITION_KEYS", "yes", "false, true"),
+            ("MAX_DOCUMENT_CHARS", "5001", "between 1 and 5000"),
+            ("MAX_DOCUMENT_CHARS", "0", "between 1 and 5000"),
+            ("BEDROCK_POSTS_PER_CALL", "201", "between 1 and 200"),
         ] {
             let err = load(&[(var, value)]).unwrap_err();
             assert_eq!(err.var, var);
@@ -281,5 +369,41 @@ mod tests {
         let err =
             load(&[("SENTIMENT_BACKEND", "lexicon"), ("DEFAULT_LANGUAGE", "de")]).unwrap_err();
         assert_eq!(err.var, "DEFAULT_LANGUAGE");
+        let err = load(&[
+            ("SENTIMENT_BACKEND", "bedrock"),
+            ("MAX_DOCUMENT_CHARS", "500"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.var, "MAX_DOCUMENT_CHARS");
+        let err =
+            load(&[("SENTIMENT_BACKEND", "bedrock"), ("BEDROCK_MAX_CHARS", "0")]).unwrap_err();
+        assert_eq!(err.var, "BEDROCK_MAX_CHARS");
+    }
+
+    #[test]
+    fn the_bedrock_backend_reads_its_own_settings() {
+        // GIVEN SENTIMENT_BACKEND=bedrock and its settings
+        let c = load(&[
+            ("SENTIMENT_BACKEND", "bedrock"),
+            ("BEDROCK_MODEL_ID", "us.amazon.nova-micro-v1:0"),
+            ("BEDROCK_POSTS_PER_CALL", "25"),
+            ("BEDROCK_MAX_CHARS", "300"),
+            ("BEDROCK_CONCURRENCY", "2"),
+            ("BEDROCK_TIMEOUT_MS", "5000"),
+            ("BEDROCK_MAX_ATTEMPTS", "3"),
+            ("COMPREHEND_CONCURRENCY", "99"),
+        ])
+        .unwrap();
+        // THEN they are used, and Comprehend's are not
+        assert_eq!(c.backend, Backend::Bedrock);
+        assert_eq!(c.bedrock.model_id, "us.amazon.nova-micro-v1:0");
+        assert_eq!(c.bedrock.posts_per_call, 25);
+        assert_eq!(c.settings.max_document_chars, Some(300));
+        assert_eq!(c.settings.concurrency, 2);
+        assert_eq!(c.settings.call_timeout, Duration::from_millis(5_000));
+        assert_eq!(c.settings.retry.max_attempts, 3);
+        // AND a cap for Comprehend is read as such
+        let c = load(&[("MAX_DOCUMENT_CHARS", "500")]).unwrap();
+        assert_eq!(c.settings.max_document_chars, Some(500));
     }
 }

@@ -17,6 +17,12 @@ pub const COMPREHEND_MAX_DOCUMENT_BYTES: usize = 5_000;
 pub const COMPREHEND_CHARS_PER_UNIT: usize = 100;
 /// See [`COMPREHEND_CHARS_PER_UNIT`].
 pub const COMPREHEND_MIN_UNITS_PER_DOCUMENT: u64 = 3;
+/// Comprehend pricing: $0.0001 per unit (the first 10M units a month, us-east-1, checked
+/// 2026-12). <https://aws.amazon.com/comprehend/pricing/>
+pub const COMPREHEND_USD_PER_UNIT: f64 = 0.0001;
+
+/// The largest `MAX_DOCUMENT_CHARS`: a 5,000-byte document has at most 5,000 characters.
+pub const COMPREHEND_MAX_DOCUMENT_CHARS: usize = 5_000;
 
 /// Languages Comprehend's sentiment API accepts as `LanguageCode`.
 /// <https://docs.aws.amazon.com/comprehend/latest/dg/supported-languages.html>

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 /// Counts for one transform invocation.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Summary {
     pub records_in: u64,
     pub ok: u64,
@@ -29,12 +29,28 @@ pub struct Summary {
     pub retries: u64,
     /// Σ max(3, ⌈chars/100⌉) over the documents Comprehend scored.
     pub billed_units: u64,
+    /// Bedrock Converse calls, and the tokens their `usage` reported.
+    pub bedrock_calls: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// What this invocation's sentiment cost at list prices: Comprehend units, or Bedrock
+    /// tokens at the model's prices (0 where none is known, and for the lexicon).
+    pub estimated_cost_usd: f64,
     /// Records delivered per sentiment label.
     pub labels: BTreeMap<&'static str, u64>,
     pub elapsed_ms: u64,
 }
 
 impl Summary {
+    /// Adds a token-billed model's usage, and sets the estimated cost.
+    pub fn add_usage(&mut self, usage: crate::sentiment::ModelUsage) {
+        self.bedrock_calls += usage.calls;
+        self.input_tokens += usage.input_tokens;
+        self.output_tokens += usage.output_tokens;
+        self.estimated_cost_usd =
+            self.billed_units as f64 * crate::limits::COMPREHEND_USD_PER_UNIT + usage.cost_usd;
+    }
+
     /// The EMF document for these counts: one line CloudWatch turns into metrics.
     pub fn to_emf(&self, namespace: &str, function_name: &str, timestamp_ms: u64) -> Value {
         let mut emf = Emf::new(function_name);
@@ -53,6 +69,9 @@ impl Summary {
             ("ComprehendCalls", self.sentiment_calls),
             ("ComprehendRetries", self.retries),
             ("ComprehendUnits", self.billed_units),
+            ("BedrockCalls", self.bedrock_calls),
+            ("InputTokens", self.input_tokens),
+            ("OutputTokens", self.output_tokens),
         ] {
             emf.metric(name, Unit::Count, value);
         }
@@ -66,6 +85,9 @@ impl Summary {
             emf.metric(name, Unit::Count, value);
         }
         emf.metric("DurationMs", Unit::Milliseconds, self.elapsed_ms);
+        // In micro-dollars, a whole number CloudWatch sums exactly.
+        let micro_usd = (self.estimated_cost_usd * 1e6).round() as u64;
+        emf.metric("EstimatedCostMicroUSD", Unit::Count, micro_usd);
         emf.finish(namespace, &[&["FunctionName"]], timestamp_ms)
     }
 }
@@ -89,7 +111,7 @@ mod tests {
         let declared = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap();
-        assert_eq!(declared.len(), 19);
+        assert_eq!(declared.len(), 23);
         for m in declared {
             let name = m["Name"].as_str().unwrap();
             assert!(emf[name].is_u64(), "{name} has no value");

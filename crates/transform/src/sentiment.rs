@@ -65,13 +65,40 @@ pub use ks_kernel::error::CallError;
 /// The answer for each document of a call, in the order they were given.
 pub type BatchOutcome = Result<Vec<Result<Sentiment, DocError>>, CallError>;
 
+/// What a token-billed model spent, summed over the calls since it was last taken.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ModelUsage {
+    pub calls: u64,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    /// At the list prices the adapter knows for its model; 0 when it knows none.
+    pub cost_usd: f64,
+}
+
 /// Scores batches of texts that share one language.
 pub trait SentimentAnalyzer: Send + Sync {
-    /// The `model` written next to each result: `comprehend` or `lexicon`.
-    fn model(&self) -> &'static str;
+    /// The `model` written next to each result: `comprehend`, `lexicon`, `bedrock:<model id>`.
+    fn model(&self) -> &str;
 
     /// Whether a (normalised, Comprehend-style) language code can be analysed.
     fn supports_language(&self, language: &str) -> bool;
+
+    /// Reads every language: texts are not grouped by language, nor skipped for one.
+    fn any_language(&self) -> bool {
+        false
+    }
+
+    /// Billed per Comprehend unit (the summary's `billed_units`).
+    fn bills_units(&self) -> bool {
+        self.is_remote()
+    }
+
+    /// Tokens and calls spent since the last take (token-billed models; the others spend none).
+    /// Lambda runs one invocation at a time per process, so a take at the end of each is that
+    /// invocation's usage.
+    fn take_usage(&self) -> ModelUsage {
+        ModelUsage::default()
+    }
 
     /// The most documents one call may carry.
     fn max_batch_documents(&self) -> usize;

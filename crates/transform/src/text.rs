@@ -86,6 +86,18 @@ pub fn find_text<'s>(
 }
 
 /// The longest prefix of `s` that is at most `max_bytes` long and ends on a character boundary.
+/// `s` cut to at most `max_chars` characters (Unicode scalar values, as Comprehend counts them
+/// for billing), on a character boundary.
+pub fn truncate_chars(s: &str, max_chars: usize) -> &str {
+    if s.len() <= max_chars {
+        return s;
+    }
+    match s.char_indices().nth(max_chars) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
 pub fn truncate_utf8(s: &str, max_bytes: usize) -> &str {
     if s.len() <= max_bytes {
         return s;
@@ -170,6 +182,10 @@ mod tests {
         assert_eq!(truncate_utf8("😀😀", 5), "😀");
         assert_eq!(truncate_utf8("abc", 10), "abc");
         assert_eq!(truncate_utf8("abc", 0), "");
+        assert_eq!(truncate_chars("héllo", 2), "hé");
+        assert_eq!(truncate_chars("😀😀😀", 2), "😀😀");
+        assert_eq!(truncate_chars("abc", 3), "abc");
+        assert_eq!(truncate_chars("abc", 0), "");
     }
 
     #[test]

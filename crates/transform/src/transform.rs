@@ -23,7 +23,7 @@ use crate::record::{
     FirehoseEvent, FirehoseRecord, FirehoseResponse, RecordResult, ResponseMetadata, ResponseRecord,
 };
 use crate::sentiment::{BatchOutcome, CallError, Scores, Sentiment, SentimentAnalyzer};
-use crate::text::{Pointer, find_text, normalize_language, truncate_utf8};
+use crate::text::{Pointer, find_text, normalize_language, truncate_chars, truncate_utf8};
 use ks_kernel::retry::{self, Decision, Ended, Limits, RetryLogic, RetryPolicy, TimedOut};
 
 /// What to do with a record whose sentiment could not be had after retries.
@@ -88,6 +88,8 @@ pub struct TransformSettings {
     pub language_pointers: Vec<Pointer>,
     pub default_language: &'static str,
     pub max_document_bytes: usize,
+    /// Texts are also cut to this many characters (after the byte cap), if set.
+    pub max_document_chars: Option<usize>,
     pub concurrency: usize,
     pub retry: RetryPolicy,
     pub call_timeout: Duration,
@@ -107,6 +109,7 @@ impl Default for TransformSettings {
             language_pointers: Vec::new(),
             default_language: "en",
             max_document_bytes: crate::limits::COMPREHEND_MAX_DOCUMENT_BYTES,
+            max_document_chars: None,
             concurrency: 8,
             retry: RetryPolicy::default(),
             call_timeout: Duration::from_secs(10),
@@ -122,6 +125,9 @@ impl Default for TransformSettings {
 
 /// How many records are prepared between checks for full batches to send and answers to use.
 const DISPATCH_EVERY_RECORDS: usize = 64;
+
+/// The language group of every text when the analyzer reads any language.
+pub const ANY_LANGUAGE: &str = "any";
 
 /// The partition key value for records delivered without a sentiment label.
 pub const NO_LABEL_PARTITION: &str = "NONE";
@@ -254,6 +260,7 @@ pub async fn transform<A: SentimentAnalyzer>(
     summary.deduplicated = work.docs.duplicates() as u64;
     summary.sentiment_calls = calls.stats.calls;
     summary.retries = calls.stats.retries;
+    summary.add_usage(analyzer.take_usage());
 
     let mut records = work.records;
     fit_response(&mut records, settings.max_response_bytes, &mut summary);
@@ -330,7 +337,7 @@ where
 struct Work<'a, A> {
     analyzer: &'a A,
     settings: &'a TransformSettings,
-    model: &'static str,
+    model: &'a str,
     /// Every record's decoded payload, back to back: one allocation for the batch.
     arena: Vec<u8>,
     /// Scratch space reused from record to record: top-level members, then edited bytes.
@@ -453,19 +460,22 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
                 NoTextPolicy::Drop => Outcome::Drop,
             };
         };
-        // A record without a language tag is taken to be in the default language.
-        let language = match find_text(text, obj, &settings.language_pointers) {
-            Some(tag) => normalize_language(&tag),
-            None => Some(settings.default_language),
+        // A record without a language tag is taken to be in the default language; an
+        // analyzer that reads every language gets them all in one group.
+        let language = if self.analyzer.any_language() {
+            Some(ANY_LANGUAGE)
+        } else {
+            match find_text(text, obj, &settings.language_pointers) {
+                Some(tag) => normalize_language(&tag),
+                None => Some(settings.default_language),
+            }
         };
         let Some(language) = language.filter(|l| self.analyzer.supports_language(l)) else {
             summary.unsupported_language += 1;
             return self.deliver_json(src);
         };
         let edit = obj.edit(text, &settings.field);
-        let doc = self
-            .docs
-            .intern(language, truncate_utf8(&found, settings.max_document_bytes));
+        let doc = self.docs.intern(language, cut(&found, settings));
         if doc == self.answers.len() {
             self.answers.push(None);
             self.waiting.push(NONE);
@@ -521,7 +531,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         let answer = match result {
             DocResult::Scored(s) => {
                 summary.texts_analysed += 1;
-                if self.analyzer.is_remote() {
+                if self.analyzer.bills_units() {
                     summary.billed_units += self.docs.docs()[doc].units();
                 }
                 let label = s.label.as_str();
@@ -726,6 +736,15 @@ async fn score_texts<A: SentimentAnalyzer>(
             .map(|pos| (pos, DocResult::Failed(why.clone()))),
     );
     (answered, stats)
+}
+
+/// The part of a text that is sent: the byte cap first, then the character cap if set.
+fn cut<'t>(text: &'t str, settings: &TransformSettings) -> &'t str {
+    let text = truncate_utf8(text, settings.max_document_bytes);
+    match settings.max_document_chars {
+        Some(max) => truncate_chars(text, max),
+        None => text,
+    }
 }
 
 /// Whether `bytes` hold a `\n` or `\r`.

@@ -50,3 +50,31 @@ fn every_default_in_the_readme_is_the_codes_default() {
         );
     }
 }
+
+#[test]
+fn the_bedrock_defaults_in_the_readme_are_the_codes_defaults() {
+    // GIVEN the bedrock backend, whose own settings are read only when it is chosen
+    let base = |k: &str| (k == "SENTIMENT_BACKEND").then(|| "bedrock".to_owned());
+    let unset = format!("{:?}", TransformConfig::from_lookup(base).unwrap());
+    let rows: Vec<_> = documented_defaults()
+        .into_iter()
+        .filter(|(var, _)| var.starts_with("BEDROCK_"))
+        .collect();
+    assert!(rows.len() >= 6, "{rows:?}");
+    for (var, default) in rows {
+        // WHEN each is set to its documented default THEN nothing changes
+        let set = TransformConfig::from_lookup(|k| {
+            if k == var {
+                Some(default.clone())
+            } else {
+                base(k)
+            }
+        })
+        .unwrap_or_else(|e| panic!("{var}={default:?} from the README is refused: {e}"));
+        assert_eq!(
+            format!("{set:?}"),
+            unset,
+            "{var}: the README says {default:?}"
+        );
+    }
+}

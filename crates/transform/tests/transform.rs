@@ -645,3 +645,50 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn a_character_cap_bounds_what_each_long_text_bills() {
+    // GIVEN two 2,000-character reviews (one of them multi-byte) and a 500-character cap
+    let long_ascii = format!("good {}", "x".repeat(1_995));
+    let long_utf8 = "é".repeat(2_000);
+    let records = vec![
+        record(
+            "a",
+            serde_json::json!({ "text": long_ascii })
+                .to_string()
+                .as_bytes(),
+        ),
+        record(
+            "b",
+            serde_json::json!({ "text": long_utf8 })
+                .to_string()
+                .as_bytes(),
+        ),
+    ];
+    let capped = TransformSettings {
+        max_document_chars: Some(500),
+        max_document_bytes: 5_000,
+        ..TransformSettings::default()
+    };
+    let fake = Fake::default();
+    // WHEN transformed with and without the cap
+    let (_, with_cap) = transform(&fake, &capped, &event(records.clone()), later()).await;
+    let (_, without) = transform(
+        &fake,
+        &TransformSettings::default(),
+        &event(records),
+        later(),
+    )
+    .await;
+    // THEN each capped text was sent as its first 500 characters, billed 5 units, not 20 and 25
+    let sent = fake.batches.lock().unwrap()[0].1.clone();
+    assert!(
+        sent.iter().all(|t| t.chars().count() == 500),
+        "{:?}",
+        sent.iter().map(|t| t.chars().count()).collect::<Vec<_>>()
+    );
+    assert_eq!(with_cap.billed_units, 5 + 5);
+    // (the é text is 4,000 bytes: under the 5,000-byte cap, so 2,000 characters too)
+    assert_eq!(without.billed_units, 20 + 20);
+    assert!((with_cap.estimated_cost_usd - 10.0 * 0.0001).abs() < 1e-12);
+}

@@ -13,10 +13,12 @@
 //! - [`put_csv`], [`put_jsonl`], [`put_array`]: the `put` readers, each against an oracle and
 //!   against itself through a tiny read buffer.
 //! - [`mastodon_page`], [`http_json_page`]: the HTTP sources' page parsing.
+//! - [`bedrock_answer`]: the validation of a Bedrock model's tool answer.
 //! - [`link_header`]: `Link` (RFC 8288) and `Retry-After` header parsing.
 //! - [`id_cmp`]: the record-id order is a total order.
 //! - [`util`]: input cutting and the JSON oracles the checks share.
 
+pub mod bedrock_answer;
 pub mod firehose_event;
 pub mod http_json_page;
 pub mod id_cmp;
@@ -35,6 +37,7 @@ pub type Check = fn(&[u8]);
 
 /// Every target by name, as `fuzz/Cargo.toml` names its binaries and the corpus its folders.
 pub const TARGETS: &[(&str, Check)] = &[
+    ("bedrock_answer", bedrock_answer::check),
     ("firehose_event", firehose_event::check),
     ("http_json_page", http_json_page::check),
     ("id_cmp", id_cmp::check),

@@ -17,6 +17,8 @@ pub struct ServiceCodes {
     pub throttling: &'static [&'static str],
     /// Codes of a failure on the service's side, worth trying again.
     pub transient: &'static [&'static str],
+    /// Codes that are never retried, whatever their HTTP status says.
+    pub permanent: &'static [&'static str],
 }
 
 /// Throttling codes every service may answer.
@@ -40,6 +42,7 @@ pub const COMMON_TRANSIENT: [&str; 4] = [
 pub const COMPREHEND: ServiceCodes = ServiceCodes {
     throttling: &["ProvisionedThroughputExceededException"],
     transient: &[],
+    permanent: &[],
 };
 
 /// Kinesis Data Streams.
@@ -51,6 +54,7 @@ pub const KINESIS: ServiceCodes = ServiceCodes {
         "LimitExceededException",
     ],
     transient: &["InternalFailureException"],
+    permanent: &[],
 };
 
 /// DynamoDB. <https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Programming.Errors.html>
@@ -61,12 +65,34 @@ pub const DYNAMODB: ServiceCodes = ServiceCodes {
         "ThrottlingException",
     ],
     transient: &["InternalServerError"],
+    permanent: &[],
+};
+
+/// Amazon Bedrock Runtime (Converse). Its errors are told apart by their type only:
+/// ModelNotReadyException is a 429 like throttling, ModelTimeoutException a 408, and
+/// ModelErrorException a 424. Access and validation errors are permanent.
+/// <https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html#API_runtime_Converse_Errors>
+pub const BEDROCK: ServiceCodes = ServiceCodes {
+    throttling: &["ThrottlingException", "ServiceQuotaExceededException"],
+    transient: &[
+        "ModelNotReadyException",
+        "ModelTimeoutException",
+        "ServiceUnavailableException",
+        "InternalServerException",
+    ],
+    permanent: &[
+        "ModelErrorException",
+        "AccessDeniedException",
+        "ResourceNotFoundException",
+        "ValidationException",
+    ],
 };
 
 /// Services with no codes of their own (SSM, S3, Lambda's Invoke API).
 pub const GENERIC: ServiceCodes = ServiceCodes {
     throttling: &[],
     transient: &[],
+    permanent: &[],
 };
 
 /// The status of a raw response, so [`classify`] works with any response type.
@@ -83,12 +109,30 @@ impl HttpStatus for aws_smithy_runtime_api::http::Response {
 /// The class of a service's answer with this code and HTTP status.
 pub fn class_of(code: Option<&str>, status: u16, service: &ServiceCodes) -> ErrorClass {
     let is = |list: &[&str]| code.is_some_and(|c| list.contains(&c));
-    if is(&COMMON_THROTTLING) || is(service.throttling) || status == 429 {
+    // A known code decides; the status only speaks for codes we do not know.
+    if is(&COMMON_THROTTLING) || is(service.throttling) {
         ErrorClass::Throttled
-    } else if is(&COMMON_TRANSIENT) || is(service.transient) || status >= 500 {
+    } else if is(&COMMON_TRANSIENT) || is(service.transient) {
+        ErrorClass::Transient
+    } else if is(service.permanent) {
+        ErrorClass::Permanent
+    } else if status == 429 {
+        ErrorClass::Throttled
+    } else if status >= 500 {
         ErrorClass::Transient
     } else {
         ErrorClass::Permanent
+    }
+}
+
+/// The service's error code of a failure, if the service answered one.
+pub fn code_of<E, R>(err: &SdkError<E, R>) -> Option<&str>
+where
+    E: ProvideErrorMetadata,
+{
+    match err {
+        SdkError::ServiceError(ctx) => ctx.err().code(),
+        _ => None,
     }
 }
 
@@ -181,6 +225,62 @@ mod tests {
                 &KINESIS,
                 ErrorClass::Permanent,
             ),
+            // Bedrock: the type decides, not the status
+            (
+                Some("ModelNotReadyException"),
+                429,
+                &BEDROCK,
+                ErrorClass::Transient,
+            ),
+            (
+                Some("ThrottlingException"),
+                429,
+                &BEDROCK,
+                ErrorClass::Throttled,
+            ),
+            (
+                Some("ModelTimeoutException"),
+                408,
+                &BEDROCK,
+                ErrorClass::Transient,
+            ),
+            (
+                Some("ModelErrorException"),
+                424,
+                &BEDROCK,
+                ErrorClass::Permanent,
+            ),
+            (
+                Some("ServiceUnavailableException"),
+                503,
+                &BEDROCK,
+                ErrorClass::Transient,
+            ),
+            (
+                Some("InternalServerException"),
+                500,
+                &BEDROCK,
+                ErrorClass::Transient,
+            ),
+            (
+                Some("AccessDeniedException"),
+                403,
+                &BEDROCK,
+                ErrorClass::Permanent,
+            ),
+            (
+                Some("ValidationException"),
+                400,
+                &BEDROCK,
+                ErrorClass::Permanent,
+            ),
+            (
+                Some("ModelStreamErrorException"),
+                424,
+                &BEDROCK,
+                ErrorClass::Permanent,
+            ),
+            (None, 408, &BEDROCK, ErrorClass::Permanent),
         ] {
             assert_eq!(class_of(code, status, service), class, "{code:?} {status}");
         }
