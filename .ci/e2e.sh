@@ -25,18 +25,19 @@ on_error() { echo "e2e: failed; logs in $logs:" >&2; for f in "$logs"/*.log; do 
 logs=$(mktemp -d)
 trap on_error ERR
 # The binary copies are ~0.5 GB; the logs stay for reading.
-trap 'cleanup; rm -f "$logs/kinesis-sentiment" "$logs/comprehend-standin" "$logs/bedrock-standin"' EXIT INT TERM
+trap 'cleanup; rm -f "$logs/kinesis-sentiment" "$logs/comprehend-standin" "$logs/bedrock-standin" "$logs/jetstream-standin"' EXIT INT TERM
 
 echo "== e2e: building kinesis-sentiment, the Comprehend and Bedrock stand-ins and the two functions"
 cargo build -q -p kinesis-sentiment --bin kinesis-sentiment
-cargo build -q -p ks-testkit --bin comprehend-standin --bin bedrock-standin
+cargo build -q -p ks-testkit --bin comprehend-standin --bin bedrock-standin --bin jetstream-standin
 # What `cargo lambda watch` runs (`cargo run -p F --bin F`), built now: a package built alone
 # has other features than in `cargo test --workspace`, and compiling it on the first invoke
 # would outlast the invoke's timeout.
 cargo build -q -p stream-producer --bin stream-producer
 cargo build -q -p firehose-transform --bin firehose-transform
 # A copy: a build in between (another checkout sharing target/) cannot swap it mid-test.
-cp target/debug/kinesis-sentiment target/debug/comprehend-standin target/debug/bedrock-standin "$logs/"
+cp target/debug/kinesis-sentiment target/debug/comprehend-standin target/debug/bedrock-standin \
+  target/debug/jetstream-standin "$logs/"
 KS=$logs/kinesis-sentiment
 
 moto_port=$(free_port)
@@ -128,6 +129,13 @@ start_transform bedrock \
   --env-var SENTIMENT_BACKEND=bedrock,BEDROCK_BACKOFF_BASE_MS=10
 firehose bedrock/ "$logs/cp-bedrock.json" e2e-bedrock
 kill "$transform_pid"; wait "$transform_pid" 2>/dev/null || true
+
+echo "== e2e: 2c. the Jetstream stand-in read by the Python websockets client"
+jetstream_port=$(free_port)
+"$logs/jetstream-standin" "$jetstream_port" > "$logs/jetstream.log" 2>&1 &
+pids+=($!)
+wait_for_port "$jetstream_port" "the Jetstream stand-in" "$logs/jetstream.log"
+"$PY" .ci/jetstream_client.py "ws://127.0.0.1:$jetstream_port/subscribe" | sed 's/^/   /'
 
 echo "== e2e: 3. a function that cannot start (bad setting): retried, then every record is an error record"
 TIMEOUT=3 start_transform broken --env-var SENTIMENT_BACKEND=bogus

@@ -42,6 +42,16 @@ FUNCTIONS = {
 NOT_SET_ON_AWS = {
     "ProducerFunction": {
         "CURSOR_DIR": "the file cursor store is for local runs; the stack sets CURSOR_STORE=dynamodb",
+        **{
+            var: "Jetstream's tuning keeps the code's defaults; set on the function to change"
+            for var in (
+                "JETSTREAM_FALLBACK_URLS",
+                "JETSTREAM_REPLAY_MS",
+                "JETSTREAM_MAX_FRAME_BYTES",
+                "JETSTREAM_STALL_MS",
+                "JETSTREAM_CONNECT_TIMEOUT_MS",
+            )
+        },
     },
     "TransformFunction": {
         var: "Bedrock's retries keep the code's defaults (6 attempts, 50-2000 ms); set on the function to change"

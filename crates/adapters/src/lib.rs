@@ -11,6 +11,7 @@
 //! - [`dynamodb`], [`file`]: `CursorStore`s.
 //! - [`ssm`]: secrets from SSM Parameter Store, and Secrets Manager through it.
 //! - [`http`]: the bounded fetcher and the Mastodon and http-json `Source`s.
+//! - [`jetstream`]: Bluesky's Jetstream as a `Source` over a WebSocket.
 
 pub mod aws;
 #[cfg(feature = "bedrock")]
@@ -25,6 +26,8 @@ pub mod dynamodb;
 pub mod file;
 #[cfg(feature = "http")]
 pub mod http;
+#[cfg(feature = "jetstream")]
+pub mod jetstream;
 #[cfg(feature = "kinesis")]
 pub mod kinesis;
 #[cfg(feature = "ssm")]

@@ -29,6 +29,7 @@ pub enum SourceConfig {
     },
     Mastodon(MastodonConfig),
     HttpJson(HttpJsonConfig),
+    Jetstream(JetstreamConfig),
 }
 
 impl SourceConfig {
@@ -37,6 +38,7 @@ impl SourceConfig {
             SourceConfig::Synthetic { .. } => "synthetic",
             SourceConfig::Mastodon(_) => "mastodon",
             SourceConfig::HttpJson(_) => "http-json",
+            SourceConfig::Jetstream(_) => "jetstream",
         }
     }
 }
@@ -51,6 +53,42 @@ pub struct MastodonConfig {
     pub local_only: bool,
     /// SSM parameter (or `/aws/reference/secretsmanager/<name>`) holding an access token.
     pub token_param: Option<String>,
+}
+
+/// Bluesky's Jetstream (`SOURCE=jetstream`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JetstreamConfig {
+    /// `JETSTREAM_URL` first, then `JETSTREAM_FALLBACK_URLS` in order: `wss://` (or `ws://`
+    /// for local runs) `…/subscribe` URLs.
+    pub urls: Vec<String>,
+    /// `wantedCollections` (NSIDs, or prefixes ending in `.*`).
+    pub collections: Vec<String>,
+    /// How far before the newest delivered post each run reconnects (the Jetstream docs advise
+    /// a few seconds back for gapless playback), and half the window of delivered posts kept.
+    pub replay: Duration,
+    /// Frames larger than this are skipped (and asked of the server as `maxMessageSizeBytes`).
+    pub max_frame_bytes: usize,
+    /// No frame for this long ends the read: a stalled server does not eat the budget.
+    pub stall: Duration,
+    pub connect_timeout: Duration,
+}
+
+/// The public instance the stack reads by default (Bluesky runs four).
+pub const DEFAULT_JETSTREAM_URL: &str = "wss://jetstream2.us-east.bsky.network/subscribe";
+/// Posts only.
+pub const DEFAULT_JETSTREAM_COLLECTIONS: &str = "app.bsky.feed.post";
+
+impl Default for JetstreamConfig {
+    fn default() -> Self {
+        JetstreamConfig {
+            urls: vec![DEFAULT_JETSTREAM_URL.to_owned()],
+            collections: vec![DEFAULT_JETSTREAM_COLLECTIONS.to_owned()],
+            replay: Duration::from_secs(5),
+            max_frame_bytes: 1_048_576,
+            stall: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(5),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,6 +222,7 @@ enum SourceKind {
     Synthetic,
     Mastodon,
     HttpJson,
+    Jetstream,
 }
 
 /// `CURSOR_STORE`'s values.
@@ -255,6 +294,7 @@ fn read_source<F: Fn(&str) -> Option<String>>(
             ("synthetic", SourceKind::Synthetic),
             ("mastodon", SourceKind::Mastodon),
             ("http-json", SourceKind::HttpJson),
+            ("jetstream", SourceKind::Jetstream),
         ],
     )?;
     Ok(match kind {
@@ -269,6 +309,7 @@ fn read_source<F: Fn(&str) -> Option<String>>(
             token_param: env.get("MASTODON_TOKEN_PARAM"),
         }),
         SourceKind::HttpJson => SourceConfig::HttpJson(read_http_json(env)?),
+        SourceKind::Jetstream => SourceConfig::Jetstream(read_jetstream(env)?),
         SourceKind::Synthetic => SourceConfig::Synthetic {
             seed: env.number("SYNTHETIC_SEED", DEFAULT_SYNTHETIC_SEED, 0..=u64::MAX)?,
             per_invocation: env.number(
@@ -283,6 +324,95 @@ fn read_source<F: Fn(&str) -> Option<String>>(
             )?,
         },
     })
+}
+
+fn read_jetstream<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+) -> Result<JetstreamConfig, ConfigError> {
+    let d = JetstreamConfig::default();
+    let mut urls = vec![
+        ws_url(env, "JETSTREAM_URL", env.get("JETSTREAM_URL"))?
+            .unwrap_or_else(|| d.urls[0].clone()),
+    ];
+    for u in env
+        .get("JETSTREAM_FALLBACK_URLS")
+        .unwrap_or_default()
+        .split(',')
+    {
+        if let Some(u) = ws_url(env, "JETSTREAM_FALLBACK_URLS", Some(u.trim().to_owned()))? {
+            urls.push(u);
+        }
+    }
+    let collections: Vec<String> = env
+        .get("JETSTREAM_COLLECTIONS")
+        .unwrap_or_else(|| DEFAULT_JETSTREAM_COLLECTIONS.to_owned())
+        .split(',')
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if collections.is_empty() || collections.len() > 100 {
+        return Err(env.invalid(
+            "JETSTREAM_COLLECTIONS",
+            "1 to 100 comma-separated NSIDs (or prefixes ending in .*)",
+        ));
+    }
+    if let Some(bad) = collections.iter().find(|c| !is_nsid(c)) {
+        return Err(env.invalid(
+            "JETSTREAM_COLLECTIONS",
+            format!(
+                "{bad:?} is not an NSID like app.bsky.feed.post (or a prefix like app.bsky.feed.*)"
+            ),
+        ));
+    }
+    Ok(JetstreamConfig {
+        urls,
+        collections,
+        replay: env.millis("JETSTREAM_REPLAY_MS", d.replay, 0..=600_000)?,
+        max_frame_bytes: env.number(
+            "JETSTREAM_MAX_FRAME_BYTES",
+            d.max_frame_bytes,
+            1_024..=16 * 1024 * 1024,
+        )?,
+        stall: env.millis("JETSTREAM_STALL_MS", d.stall, 100..=600_000)?,
+        connect_timeout: env.millis(
+            "JETSTREAM_CONNECT_TIMEOUT_MS",
+            d.connect_timeout,
+            100..=60_000,
+        )?,
+    })
+}
+
+/// A `ws://` or `wss://` URL with a host, or `None` for an empty value.
+fn ws_url<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+    var: &'static str,
+    value: Option<String>,
+) -> Result<Option<String>, ConfigError> {
+    let Some(v) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let host = v
+        .strip_prefix("wss://")
+        .or_else(|| v.strip_prefix("ws://"))
+        .map(|rest| rest.split(['/', '?', '#']).next().unwrap_or(""));
+    match host {
+        Some(h) if !h.is_empty() && !h.contains('@') => Ok(Some(v)),
+        Some(_) => Err(env.invalid(var, format!("{v:?} needs a host (and no userinfo)"))),
+        None => Err(env.invalid(
+            var,
+            format!("{v:?} must start with wss:// (or ws:// for local runs)"),
+        )),
+    }
+}
+
+/// An NSID (`app.bsky.feed.post`) or a prefix of one ending in `.*`.
+fn is_nsid(c: &str) -> bool {
+    let body = c.strip_suffix(".*").unwrap_or(c);
+    let parts: Vec<&str> = body.split('.').collect();
+    parts.len() >= 2
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-'))
 }
 
 fn read_http_json<F: Fn(&str) -> Option<String>>(
@@ -435,6 +565,7 @@ fn default_cursor_key(source: &SourceConfig) -> String {
     match source {
         SourceConfig::Synthetic { seed, .. } => format!("synthetic:{seed}"),
         SourceConfig::Mastodon(m) => format!("mastodon:{}", host_of(&m.base_url)),
+        SourceConfig::Jetstream(j) => format!("jetstream:{}", host_of(&j.urls[0])),
         SourceConfig::HttpJson(h) => {
             let url = h.url.split(['?', '#']).next().unwrap_or_default();
             match url.split_once("://") {
@@ -520,6 +651,56 @@ mod tests {
 
     fn load(vars: &[(&str, &str)]) -> Result<ProducerConfig, ConfigError> {
         ProducerConfig::from_lookup(ks_kernel::env::fixed(vars))
+    }
+
+    #[test]
+    fn jetstream_reads_its_urls_collections_and_cursor_key() {
+        // GIVEN SOURCE=jetstream with fallbacks and two collections
+        let c = ProducerConfig::from_lookup(ks_kernel::env::fixed(&[
+            ("SOURCE", "jetstream"),
+            ("STREAM_NAME", "s"),
+            ("JETSTREAM_URL", "ws://127.0.0.1:9/subscribe"),
+            (
+                "JETSTREAM_FALLBACK_URLS",
+                "wss://a.example/subscribe, wss://b.example/subscribe",
+            ),
+            (
+                "JETSTREAM_COLLECTIONS",
+                "app.bsky.feed.post,app.bsky.graph.*",
+            ),
+        ]))
+        .unwrap();
+        let SourceConfig::Jetstream(j) = &c.source else {
+            panic!("{:?}", c.source)
+        };
+        assert_eq!(j.urls.len(), 3);
+        assert_eq!(j.collections, ["app.bsky.feed.post", "app.bsky.graph.*"]);
+        assert_eq!(c.cursor_key, "jetstream:127.0.0.1:9");
+        // AND the default is the public instance
+        let c = ProducerConfig::from_lookup(ks_kernel::env::fixed(&[
+            ("SOURCE", "jetstream"),
+            ("STREAM_NAME", "s"),
+        ]))
+        .unwrap();
+        assert_eq!(c.cursor_key, "jetstream:jetstream2.us-east.bsky.network");
+        // AND bad values name their variable
+        for (var, value) in [
+            (
+                "JETSTREAM_URL",
+                "https://jetstream2.us-east.bsky.network/subscribe",
+            ),
+            ("JETSTREAM_FALLBACK_URLS", "wss://ok/subscribe,ftp://x"),
+            ("JETSTREAM_COLLECTIONS", "posts"),
+            ("JETSTREAM_REPLAY_MS", "-1"),
+        ] {
+            let err = ProducerConfig::from_lookup(ks_kernel::env::fixed(&[
+                ("SOURCE", "jetstream"),
+                ("STREAM_NAME", "s"),
+                (var, value),
+            ]))
+            .unwrap_err();
+            assert_eq!(err.var, var, "{err}");
+        }
     }
 
     #[test]

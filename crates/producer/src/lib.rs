@@ -57,6 +57,8 @@ pub enum Stop {
     RateLimited,
     /// A page failed after earlier ones succeeded; the error is in [`Fetched::error`].
     Failed,
+    /// The source sent nothing for its stall timeout; what came before is delivered.
+    Stalled,
 }
 
 impl Stop {
@@ -68,6 +70,7 @@ impl Stop {
             Stop::Deadline => "deadline",
             Stop::RateLimited => "rate_limited",
             Stop::Failed => "failed",
+            Stop::Stalled => "stalled",
         }
     }
 }
@@ -87,6 +90,9 @@ pub struct Fetched {
     pub rejected: u64,
     /// A page that failed after others succeeded: what came before is still delivered.
     pub error: Option<SourceError>,
+    /// Items read and deliberately not sent, by reason (a stream's updates, deletes, other
+    /// event kinds, replayed posts, unreadable frames), counted in the summary's `skipped`.
+    pub skipped: Vec<(&'static str, u64)>,
 }
 
 /// A fetch that failed, naming the source and, for shape errors, the JSON pointer.
@@ -135,6 +141,21 @@ impl SourceError {
 pub trait Source: Send + Sync {
     /// The source's name in logs, errors and as the cursor's key.
     fn name(&self) -> &str;
+
+    /// Whether the source writes its own positions ([`Source::position_after`]) instead of
+    /// the id of the last delivered record: a stream whose ids are not a reliable order (a
+    /// replay window, clocks per instance). The producer then hands `fetch` the stored
+    /// position as it is and does not drop records by comparing them with it.
+    fn keeps_position(&self) -> bool {
+        false
+    }
+
+    /// For a source that [keeps its position](Source::keeps_position): the position to store
+    /// once `delivered` (the settled prefix, oldest first) are in the stream, after `before`.
+    fn position_after(&self, before: Option<&str>, delivered: &[&SourceRecord]) -> Option<String> {
+        let _ = (before, delivered);
+        None
+    }
 
     /// Fetches what is newer than `cursor` (the id of the last delivered record), within `budget`.
     fn fetch(

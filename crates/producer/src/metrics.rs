@@ -36,6 +36,8 @@ pub struct ProducerSummary {
     pub cursor_after: Option<String>,
     /// Why fetching stopped.
     pub stop: &'static str,
+    /// Items read and not sent, by reason (see `Fetched::skipped`).
+    pub skipped: std::collections::BTreeMap<&'static str, u64>,
     pub elapsed_ms: u64,
 }
 
@@ -56,6 +58,7 @@ impl ProducerSummary {
             ("KinesisRecords", Unit::Count, self.kinesis_records),
             ("BytesPut", Unit::Bytes, self.bytes),
             ("PayloadUnits", Unit::Count, self.payload_units),
+            ("RecordsSkipped", Unit::Count, self.skipped.values().sum()),
             (
                 "CursorAdvanced",
                 Unit::Count,
@@ -102,7 +105,7 @@ mod tests {
         let declared = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap();
-        assert_eq!(declared.len(), 15);
+        assert_eq!(declared.len(), 16);
         for m in declared {
             let name = m["Name"].as_str().unwrap();
             assert!(emf[name].is_u64(), "{name} has no value");

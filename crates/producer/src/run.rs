@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::batch::{Keying, PackItem, PackLimits, Rejection, pack, prepare};
-use super::cursor::{cursor_id, dedupe, next_position};
+use super::cursor::{cursor_id, dedupe, next_position, settled_prefix_end};
 use super::deliver::{DeliveryError, DeliverySettings, deliver};
 use super::kpl::{Packed, aggregate};
 use super::limits::payload_units;
@@ -135,7 +135,12 @@ where
     let budget = fetch_budget(settings, deadline, &summary.source);
     // The source is asked for what follows the id; the hashes kept beside a timestamp id are
     // the producer's own.
-    let since = position.as_deref().map(cursor_id);
+    let own_position = source.keeps_position();
+    let since = if own_position {
+        position.clone()
+    } else {
+        position.as_deref().map(cursor_id)
+    };
     let fetched = match source.fetch(since.as_deref(), budget).await {
         Ok(f) => f,
         Err(e) => return finish(summary, Vec::new(), Err(e.into())),
@@ -143,8 +148,13 @@ where
     summary.fetched = fetched.records.len() as u64;
     summary.pages = u64::from(fetched.pages);
     summary.stop = fetched.stop.as_str();
+    summary.skipped = fetched.skipped.iter().copied().collect();
 
-    let deduped = dedupe(fetched.records, position.as_deref());
+    // A source keeping its own position already dropped what it had delivered.
+    let deduped = dedupe(
+        fetched.records,
+        position.as_deref().filter(|_| !own_position),
+    );
     let records = deduped.new;
     summary.new = records.len() as u64;
     summary.duplicates = deduped.duplicates;
@@ -165,7 +175,12 @@ where
     .await;
     summary.failed = summary.new - summary.put - prepared.rejections.len() as u64;
 
-    let next = if fetched.connects_to_cursor {
+    let next = if own_position {
+        settled_prefix_end(&prepared.settled).and_then(|end| {
+            let delivered: Vec<&SourceRecord> = records[..=end].iter().collect();
+            source.position_after(position.as_deref(), &delivered)
+        })
+    } else if fetched.connects_to_cursor {
         next_position(&records, &prepared.settled, position.as_deref())
     } else {
         tracing::warn!(
@@ -385,6 +400,7 @@ mod tests {
             _budget: FetchBudget,
         ) -> Result<Fetched, SourceError> {
             Ok(Fetched {
+                skipped: Vec::new(),
                 records: self.0.clone(),
                 pages: 1,
                 stop: Stop::CaughtUp,

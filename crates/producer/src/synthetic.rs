@@ -488,6 +488,7 @@ impl Source for SyntheticSource {
             pages += 1;
         };
         Ok(Fetched {
+            skipped: Vec::new(),
             records,
             pages,
             stop,

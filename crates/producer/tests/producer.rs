@@ -68,6 +68,7 @@ impl Source for Given {
         _budget: FetchBudget,
     ) -> Result<Fetched, SourceError> {
         Ok(Fetched {
+            skipped: Vec::new(),
             records: self.0.clone(),
             pages: 1,
             stop: Stop::CaughtUp,

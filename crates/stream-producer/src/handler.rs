@@ -7,6 +7,7 @@ use ks_adapters::file::FileCursorStore;
 use ks_adapters::http::http_json::HttpJsonSource;
 use ks_adapters::http::mastodon::MastodonSource;
 use ks_adapters::http::{Credential, Fetcher};
+use ks_adapters::jetstream::JetstreamSource;
 use ks_adapters::kinesis::KinesisSink;
 use ks_adapters::ssm::SsmSecrets;
 use ks_kernel::deadline::{now_ms, remaining};
@@ -227,6 +228,9 @@ async fn build_source(
             AnySource::HttpJson(
                 HttpJsonSource::new(fetcher, h.clone())?.starting_at(config.start_position),
             )
+        }
+        SourceConfig::Jetstream(j) => {
+            AnySource::Jetstream(JetstreamSource::new(j.clone()).starting_at(config.start_position))
         }
     })
 }

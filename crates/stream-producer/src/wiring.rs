@@ -4,10 +4,13 @@ use ks_adapters::dynamodb::DynamoCursorStore;
 use ks_adapters::file::FileCursorStore;
 use ks_adapters::http::http_json::HttpJsonSource;
 use ks_adapters::http::mastodon::MastodonSource;
+use ks_adapters::jetstream::JetstreamSource;
 use ks_adapters::ssm::SecretError;
 use ks_producer::config::ConfigError;
 use ks_producer::synthetic::SyntheticSource;
-use ks_producer::{Cursor, CursorError, CursorStore, FetchBudget, Fetched, Source, SourceError};
+use ks_producer::{
+    Cursor, CursorError, CursorStore, FetchBudget, Fetched, Source, SourceError, SourceRecord,
+};
 
 /// Why the function cannot start.
 #[derive(Debug, thiserror::Error)]
@@ -25,6 +28,7 @@ pub enum AnySource {
     Synthetic(SyntheticSource),
     Mastodon(MastodonSource),
     HttpJson(HttpJsonSource),
+    Jetstream(JetstreamSource),
 }
 
 impl Source for AnySource {
@@ -33,6 +37,18 @@ impl Source for AnySource {
             AnySource::Synthetic(s) => s.name(),
             AnySource::Mastodon(s) => s.name(),
             AnySource::HttpJson(s) => s.name(),
+            AnySource::Jetstream(s) => s.name(),
+        }
+    }
+
+    fn keeps_position(&self) -> bool {
+        matches!(self, AnySource::Jetstream(_))
+    }
+
+    fn position_after(&self, before: Option<&str>, delivered: &[&SourceRecord]) -> Option<String> {
+        match self {
+            AnySource::Jetstream(s) => s.position_after(before, delivered),
+            AnySource::Synthetic(_) | AnySource::Mastodon(_) | AnySource::HttpJson(_) => None,
         }
     }
 
@@ -45,6 +61,7 @@ impl Source for AnySource {
             AnySource::Synthetic(s) => s.fetch(cursor, budget).await,
             AnySource::Mastodon(s) => s.fetch(cursor, budget).await,
             AnySource::HttpJson(s) => s.fetch(cursor, budget).await,
+            AnySource::Jetstream(s) => s.fetch(cursor, budget).await,
         }
     }
 }

@@ -6,6 +6,9 @@
 //!   throttling / 500s / latency); also the `comprehend-standin` binary.
 //! - [`bedrock`]: Bedrock Runtime `Converse` (restJson1, SigV4, request shape checked, tool
 //!   answers from the keyword rule, injectable faults); also the `bedrock-standin` binary.
+//! - [`jetstream`]: a Bluesky Jetstream instance over a real WebSocket (replay, filters, event
+//!   kinds, clock skew between instances, injected closes, garbage, oversize frames, stalls);
+//!   also the `jetstream-standin` binary.
 //! - [`kinesis`]: Kinesis `PutRecords` with injected partial failures.
 //! - [`runtime_api`]: the Lambda Runtime API, so a function binary runs as Lambda runs it.
 //! - [`emulator`]: moto's server on a free loopback port, and stream helpers over it.
@@ -13,5 +16,6 @@
 pub mod bedrock;
 pub mod comprehend;
 pub mod emulator;
+pub mod jetstream;
 pub mod kinesis;
 pub mod runtime_api;

@@ -125,6 +125,7 @@ impl Walk {
             self.stop
         };
         Fetched {
+            skipped: Vec::new(),
             records: self.records,
             pages: self.pages,
             stop,

@@ -1,0 +1,26 @@
+//! A Jetstream stand-in as a process, for clients in other languages (`.ci/jetstream_client.py`)
+//! and local runs: `jetstream-standin [PORT]`. Serves a backlog of 500 events over the last
+//! 5 s and a live post every 50 ms; prints its URL once it listens.
+
+use std::time::Duration;
+
+use ks_testkit::jetstream::{Faults, Network, StandIn};
+
+#[tokio::main]
+async fn main() -> std::io::Result<()> {
+    let port: u16 = std::env::args()
+        .nth(1)
+        .map(|p| p.parse().expect("PORT must be a number"))
+        .unwrap_or(0);
+    let net = Network::new();
+    net.backlog(500, Duration::from_millis(100), Duration::from_millis(10));
+    let _live = net.live(Duration::from_millis(50));
+    let faults = Faults {
+        ping_every: Duration::from_secs(1),
+        ..Faults::default()
+    };
+    let standin = StandIn::bind(([127, 0, 0, 1], port).into(), net, faults).await?;
+    println!("{}", standin.url());
+    tokio::signal::ctrl_c().await?;
+    Ok(())
+}
