@@ -32,7 +32,9 @@ pub fn check(data: &[u8]) {
             }
         }
         let wait = parse_retry_after(text);
-        if let Ok(secs) = text.trim().parse::<u64>() {
+        // delay-seconds is 1*DIGIT (RFC 9110 §10.2.3): Rust's parse also takes a leading `+`.
+        let digits = !text.trim().is_empty() && text.trim().bytes().all(|b| b.is_ascii_digit());
+        if let Some(secs) = digits.then(|| text.trim().parse::<u64>().ok()).flatten() {
             assert_eq!(
                 wait,
                 Ok(Duration::from_secs(secs).min(MAX_RETRY_AFTER)),
