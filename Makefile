@@ -50,7 +50,8 @@ bench-lexicon: venv bench-transform
 	cargo bench -p ks-lexicon --bench vader -- --texts $(CURDIR)/target/bench/event-texts.jsonl
 	$(PY) crates/lexicon/reference/bench.py --texts $(CURDIR)/target/bench/event-texts.jsonl
 
-bench-producer:
+# The Jetstream rows run the Python baseline (benches/jetstream_baseline.py) with .venv's python.
+bench-producer: venv
 	cargo bench -p stream-producer --bench producer
 
 # 1 GB of JSON Lines (generated once under target/bench) through the real `kinesis-sentiment put`

@@ -42,6 +42,7 @@ FUNCTIONS = {
 NOT_SET_ON_AWS = {
     "ProducerFunction": {
         "CURSOR_DIR": "the file cursor store is for local runs; the stack sets CURSOR_STORE=dynamodb",
+        "MASTODON_LOCAL": "replaced by MASTODON_TIMELINE; read only to refuse a start that still sets it",
         **{
             var: "Jetstream's tuning keeps the code's defaults; set on the function to change"
             for var in (
@@ -405,6 +406,11 @@ def test_the_glue_table_reads_the_format_delivered(template, output_format, serd
     columns = {c["Name"] if isinstance(c["Name"], str) else c["Name"]["Ref"]: c["Type"] for c in storage["Columns"]}
     # The sentiment member, with its nested scores (crates/firehose-local/src/parquet.rs checks every column).
     assert columns["SentimentField"].startswith("struct<label:string,scores:struct<positive:double,")
+    # The default source's records (Bluesky, through Jetstream): every field it writes has a column.
+    bluesky = {"id": "string", "did": "string", "rkey": "string", "cid": "string", "time_us": "bigint",
+               "created_at": "string", "text": "string", "lang": "string", "langs": "array<string>",
+               "reply_to": "string", "tags": "array<string>", "url": "string", "source": "string"}
+    assert {k: columns.get(k) for k in bluesky} == bluesky
 
 
 # --------------------------------------------------------------------------- Bedrock IAM
@@ -476,3 +482,34 @@ def test_no_bedrock_permission_without_the_bedrock_backend(template):
     assert bedrock_statement(template, "comprehend", "amazon.nova-micro-v1:0") is None
     allowed = template["Parameters"]["SentimentBackend"]["AllowedValues"]
     assert set(allowed) == {"comprehend", "bedrock", "lexicon"}
+
+
+# --------------------------------------------------------------------------- the producer's empty-source alarm
+
+
+def test_the_source_empty_alarm_reads_the_metric_the_producer_writes(template):
+    # GIVEN the producer's EMF document (crates/producer/src/metrics.rs) and the alarm
+    metrics = (ROOT / "crates" / "producer" / "src" / "metrics.rs").read_text(encoding="utf-8")
+    alarm = template["Resources"]["ProducerSourceEmptyAlarm"]["Properties"]
+    # THEN it watches that metric, in that namespace, under the FunctionName dimension set
+    assert f'("{alarm["MetricName"]}", Unit::Count' in metrics
+    assert '&["FunctionName"]' in metrics
+    assert alarm["Namespace"] == {"Ref": "MetricsNamespace"}
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "ProducerFunction"}}]
+    # AND it alarms only when every run of each period was empty, for N periods in a row
+    assert (alarm["Statistic"], alarm["Threshold"], alarm["ComparisonOperator"]) == (
+        "Minimum", 1, "GreaterThanOrEqualToThreshold")
+    assert alarm["EvaluationPeriods"] == alarm["DatapointsToAlarm"] == {"Ref": "SourceEmptyAlarmHours"}
+    # AND its longest window fits the one day an alarm may evaluate
+    assert alarm["Period"] * template["Parameters"]["SourceEmptyAlarmHours"]["MaxValue"] <= 86_400
+    assert alarm["TreatMissingData"] == "notBreaching"
+
+
+def test_the_mastodon_timeline_pattern_takes_what_the_producer_takes():
+    pattern = re.compile(yaml.load(TEMPLATE.read_text(encoding="utf-8"), Loader=CfnLoader)
+                         ["Parameters"]["MastodonTimeline"]["AllowedPattern"])
+    for ok in ["public", "local", "remote", "tag:rustlang", "tag:café"]:
+        assert pattern.fullmatch(ok), ok
+    # The producer refuses these too (crates/producer/src/config.rs, MastodonTimeline::parse).
+    for bad in ["", "federated", "tag:", "tag:#rust", "tag:a/b", "tag:two words"]:
+        assert not pattern.fullmatch(bad), bad

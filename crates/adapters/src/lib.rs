@@ -28,6 +28,12 @@ pub mod file;
 pub mod http;
 #[cfg(feature = "jetstream")]
 pub mod jetstream;
+/// Without the WebSocket client: the frame and position reading alone (pure), for the fuzz target.
+#[cfg(all(feature = "jetstream-frame", not(feature = "jetstream")))]
+pub mod jetstream {
+    pub mod event;
+    pub mod position;
+}
 #[cfg(feature = "kinesis")]
 pub mod kinesis;
 #[cfg(feature = "ssm")]

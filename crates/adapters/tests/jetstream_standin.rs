@@ -123,10 +123,16 @@ async fn a_backlog_is_read_once_until_caught_up_and_other_events_are_counted() {
         "the server filtered likes out"
     );
     let q = server.stats.queries.lock().unwrap()[0].clone();
-    assert!(
-        q.contains("wantedCollections=app.bsky.feed.post") && q.contains("cursor=1"),
-        "{q}"
-    );
+    assert!(q.contains("wantedCollections=app.bsky.feed.post"), "{q}");
+    // AND the oldest start is a time (36 h back), never a number Jetstream v2 reads as its
+    // sequence
+    let cursor: u64 = q
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("cursor="))
+        .expect("a cursor")
+        .parse()
+        .unwrap();
+    assert!(cursor >= ks_adapters::jetstream::MIN_TIME_CURSOR, "{q}");
     assert!(
         out.summary
             .cursor_after
@@ -157,15 +163,19 @@ async fn runs_in_small_steps_lose_nothing_and_repeat_nothing() {
             break;
         }
     }
-    // THEN every post up to the last run is in the stream exactly once
     let reconnected_at = server
         .stats
         .connections
         .load(std::sync::atomic::Ordering::SeqCst);
     assert!(reconnected_at >= 4, "{reconnected_at} runs");
+    // AND once the network is quiet, one more run catches up
+    let backlog = posts.len();
+    posts.extend(live.uris.lock().unwrap().iter().cloned());
     drop(live);
+    assert!(posts.len() > backlog, "live posts arrived");
+    run(&src, &store, &stream, 5_000).await.result.unwrap();
+    // THEN every backlog and live post is in the stream exactly once
     let delivered: Vec<String> = stream.got.lock().unwrap().keys().cloned().collect();
-    posts.retain(|p| !p.contains("3k0000032"));
     let (missing, dups) = stream.check(&posts);
     assert_eq!((missing, dups), (0, 0), "{} delivered", delivered.len());
 }
@@ -277,10 +287,15 @@ async fn a_switch_to_another_instance_with_another_clock_loses_and_repeats_nothi
             out.summary
         );
     }
+    // AND once the network is quiet, one more run on the fallback catches up
+    posts.extend(live.uris.lock().unwrap().iter().cloned());
     drop(live);
-    // THEN every backlog post, and every live post up to the first run, is there exactly once
+    // (a run reads up to the instance's own now: the second's clock is 200 ms ahead, so what
+    // it stamped in the last 200 ms waits for the next run, as it would a minute later)
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    run(&fallback, &store, &stream, 5_000).await.result.unwrap();
+    // THEN every backlog and live post is there, at most 1% twice
     let got = stream.got.lock().unwrap().len();
-    posts.truncate(posts.len());
     let (missing, dups) = stream.check(&posts);
     assert_eq!(missing, 0);
     assert!(dups * 100 <= got, "{dups} duplicates of {got}");
@@ -291,4 +306,36 @@ async fn a_switch_to_another_instance_with_another_clock_loses_and_repeats_nothi
             .load(std::sync::atomic::Ordering::SeqCst)
             >= 2
     );
+}
+
+#[tokio::test]
+async fn a_quiet_server_that_keeps_pinging_is_a_stall_not_a_wait_for_the_deadline() {
+    // GIVEN an instance with a short backlog and nothing after it, pinging every 50 ms
+    let net = Network::new();
+    let posts = net.backlog(50, Duration::from_millis(100), Duration::from_millis(5));
+    let server = StandIn::start(
+        net.clone(),
+        Faults {
+            ping_every: Duration::from_millis(50),
+            ..Faults::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (store, stream) = (MemoryCursorStore::default(), Stream::default());
+    // WHEN read with an 800 ms stall timeout and a 10 s budget
+    let started = std::time::Instant::now();
+    let out = run(
+        &source(&[server.url()], StartPosition::Oldest),
+        &store,
+        &stream,
+        5_000,
+    )
+    .await;
+    // THEN the pings were answered but did not hold the read: it ended at the stall
+    out.result.unwrap();
+    assert_eq!(out.summary.stop, "stalled", "{:?}", out.summary);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(server.stats.pongs.load(std::sync::atomic::Ordering::SeqCst) > 5);
+    assert_eq!(stream.check(&posts), (0, 0));
 }

@@ -16,7 +16,7 @@ use ks_adapters::http::http_json::HttpJsonSource;
 use ks_adapters::http::mastodon::MastodonSource;
 use ks_adapters::http::{Credential, Fetcher};
 use ks_kernel::retry::RetryPolicy;
-use ks_producer::config::{FetchSettings, HttpJsonConfig, StartPosition};
+use ks_producer::config::{FetchSettings, HttpJsonConfig, MastodonTimeline, StartPosition};
 use ks_producer::cursor::MemoryCursorStore;
 use ks_producer::run::{ProduceError, ProduceSettings, produce};
 use ks_producer::{
@@ -41,6 +41,8 @@ enum Fault {
     Redirect(String),
     /// 200 with this body and this `Link` header.
     WithLink(Value, String),
+    /// This status with this JSON body.
+    Status(StatusCode, Value),
 }
 
 #[derive(Default)]
@@ -52,6 +54,12 @@ struct Server {
     requests: Mutex<Vec<(String, Option<String>)>>,
     /// Each request's headers, all of them.
     headers: Mutex<Vec<HeaderMap>>,
+    /// Each timeline request's path, as sent (percent-encoded).
+    paths: Mutex<Vec<String>>,
+    /// What `GET /api/v2/instance` answers; none: 404, like a server before Mastodon 4.0.
+    instance: Mutex<Option<(StatusCode, Value)>>,
+    /// Each instance request's `Authorization` header.
+    instance_auth: Mutex<Vec<Option<String>>>,
 }
 
 struct Running {
@@ -66,6 +74,19 @@ impl Running {
     }
     fn fault(&self, f: Fault) {
         self.state.faults.lock().unwrap().push_back(f);
+    }
+    /// Makes `/api/v2/instance` report these live and hashtag feed settings, `(local, remote)`.
+    fn reports(&self, live: (&str, &str), hashtag: (&str, &str)) {
+        let access = json!({
+            "live_feeds": {"local": live.0, "remote": live.1},
+            "hashtag_feeds": {"local": hashtag.0, "remote": hashtag.1},
+            "trending_link_feeds": {"local": "public", "remote": "public"},
+        });
+        let doc = json!({"version": "4.5.0", "configuration": {"timelines_access": access}});
+        *self.state.instance.lock().unwrap() = Some((StatusCode::OK, doc));
+    }
+    fn paths(&self) -> Vec<String> {
+        self.state.paths.lock().unwrap().clone()
     }
     fn queries(&self) -> Vec<String> {
         self.state
@@ -94,6 +115,8 @@ async fn start(ids: std::ops::RangeInclusive<u64>) -> Running {
     });
     let app = Router::new()
         .route("/api/v1/timelines/public", get(timeline))
+        .route("/api/v1/timelines/tag/{tag}", get(timeline))
+        .route("/api/v2/instance", get(instance))
         .route("/v1/items", get(items))
         .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -148,6 +171,7 @@ async fn faulted(state: &Server) -> Option<Response> {
         Fault::WithLink(body, link) => {
             (StatusCode::OK, [("link", link)], body.to_string()).into_response()
         }
+        Fault::Status(status, body) => (status, body.to_string()).into_response(),
     })
 }
 
@@ -176,6 +200,7 @@ async fn timeline(
         .unwrap()
         .push((uri.query().unwrap_or_default().to_owned(), auth));
     s.headers.lock().unwrap().push(headers.clone());
+    s.paths.lock().unwrap().push(uri.path().to_owned());
     if let Some(r) = faulted(&s).await {
         return r;
     }
@@ -208,17 +233,39 @@ async fn timeline(
     let body = Value::Array(page.iter().map(|&i| status(i)).collect());
     let mut resp = (StatusCode::OK, body.to_string()).into_response();
     if let (Some(newest), Some(oldest)) = (page.first(), page.last()) {
+        // The same timeline (Mastodon keeps `local` and `remote` in its links).
         let base = format!(
-            "http://{}/api/v1/timelines/public",
-            headers.get("host").unwrap().to_str().unwrap()
+            "http://{}{}",
+            headers.get("host").unwrap().to_str().unwrap(),
+            uri.path()
         );
+        let kept: String = ["local", "remote"]
+            .iter()
+            .filter_map(|k| q.get(*k).map(|v| format!("&{k}={v}")))
+            .collect();
         let link = format!(
-            "<{base}?limit={limit}&max_id={oldest}>; rel=\"next\", <{base}?limit={limit}&min_id={newest}>; rel=\"prev\""
+            "<{base}?limit={limit}{kept}&max_id={oldest}>; rel=\"next\", <{base}?limit={limit}{kept}&min_id={newest}>; rel=\"prev\""
         );
         resp.headers_mut()
             .insert("link", HeaderValue::from_str(&link).unwrap());
     }
     resp
+}
+
+/// `GET /api/v2/instance`: as set by [`Running::reports`], else 404; scripted faults first.
+async fn instance(State(s): State<Arc<Server>>, headers: HeaderMap) -> Response {
+    let auth = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    s.instance_auth.lock().unwrap().push(auth);
+    if let Some(r) = faulted(&s).await {
+        return r;
+    }
+    match s.instance.lock().unwrap().clone() {
+        Some((status, doc)) => (status, doc.to_string()).into_response(),
+        None => (StatusCode::NOT_FOUND, r#"{"error":"Record not found"}"#).into_response(),
+    }
 }
 
 /// A generic API: `?since=ID` filters, pages of 10 oldest first, `next` is the next page's URL
@@ -272,17 +319,25 @@ fn settings() -> FetchSettings {
 }
 
 fn mastodon(server: &Running, limit: u32) -> MastodonSource {
-    let fetcher = Fetcher::new(
-        "mastodon:test",
-        settings(),
-        Some(Credential {
-            header: "Authorization".into(),
-            value: "Bearer t0ken".into(),
-            url: server.url(),
-        }),
-    )
-    .unwrap();
-    MastodonSource::new(fetcher, &server.url(), limit, false).unwrap()
+    reading(server, limit, MastodonTimeline::Public, true)
+}
+
+/// A source reading `timeline`, with the test token or without one.
+fn reading(
+    server: &Running,
+    limit: u32,
+    timeline: MastodonTimeline,
+    token: bool,
+) -> MastodonSource {
+    let credential = token.then(|| Credential {
+        header: "Authorization".into(),
+        value: "Bearer t0ken".into(),
+        url: server.url(),
+    });
+    let fetcher = Fetcher::new("mastodon:test", settings(), credential).unwrap();
+    MastodonSource::new(fetcher, &server.url(), limit)
+        .unwrap()
+        .reading(timeline)
 }
 
 fn budget(pages: u32, records: usize) -> FetchBudget {
@@ -1024,4 +1079,259 @@ async fn http_json_latest_start_reads_the_first_page_only_and_oldest_walks_on() 
     // AND newest-first pages cut short by the budget still do not connect to the cursor
     let f = oldest.fetch(None, budget(2, 1_000)).await.unwrap();
     assert_eq!((f.stop, f.connects_to_cursor), (Stop::MaxPages, false));
+}
+
+// ---------------------------------------------------------------- Mastodon timelines and access
+
+fn closed_parts(err: &SourceError) -> (&str, &str, &[String]) {
+    match err {
+        SourceError::Closed {
+            server,
+            reason,
+            ways_out,
+            ..
+        } => (server, reason, ways_out),
+        other => panic!("expected Closed, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_live_feed_fails_the_check_naming_server_setting_and_ways_out() {
+    // GIVEN a server whose live feeds are off, remote half only, and hashtag feeds open
+    let server = start(1..=5).await;
+    server.reports(("public", "disabled"), ("public", "public"));
+    // WHEN the federated timeline is checked, even with a token
+    let err = mastodon(&server, 40).check_access().await.unwrap_err();
+    // THEN it is a permanent error naming the server and the setting as the server reports it
+    assert!(!err.is_retryable());
+    let (at, reason, ways) = closed_parts(&err);
+    assert_eq!(at, server.url());
+    assert!(
+        reason.contains("configuration.timelines_access.live_feeds.remote = disabled"),
+        "{reason}"
+    );
+    assert!(reason.contains("MASTODON_TIMELINE=public"), "{reason}");
+    // AND the ways out: the local and tag timelines it does serve, and Jetstream; no token
+    // (it would not open a disabled feed)
+    let text = err.to_string();
+    for way in [
+        "MASTODON_TIMELINE=local",
+        "MASTODON_TIMELINE=tag:<hashtag>",
+        "SOURCE=jetstream",
+    ] {
+        assert!(
+            ways.iter().any(|w| w.starts_with(way)),
+            "{way} not in {ways:?}"
+        );
+        assert!(text.contains(way), "{text}");
+    }
+    assert!(!text.contains("MASTODON_TOKEN_PARAM naming"), "{text}");
+    // AND nothing but the instance was asked
+    assert!(server.paths().is_empty());
+}
+
+#[tokio::test]
+async fn an_authenticated_feed_without_a_token_fails_the_check_and_a_token_opens_it() {
+    // GIVEN a server whose live feeds are for signed-in users
+    let server = start(1001..=1005).await;
+    server.reports(("authenticated", "authenticated"), ("public", "public"));
+    // WHEN checked without a token THEN an error whose first way out is a token
+    let err = reading(&server, 40, MastodonTimeline::Local, false)
+        .check_access()
+        .await
+        .unwrap_err();
+    let (_, reason, ways) = closed_parts(&err);
+    assert!(
+        reason.contains("configuration.timelines_access.live_feeds.local = authenticated"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("no MASTODON_TOKEN_PARAM is set"),
+        "{reason}"
+    );
+    assert!(ways[0].starts_with("MASTODON_TOKEN_PARAM"), "{ways:?}");
+    assert_eq!(server.state.instance_auth.lock().unwrap()[0], None);
+    // GIVEN a token WHEN checked THEN it passes, the token went with the check
+    let source = reading(&server, 40, MastodonTimeline::Local, true);
+    source.check_access().await.unwrap();
+    assert_eq!(
+        server.state.instance_auth.lock().unwrap()[1].as_deref(),
+        Some("Bearer t0ken")
+    );
+    // AND the timeline is read with it, but not by another origin a Link points to
+    let other = start(1001..=1005).await;
+    server.fault(Fault::WithLink(
+        json!([status(1001)]),
+        format!(
+            "<{}/api/v1/timelines/public?local=true&min_id=1001>; rel=\"prev\"",
+            other.url()
+        ),
+    ));
+    let f = source.fetch(Some("1000"), budget(2, 100)).await.unwrap();
+    assert_eq!(ids(&f), (1001..=1005).collect::<Vec<_>>());
+    assert_eq!(
+        server.state.requests.lock().unwrap()[0].1.as_deref(),
+        Some("Bearer t0ken")
+    );
+    assert!(
+        !other.saw_a_credential(),
+        "the token went to another origin"
+    );
+}
+
+#[tokio::test]
+async fn a_server_without_the_field_or_the_endpoint_is_read_as_before() {
+    let server = start(1001..=1005).await;
+    // GIVEN a server before 4.0 (404) WHEN checked THEN no error
+    reading(&server, 40, MastodonTimeline::Public, false)
+        .check_access()
+        .await
+        .unwrap();
+    // GIVEN an instance document without configuration.timelines_access THEN no error either
+    *server.state.instance.lock().unwrap() = Some((
+        StatusCode::OK,
+        json!({"version": "4.3.0", "configuration": {}}),
+    ));
+    let source = reading(&server, 40, MastodonTimeline::Public, false);
+    source.check_access().await.unwrap();
+    // AND the timeline is read as before
+    let f = source.fetch(Some("1000"), budget(10, 100)).await.unwrap();
+    assert_eq!(ids(&f), (1001..=1005).collect::<Vec<_>>());
+    assert_eq!(server.queries()[0], "limit=40&min_id=1000");
+}
+
+#[tokio::test]
+async fn a_check_that_cannot_reach_the_server_does_not_stop_the_start() {
+    // GIVEN an instance endpoint that answers 500 to every attempt
+    let server = start(1..=5).await;
+    for _ in 0..3 {
+        server.fault(Fault::Error500);
+    }
+    // WHEN checked THEN it logs and lets the source run (the timeline tells the rest)
+    let source = mastodon(&server, 40);
+    source.check_access().await.unwrap();
+    // GIVEN one that hangs on every attempt THEN the same, within the attempts' timeouts
+    for _ in 0..3 {
+        server.fault(Fault::Hang(Duration::from_secs(30)));
+    }
+    let started = std::time::Instant::now();
+    source.check_access().await.unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "the check is bounded"
+    );
+    assert_eq!(server.state.instance_auth.lock().unwrap().len(), 6);
+    // AND the timeline still reads
+    let f = source.fetch(Some("0"), budget(1, 100)).await.unwrap();
+    assert_eq!(ids(&f), (1..=5).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_tag_timeline_reads_its_encoded_path_and_pages_forward() {
+    // GIVEN a tag timeline of a hashtag that needs percent-encoding
+    let server = start(1001..=1030).await;
+    server.reports(("disabled", "disabled"), ("public", "public"));
+    let source = reading(&server, 10, MastodonTimeline::Tag("café".into()), false);
+    // WHEN checked and fetched THEN open (the hashtag feeds are), read from the tag's path
+    source.check_access().await.unwrap();
+    let f = source.fetch(Some("1000"), budget(2, 100)).await.unwrap();
+    assert_eq!(ids(&f), (1001..=1020).collect::<Vec<_>>());
+    assert_eq!(
+        server.paths(),
+        [
+            "/api/v1/timelines/tag/caf%C3%A9",
+            "/api/v1/timelines/tag/caf%C3%A9"
+        ]
+    );
+    // AND paged with limit, min_id and the Link header like the public timeline
+    assert_eq!(
+        server.queries(),
+        ["limit=10&min_id=1000", "limit=10&min_id=1010"]
+    );
+}
+
+#[tokio::test]
+async fn local_and_remote_timelines_send_their_parameter_on_every_page() {
+    for (timeline, param) in [
+        (MastodonTimeline::Local, "local=true"),
+        (MastodonTimeline::Remote, "remote=true"),
+    ] {
+        // GIVEN the local (or remote) timeline
+        let server = start(1001..=1015).await;
+        // WHEN fetched over two pages
+        let f = reading(&server, 10, timeline, false)
+            .fetch(Some("1000"), budget(2, 100))
+            .await
+            .unwrap();
+        // THEN each request asks for that half only
+        assert_eq!(ids(&f).len(), 15);
+        assert_eq!(
+            server.queries(),
+            [
+                format!("limit=10&{param}&min_id=1000"),
+                format!("limit=10&{param}&min_id=1010")
+            ]
+        );
+        assert_eq!(server.paths()[0], "/api/v1/timelines/public");
+    }
+}
+
+#[tokio::test]
+async fn a_timeline_that_asks_for_a_user_is_a_clear_permanent_error() {
+    // GIVEN a timeline answering Mastodon's 422 for a request without a user
+    let server = start(1..=5).await;
+    server.fault(Fault::Status(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        json!({"error": "This method requires an authenticated user"}),
+    ));
+    // WHEN fetched without a token
+    let err = reading(&server, 40, MastodonTimeline::Public, false)
+        .fetch(None, budget(1, 100))
+        .await
+        .unwrap_err();
+    // THEN a permanent error naming the server, what it answered and the ways out
+    assert!(!err.is_retryable());
+    let (at, reason, ways) = closed_parts(&err);
+    assert_eq!(at, server.url());
+    assert!(reason.contains("HTTP 422"), "{reason}");
+    assert!(
+        reason.contains("This method requires an authenticated user"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("no MASTODON_TOKEN_PARAM is set"),
+        "{reason}"
+    );
+    assert!(ways[0].starts_with("MASTODON_TOKEN_PARAM"), "{ways:?}");
+    assert!(
+        ways.iter().any(|w| w.starts_with("SOURCE=jetstream")),
+        "{ways:?}"
+    );
+    // GIVEN a 401 for the token that was sent THEN the error says the token was refused
+    server.fault(Fault::Status(
+        StatusCode::UNAUTHORIZED,
+        json!({"error": "The access token is invalid"}),
+    ));
+    let err = mastodon(&server, 40)
+        .fetch(None, budget(1, 100))
+        .await
+        .unwrap_err();
+    let (_, reason, _) = closed_parts(&err);
+    assert!(
+        reason.contains("token in MASTODON_TOKEN_PARAM was refused"),
+        "{reason}"
+    );
+    // AND other 4xx stay as they were, with their status
+    server.fault(Fault::Status(
+        StatusCode::NOT_FOUND,
+        json!({"error": "nope"}),
+    ));
+    let err = mastodon(&server, 40)
+        .fetch(None, budget(1, 100))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, SourceError::Status { status: 404, .. }),
+        "{err:?}"
+    );
 }

@@ -138,6 +138,13 @@ struct Rows<R> {
     done: bool,
     scratch: Vec<u8>,
     scratch_ends: Vec<usize>,
+    /// The input's first bytes, read before anything is parsed so a leading UTF-8 BOM is
+    /// dropped here, whatever the read buffer's size; `None` until then.
+    head: Option<Vec<u8>>,
+    /// Whether `core` has been given input: the first call gets one byte, so `csv_core`'s own
+    /// BOM stripping (which works only when the buffer holds the whole BOM, and takes a buffer
+    /// of exactly the BOM for the end of input) never acts.
+    fed: bool,
 }
 
 impl<R: BufRead> Rows<R> {
@@ -150,7 +157,27 @@ impl<R: BufRead> Rows<R> {
             done: false,
             scratch: vec![0; SCRATCH_BYTES],
             scratch_ends: vec![0; SCRATCH_FIELDS],
+            head: None,
+            fed: false,
         }
+    }
+
+    /// Reads the input's first three bytes (fewer at its end) and drops them if they are a BOM.
+    fn read_head(&mut self) -> io::Result<Vec<u8>> {
+        let mut head = Vec::with_capacity(3);
+        while head.len() < 3 {
+            let buf = self.input.fill_buf()?;
+            if buf.is_empty() {
+                break;
+            }
+            let n = buf.len().min(3 - head.len());
+            head.extend_from_slice(&buf[..n]);
+            self.input.consume(n);
+        }
+        if head == b"\xEF\xBB\xBF" {
+            head.clear();
+        }
+        Ok(head)
     }
 
     /// Reads the next row into `row`: at most `max_bytes` of fields joined by commas and
@@ -161,11 +188,31 @@ impl<R: BufRead> Rows<R> {
         if self.done {
             return Ok(Read::End);
         }
-        let max_ends = max_fields.min(max_bytes.saturating_add(1));
+        // One of slack past what fits: `csv_core` reports a full buffer before it looks at the
+        // next byte, so a row of exactly the limit (`max_bytes` bytes; as many as `max_bytes`
+        // + 1 fields) fills its buffers without being past it. `max_fields` is already one more
+        // than a row may have.
+        let max_ends = max_fields.min(max_bytes.saturating_add(2));
+        let max_field_bytes = max_bytes.saturating_add(1);
         // Once past a limit: the bytes and fields counted beyond what `row` holds.
         let mut past: Option<(u64, u64)> = None;
+        if self.head.is_none() {
+            self.head = Some(self.read_head()?);
+        }
         loop {
-            let input = self.input.fill_buf()?;
+            let head = self.head.as_mut().expect("head read");
+            let from_head = !head.is_empty();
+            let input: &[u8] = if from_head {
+                head
+            } else {
+                self.input.fill_buf()?
+            };
+            let input = if self.fed {
+                input
+            } else {
+                &input[..input.len().min(1)]
+            };
+            self.fed = true;
             let (res, nin, nout, nend) = match past {
                 None => self.core.read_record(
                     input,
@@ -176,7 +223,11 @@ impl<R: BufRead> Rows<R> {
                     .core
                     .read_record(input, &mut self.scratch, &mut self.scratch_ends),
             };
-            self.input.consume(nin);
+            if from_head {
+                head.drain(..nin);
+            } else {
+                self.input.consume(nin);
+            }
             match &mut past {
                 None => (row.bytes, row.len) = (row.bytes + nout, row.len + nend),
                 Some((bytes, fields)) => {
@@ -189,10 +240,10 @@ impl<R: BufRead> Rows<R> {
             match res {
                 R::InputEmpty => {}
                 R::OutputFull if past.is_none() => {
-                    if row.fields.len() >= max_bytes {
+                    if row.fields.len() >= max_field_bytes {
                         past = Some((0, 0));
                     } else {
-                        grow(&mut row.fields, max_bytes);
+                        grow(&mut row.fields, max_field_bytes);
                     }
                 }
                 R::OutputEndsFull if past.is_none() => {
@@ -356,7 +407,7 @@ impl<R: BufRead> CsvReader<R> {
 
 /// The row's fields as read, joined by commas, for the rejects file; for a row past the limit,
 /// what was kept of it, the field it stopped in included.
-fn raw_row(row: &Row) -> Vec<u8> {
+fn raw_row(row: &Row, max_bytes: usize) -> Vec<u8> {
     let kept = row.ends[..row.len].last().copied().unwrap_or(0);
     let partial = (row.bytes > kept).then(|| &row.fields[kept..row.bytes]);
     let mut raw = Vec::new();
@@ -369,6 +420,9 @@ fn raw_row(row: &Row) -> Vec<u8> {
         }
         raw.extend_from_slice(f);
     }
+    // A row past the limit holds at least `max_bytes` of it, more or less beyond depending on
+    // where the read buffer ended: the sample stops at the limit, so it is the same either way.
+    raw.truncate(max_bytes);
     sample(&raw)
 }
 
@@ -417,7 +471,7 @@ impl<R: BufRead> ReadItems for CsvReader<R> {
                 } else {
                     format!("{fields} fields; the header has {width}")
                 },
-                raw: raw_row(&self.row),
+                raw: raw_row(&self.row, self.max_record_bytes),
             })),
             Read::Row => Some(Ok(match self.row_to_json() {
                 Ok(()) => Item::Record {
@@ -427,7 +481,7 @@ impl<R: BufRead> ReadItems for CsvReader<R> {
                 Err(reason) => Item::Bad {
                     line,
                     reason,
-                    raw: raw_row(&self.row),
+                    raw: raw_row(&self.row, self.max_record_bytes),
                 },
             })),
         }
@@ -546,6 +600,73 @@ mod tests {
 
     fn schema(pairs: &[(&str, ColumnType)]) -> Schema {
         Schema(pairs.iter().map(|(k, t)| ((*k).to_owned(), *t)).collect())
+    }
+
+    #[test]
+    fn a_row_of_exactly_the_limit_is_within_it() {
+        // GIVEN a header and a row of exactly 8 bytes each, and an 8-byte limit (a fuzz finding:
+        // a full buffer was taken for a row past the limit)
+        for capacity in [1, 3, 16] {
+            let text = "abcdefgh\n\"1234\"\n";
+            let input = io::BufReader::with_capacity(capacity, text.as_bytes());
+            let mut r = CsvReader::new(input, None, 8);
+            // WHEN they are read
+            let items: Vec<Item> =
+                std::iter::from_fn(|| r.next_item().map(Result::unwrap)).collect();
+            // THEN the header is read and the row is judged by its JSON, not refused as a row
+            let [
+                Item::Bad {
+                    line: 2, reason, ..
+                },
+            ] = &items[..]
+            else {
+                panic!("{items:?}")
+            };
+            assert!(reason.starts_with("the row's JSON is"), "{reason}");
+        }
+    }
+
+    #[test]
+    fn a_leading_bom_is_dropped_whatever_the_read_buffer() {
+        // GIVEN a BOM before a quoted header (a fuzz finding: a 3-byte buffer holding exactly
+        // the BOM read as the end of the input, and a 1- or 2-byte one kept it)
+        let text = "\u{feff}\"id\",text\n1,hi\n";
+        for capacity in 1..=16 {
+            // WHEN it is read through a buffer of that size
+            let input = io::BufReader::with_capacity(capacity, text.as_bytes());
+            let mut r = CsvReader::new(input, None, 1_000);
+            let items: Vec<Item> =
+                std::iter::from_fn(|| r.next_item().map(Result::unwrap)).collect();
+            // THEN the header is `id`, `text` and the one row a record
+            assert_eq!(
+                items,
+                [Item::Record {
+                    line: 2,
+                    data: br#"{"id":1,"text":"hi"}"#.to_vec()
+                }],
+                "{capacity}-byte buffer"
+            );
+        }
+    }
+
+    #[test]
+    fn a_rejected_rows_sample_does_not_depend_on_the_read_buffer() {
+        // GIVEN a row over an 8-byte limit (a fuzz finding: the sample held what the last read
+        // happened to copy)
+        let text = "a,b,c,d\n8,4.5,1,true\n";
+        let raws: Vec<Vec<u8>> = (1..=16)
+            .map(|capacity| {
+                // WHEN it is read through buffers of 1 to 16 bytes
+                let input = io::BufReader::with_capacity(capacity, text.as_bytes());
+                let mut r = CsvReader::new(input, None, 8);
+                match r.next_item().unwrap().unwrap() {
+                    Item::Bad { raw, .. } => raw,
+                    other => panic!("{other:?}"),
+                }
+            })
+            .collect();
+        // THEN the sample is the row up to the limit every time
+        assert!(raws.iter().all(|r| r == b"8,4.5,1,"), "{raws:?}");
     }
 
     #[test]

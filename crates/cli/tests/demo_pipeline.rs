@@ -336,3 +336,61 @@ fn the_binary_writes_parquet_when_asked() {
     let keys = LocalBucket::new(&out).keys().unwrap();
     assert!(keys.iter().any(|k| k.ends_with(".parquet")), "{keys:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_jetstream_demo_delivers_live_posts_once_each_with_sentiment() {
+    use ks_cli::commands::demo::DemoSource;
+    use ks_producer::config::JetstreamConfig;
+    use ks_testkit::jetstream::{Faults, Network, StandIn};
+    // GIVEN a Jetstream stand-in on loopback where a post arrives every 10 ms
+    let net = Network::new();
+    let standin = StandIn::start(net.clone(), Faults::default())
+        .await
+        .unwrap();
+    let live = net.live(std::time::Duration::from_millis(10));
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let opts = DemoOptions {
+        source: DemoSource::Jetstream(JetstreamConfig {
+            urls: vec![standin.url()],
+            ..JetstreamConfig::default()
+        }),
+        records: 1_000_000,
+        seconds: 3,
+        out: out.clone(),
+        batch: 100,
+        buffer_bytes: 200_000,
+        ..DemoOptions::default()
+    };
+    // WHEN the demo reads it for three seconds
+    let outcome = demo::run(&opts, |_, _| {}).await.unwrap();
+    let generated: BTreeSet<String> = live.uris.lock().unwrap().iter().cloned().collect();
+    drop(live);
+    // THEN what it produced is delivered, each post once, each one the network posted, scored
+    let bucket = LocalBucket::new(&out);
+    let mut delivered: BTreeMap<String, u32> = BTreeMap::new();
+    for key in bucket.keys().unwrap() {
+        let Some(parsed) = parse_key(&key) else {
+            continue;
+        };
+        assert_eq!(parsed.output, Output::Delivered, "{key}: nothing fails");
+        for line in std::fs::read_to_string(out.join(&key)).unwrap().lines() {
+            let v: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v["source"], "bluesky", "{line}");
+            assert!(v["sentiment"]["label"].is_string(), "{line}");
+            *delivered
+                .entry(v["id"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    assert!(outcome.corrupted.is_empty());
+    assert_eq!(delivered.values().sum::<u32>() as u64, outcome.produced);
+    assert!(delivered.values().all(|&n| n == 1), "duplicates delivered");
+    assert!(delivered.keys().all(|id| generated.contains(id)));
+    assert!(
+        delivered.len() * 2 >= generated.len(),
+        "{} of {} live posts delivered",
+        delivered.len(),
+        generated.len()
+    );
+}

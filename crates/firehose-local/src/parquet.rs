@@ -66,8 +66,8 @@ fn double(name: &str) -> Field {
     Field::new(name, DataType::Float64, true)
 }
 
-/// The enriched record: the producer's post (the synthetic source's fields, and Mastodon's
-/// `language` and `content`), then the member the transform adds. Every column is nullable: a
+/// The enriched record: the producer's post (the synthetic source's fields, Mastodon's
+/// `language` and `content`, Bluesky's `did`, `rkey`, `cid`, `time_us`, `langs`, `reply_to`), then the member the transform adds. Every column is nullable: a
 /// record without a member reads as null, as in the Glue table.
 pub fn schema() -> SchemaRef {
     let user = Fields::from(vec![
@@ -105,6 +105,13 @@ pub fn schema() -> SchemaRef {
         bigint("favourites_count"),
         Field::new("sensitive", DataType::Boolean, true),
         text("visibility"),
+        // Bluesky's (the jetstream source): `id` is the post's at:// URI.
+        text("did"),
+        text("rkey"),
+        text("cid"),
+        bigint("time_us"),
+        Field::new("langs", DataType::new_list(DataType::Utf8, true), true),
+        text("reply_to"),
         text("source"),
         Field::new(SENTIMENT_COLUMN, DataType::Struct(sentiment), true),
     ]))
@@ -561,6 +568,26 @@ mod tests {
         assert_eq!(r["sentiment"]["label"], "NEGATIVE");
         assert_eq!(r["sentiment"]["scores"]["positive"], 0.75);
         assert_eq!(r["sentiment"]["error"], Value::Null);
+    }
+
+    #[test]
+    fn a_bluesky_post_fills_its_columns() {
+        // GIVEN an enriched record as the jetstream source writes it
+        let line = r#"{"cid":"bafyrei","created_at":"2026-12-02T10:00:00.000Z","did":"did:plc:abc","id":"at://did:plc:abc/app.bsky.feed.post/3k","lang":"en","langs":["en","pt"],"reply_to":null,"rkey":"3k","source":"bluesky","tags":["rust"],"text":"so good","time_us":1733133600000001,"url":"https://bsky.app/profile/did:plc:abc/post/3k","sentiment":{"label":"POSITIVE","model":"lexicon"}}"#;
+        // WHEN it is encoded and read back
+        let encoded = encode(line.as_bytes()).unwrap();
+        assert!(encoded.failures.is_empty(), "{:?}", encoded.failures);
+        let r = &decode(&encoded.parquet.unwrap()).unwrap()[0];
+        // THEN each of its fields is in a column of its own type
+        assert_eq!(r["id"], "at://did:plc:abc/app.bsky.feed.post/3k");
+        assert_eq!(r["did"], "did:plc:abc");
+        assert_eq!(r["rkey"], "3k");
+        assert_eq!(r["cid"], "bafyrei");
+        assert_eq!(r["time_us"], 1_733_133_600_000_001_i64);
+        assert_eq!(r["langs"], serde_json::json!(["en", "pt"]));
+        assert_eq!(r["reply_to"], Value::Null);
+        assert_eq!(r["source"], "bluesky");
+        assert_eq!(r["sentiment"]["label"], "POSITIVE");
     }
 
     #[test]

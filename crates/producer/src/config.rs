@@ -49,10 +49,73 @@ pub struct MastodonConfig {
     pub base_url: String,
     /// Statuses a page (≤ 40).
     pub page_limit: u32,
-    /// Only the server's own statuses (`local=true`).
-    pub local_only: bool,
+    /// Which of the server's timelines is read (`MASTODON_TIMELINE`).
+    pub timeline: MastodonTimeline,
     /// SSM parameter (or `/aws/reference/secretsmanager/<name>`) holding an access token.
     pub token_param: Option<String>,
+}
+
+/// `MASTODON_TIMELINE`: which of a Mastodon server's timelines is read. Each has its own
+/// access setting on Mastodon 4.5 and later (`configuration.timelines_access` in
+/// `GET /api/v2/instance`), checked at cold start.
+/// <https://docs.joinmastodon.org/methods/timelines/>
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum MastodonTimeline {
+    /// The federated timeline: the server's own statuses and those it knows from elsewhere.
+    #[default]
+    Public,
+    /// The server's own statuses (`?local=true`).
+    Local,
+    /// Only statuses from other servers (`?remote=true`).
+    Remote,
+    /// One hashtag (`/api/v1/timelines/tag/<hashtag>`), given without its `#`.
+    Tag(String),
+}
+
+impl MastodonTimeline {
+    /// The values `MASTODON_TIMELINE` takes, as the error lists them.
+    pub const CHOICES: &'static str = "public, local, remote, tag:<hashtag>";
+
+    /// Reads a value of `MASTODON_TIMELINE` (the keywords in any case); the reason it is
+    /// refused otherwise.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value.to_ascii_lowercase().as_str() {
+            "public" => return Ok(MastodonTimeline::Public),
+            "local" => return Ok(MastodonTimeline::Local),
+            "remote" => return Ok(MastodonTimeline::Remote),
+            _ => {}
+        }
+        let Some(tag) = value
+            .get(..4)
+            .filter(|prefix| prefix.eq_ignore_ascii_case("tag:"))
+            .map(|_| &value[4..])
+        else {
+            return Err(format!("expected one of: {}", Self::CHOICES));
+        };
+        // A `#` would start the URL's fragment and a `/` another path segment: neither can be
+        // part of a hashtag, so they are refused rather than encoded.
+        if tag.is_empty() {
+            Err("tag: needs a hashtag, e.g. tag:rustlang".to_owned())
+        } else if tag.contains(['#', '/']) || tag.chars().any(char::is_whitespace) {
+            Err(format!(
+                "{tag:?} is not a hashtag: give it without '#', with no '/' or spaces"
+            ))
+        } else {
+            Ok(MastodonTimeline::Tag(tag.to_owned()))
+        }
+    }
+}
+
+impl std::fmt::Display for MastodonTimeline {
+    /// As `MASTODON_TIMELINE` writes it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MastodonTimeline::Public => f.write_str("public"),
+            MastodonTimeline::Local => f.write_str("local"),
+            MastodonTimeline::Remote => f.write_str("remote"),
+            MastodonTimeline::Tag(tag) => write!(f, "tag:{tag}"),
+        }
+    }
 }
 
 /// Bluesky's Jetstream (`SOURCE=jetstream`).
@@ -68,7 +131,8 @@ pub struct JetstreamConfig {
     pub replay: Duration,
     /// Frames larger than this are skipped (and asked of the server as `maxMessageSizeBytes`).
     pub max_frame_bytes: usize,
-    /// No frame for this long ends the read: a stalled server does not eat the budget.
+    /// No event for this long ends the read (pings do not count): a stalled server does not eat
+    /// the budget.
     pub stall: Duration,
     pub connect_timeout: Duration,
 }
@@ -160,6 +224,9 @@ pub struct ProducerConfig {
     /// `deadline_margin`, so this should stay below it.
     pub cursor_timeout: Duration,
     pub metrics_namespace: String,
+    /// Empty runs in a row (fetch caught up with zero records) after which each further empty
+    /// run logs a warning (`SOURCE_EMPTY_WARN_RUNS`).
+    pub source_empty_warn_runs: u64,
 }
 
 /// `START_POSITION`: where a source with no cursor yet starts, like Kinesis' `LATEST` and
@@ -204,6 +271,8 @@ pub const DEFAULT_CURSOR_TIMEOUT: Duration = Duration::from_millis(1_500);
 pub const DEFAULT_METRICS_NAMESPACE: &str = "KinesisSentiment";
 /// See [`DEFAULT_SYNTHETIC_SEED`].
 pub const DEFAULT_AUTH_HEADER: &str = "Authorization";
+/// See [`DEFAULT_SYNTHETIC_SEED`]. At a one-minute schedule, ten minutes of nothing.
+pub const DEFAULT_SOURCE_EMPTY_WARN_RUNS: u64 = 10;
 
 const PUT_RETRY_VARS: RetryVars = RetryVars {
     attempts: "PUT_MAX_ATTEMPTS",
@@ -280,6 +349,11 @@ impl ProducerConfig {
             metrics_namespace: env
                 .get("METRICS_NAMESPACE")
                 .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
+            source_empty_warn_runs: env.number(
+                "SOURCE_EMPTY_WARN_RUNS",
+                DEFAULT_SOURCE_EMPTY_WARN_RUNS,
+                1..=100_000,
+            )?,
         })
     }
 }
@@ -305,7 +379,7 @@ fn read_source<F: Fn(&str) -> Option<String>>(
                 MASTODON_MAX_PAGE_LIMIT,
                 1..=MASTODON_MAX_PAGE_LIMIT,
             )?,
-            local_only: env.flag("MASTODON_LOCAL", false)?,
+            timeline: read_mastodon_timeline(env)?,
             token_param: env.get("MASTODON_TOKEN_PARAM"),
         }),
         SourceKind::HttpJson => SourceConfig::HttpJson(read_http_json(env)?),
@@ -324,6 +398,24 @@ fn read_source<F: Fn(&str) -> Option<String>>(
             )?,
         },
     })
+}
+
+/// `MASTODON_TIMELINE`. The old `MASTODON_LOCAL` flag is refused rather than read as an
+/// alias: with both set, which one wins would be a guess, and a stack that still sets it should
+/// say what it means once.
+fn read_mastodon_timeline<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+) -> Result<MastodonTimeline, ConfigError> {
+    if env.get("MASTODON_LOCAL").is_some() {
+        return Err(env.invalid(
+            "MASTODON_LOCAL",
+            "replaced by MASTODON_TIMELINE: unset it, and set MASTODON_TIMELINE=local for the server's own statuses",
+        ));
+    }
+    match env.get("MASTODON_TIMELINE") {
+        None => Ok(MastodonTimeline::default()),
+        Some(v) => MastodonTimeline::parse(&v).map_err(|why| env.invalid("MASTODON_TIMELINE", why)),
+    }
 }
 
 fn read_jetstream<F: Fn(&str) -> Option<String>>(
@@ -383,7 +475,7 @@ fn read_jetstream<F: Fn(&str) -> Option<String>>(
 }
 
 /// A `ws://` or `wss://` URL with a host, or `None` for an empty value.
-fn ws_url<F: Fn(&str) -> Option<String>>(
+pub fn ws_url<F: Fn(&str) -> Option<String>>(
     env: &Env<'_, F>,
     var: &'static str,
     value: Option<String>,
@@ -821,7 +913,85 @@ mod tests {
         let SourceConfig::Mastodon(m) = c.source else {
             panic!()
         };
-        assert_eq!((m.page_limit, m.local_only), (40, false));
+        assert_eq!((m.page_limit, m.timeline), (40, MastodonTimeline::Public));
+    }
+
+    fn mastodon_with(vars: &[(&'static str, &'static str)]) -> Result<MastodonConfig, ConfigError> {
+        let mut all = vec![
+            ("STREAM_NAME", "s"),
+            ("SOURCE", "mastodon"),
+            ("MASTODON_URL", "https://m.example"),
+        ];
+        all.extend_from_slice(vars);
+        match load(&all)?.source {
+            SourceConfig::Mastodon(m) => Ok(m),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn mastodon_timeline_reads_its_four_kinds() {
+        // GIVEN each kind of MASTODON_TIMELINE WHEN loaded THEN that timeline, written back alike
+        for (value, expected) in [
+            ("public", MastodonTimeline::Public),
+            ("LOCAL", MastodonTimeline::Local),
+            ("remote", MastodonTimeline::Remote),
+            ("tag:rustlang", MastodonTimeline::Tag("rustlang".into())),
+            ("Tag:Café", MastodonTimeline::Tag("Café".into())),
+        ] {
+            let m = mastodon_with(&[("MASTODON_TIMELINE", value)]).unwrap();
+            assert_eq!(m.timeline, expected, "{value}");
+            assert_eq!(
+                MastodonTimeline::parse(&m.timeline.to_string()),
+                Ok(expected)
+            );
+        }
+        // AND unset is the federated timeline
+        assert_eq!(
+            mastodon_with(&[]).unwrap().timeline,
+            MastodonTimeline::Public
+        );
+    }
+
+    #[test]
+    fn a_bad_mastodon_timeline_or_the_old_flag_names_the_variable() {
+        // GIVEN values that are no timeline, or hashtags that cannot be one path segment
+        for (value, needle) in [
+            ("federated", "public, local, remote, tag:<hashtag>"),
+            ("tag:", "needs a hashtag"),
+            ("tag:#rust", "without '#'"),
+            ("tag:a/b", "no '/'"),
+            ("tag:two words", "spaces"),
+        ] {
+            // WHEN loaded THEN an error naming MASTODON_TIMELINE and why
+            let err = mastodon_with(&[("MASTODON_TIMELINE", value)]).unwrap_err();
+            assert_eq!(err.var, "MASTODON_TIMELINE", "{err}");
+            assert!(err.to_string().contains(needle), "{err}");
+        }
+        // GIVEN the replaced MASTODON_LOCAL, alone or beside MASTODON_TIMELINE
+        for vars in [
+            vec![("MASTODON_LOCAL", "true")],
+            vec![("MASTODON_LOCAL", "false"), ("MASTODON_TIMELINE", "local")],
+        ] {
+            // THEN it is refused, saying what replaces it
+            let err = mastodon_with(&vars).unwrap_err();
+            assert_eq!(err.var, "MASTODON_LOCAL", "{err}");
+            assert!(err.to_string().contains("MASTODON_TIMELINE=local"), "{err}");
+        }
+    }
+
+    #[test]
+    fn source_empty_warn_runs_defaults_to_10_and_is_range_checked() {
+        assert_eq!(
+            load(&[("STREAM_NAME", "s")])
+                .unwrap()
+                .source_empty_warn_runs,
+            10
+        );
+        let c = load(&[("STREAM_NAME", "s"), ("SOURCE_EMPTY_WARN_RUNS", "3")]).unwrap();
+        assert_eq!(c.source_empty_warn_runs, 3);
+        let err = load(&[("STREAM_NAME", "s"), ("SOURCE_EMPTY_WARN_RUNS", "0")]).unwrap_err();
+        assert_eq!(err.var, "SOURCE_EMPTY_WARN_RUNS", "{err}");
     }
 
     #[test]

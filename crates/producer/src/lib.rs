@@ -124,6 +124,26 @@ pub enum SourceError {
     },
     #[error("source {source_name}: {reason}")]
     Permanent { source_name: String, reason: String },
+    /// The server answered a 4xx other than 429; `reason` names the status, the URL and the
+    /// start of the body. The status is kept so a source can tell what it means for it.
+    #[error("source {source_name}: {reason}")]
+    Status {
+        source_name: String,
+        status: u16,
+        reason: String,
+    },
+    /// The server does not serve the configured feed to this producer (a Mastodon timeline
+    /// disabled, or open to signed-in users only): no retry helps, a change of settings does.
+    #[error("source {source_name}: {server} {reason}. Ways out: {}", .ways_out.join("; "))]
+    Closed {
+        source_name: String,
+        /// The server, as configured (redacted).
+        server: String,
+        /// What it reports or answered, e.g. `configuration.timelines_access.live_feeds.local
+        /// = disabled`.
+        reason: String,
+        ways_out: Vec<String>,
+    },
 }
 
 impl SourceError {

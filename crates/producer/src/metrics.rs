@@ -38,6 +38,12 @@ pub struct ProducerSummary {
     pub stop: &'static str,
     /// Items read and not sent, by reason (see `Fetched::skipped`).
     pub skipped: std::collections::BTreeMap<&'static str, u64>,
+    /// 1 when the fetch caught up with zero records: the source had nothing at all. A feed that
+    /// is switched off often looks like this rather than like an error.
+    pub source_empty: u64,
+    /// Empty runs in a row seen by this warm process, this one included (0 after a run that
+    /// was not empty). Set by the function, which outlives a run; a cold start begins at 0.
+    pub empty_runs: u64,
     pub elapsed_ms: u64,
 }
 
@@ -64,6 +70,7 @@ impl ProducerSummary {
                 Unit::Count,
                 u64::from(self.cursor_after != self.cursor_before),
             ),
+            ("SourceEmpty", Unit::Count, self.source_empty),
             ("InvocationFailed", Unit::Count, 0),
             ("DurationMs", Unit::Milliseconds, self.elapsed_ms),
         ] {
@@ -105,7 +112,7 @@ mod tests {
         let declared = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap();
-        assert_eq!(declared.len(), 16);
+        assert_eq!(declared.len(), 17);
         for m in declared {
             let name = m["Name"].as_str().unwrap();
             assert!(emf[name].is_u64(), "{name} has no value");
@@ -113,6 +120,12 @@ mod tests {
         assert_eq!(emf["RecordsPut"], 8);
         assert_eq!(emf["BytesPut"], 5_600);
         assert_eq!(emf["CursorAdvanced"], 1);
+        assert_eq!(emf["SourceEmpty"], 0);
+        let empty = ProducerSummary {
+            source_empty: 1,
+            ..s.clone()
+        };
+        assert_eq!(empty.to_emf("N", "f", 0)["SourceEmpty"], 1);
         assert_eq!(emf["Source"], "synthetic");
         assert_eq!(s.to_emf_failed("N", "f", 0)["InvocationFailed"], 1);
     }

@@ -12,7 +12,8 @@ use super::kpl::{Packed, aggregate};
 use super::limits::payload_units;
 use super::metrics::ProducerSummary;
 use super::{
-    CursorError, CursorStore, Entry, FetchBudget, Source, SourceError, SourceRecord, StreamSink,
+    CursorError, CursorStore, Entry, FetchBudget, Source, SourceError, SourceRecord, Stop,
+    StreamSink,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,6 +150,9 @@ where
     summary.pages = u64::from(fetched.pages);
     summary.stop = fetched.stop.as_str();
     summary.skipped = fetched.skipped.iter().copied().collect();
+    // Caught up with nothing: not a budget or time limit cutting the fetch short, the source
+    // itself had no record for us.
+    summary.source_empty = u64::from(fetched.records.is_empty() && fetched.stop == Stop::CaughtUp);
 
     // A source keeping its own position already dropped what it had delivered.
     let deduped = dedupe(
@@ -268,35 +272,59 @@ fn prepare_all(records: &[SourceRecord], settings: &ProduceSettings, source: &st
 
 /// Kinesis records (aggregated or not) and the requests that carry them, in order.
 struct Packing {
-    units: Vec<Packed>,
+    /// The aggregated records; `None` when each entry goes as its own Kinesis record, read in
+    /// place rather than copied (a copy of every entry was a third of a large run's memory).
+    aggregated: Option<Vec<Packed>>,
+    /// Per request, its Kinesis records: indexes into `aggregated`, or into the entries.
     requests: Vec<Vec<usize>>,
 }
 
+impl Packing {
+    /// Kinesis record `u`.
+    fn entry<'a>(&'a self, entries: &'a [Entry], u: usize) -> &'a Entry {
+        match &self.aggregated {
+            Some(units) => &units[u].entry,
+            None => &entries[u],
+        }
+    }
+
+    /// The entries Kinesis record `u` carries.
+    fn members(&self, u: usize) -> impl Iterator<Item = usize> + '_ {
+        let (grouped, alone) = match &self.aggregated {
+            Some(units) => (units[u].members.as_slice(), None),
+            None => (&[][..], Some(u)),
+        };
+        grouped.iter().copied().chain(alone)
+    }
+}
+
 fn pack_all(entries: &[Entry], settings: &ProduceSettings) -> Packing {
-    let units: Vec<Packed> = match settings.aggregation {
-        Some(cap) => aggregate(entries, cap),
+    let aggregated = settings.aggregation.map(|cap| aggregate(entries, cap));
+    let items: Vec<PackItem> = match &aggregated {
+        Some(units) => units
+            .iter()
+            .map(|u| PackItem {
+                size: u.entry.size(),
+                keys: u
+                    .members
+                    .iter()
+                    .map(|&m| entries[m].partition_key.as_str())
+                    .collect(),
+            })
+            .collect(),
         None => entries
             .iter()
-            .enumerate()
-            .map(|(i, e)| Packed {
-                entry: e.clone(),
-                members: vec![i],
+            .map(|e| PackItem {
+                size: e.size(),
+                keys: vec![e.partition_key.as_str()],
             })
             .collect(),
     };
-    let items: Vec<PackItem> = units
-        .iter()
-        .map(|u| PackItem {
-            size: u.entry.size(),
-            keys: u
-                .members
-                .iter()
-                .map(|&m| entries[m].partition_key.as_str())
-                .collect(),
-        })
-        .collect();
     let requests = pack(&items, &settings.limits);
-    Packing { units, requests }
+    Packing {
+        aggregated,
+        requests,
+    }
 }
 
 /// Delivers the requests in order, marking what the stream accepted as settled; stops at the
@@ -311,7 +339,10 @@ async fn deliver_all<K: StreamSink>(
     summary: &mut ProducerSummary,
 ) -> Option<DeliveryError> {
     for request in &packed.requests {
-        let batch: Vec<&Entry> = request.iter().map(|&u| &packed.units[u].entry).collect();
+        let batch: Vec<&Entry> = request
+            .iter()
+            .map(|&u| packed.entry(&prepared.entries, u))
+            .collect();
         let report = deliver(sink, &batch, &settings.delivery, deadline, rng).await;
         summary.put_records_calls += report.calls;
         summary.retries += report.retries;
@@ -319,11 +350,11 @@ async fn deliver_all<K: StreamSink>(
             if !report.accepted[k] {
                 continue;
             }
-            let size = packed.units[u].entry.size();
+            let size = packed.entry(&prepared.entries, u).size();
             summary.kinesis_records += 1;
             summary.bytes += size as u64;
             summary.payload_units += payload_units(size);
-            for &m in &packed.units[u].members {
+            for m in packed.members(u) {
                 prepared.settled[prepared.entry_record[m]] = true;
                 summary.put += 1;
             }
@@ -343,7 +374,7 @@ mod tests {
     use super::*;
     use crate::cursor::MemoryCursorStore;
     use crate::synthetic::{SyntheticSource, id_of};
-    use crate::{CallError, EntryOutcome, Fetched, SourceRecord, Stop};
+    use crate::{CallError, EntryOutcome, Fetched};
 
     /// Accepts everything unless scripted, and keeps what it accepted.
     #[derive(Default)]
@@ -482,6 +513,33 @@ mod tests {
             Some(id_of(1_209).as_str())
         );
         assert_eq!(sink.accepted.lock().unwrap().len(), 1_210);
+    }
+
+    #[tokio::test]
+    async fn a_fetch_caught_up_with_nothing_is_an_empty_run_and_only_that() {
+        let (store, sink) = (MemoryCursorStore::default(), Memory::default());
+        // GIVEN a source that has nothing WHEN a run fetches THEN the run is empty, and no call
+        let out = run(&Fixed(Vec::new(), true), &store, &sink, &fast()).await;
+        out.result.unwrap();
+        assert_eq!(
+            (out.summary.source_empty, out.summary.stop),
+            (1, "caught_up")
+        );
+        assert_eq!(out.summary.put_records_calls, 0);
+        // GIVEN records, even ones the cursor already covers THEN the run is not empty
+        store.save("k", None, "9").await.unwrap();
+        let out = run(&Fixed(vec![rec(9, 10)], true), &store, &sink, &fast()).await;
+        assert_eq!((out.summary.source_empty, out.summary.new), (0, 0));
+        // GIVEN a fetch cut short by its budget with nothing read THEN not empty either: the
+        // source was not asked to the end
+        let cut = ProduceSettings {
+            put_reserve: Duration::from_secs(3_600),
+            ..fast()
+        };
+        let fresh = MemoryCursorStore::default();
+        let out = run(&synthetic(10), &fresh, &sink, &cut).await;
+        assert_eq!((out.summary.fetched, out.summary.source_empty), (0, 0));
+        assert_eq!(out.summary.stop, "deadline");
     }
 
     #[tokio::test]

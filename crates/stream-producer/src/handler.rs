@@ -1,6 +1,8 @@
 //! One invocation: any JSON in (a scheduled-event envelope, or a Scheduler custom input that may
 //! narrow the budget), one producer run, one summary log line and one EMF document out.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use ks_adapters::dynamodb::DynamoCursorStore;
 use ks_adapters::file::FileCursorStore;
@@ -11,6 +13,7 @@ use ks_adapters::jetstream::JetstreamSource;
 use ks_adapters::kinesis::KinesisSink;
 use ks_adapters::ssm::SsmSecrets;
 use ks_kernel::deadline::{now_ms, remaining};
+use ks_producer::Source;
 use ks_producer::config::ConfigError;
 use ks_producer::config::{CursorConfig, Overrides, ProducerConfig, SourceConfig};
 use ks_producer::metrics::ProducerSummary;
@@ -69,6 +72,8 @@ pub struct State {
     pub sink: KinesisSink,
     pub config: ProducerConfig,
     pub function_name: String,
+    /// Empty runs in a row seen by this process (see [`State::count_empty`]).
+    empty_runs: AtomicU64,
 }
 
 impl State {
@@ -116,7 +121,30 @@ impl State {
             sink,
             config,
             function_name,
+            empty_runs: AtomicU64::new(0),
         }
+    }
+
+    /// Counts this run into the streak of empty runs (any other run ends it) and returns the
+    /// streak; from `SOURCE_EMPTY_WARN_RUNS` on, every further empty run logs a warning. The
+    /// count lives as long as the warm process: a cold start begins at 0, which is why the
+    /// stack's alarm on `SourceEmpty` is the durable check.
+    pub fn count_empty(&self, empty: bool) -> u64 {
+        if !empty {
+            self.empty_runs.store(0, Ordering::Relaxed);
+            return 0;
+        }
+        let runs = self.empty_runs.fetch_add(1, Ordering::Relaxed) + 1;
+        if runs >= self.config.source_empty_warn_runs {
+            tracing::warn!(
+                source = self.source.name(),
+                empty_runs = runs,
+                warn_after = self.config.source_empty_warn_runs,
+                hint = empty_hint(&self.config.source),
+                "the source has given nothing, run after run"
+            );
+        }
+        runs
     }
 
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
@@ -129,9 +157,10 @@ impl State {
             }
         };
         let settings = overrides.apply(&self.config.settings);
-        let outcome = self
+        let mut outcome = self
             .produce(&settings, self.deadline(event.context.deadline))
             .await;
+        outcome.summary.empty_runs = self.count_empty(outcome.summary.source_empty == 1);
         let failed = outcome.result.as_ref().err();
         log_summary(&outcome.summary, &request_id, &settings, &ignored, failed);
         let emf = match failed {
@@ -203,10 +232,12 @@ async fn build_source(
                 None => None,
             };
             let fetcher = Fetcher::new(name, config.fetch.clone(), auth)?;
-            AnySource::Mastodon(
-                MastodonSource::new(fetcher, &m.base_url, m.page_limit, m.local_only)?
-                    .starting_at(config.start_position),
-            )
+            let source = MastodonSource::new(fetcher, &m.base_url, m.page_limit)?
+                .reading(m.timeline.clone())
+                .starting_at(config.start_position);
+            // A timeline the server reports closed stops the start here, naming the ways out.
+            source.check_access().await?;
+            AnySource::Mastodon(source)
         }
         SourceConfig::HttpJson(h) => {
             let auth = match &h.auth_param {
@@ -235,6 +266,22 @@ async fn build_source(
     })
 }
 
+/// What an empty streak likely means for this source, and the ways out.
+fn empty_hint(source: &SourceConfig) -> &'static str {
+    match source {
+        SourceConfig::Mastodon(_) => {
+            "a Mastodon feed that is disabled or open to signed-in users only can answer an empty array (see the cold-start timelines_access check in the logs), or the timeline is quiet; ways out: SOURCE=jetstream, MASTODON_TIMELINE=tag:<hashtag> where hashtag feeds are open, a user's token in MASTODON_TOKEN_PARAM"
+        }
+        SourceConfig::Jetstream(_) => {
+            "JETSTREAM_COLLECTIONS may match nothing, or the instance sends no commits; try another JETSTREAM_URL"
+        }
+        SourceConfig::HttpJson(_) => {
+            "check HTTP_JSON_URL, HTTP_JSON_RECORDS_POINTER and HTTP_JSON_CURSOR_PARAM against what the API answers"
+        }
+        SourceConfig::Synthetic { .. } => "the synthetic source always has posts: this is a bug",
+    }
+}
+
 /// The overrides an invocation's input carries, and the input keys that were ignored. An
 /// EventBridge envelope (a rule's scheduled event) carries them in `detail`; anything else
 /// (Scheduler's custom input) at the top level.
@@ -258,6 +305,9 @@ fn log_summary(
     let cursor_before = s.cursor_before.as_deref().unwrap_or("");
     let cursor_after = s.cursor_after.as_deref().unwrap_or("");
     let ignored = ignored.join(",");
+    // What was read and not sent, by reason (`{"update":3,"garbage":1}`): the response carries
+    // it too, but a scheduled invocation's response is seen by no one.
+    let skipped = serde_json::to_string(&s.skipped).unwrap_or_default();
     macro_rules! summary {
         ($level:ident, $($extra:tt)*) => {
             tracing::$level!(
@@ -278,6 +328,9 @@ fn log_summary(
                 cursor_before,
                 cursor_after,
                 stop = s.stop,
+                source_empty = s.source_empty,
+                empty_runs = s.empty_runs,
+                skipped = skipped.as_str(),
                 max_pages = settings.max_pages,
                 max_records = settings.max_records,
                 ignored_input_keys = ignored.as_str(),
@@ -294,8 +347,8 @@ fn log_summary(
 
 #[cfg(test)]
 mod tests {
-    use ks_producer::CursorError;
     use ks_producer::deliver::DeliveryError;
+    use ks_producer::{CursorError, SourceError};
 
     use super::*;
 
@@ -338,6 +391,15 @@ mod tests {
                     },
                 }),
                 "Permanent.DELIVERY",
+            ),
+            (
+                HandlerError::Produce(ProduceError::Source(SourceError::Closed {
+                    source_name: "mastodon:m.example".into(),
+                    server: "https://m.example".into(),
+                    reason: "refuses the federated timeline".into(),
+                    ways_out: vec!["SOURCE=jetstream".into()],
+                })),
+                "Permanent.SOURCE",
             ),
         ];
         for (error, expected) in cases {

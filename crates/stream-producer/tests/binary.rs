@@ -1,5 +1,6 @@
 //! The built binary, run as Lambda runs it: settings from the environment, Kinesis and DynamoDB
-//! in moto's server reached through `AWS_ENDPOINT_URL`, events through the Runtime API stand-in.
+//! in moto's server reached through `AWS_ENDPOINT_URL`, a Mastodon server through the test kit's
+//! stand-in, events through the Runtime API stand-in.
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -11,6 +12,7 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use ks_producer::synthetic::id_of;
 use ks_testkit::emulator::{Killed, Moto};
+use ks_testkit::mastodon::{Instance, MastodonStandIn};
 use ks_testkit::runtime_api::{Outcome, RuntimeApi};
 use serde_json::Value;
 
@@ -227,5 +229,132 @@ async fn a_bad_setting_stops_the_cold_start_naming_the_variable() {
     assert!(
         logs.contains("invalid MAX_RECORDS_PER_REQUEST=\\\"900\\\": must be between 1 and 500"),
         "{logs}"
+    );
+}
+
+#[tokio::test]
+async fn a_mastodon_server_with_its_live_feeds_off_stops_the_cold_start_naming_the_ways_out() {
+    // GIVEN a Mastodon server that reports its live feeds disabled and its hashtag feeds open
+    let server = MastodonStandIn::start(
+        Instance::access(("disabled", "disabled"), ("public", "public")),
+        (1..=5).collect(),
+    )
+    .await
+    .unwrap();
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    // WHEN the function starts on its federated timeline (the default)
+    let mut child = spawn(
+        &api,
+        &log,
+        &[
+            ("STREAM_NAME", "s"),
+            ("SOURCE", "mastodon"),
+            ("MASTODON_URL", &server.url()),
+            ("CURSOR_DIR", &dir.path().display().to_string()),
+        ],
+    );
+    let status = tokio::task::spawn_blocking(move || child.0.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    // THEN the cold start fails before asking for work, having read the instance only
+    assert!(!status.success());
+    assert!(api.first_next().is_none());
+    let paths: Vec<String> = server.requests().into_iter().map(|(p, _)| p).collect();
+    assert_eq!(paths, ["/api/v2/instance"]);
+    // AND the error names the server, the setting as it reports it, and the ways out
+    let logs = std::fs::read_to_string(&log).unwrap();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("cannot start"))
+        .unwrap_or_else(|| panic!("no start error in {logs}"));
+    for needle in [
+        server.url().as_str(),
+        "MASTODON_TIMELINE=public",
+        "configuration.timelines_access.live_feeds.local = disabled",
+        "configuration.timelines_access.live_feeds.remote = disabled",
+        "MASTODON_TIMELINE=tag:<hashtag>",
+        "SOURCE=jetstream",
+    ] {
+        assert!(line.contains(needle), "{needle:?} missing from {line}");
+    }
+}
+
+#[tokio::test]
+async fn empty_runs_count_up_in_the_summary_and_emf_and_warn_from_the_threshold_on() {
+    // GIVEN a Mastodon server (before 4.5) whose timeline has nothing, and a threshold of 2
+    let server = MastodonStandIn::start(Instance::WithoutAccess, Vec::new())
+        .await
+        .unwrap();
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("log");
+    let _fn = spawn(
+        &api,
+        &log,
+        &[
+            ("STREAM_NAME", "s"),
+            ("SOURCE", "mastodon"),
+            ("MASTODON_URL", &server.url()),
+            ("CURSOR_DIR", &dir.path().display().to_string()),
+            ("SOURCE_EMPTY_WARN_RUNS", "2"),
+        ],
+    );
+    // WHEN three scheduled runs find nothing
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let Outcome::Response(body) = answer(&api, sample("eventbridge-scheduled.json")).await
+        else {
+            panic!("an empty run failed")
+        };
+        let summary: Value = serde_json::from_slice(&body).unwrap();
+        answers.push((
+            summary["source_empty"].clone(),
+            summary["empty_runs"].clone(),
+        ));
+    }
+    // THEN each is empty and the streak counts up
+    assert_eq!(
+        answers,
+        [
+            (1.into(), 1.into()),
+            (1.into(), 2.into()),
+            (1.into(), 3.into())
+        ]
+    );
+    // AND every EMF document carries SourceEmpty = 1, declared as a metric
+    let logs = std::fs::read_to_string(&log).unwrap();
+    let emf: Vec<Value> = logs
+        .lines()
+        .filter(|l| l.contains("\"_aws\""))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(emf.len(), 3, "{logs}");
+    for doc in &emf {
+        assert_eq!(doc["SourceEmpty"], 1);
+        let declared = doc["_aws"]["CloudWatchMetrics"][0]["Metrics"].to_string();
+        assert!(declared.contains("\"SourceEmpty\""), "{declared}");
+    }
+    // AND the warning comes on the 2nd and 3rd runs, naming the source, the count and the ways out
+    let warnings: Vec<Value> = logs
+        .lines()
+        .filter(|l| l.contains("run after run"))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(warnings.len(), 2, "{logs}");
+    assert_eq!(warnings[0]["level"], "WARN");
+    assert_eq!(warnings[1]["fields"]["empty_runs"], 3);
+    let hint = warnings[0]["fields"]["hint"].as_str().unwrap();
+    assert!(
+        hint.contains("SOURCE=jetstream") && hint.contains("MASTODON_TOKEN_PARAM"),
+        "{hint}"
+    );
+    assert!(
+        warnings[0]["fields"]["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("mastodon:127.0.0.1")
     );
 }

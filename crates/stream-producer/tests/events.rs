@@ -188,6 +188,26 @@ async fn a_stream_that_keeps_throttling_fails_the_invocation_and_holds_the_curso
 }
 
 #[tokio::test]
+async fn an_empty_streak_counts_up_and_a_run_with_records_ends_it() {
+    // GIVEN a warm function whose source came back empty twice
+    let server = KinesisStandIn::start(Faults::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(&server, dir.path(), &[("SOURCE_EMPTY_WARN_RUNS", "2")]);
+    assert_eq!((state.count_empty(true), state.count_empty(true)), (1, 2));
+    // WHEN a run puts posts
+    let out = state
+        .handle(event(sample("eventbridge-scheduled.json"), "req-1"))
+        .await
+        .unwrap();
+    // THEN it is no empty run, the streak is over, and the next empty run starts it again
+    assert_eq!(
+        (out["source_empty"].as_u64(), out["empty_runs"].as_u64()),
+        (Some(0), Some(0))
+    );
+    assert_eq!(state.count_empty(true), 1);
+}
+
+#[tokio::test]
 async fn a_local_emulators_relative_deadline_still_leaves_time_to_work() {
     // GIVEN `cargo lambda watch`'s deadline header: the timeout (600000 ms), not an epoch time
     let server = KinesisStandIn::start(Faults::default()).await.unwrap();

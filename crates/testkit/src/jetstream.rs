@@ -6,7 +6,7 @@
 //!
 //! Several instances can share one [`Network`] (the same events) with their own clock skew, as
 //! Jetstream's public instances stamp the same event with slightly different `time_us`. Faults
-//! per connection: close after N frames, garbage and oversize frames, a stall.
+//! per connection: close after N frames, garbage and oversize frames, a stall (the pings go on).
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -34,6 +34,11 @@ pub enum Kind {
         rkey: String,
         text: String,
         lang: Option<String>,
+        /// `reply.parent.uri` (and `reply.root.uri`).
+        reply_to: Option<String>,
+        /// The record's own `tags`, and the tags of its `app.bsky.richtext.facet#tag` facets.
+        tags: Vec<String>,
+        facet_tags: Vec<String>,
     },
     Update {
         collection: String,
@@ -65,8 +70,9 @@ impl Network {
     }
 
     /// `n` events ending `ago` before now, `step` apart: mostly posts (every 7th a like, every
-    /// 11th an update, 13th a delete, 17th an identity, 19th an account event). Returns the
-    /// posts' URIs, the set every reader must deliver exactly once.
+    /// 11th an update, 13th a delete, 17th an identity, 19th an account event; every 5th post a
+    /// reply, every 3rd with a tag and a tag facet). Returns the posts' URIs, the set every
+    /// reader must deliver exactly once.
     pub fn backlog(&self, n: u64, ago: Duration, step: Duration) -> Vec<String> {
         let end = now_us().saturating_sub(ago.as_micros() as u64);
         let start = end.saturating_sub(n * step.as_micros() as u64);
@@ -96,6 +102,9 @@ impl Network {
                 rkey,
                 text: String::new(),
                 lang: None,
+                reply_to: None,
+                tags: Vec::new(),
+                facet_tags: Vec::new(),
             },
             _ => {
                 let mood = [
@@ -104,11 +113,25 @@ impl Network {
                     "a chair",
                     "great and awful",
                 ][(i % 4) as usize];
+                let (tags, facet_tags) = if i.is_multiple_of(3) {
+                    (vec!["standin".to_owned()], vec![format!("mood{}", i % 4)])
+                } else {
+                    (Vec::new(), Vec::new())
+                };
                 Kind::Create {
                     collection: post,
                     rkey,
                     text: format!("post {i}: {mood}"),
                     lang: Some("en".into()),
+                    reply_to: i.is_multiple_of(5).then(|| {
+                        format!(
+                            "at://did:plc:standin{:04}/app.bsky.feed.post/3k{:011}",
+                            (i + 1) % 97,
+                            i / 2
+                        )
+                    }),
+                    tags,
+                    facet_tags,
                 }
             }
         };
@@ -319,8 +342,15 @@ async fn serve(
                 continue;
             }
             if f.stall_after_frames > 0 && sent >= f.stall_after_frames {
-                // Stalled: nothing more, but the connection stays open.
-                std::future::pending::<()>().await;
+                // Stalled: no more events, but the connection stays open and the pings go on
+                // (a server's keep-alive runs apart from the loop that feeds it events).
+                loop {
+                    ping.tick().await;
+                    if tx.send(Message::Ping(Vec::new().into())).await.is_err() {
+                        reader.abort();
+                        return;
+                    }
+                }
             }
             if f.close_first_connections >= conn
                 && f.close_after_frames > 0
@@ -385,11 +415,32 @@ fn frame(e: &NetEvent, t: u64) -> String {
             rkey,
             text,
             lang,
+            reply_to,
+            tags,
+            facet_tags,
         } => {
             let mut record =
                 json!({"$type": collection, "createdAt": "2026-12-02T10:00:00.000Z", "text": text});
             if let Some(l) = lang {
                 record["langs"] = json!([l]);
+            }
+            if let Some(parent) = reply_to {
+                record["reply"] = json!({"parent": {"uri": parent, "cid": "bafyreiparent"},
+                    "root": {"uri": parent, "cid": "bafyreiparent"}});
+            }
+            if !tags.is_empty() {
+                record["tags"] = json!(tags);
+            }
+            if !facet_tags.is_empty() {
+                // Byte offsets into `text` (UTF-8), as the lexicon's facets index them.
+                let facets: Vec<_> = facet_tags
+                    .iter()
+                    .map(|t| {
+                        json!({"index": {"byteStart": 0, "byteEnd": 4},
+                        "features": [{"$type": "app.bsky.richtext.facet#tag", "tag": t}]})
+                    })
+                    .collect();
+                record["facets"] = json!(facets);
             }
             json!({"did": e.did, "time_us": t, "kind": "commit", "commit": {
                 "rev": rev, "operation": "create", "collection": collection, "rkey": rkey,

@@ -10,6 +10,8 @@
 //!   kinds, clock skew between instances, injected closes, garbage, oversize frames, stalls);
 //!   also the `jetstream-standin` binary.
 //! - [`kinesis`]: Kinesis `PutRecords` with injected partial failures.
+//! - [`mastodon`]: a Mastodon server's instance document and timelines, applying 4.5's
+//!   `timelines_access` settings as its controllers do.
 //! - [`runtime_api`]: the Lambda Runtime API, so a function binary runs as Lambda runs it.
 //! - [`emulator`]: moto's server on a free loopback port, and stream helpers over it.
 
@@ -18,4 +20,5 @@ pub mod comprehend;
 pub mod emulator;
 pub mod jetstream;
 pub mod kinesis;
+pub mod mastodon;
 pub mod runtime_api;

@@ -13,6 +13,7 @@
 //! - [`put_csv`], [`put_jsonl`], [`put_array`]: the `put` readers, each against an oracle and
 //!   against itself through a tiny read buffer.
 //! - [`mastodon_page`], [`http_json_page`]: the HTTP sources' page parsing.
+//! - [`jetstream_frame`]: a Jetstream frame read into a post or a skip, and the stored position.
 //! - [`bedrock_answer`]: the validation of a Bedrock model's tool answer.
 //! - [`link_header`]: `Link` (RFC 8288) and `Retry-After` header parsing.
 //! - [`id_cmp`]: the record-id order is a total order.
@@ -22,6 +23,7 @@ pub mod bedrock_answer;
 pub mod firehose_event;
 pub mod http_json_page;
 pub mod id_cmp;
+pub mod jetstream_frame;
 pub mod json_splice;
 pub mod kpl;
 pub mod link_header;
@@ -41,6 +43,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("firehose_event", firehose_event::check),
     ("http_json_page", http_json_page::check),
     ("id_cmp", id_cmp::check),
+    ("jetstream_frame", jetstream_frame::check),
     ("json_splice", json_splice::check),
     ("kpl", kpl::check),
     ("link_header", link_header::check),

@@ -23,7 +23,7 @@ fn source() -> &'static MastodonSource {
     static SOURCE: OnceLock<MastodonSource> = OnceLock::new();
     SOURCE.get_or_init(|| {
         let fetcher = Fetcher::new("mastodon", FetchSettings::default(), None).expect("a client");
-        MastodonSource::new(fetcher, "https://mastodon.example", 40, false).expect("a source")
+        MastodonSource::new(fetcher, "https://mastodon.example", 40).expect("a source")
     })
 }
 

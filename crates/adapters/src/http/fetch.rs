@@ -467,10 +467,15 @@ impl Fetcher {
             } else {
                 ""
             };
-            return Err(self.permanent(format!(
-                "HTTP {status} from {}{note}: {snippet}",
-                redact(url.as_str())
-            )));
+            // Permanent, with the status kept for the source to read (Mastodon's 401 and 422).
+            return Err(Attempt::Permanent(SourceError::Status {
+                source_name: self.source_name.clone(),
+                status: status.as_u16(),
+                reason: format!(
+                    "HTTP {status} from {}{note}: {snippet}",
+                    redact(url.as_str())
+                ),
+            }));
         }
         let link = resp
             .headers()

@@ -67,6 +67,13 @@ pub enum FrameError {
 /// Reads one text frame. `wanted` are the collections asked for (an entry ending in `.*` is a
 /// prefix, as `wantedCollections` allows); the server filters too, this only guards.
 pub fn read_frame(text: &str, wanted: &[String]) -> Result<Event, FrameError> {
+    // serde's derived structs also read a JSON array positionally; an event is an object.
+    if !text
+        .trim_start_matches([' ', '\t', '\n', '\r'])
+        .starts_with('{')
+    {
+        return Err(FrameError::Garbage("not a JSON object".into()));
+    }
     let frame: Frame =
         serde_json::from_str(text).map_err(|e| FrameError::Garbage(e.to_string()))?;
     let t = frame.time_us;
@@ -242,7 +249,14 @@ mod tests {
             )),
             "other_collection"
         );
-        for bad in ["", "{", "[]", r#"{"did":"d","kind":"commit"}"#, "\u{0}"] {
+        for bad in [
+            "",
+            "{",
+            "[]",
+            r#"["d",1,"commit"]"#,
+            r#"{"did":"d","kind":"commit"}"#,
+            "\u{0}",
+        ] {
             assert!(read_frame(bad, &w).is_err(), "{bad:?}");
         }
         let no_record = POST.replace("\"record\":", "\"x\":");

@@ -34,6 +34,9 @@ pub const MAX_RECONNECTS: u32 = 3;
 /// The largest frame tungstenite reads at all; frames between the cap we ask the server for
 /// and this are counted and skipped. Jetstream events are a few KB.
 const HARD_FRAME_LIMIT: usize = 16 * 1024 * 1024;
+/// Jetstream v2 reads a `cursor` below this as its per-instance sequence number and one above as
+/// unix microseconds (`docs/README.md` §5.1): positions are times, so a cursor never goes below.
+pub const MIN_TIME_CURSOR: u64 = 1_000_000_000_000_000;
 /// Jetstream keeps about 36 hours: an older cursor is clamped to the oldest event it has.
 pub const LOOKBACK: Duration = Duration::from_secs(36 * 3600);
 
@@ -108,7 +111,7 @@ impl JetstreamSource {
             &self.config.max_frame_bytes.to_string(),
         );
         if let Some(c) = cursor {
-            add("cursor", &c.to_string());
+            add("cursor", &c.max(MIN_TIME_CURSOR).to_string());
         }
         url
     }
@@ -123,10 +126,11 @@ impl JetstreamSource {
                 }
                 Some(t.saturating_sub(margin))
             }
+            // Any time older than what the server keeps reads from its oldest event; a time,
+            // not a small number, which Jetstream v2 would read as its own sequence number.
             None => match self.start {
                 StartPosition::Latest => None,
-                // Any cursor older than what the server keeps reads from its oldest event.
-                StartPosition::Oldest => Some(1),
+                StartPosition::Oldest => Some(now_us().saturating_sub(LOOKBACK.as_micros() as u64)),
             },
         }
     }
@@ -159,33 +163,42 @@ impl Reading<'_> {
 
     /// Reads frames until a stop or the connection is lost.
     async fn read(&mut self, socket: &mut Socket) -> Ended {
+        // The stall clock runs from the last data frame: the server's pings (and our pongs)
+        // keep a connection open but bring no events, so they must not keep the read waiting.
+        let mut last_data = Instant::now();
         loop {
             if self.records.len() >= self.budget.max_records {
                 return Ended::Stop(Stop::MaxRecords);
             }
-            let now = Instant::now();
-            if now >= self.budget.deadline {
+            // Checked here too: a frame that is always ready would win every timeout.
+            if Instant::now() >= self.budget.deadline {
                 return Ended::Stop(Stop::Deadline);
             }
-            let wait = self.source.config.stall.min(self.budget.deadline - now);
-            let frame = match tokio::time::timeout(wait, socket.next()).await {
-                Err(_) if Instant::now() >= self.budget.deadline => {
-                    return Ended::Stop(Stop::Deadline);
-                }
-                Err(_) => return Ended::Stop(Stop::Stalled),
-                Ok(None) => return Ended::Lost("the server closed the connection".into()),
-                Ok(Some(Err(e))) => return Ended::Lost(e.to_string()),
-                Ok(Some(Ok(m))) => m,
-            };
+            let stalled_at = last_data + self.source.config.stall;
+            let frame =
+                match tokio::time::timeout_at(stalled_at.min(self.budget.deadline), socket.next())
+                    .await
+                {
+                    Err(_) if Instant::now() >= self.budget.deadline => {
+                        return Ended::Stop(Stop::Deadline);
+                    }
+                    Err(_) => return Ended::Stop(Stop::Stalled),
+                    Ok(None) => return Ended::Lost("the server closed the connection".into()),
+                    Ok(Some(Err(e))) => return Ended::Lost(e.to_string()),
+                    Ok(Some(Ok(m))) => m,
+                };
             let text = match frame {
                 Message::Text(t) => t,
                 Message::Close(c) => return Ended::Lost(format!("closed by the server: {c:?}")),
                 Message::Binary(_) => {
+                    last_data = Instant::now();
                     self.skip("garbage");
                     continue;
                 }
+                // Ping, pong (answered by tungstenite as we read), raw frames: no data.
                 _ => continue,
             };
+            last_data = Instant::now();
             if text.len() > self.source.config.max_frame_bytes {
                 self.skip("oversize");
                 continue;
@@ -372,7 +385,18 @@ mod tests {
         let s = source(&["ws://h/subscribe"]);
         assert_eq!(s.first_cursor(&Position::default()), None);
         let oldest = s.clone().starting_at(StartPosition::Oldest);
-        assert_eq!(oldest.first_cursor(&Position::default()), Some(1));
+        let from = oldest.first_cursor(&Position::default()).unwrap();
+        let lookback = LOOKBACK.as_micros() as u64;
+        assert!(
+            from >= MIN_TIME_CURSOR
+                && now_us() - from >= lookback
+                && now_us() - from < lookback + 60_000_000
+        );
+        assert!(
+            oldest
+                .subscribe_url("ws://h/subscribe", Some(7))
+                .ends_with(&format!("cursor={MIN_TIME_CURSOR}"))
+        );
         let at = Position::default().after([("at://x", now_us())], 1);
         let t = at.time_us.unwrap();
         assert_eq!(

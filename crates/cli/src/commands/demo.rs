@@ -1,10 +1,12 @@
-//! `demo`: synthetic posts → the producer's core logic → an in-process stream → the local
-//! Firehose → the transform with the lexicon backend → an S3-shaped directory, then the report.
+//! `demo`: synthetic posts (or, online, Bluesky's live posts through the jetstream source) →
+//! the producer's core logic → an in-process stream → the local Firehose → the transform with
+//! the lexicon backend → an S3-shaped directory, then the report.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ks_lexicon::Vader;
+use ks_producer::config::{DEFAULT_JETSTREAM_URL, JetstreamConfig};
 use ks_producer::cursor::MemoryCursorStore;
 use ks_producer::limits::KPL_DEFAULT_AGGREGATION_MAX_BYTES;
 use ks_producer::run::{ProduceSettings, produce};
@@ -31,8 +33,19 @@ pub const MARKER: &str = ".kinesis-sentiment-demo";
 pub const STREAM_NAME: &str = "social-posts";
 pub const DELIVERY_STREAM_NAME: &str = "social-posts-sentiment";
 
+/// Where the demo's posts come from.
+#[derive(Debug, Clone, Default)]
+pub enum DemoSource {
+    /// The deterministic synthetic source, offline (`make demo`).
+    #[default]
+    Synthetic,
+    /// Bluesky's Jetstream, live: the stack's default source, needs the network.
+    Jetstream(JetstreamConfig),
+}
+
 #[derive(Debug, Clone)]
 pub struct DemoOptions {
+    pub source: DemoSource,
     pub records: usize,
     /// Producing stops after this long even if fewer records were produced.
     pub seconds: u64,
@@ -57,6 +70,7 @@ pub struct DemoOptions {
 impl Default for DemoOptions {
     fn default() -> Self {
         DemoOptions {
+            source: DemoSource::Synthetic,
             records: 5_000,
             seconds: 30,
             out: PathBuf::from("out/demo"),
@@ -185,55 +199,49 @@ pub async fn run(
     let mut firehose = LocalFirehose::new(firehose_settings, &processor, &bucket);
     let mut rng = fastrand::Rng::with_seed(opts.seed);
 
-    let mut produced = 0u64;
-    let mut producer_calls = 0u64;
-    let mut kinesis_records = 0u64;
-    let time_budget = Duration::from_secs(opts.seconds);
-    while (produced as usize) < opts.records && started.elapsed() < time_budget {
-        let n = opts.batch.max(1).min(opts.records - produced as usize);
-        let source = Corrupting {
-            inner: SyntheticSource {
-                name: "synthetic".to_owned(),
-                seed: opts.seed,
-                per_invocation: n,
-                rate_per_sec: opts.rate,
-            },
-            every: opts.bad_every,
-        };
-        let settings = ProduceSettings {
-            aggregation: opts.aggregate.then_some(KPL_DEFAULT_AGGREGATION_MAX_BYTES),
-            max_pages: u32::MAX,
-            max_records: n,
-            put_reserve: Duration::from_secs(1),
-            ..ProduceSettings::default()
-        };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        let outcome = produce(
-            &source, &cursors, &stream, "demo", &settings, deadline, &mut rng,
-        )
-        .await;
-        if let Err(e) = outcome.result {
-            return Err(DemoError::Produce {
-                code: e.code(),
-                message: e.to_string(),
-            });
+    let mut totals = Totals::default();
+    let mut pipeline = Pipeline {
+        opts,
+        started,
+        stream: &stream,
+        cursors: &cursors,
+        firehose: &mut firehose,
+        rng: &mut rng,
+    };
+    match &opts.source {
+        DemoSource::Synthetic => {
+            let source = |n| Corrupting {
+                inner: SyntheticSource {
+                    name: "synthetic".to_owned(),
+                    seed: opts.seed,
+                    per_invocation: n,
+                    rate_per_sec: opts.rate,
+                },
+                every: opts.bad_every,
+            };
+            pipeline
+                .produce_all(source, &mut totals, &mut progress)
+                .await?
         }
-        produced += outcome.summary.put;
-        producer_calls += outcome.summary.put_records_calls;
-        kinesis_records += outcome.summary.kinesis_records;
-        while firehose.poll(&stream).await? > 0 {}
-        progress(produced, firehose.stats());
-        if outcome.summary.put == 0 {
-            break;
+        DemoSource::Jetstream(config) => {
+            jetstream(&mut pipeline, config, &mut totals, &mut progress).await?
         }
     }
     while firehose.poll(&stream).await? > 0 {}
     firehose.flush().await?;
+    let Totals {
+        produced,
+        producer_calls,
+        kinesis_records,
+    } = totals;
     progress(produced, firehose.stats());
-    let corrupted = (0..produced)
-        .filter(|&i| is_corrupted(i, opts.bad_every))
-        .map(ks_producer::synthetic::id_of)
-        .collect();
+    let corrupted = match opts.source {
+        DemoSource::Synthetic => (0..produced)
+            .filter(|&i| is_corrupted(i, opts.bad_every))
+            .map(ks_producer::synthetic::id_of)
+            .collect(),
+        DemoSource::Jetstream(_) => Vec::new(),
+    };
     Ok(DemoOutcome {
         produced,
         corrupted,
@@ -244,8 +252,129 @@ pub async fn run(
     })
 }
 
+#[derive(Debug, Default)]
+struct Totals {
+    produced: u64,
+    producer_calls: u64,
+    kinesis_records: u64,
+}
+
+/// The parts one producer invocation of the demo runs through.
+struct Pipeline<'a, 'b> {
+    opts: &'a DemoOptions,
+    started: Instant,
+    stream: &'a LocalStream,
+    cursors: &'a MemoryCursorStore,
+    firehose: &'a mut LocalFirehose<'b, InProcess<Vader>>,
+    rng: &'a mut fastrand::Rng,
+}
+
+impl Pipeline<'_, '_> {
+    fn time_left(&self) -> Duration {
+        Duration::from_secs(self.opts.seconds).saturating_sub(self.started.elapsed())
+    }
+
+    /// Producer invocations (each of at most `--batch` posts from `source(n)`), each followed
+    /// by the Firehose polls it causes, until `--records` or `--seconds`. A live source that
+    /// has nothing new waits a second instead of ending the run.
+    async fn produce_all<S: Source>(
+        &mut self,
+        source: impl Fn(usize) -> S,
+        totals: &mut Totals,
+        progress: &mut impl FnMut(u64, &FirehoseStats),
+    ) -> Result<(), DemoError> {
+        let live = matches!(self.opts.source, DemoSource::Jetstream(_));
+        while (totals.produced as usize) < self.opts.records && !self.time_left().is_zero() {
+            let n = self
+                .opts
+                .batch
+                .max(1)
+                .min(self.opts.records - totals.produced as usize);
+            let settings = ProduceSettings {
+                aggregation: self
+                    .opts
+                    .aggregate
+                    .then_some(KPL_DEFAULT_AGGREGATION_MAX_BYTES),
+                max_pages: u32::MAX,
+                max_records: n,
+                put_reserve: Duration::from_secs(1),
+                ..ProduceSettings::default()
+            };
+            // A live read stops at `--seconds` (plus the put reserve), like the Lambda's budget.
+            let budget = Duration::from_secs(60).min(self.time_left() + settings.put_reserve);
+            let deadline = tokio::time::Instant::now() + budget;
+            let outcome = produce(
+                &source(n),
+                self.cursors,
+                self.stream,
+                "demo",
+                &settings,
+                deadline,
+                self.rng,
+            )
+            .await;
+            if let Err(e) = outcome.result {
+                return Err(DemoError::Produce {
+                    code: e.code(),
+                    message: e.to_string(),
+                });
+            }
+            totals.produced += outcome.summary.put;
+            totals.producer_calls += outcome.summary.put_records_calls;
+            totals.kinesis_records += outcome.summary.kinesis_records;
+            while self.firehose.poll(self.stream).await? > 0 {}
+            progress(totals.produced, self.firehose.stats());
+            match (outcome.summary.put, live) {
+                (0, false) => break,
+                (0, true) => tokio::time::sleep(Duration::from_secs(1).min(self.time_left())).await,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "jetstream")]
+async fn jetstream(
+    pipeline: &mut Pipeline<'_, '_>,
+    config: &JetstreamConfig,
+    totals: &mut Totals,
+    progress: &mut impl FnMut(u64, &FirehoseStats),
+) -> Result<(), DemoError> {
+    let source = ks_adapters::jetstream::JetstreamSource::new(config.clone());
+    pipeline
+        .produce_all(|_| source.clone(), totals, progress)
+        .await
+}
+
+#[cfg(not(feature = "jetstream"))]
+async fn jetstream(
+    _: &mut Pipeline<'_, '_>,
+    _: &JetstreamConfig,
+    _: &mut Totals,
+    _: &mut impl FnMut(u64, &FirehoseStats),
+) -> Result<(), DemoError> {
+    Err(DemoError::Output(
+        "this build has no jetstream source (make demo builds without it, offline): run `cargo run --release -p kinesis-sentiment -- demo --source jetstream`".to_owned(),
+    ))
+}
+
+/// `--source`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SourceArg {
+    Synthetic,
+    Jetstream,
+}
+
 #[derive(Args)]
 pub struct DemoArgs {
+    /// Where posts come from: the offline synthetic source, or Bluesky's live Jetstream (the
+    /// machine must be online; --records and --seconds bound the run).
+    #[arg(long, value_enum, default_value_t = SourceArg::Synthetic)]
+    pub source: SourceArg,
+    /// The Jetstream instance's /subscribe URL (wss://, or ws:// for a local one).
+    #[arg(long, default_value = DEFAULT_JETSTREAM_URL)]
+    pub jetstream_url: String,
     /// Posts to produce.
     #[arg(long, default_value_t = 5_000)]
     pub records: usize,
@@ -286,15 +415,40 @@ pub struct DemoArgs {
     pub output_format: OutputFormat,
 }
 
+/// `--jetstream-url` checked as the producer checks `JETSTREAM_URL`.
+fn jetstream_config(url: &str) -> Result<JetstreamConfig, String> {
+    let lookup = |_: &str| Some(url.to_owned());
+    let url = ks_producer::config::ws_url(
+        &ks_kernel::env::Env(&lookup),
+        "--jetstream-url",
+        Some(url.to_owned()),
+    )
+    .map_err(|e| e.to_string())?
+    .ok_or("--jetstream-url: empty")?;
+    Ok(JetstreamConfig {
+        urls: vec![url],
+        ..JetstreamConfig::default()
+    })
+}
+
 /// `kinesis-sentiment demo`: runs the pipeline with a progress bar, then writes the report.
 pub async fn main(args: DemoArgs) -> Result<(), String> {
+    let source = match args.source {
+        SourceArg::Synthetic => DemoSource::Synthetic,
+        SourceArg::Jetstream => DemoSource::Jetstream(jetstream_config(&args.jetstream_url)?),
+    };
+    let bad_every = match source {
+        DemoSource::Synthetic => args.bad_every,
+        DemoSource::Jetstream(_) => 0,
+    };
     let opts = DemoOptions {
+        source,
         records: args.records,
         seconds: args.seconds,
         out: args.out.clone(),
         force: args.force,
         shards: usize::from(args.shards),
-        bad_every: args.bad_every,
+        bad_every,
         rate: args.rate,
         seed: args.seed,
         buffer_bytes: args.buffer_bytes as usize,
