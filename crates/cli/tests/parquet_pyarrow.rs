@@ -36,7 +36,7 @@ fn python_with_pyarrow() -> PathBuf {
 /// Three enriched records: every column set (unicode, escapes, extreme numbers), a sparse one
 /// with the error form of the sentiment member and a member the table lacks, and explicit nulls.
 const RECORDS: [&str; 3] = [
-    r#"{"id":"110000000000000001","created_at":"2025-01-01T00:00:00.500Z","lang":"en","text":"Café crème 😀 — \"quoted\"\ttab","content":"<p>x</p>","url":"https://social.example/@anna1/1","user":{"id":"900001","username":"anna1","display_name":"Anna","followers_count":9223372036854775807,"following_count":0},"tags":["café","日本語"],"replies_count":1,"reblogs_count":-2,"favourites_count":3,"sensitive":false,"visibility":"public","source":"synthetic","sentiment":{"label":"POSITIVE","scores":{"positive":0.1234567890123456789,"negative":1e-300,"neutral":0.30000000000000004,"mixed":0},"model":"lexicon"}}"#,
+    r#"{"id":"110000000000000001","created_at":"2025-01-01T00:00:00.500Z","lang":"en","text":"Café crème 😀 — \"quoted\"\ttab","content":"<p>x</p>","url":"https://social.example/@anna1/1","user":{"id":"900001","username":"anna1","display_name":"Anna","followers_count":9223372036854775807,"following_count":0},"tags":["café","日本語"],"replies_count":1,"reblogs_count":-2,"favourites_count":3,"sensitive":false,"visibility":"public","did":"did:plc:abc","rkey":"3k","cid":"bafyrei","time_us":1733133600000001,"langs":["en","pt"],"reply_to":"at://did:plc:x/app.bsky.feed.post/1","source":"synthetic","sentiment":{"label":"POSITIVE","scores":{"positive":0.1234567890123456789,"negative":1e-300,"neutral":0.30000000000000004,"mixed":0},"model":"lexicon"}}"#,
     r#"{"id":"2","language":"ja","text":"\u65e5\u672c\u8a9e","tags":[],"sensitive":null,"unknown":{"a":[1]},"sentiment":{"label":null,"error":"THROTTLED: slow down","model":"comprehend"}}"#,
     r#"{"id":"3","tags":null,"user":null,"sentiment":null}"#,
 ];
@@ -101,6 +101,12 @@ fn pyarrow_reads_the_schema_and_values_encode_wrote() {
             "favourites_count": 3,
             "sensitive": false,
             "visibility": "public",
+            "did": "did:plc:abc",
+            "rkey": "3k",
+            "cid": "bafyrei",
+            "time_us": 1_733_133_600_000_001_i64,
+            "langs": ["en", "pt"],
+            "reply_to": "at://did:plc:x/app.bsky.feed.post/1",
             "source": "synthetic",
             "sentiment": {
                 "label": "POSITIVE",

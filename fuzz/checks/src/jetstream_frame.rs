@@ -180,7 +180,10 @@ fn check_post(frame: &Value, post: &ks_adapters::jetstream::event::Post) {
     assert_eq!(rec["cid"], post.cid.as_str());
     assert_eq!(rec["time_us"], post.time_us);
     assert_eq!(rec["text"], text);
-    assert_eq!(rec["langs"].as_array().unwrap().iter().collect::<Vec<_>>(), langs);
+    assert_eq!(
+        rec["langs"].as_array().unwrap().iter().collect::<Vec<_>>(),
+        langs
+    );
     assert_eq!(&rec["lang"], langs.first().copied().unwrap_or(&Value::Null));
     let created = r.get("createdAt").filter(|c| c.is_string());
     assert_eq!(&rec["created_at"], created.unwrap_or(&Value::Null));
@@ -194,7 +197,10 @@ fn check_post(frame: &Value, post: &ks_adapters::jetstream::event::Post) {
     let tags = rec["tags"].as_array().expect("tags are an array");
     let unique: HashSet<&Value> = tags.iter().collect();
     assert_eq!(unique.len(), tags.len(), "each tag once: {tags:?}");
-    assert!(tags.iter().all(|t| t.is_string() && r.to_string().contains(&t.to_string())));
+    assert!(
+        tags.iter()
+            .all(|t| t.is_string() && r.to_string().contains(&t.to_string()))
+    );
 }
 
 fn check_position(text: &str, window_us: u64, posts: usize) {
@@ -208,7 +214,10 @@ fn check_position(text: &str, window_us: u64, posts: usize) {
     let times: Vec<u64> = (0..posts as u64)
         .map(|i| t.saturating_add(i * 400_000).saturating_sub(1_000_000))
         .collect();
-    let q = p.after(uris.iter().map(String::as_str).zip(times.iter().copied()), window_us);
+    let q = p.after(
+        uris.iter().map(String::as_str).zip(times.iter().copied()),
+        window_us,
+    );
     let newest = q.time_us.expect("a time");
     assert!(newest >= t && times.iter().all(|&at| newest >= at));
     assert!(q.delivered.len() <= MAX_WINDOW_POSTS);
@@ -216,7 +225,11 @@ fn check_position(text: &str, window_us: u64, posts: usize) {
     assert!(q.delivered.values().all(|&at| at >= oldest && at <= newest));
     if q.delivered.len() < MAX_WINDOW_POSTS {
         for (uri, &at) in uris.iter().zip(&times) {
-            assert_eq!(q.has(uri), at >= oldest, "{uri} at {at}, window from {oldest}");
+            assert_eq!(
+                q.has(uri),
+                at >= oldest,
+                "{uri} at {at}, window from {oldest}"
+            );
         }
     }
     let again = Position::parse(&q.render().unwrap()).expect("a rendered position parses");

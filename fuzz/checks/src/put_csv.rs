@@ -78,7 +78,11 @@ pub fn check(data: &[u8]) {
     // A header past the record limit is reported once and the input skipped: the reader
     // measures the row as read (fields joined by commas), a leading BOM counted or not.
     let joined = header.as_slice().len() + header.len().saturating_sub(1);
-    let bom = usize::from(header.get(0).is_some_and(|f| f.starts_with(b"\xEF\xBB\xBF"))) * 3;
+    let bom = usize::from(
+        header
+            .get(0)
+            .is_some_and(|f| f.starts_with(b"\xEF\xBB\xBF")),
+    ) * 3;
     if joined.saturating_sub(bom) > max
         || (joined > max && matches!(&items[..], [Item::Bad { line: 1, .. }]))
     {
