@@ -43,6 +43,12 @@ async def main():
     # AND the replay is inclusive of the cursor: asking from a frame's time_us starts with it
     again = await read(f"wantedCollections=app.bsky.feed.post&cursor={times[50]}", 1)
     assert again[0]["time_us"] == times[50], (again[0], times[50])
+    # AND, as in Jetstream v2, each event carries the instance's sequence number, and a cursor
+    # below 10^15 is read as one (replay from that event, inclusive)
+    seqs = [f["cursor"] for f in frames]
+    assert all(isinstance(q, int) for q in seqs) and seqs == sorted(seqs), seqs[:5]
+    by_seq = await read(f"wantedCollections=app.bsky.feed.post&cursor={seqs[50]}", 1)
+    assert by_seq[0]["cursor"] == seqs[50] and by_seq[0]["time_us"] == times[50], by_seq[0]
     # AND a prefix filter and no cursor (live tail) work
     live = await read("wantedCollections=app.bsky.feed.*", 3)
     assert all(f["time_us"] >= now_us for f in live), "no cursor means the live tail"
@@ -50,7 +56,7 @@ async def main():
     async with websockets.connect(f"{URL}?wantedCollections=app.bsky.feed.post", ping_interval=None) as ws:
         pong_waiter = await ws.ping()
         await asyncio.wait_for(pong_waiter, 5)
-    print(f"python websockets {websockets.__version__}: replay, inclusive cursor, filters, kinds, live tail, ping: ok")
+    print(f"python websockets {websockets.__version__}: replay, inclusive cursor, v2 sequence cursor, filters, kinds, live tail, ping: ok")
 
 
 asyncio.run(main())

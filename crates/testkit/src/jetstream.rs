@@ -4,6 +4,11 @@
 //! unix-µs cursor, live tail without one, identity and account events whatever the filter,
 //! prefix filters like `app.bsky.feed.*`, pings the client must answer).
 //!
+//! As Jetstream v2 does, every event also carries `cursor`, this instance's own sequence number
+//! (the event's place in the network, counted from 1 plus the instance's clock skew in ms, so
+//! two instances' numbers differ), and a `?cursor=` below 10^15 is read as such a number, a
+//! larger one as unix µs.
+//!
 //! Several instances can share one [`Network`] (the same events) with their own clock skew, as
 //! Jetstream's public instances stamp the same event with slightly different `time_us`. Faults
 //! per connection: close after N frames, garbage and oversize frames, a stall (the pings go on).
@@ -334,7 +339,9 @@ async fn serve(
         for e in net.snapshot_from(next) {
             next += 1;
             let t = (e.true_us as i64 + f.skew_us).max(0) as u64;
+            let seq = next as u64 + f.skew_us.unsigned_abs() / 1000;
             let wanted = match query.cursor {
+                Some(c) if c < SEQUENCE_CURSOR_BELOW => seq >= c,
                 Some(c) => t >= c,
                 None => e.true_us >= live_from,
             };
@@ -375,7 +382,7 @@ async fn serve(
                 let _ = tx.send(Message::text(big)).await;
             }
             s.frames.fetch_add(1, Ordering::SeqCst);
-            if tx.send(Message::text(frame(&e, t))).await.is_err() {
+            if tx.send(Message::text(frame(&e, t, seq))).await.is_err() {
                 reader.abort();
                 return;
             }
@@ -407,9 +414,12 @@ fn passes(e: &NetEvent, wanted: &[String]) -> bool {
 }
 
 /// The frame as Jetstream writes it (fields omitted when empty, as the server does).
-fn frame(e: &NetEvent, t: u64) -> String {
+/// Jetstream v2 reads a smaller `cursor` as its sequence number (`docs/README.md` §5.1).
+const SEQUENCE_CURSOR_BELOW: u64 = 1_000_000_000_000_000;
+
+fn frame(e: &NetEvent, t: u64, seq: u64) -> String {
     let rev = format!("3l{t:011}");
-    let v = match &e.kind {
+    let mut v = match &e.kind {
         Kind::Create {
             collection,
             rkey,
@@ -460,6 +470,7 @@ fn frame(e: &NetEvent, t: u64) -> String {
         Kind::Account => json!({"did": e.did, "time_us": t, "kind": "account", "account": {
             "active": true, "did": e.did, "seq": t / 1000, "time": "2026-12-02T10:00:00.000Z"}}),
     };
+    v["cursor"] = json!(seq);
     v.to_string()
 }
 
