@@ -452,15 +452,12 @@ async fn run_binary(comprehend_url: &str, event: &[u8]) -> BinaryRun {
 async fn run_binary_with(settings: &[(&str, &str)], event: &[u8]) -> BinaryRun {
     let api = RuntimeApi::start(Duration::from_secs(300)).await.unwrap();
     let spawned = Instant::now();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_firehose-transform"))
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.host())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "firehose-transform")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
-        .env("AWS_SECRET_ACCESS_KEY", "local-secret")
+    let mut child = api
+        .command(
+            env!("CARGO_BIN_EXE_firehose-transform"),
+            "firehose-transform",
+            512,
+        )
         .envs(settings.iter().copied())
         .env("LANGUAGE_POINTER", "/lang")
         .env("RUST_LOG", "warn")

@@ -19,17 +19,12 @@ impl Drop for Killed {
 }
 
 fn spawn(api: &RuntimeApi, vars: &[(&str, &str)]) -> Killed {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_firehose-transform"));
-    cmd.env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.host())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "firehose-transform")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
-        .env("AWS_SECRET_ACCESS_KEY", "local-secret")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut cmd = api.command(
+        env!("CARGO_BIN_EXE_firehose-transform"),
+        "firehose-transform",
+        512,
+    );
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     for (k, v) in vars {
         cmd.env(k, v);
     }

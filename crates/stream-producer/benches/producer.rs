@@ -557,15 +557,12 @@ fn binary_row(
         .unwrap();
     let dir = std::env::temp_dir().join(format!("stream-producer-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
-    let child = Command::new(env!("CARGO_BIN_EXE_stream-producer"))
-        .env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.host())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "stream-producer")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
-        .env("AWS_SECRET_ACCESS_KEY", "local-secret")
+    let child = api
+        .command(
+            env!("CARGO_BIN_EXE_stream-producer"),
+            "stream-producer",
+            256,
+        )
         .env("AWS_ENDPOINT_URL_KINESIS", server.url())
         .env("SOURCE", "jetstream")
         .env("JETSTREAM_URL", jetstream_url)

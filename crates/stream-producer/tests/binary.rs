@@ -2,7 +2,7 @@
 //! in moto's server reached through `AWS_ENDPOINT_URL`, a Mastodon server through the test kit's
 //! stand-in, events through the Runtime API stand-in.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::types::{
@@ -18,16 +18,12 @@ use serde_json::Value;
 
 fn spawn(api: &RuntimeApi, log: &std::path::Path, vars: &[(&str, &str)]) -> Killed {
     let log = std::fs::File::create(log).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_stream-producer"));
-    cmd.env_clear()
-        .env("AWS_LAMBDA_RUNTIME_API", api.host())
-        .env("AWS_LAMBDA_FUNCTION_NAME", "stream-producer")
-        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
-        .env("AWS_SECRET_ACCESS_KEY", "local-secret")
-        .stdout(Stdio::from(log.try_clone().unwrap()))
+    let mut cmd = api.command(
+        env!("CARGO_BIN_EXE_stream-producer"),
+        "stream-producer",
+        256,
+    );
+    cmd.stdout(Stdio::from(log.try_clone().unwrap()))
         .stderr(Stdio::from(log));
     for (k, v) in vars {
         cmd.env(k, v);

@@ -10,7 +10,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::{
@@ -76,16 +76,12 @@ impl Function {
         let api = RuntimeApi::start(timeout).await.unwrap();
         let log = dir.join("function.log");
         let file = std::fs::File::create(&log).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_stream-producer"));
-        cmd.env_clear()
-            .env("AWS_LAMBDA_RUNTIME_API", api.host())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "stream-producer")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
-            .env("AWS_SECRET_ACCESS_KEY", "local-secret")
-            .env("AWS_ENDPOINT_URL_KINESIS", kinesis.url())
+        let mut cmd = api.command(
+            env!("CARGO_BIN_EXE_stream-producer"),
+            "stream-producer",
+            256,
+        );
+        cmd.env("AWS_ENDPOINT_URL_KINESIS", kinesis.url())
             .env("CURSOR_DIR", dir.join("cursors"))
             .stdout(Stdio::from(file.try_clone().unwrap()))
             .stderr(Stdio::from(file));

@@ -97,6 +97,26 @@ impl RuntimeApi {
         self.addr.to_string()
     }
 
+    /// `binary` set up as Lambda starts a function against this API: an otherwise empty
+    /// environment with the runtime's variables, a region and local test credentials.
+    pub fn command(
+        &self,
+        binary: &str,
+        function_name: &str,
+        memory_mb: u32,
+    ) -> std::process::Command {
+        let mut cmd = std::process::Command::new(binary);
+        cmd.env_clear()
+            .env("AWS_LAMBDA_RUNTIME_API", self.host())
+            .env("AWS_LAMBDA_FUNCTION_NAME", function_name)
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string())
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
+            .env("AWS_SECRET_ACCESS_KEY", "local-secret");
+        cmd
+    }
+
     /// Queues an event; returns its request id.
     pub fn push(&self, event: Vec<u8>) -> String {
         let mut inner = self.shared.inner.lock().expect("lock");
