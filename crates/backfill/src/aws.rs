@@ -2,7 +2,7 @@
 //! optional region and endpoint from the command line (for emulators and stand-ins).
 
 use aws_config::{BehaviorVersion, Region};
-use ks_adapters::kinesis::KinesisSink;
+use ks_sources::kinesis::KinesisSink;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -42,7 +42,7 @@ pub async fn clients(
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&sdk)
             .force_path_style(endpoint_url.is_some())
-            .timeout_config(ks_adapters::aws::s3_timeouts())
+            .timeout_config(ks_aws::s3_timeouts())
             .build(),
     );
     Ok(Clients { kinesis, s3 })

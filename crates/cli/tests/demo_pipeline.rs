@@ -340,7 +340,7 @@ fn the_binary_writes_parquet_when_asked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_jetstream_demo_delivers_live_posts_once_each_with_sentiment() {
     use ks_cli::commands::demo::DemoSource;
-    use ks_producer::config::JetstreamConfig;
+    use ks_sources::jetstream::JetstreamConfig;
     use ks_testkit::jetstream::{Faults, Network, StandIn};
     // GIVEN a Jetstream stand-in on loopback where a post arrives every 10 ms
     let net = Network::new();

@@ -47,7 +47,7 @@ pub fn kinesis_client(config: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_kin
 /// local endpoints need (no per-bucket host names on loopback).
 pub fn s3_client(config: &SdkConfig, endpoint: Option<&str>) -> aws_sdk_s3::Client {
     let mut builder =
-        aws_sdk_s3::config::Builder::from(config).timeout_config(ks_adapters::aws::s3_timeouts());
+        aws_sdk_s3::config::Builder::from(config).timeout_config(ks_aws::s3_timeouts());
     if let Some(url) = endpoint {
         builder = builder.endpoint_url(url).force_path_style(true);
     }

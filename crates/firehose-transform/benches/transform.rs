@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_comprehend::config::{BehaviorVersion, Credentials, Region};
 use base64::Engine as _;
+use firehose_transform::TransformConfig;
 use firehose_transform::{Analyzer, State};
-use ks_adapters::comprehend::ComprehendAnalyzer;
+use ks_sentiment::comprehend::ComprehendAnalyzer;
 use ks_testkit::comprehend::{Faults, StandIn};
 use ks_testkit::runtime_api::{Outcome, RuntimeApi};
-use ks_transform::config::TransformConfig;
 use ks_transform::record::{FirehoseEvent, FirehoseRecord, RecordResult};
 
 const RECORDS: usize = 5_000;
@@ -122,6 +122,7 @@ fn main() {
             .map(|_| {
                 let start = Instant::now();
                 rt.block_on(one.analyze("en", &texts))
+                    .outcome
                     .expect("the stand-in answers");
                 start.elapsed()
             })
@@ -281,7 +282,7 @@ const BEDROCK_CONCURRENCY: usize = 8;
 const BEDROCK_SLOW_RUNS: usize = 3;
 
 fn bedrock_state(url: &str) -> State {
-    use ks_adapters::bedrock::BedrockAnalyzer;
+    use ks_sentiment::bedrock::BedrockAnalyzer;
     let (posts, c) = (BEDROCK_POSTS.to_string(), BEDROCK_CONCURRENCY.to_string());
     let config = TransformConfig::from_lookup(|k| match k {
         "SENTIMENT_BACKEND" => Some("bedrock".to_owned()),
@@ -304,10 +305,13 @@ fn bedrock_state(url: &str) -> State {
             )),
     )
     .build();
+    let firehose_transform::BackendConfig::Bedrock(bedrock) = &config.backend else {
+        unreachable!("SENTIMENT_BACKEND=bedrock")
+    };
     let analyzer = BedrockAnalyzer::new(
         aws_sdk_bedrockruntime::Client::from_conf(conf),
-        &config.bedrock.model_id,
-        config.bedrock.posts_per_call,
+        &bedrock.model_id,
+        bedrock.posts_per_call,
     );
     State::new(Analyzer::Bedrock(analyzer), config)
 }

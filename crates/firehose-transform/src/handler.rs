@@ -2,11 +2,7 @@
 
 use std::sync::Arc;
 
-use ks_adapters::bedrock::BedrockAnalyzer;
-use ks_adapters::comprehend::ComprehendAnalyzer;
 use ks_kernel::deadline::{now_ms, remaining};
-use ks_lexicon::Vader;
-use ks_transform::config::{Backend, ConfigError, TransformConfig};
 use ks_transform::metrics::Summary;
 use ks_transform::record::{FirehoseEvent, FirehoseResponse};
 use ks_transform::transform::transform;
@@ -14,7 +10,8 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
-use crate::Analyzer;
+use crate::config::{ConfigError, TransformConfig};
+use crate::registry::Analyzer;
 
 /// Why an invocation failed as a whole (Firehose then retries the batch). The transform itself
 /// never fails: every record is answered, bad ones as `ProcessingFailed`.
@@ -69,35 +66,7 @@ impl State {
     /// Reads the settings and builds the backend's client; a bad setting stops the cold start.
     pub async fn from_env() -> Result<Self, ConfigError> {
         let config = TransformConfig::from_env()?;
-        let analyzer = match config.backend {
-            Backend::Comprehend => {
-                // The endpoint follows aws-config's resolution, so AWS_ENDPOINT_URL_COMPREHEND
-                // reaches a local stand-in.
-                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                let conf =
-                    ComprehendAnalyzer::configure(aws_sdk_comprehend::config::Builder::from(&sdk))
-                        .build();
-                Analyzer::Comprehend(ComprehendAnalyzer::new(
-                    aws_sdk_comprehend::Client::from_conf(conf),
-                ))
-            }
-            // The endpoint follows AWS_ENDPOINT_URL_BEDROCK_RUNTIME like any aws-config setting.
-            Backend::Bedrock => {
-                let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                let conf =
-                    BedrockAnalyzer::configure(aws_sdk_bedrockruntime::config::Builder::from(&sdk))
-                        .build();
-                Analyzer::Bedrock(BedrockAnalyzer::new(
-                    aws_sdk_bedrockruntime::Client::from_conf(conf),
-                    &config.bedrock.model_id,
-                    config.bedrock.posts_per_call,
-                ))
-            }
-            // The texts are already cut to MAX_DOCUMENT_BYTES; the analyzer's own cap agrees.
-            Backend::Lexicon => {
-                Analyzer::Lexicon(Vader::with_max_bytes(config.settings.max_document_bytes))
-            }
-        };
+        let analyzer = config.backend.build(&config.settings).await;
         Ok(State::new(analyzer, config))
     }
 
@@ -129,7 +98,7 @@ impl State {
         let (response, summary) = self
             .transform_on_worker(Arc::new(event.payload), deadline)
             .await?;
-        if let Some(why) = self.analyzer.take_fatal() {
+        if let Some(why) = summary.model_unusable {
             tracing::error!(request_id = event.context.request_id.as_str(), error = %why, "the sentiment model cannot be used");
             return Err(HandlerError::ModelUnusable(why));
         }

@@ -2,14 +2,18 @@
 //! drive [`State::handle`] directly.
 //!
 //! # Layout
+//! - [`config`]: [`TransformConfig`], the function's settings composed of the backend's and the
+//!   domain's, read once at cold start.
+//! - [`registry`]: the one place that maps `SENTIMENT_BACKEND` to an analyzer.
 //! - [`handler`]: the cold start ([`State::from_env`]) and one invocation ([`State::handle`]):
 //!   the event onto `ks_transform::transform`, the summary line, EMF, errors to `Diagnostic`.
-//! - [`analyzer`]: the backend `SENTIMENT_BACKEND` chose, behind one type.
 //! - `alloc`: mimalloc as the global allocator, tuned before `main`.
 
 mod alloc;
-pub mod analyzer;
+pub mod config;
 pub mod handler;
+pub mod registry;
 
-pub use analyzer::Analyzer;
+pub use config::TransformConfig;
 pub use handler::{HandlerError, State};
+pub use registry::{Analyzer, BackendConfig};

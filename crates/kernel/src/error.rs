@@ -41,6 +41,10 @@ pub enum CallError {
     Timeout(u64),
     #[error("permanent failure: {0}")]
     Permanent(String),
+    /// The service cannot be used at all as configured (access not granted, no such model): no
+    /// call of this invocation can succeed, so the caller makes no further one and says why.
+    #[error("unusable: {0}")]
+    Unusable(String),
 }
 
 impl CallError {
@@ -59,7 +63,7 @@ impl CallError {
             CallError::Throttled(_) => ErrorClass::Throttled,
             CallError::Transient(_) => ErrorClass::Transient,
             CallError::Timeout(_) => ErrorClass::Timeout,
-            CallError::Permanent(_) => ErrorClass::Permanent,
+            CallError::Permanent(_) | CallError::Unusable(_) => ErrorClass::Permanent,
         }
     }
 

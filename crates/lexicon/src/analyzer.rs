@@ -1,8 +1,8 @@
 //! VADER as a [`SentimentAnalyzer`], so the transform can use it as its `lexicon` backend.
 
-use ks_transform::sentiment::{self, BatchOutcome, Scores, SentimentAnalyzer};
+use ks_transform::sentiment::{self, Analysis, Scores, SentimentAnalyzer};
 
-use crate::{Label, Vader};
+use crate::Vader;
 
 /// Local CPU work has no per-call cost, so batches only bound how long one future runs.
 const LEXICON_BATCH_DOCUMENTS: usize = 500;
@@ -25,23 +25,15 @@ impl SentimentAnalyzer for Vader {
         false
     }
 
-    async fn analyze(&self, _language: &str, texts: &[&str]) -> BatchOutcome {
-        Ok(texts
-            .iter()
-            .map(|t| Ok(to_core(self.sentiment(t))))
-            .collect())
+    async fn analyze(&self, _language: &str, texts: &[&str]) -> Analysis {
+        let scored = texts.iter().map(|t| Ok(to_core(self.sentiment(t))));
+        Analysis::from(Ok(scored.collect()))
     }
 }
 
 fn to_core(s: crate::Sentiment) -> sentiment::Sentiment {
-    let label = match s.label {
-        Label::Positive => sentiment::Label::Positive,
-        Label::Negative => sentiment::Label::Negative,
-        Label::Neutral => sentiment::Label::Neutral,
-        Label::Mixed => sentiment::Label::Mixed,
-    };
     sentiment::Sentiment {
-        label,
+        label: s.label,
         scores: Scores {
             positive: s.positive,
             negative: s.negative,
@@ -61,6 +53,7 @@ mod tests {
         let out = v
             .analyze("en", &["I love it", "I hate it", "a chair"])
             .await
+            .outcome
             .unwrap();
         let labels: Vec<_> = out.iter().map(|r| r.as_ref().unwrap().label).collect();
         assert_eq!(

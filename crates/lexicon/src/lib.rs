@@ -62,32 +62,12 @@ pub struct Polarity {
     pub compound: f64,
 }
 
-/// The four sentiment classes of Amazon Comprehend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Label {
-    Positive,
-    Negative,
-    Neutral,
-    Mixed,
-}
+/// The four sentiment classes of Amazon Comprehend: the transform's one `Label`.
+pub use ks_transform::sentiment::Label;
 
-impl Label {
-    /// The Comprehend spelling: "POSITIVE", "NEGATIVE", "NEUTRAL" or "MIXED".
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Label::Positive => "POSITIVE",
-            Label::Negative => "NEGATIVE",
-            Label::Neutral => "NEUTRAL",
-            Label::Mixed => "MIXED",
-        }
-    }
-}
-
-impl std::fmt::Display for Label {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The most a lexicon document may be, in bytes, when the transform runs this backend: it runs
+/// locally, so the cap only bounds CPU time.
+pub const LEXICON_MAX_DOCUMENT_BYTES: usize = 1_000_000;
 
 /// A Comprehend-style result: the label and four scores in [0, 1] that sum to 1, the
 /// label's being the largest (it may tie). See [`Sentiment::from_polarity`] for how they

@@ -10,10 +10,11 @@
 //! - [`deliver`]: one PutRecords request through the kernel's retry driver.
 //! - [`cursor`]: id order, dedupe and where the cursor may move.
 //! - [`run`]: [`run::produce`], one invocation: fetch, dedupe, pack, deliver, checkpoint.
-//! - [`config`]: [`config::ProducerConfig`], read once from the environment.
+//! - [`config`]: the domain's own settings ([`run::ProduceSettings`], [`config::StartPosition`],
+//!   [`config::Overrides`]); each adapter reads its own.
 //! - [`metrics`]: the invocation's summary and its EMF document.
 //! - [`synthetic`]: the deterministic synthetic source (the embedded default).
-//! - [`limits`]: Kinesis' and Mastodon's limits, each citing its page.
+//! - [`limits`]: Kinesis' limits, each citing its page.
 
 use std::future::Future;
 
@@ -168,6 +169,12 @@ pub trait Source: Send + Sync {
     /// position as it is and does not drop records by comparing them with it.
     fn keeps_position(&self) -> bool {
         false
+    }
+
+    /// What a streak of empty runs likely means for this source, and the ways out (logged with
+    /// the warning that the source has given nothing, run after run).
+    fn empty_hint(&self) -> &'static str {
+        "the source has nothing new: check its settings against what it serves"
     }
 
     /// For a source that [keeps its position](Source::keeps_position): the position to store

@@ -33,10 +33,6 @@ pub const PUT_PAYLOAD_UNIT_BYTES: usize = 25 * 1024;
 /// <https://github.com/awslabs/amazon-kinesis-producer/blob/master/java/amazon-kinesis-producer-sample/default_config.properties>
 pub const KPL_DEFAULT_AGGREGATION_MAX_BYTES: usize = 51_200;
 
-/// Mastodon's public timeline answers at most 40 statuses a page.
-/// <https://docs.joinmastodon.org/methods/timelines/#public>
-pub const MASTODON_MAX_PAGE_LIMIT: u32 = 40;
-
 /// The bytes a record counts against the per-record and per-request limits.
 pub fn record_bytes(data_len: usize, partition_key: &str) -> usize {
     data_len + partition_key.len()

@@ -4,26 +4,19 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use ks_adapters::dynamodb::DynamoCursorStore;
-use ks_adapters::file::FileCursorStore;
-use ks_adapters::http::http_json::HttpJsonSource;
-use ks_adapters::http::mastodon::MastodonSource;
-use ks_adapters::http::{Credential, Fetcher};
-use ks_adapters::jetstream::JetstreamSource;
-use ks_adapters::kinesis::KinesisSink;
-use ks_adapters::ssm::SsmSecrets;
 use ks_kernel::deadline::{now_ms, remaining};
 use ks_producer::Source;
-use ks_producer::config::ConfigError;
-use ks_producer::config::{CursorConfig, Overrides, ProducerConfig, SourceConfig};
+use ks_producer::config::{ConfigError, Overrides};
 use ks_producer::metrics::ProducerSummary;
 use ks_producer::run::{Outcome, ProduceError, ProduceSettings, produce};
-use ks_producer::synthetic::SyntheticSource;
+use ks_sources::kinesis::KinesisSink;
+use ks_sources::ssm::SsmSecrets;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-use crate::{AnySource, AnyStore, InitError};
+use crate::config::ProducerConfig;
+use crate::registry::{AnySource, AnyStore, InitError};
 
 /// Why an invocation failed (the schedule's retry policy and dead-letter queue then act).
 #[derive(Debug, thiserror::Error)]
@@ -87,23 +80,19 @@ impl State {
             KinesisSink::configure(aws_sdk_kinesis::config::Builder::from(&sdk)).build(),
         );
         let sink = KinesisSink::new(kinesis, &config.stream_name);
-        let store = match &config.cursor {
-            CursorConfig::File { dir } => AnyStore::File(FileCursorStore::new(dir)),
-            CursorConfig::DynamoDb { table } => {
-                let conf = DynamoCursorStore::configure(
-                    aws_sdk_dynamodb::config::Builder::from(&sdk),
-                    config.cursor_timeout,
-                );
-                AnyStore::DynamoDb(DynamoCursorStore::new(
-                    aws_sdk_dynamodb::Client::from_conf(conf.build()),
-                    table,
-                ))
-            }
-        };
+        let store = config.cursor.build(&sdk, config.cursor_timeout);
         let secrets = SsmSecrets::new(aws_sdk_ssm::Client::from_conf(
             SsmSecrets::configure(aws_sdk_ssm::config::Builder::from(&sdk)).build(),
         ));
-        let source = build_source(&config, &secrets).await?;
+        let source = config
+            .source
+            .build(
+                config.cursor_key.clone(),
+                config.start_position,
+                &config.fetch,
+                &secrets,
+            )
+            .await?;
         Ok(State::new(source, store, sink, config))
     }
 
@@ -140,7 +129,7 @@ impl State {
                 source = self.source.name(),
                 empty_runs = runs,
                 warn_after = self.config.source_empty_warn_runs,
-                hint = empty_hint(&self.config.source),
+                hint = self.source.empty_hint(),
                 "the source has given nothing, run after run"
             );
         }
@@ -202,83 +191,6 @@ impl State {
     fn deadline(&self, deadline_ms: u64) -> Instant {
         tracing::debug!(deadline_ms, now_ms = now_ms(), "invocation deadline");
         Instant::now() + remaining(deadline_ms, now_ms(), self.config.deadline_margin)
-    }
-}
-
-async fn build_source(
-    config: &ProducerConfig,
-    secrets: &SsmSecrets,
-) -> Result<AnySource, InitError> {
-    let name = config.cursor_key.clone();
-    Ok(match &config.source {
-        SourceConfig::Synthetic {
-            seed,
-            per_invocation,
-            rate_per_sec,
-        } => AnySource::Synthetic(SyntheticSource {
-            name,
-            seed: *seed,
-            per_invocation: *per_invocation,
-            rate_per_sec: *rate_per_sec,
-        }),
-        // Each credential is scoped to its source's configured URL: no other origin gets it.
-        SourceConfig::Mastodon(m) => {
-            let auth = match &m.token_param {
-                Some(param) => Some(Credential {
-                    header: "Authorization".to_owned(),
-                    value: format!("Bearer {}", secrets.get(param).await?),
-                    url: m.base_url.clone(),
-                }),
-                None => None,
-            };
-            let fetcher = Fetcher::new(name, config.fetch.clone(), auth)?;
-            let source = MastodonSource::new(fetcher, &m.base_url, m.page_limit)?
-                .reading(m.timeline.clone())
-                .starting_at(config.start_position);
-            // A timeline the server reports closed stops the start here, naming the ways out.
-            source.check_access().await?;
-            AnySource::Mastodon(source)
-        }
-        SourceConfig::HttpJson(h) => {
-            let auth = match &h.auth_param {
-                Some(param) => {
-                    let secret = secrets.get(param).await?;
-                    let value = match &h.auth_scheme {
-                        Some(scheme) => format!("{scheme} {secret}"),
-                        None => secret,
-                    };
-                    Some(Credential {
-                        header: h.auth_header.clone(),
-                        value,
-                        url: h.url.clone(),
-                    })
-                }
-                None => None,
-            };
-            let fetcher = Fetcher::new(name, config.fetch.clone(), auth)?;
-            AnySource::HttpJson(
-                HttpJsonSource::new(fetcher, h.clone())?.starting_at(config.start_position),
-            )
-        }
-        SourceConfig::Jetstream(j) => {
-            AnySource::Jetstream(JetstreamSource::new(j.clone()).starting_at(config.start_position))
-        }
-    })
-}
-
-/// What an empty streak likely means for this source, and the ways out.
-fn empty_hint(source: &SourceConfig) -> &'static str {
-    match source {
-        SourceConfig::Mastodon(_) => {
-            "a Mastodon feed that is disabled or open to signed-in users only can answer an empty array (see the cold-start timelines_access check in the logs), or the timeline is quiet; ways out: SOURCE=jetstream, MASTODON_TIMELINE=tag:<hashtag> where hashtag feeds are open, a user's token in MASTODON_TOKEN_PARAM"
-        }
-        SourceConfig::Jetstream(_) => {
-            "JETSTREAM_COLLECTIONS may match nothing, or the instance sends no commits; try another JETSTREAM_URL"
-        }
-        SourceConfig::HttpJson(_) => {
-            "check HTTP_JSON_URL, HTTP_JSON_RECORDS_POINTER and HTTP_JSON_CURSOR_PARAM against what the API answers"
-        }
-        SourceConfig::Synthetic { .. } => "the synthetic source always has posts: this is a bug",
     }
 }
 

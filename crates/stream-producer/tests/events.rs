@@ -4,14 +4,15 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
-use ks_adapters::file::FileCursorStore;
-use ks_adapters::kinesis::KinesisSink;
-use ks_producer::config::{Overrides, ProducerConfig, SourceConfig};
-use ks_producer::synthetic::{SyntheticSource, id_of};
+use ks_producer::config::Overrides;
+use ks_producer::synthetic::id_of;
+use ks_sources::file::FileCursorStore;
+use ks_sources::kinesis::KinesisSink;
 use ks_testkit::kinesis::{Faults, KinesisStandIn};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use stream_producer::{AnySource, AnyStore, State, overrides_from_event};
+use stream_producer::{ProducerConfig, SourceConfig};
 
 fn sample(name: &str) -> Value {
     let path = format!("{}/../../events/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -28,20 +29,10 @@ fn state(server: &KinesisStandIn, dir: &std::path::Path, vars: &[(&str, &str)]) 
     let config =
         ProducerConfig::from_lookup(|k| all.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone()))
             .unwrap();
-    let SourceConfig::Synthetic {
-        seed,
-        per_invocation,
-        rate_per_sec,
-    } = config.source
-    else {
+    let SourceConfig::Synthetic(synthetic) = config.source else {
         panic!("synthetic expected")
     };
-    let source = AnySource::Synthetic(SyntheticSource {
-        name: config.cursor_key.clone(),
-        seed,
-        per_invocation,
-        rate_per_sec,
-    });
+    let source = AnySource::Synthetic(synthetic.source(config.cursor_key.clone()));
     let conf = KinesisSink::configure(
         aws_sdk_kinesis::Config::builder()
             .behavior_version(BehaviorVersion::latest())

@@ -10,7 +10,8 @@
 //! - [`plan`]: the table of distinct documents and their batches.
 //! - [`sentiment`]: what an analyzer answers, and the trait adapters implement.
 //! - [`transform`]: one batch, end to end, within the response limit.
-//! - [`config`]: [`config::TransformConfig`], read once from the environment.
+//! - [`config`]: the domain's own settings ([`transform::TransformSettings`] from the
+//!   environment) and [`config::CallSettings`], what a backend reads for its calls.
 //! - [`metrics`]: the invocation's [`metrics::Summary`] and its EMF document.
 //! - [`limits`]: Firehose's and Comprehend's limits, each citing its page.
 

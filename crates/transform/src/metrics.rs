@@ -39,6 +39,10 @@ pub struct Summary {
     /// Records delivered per sentiment label.
     pub labels: BTreeMap<&'static str, u64>,
     pub elapsed_ms: u64,
+    /// Why the sentiment model cannot be used at all, if a call said so: the invocation must
+    /// then fail as a whole (it is the outcome, not a count, so it is not in the summary line).
+    #[serde(skip)]
+    pub model_unusable: Option<String>,
 }
 
 impl Summary {

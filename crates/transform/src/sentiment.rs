@@ -35,6 +35,12 @@ impl Label {
     }
 }
 
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Confidence per label, each in [0, 1].
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
 pub struct Scores {
@@ -65,7 +71,25 @@ pub use ks_kernel::error::CallError;
 /// The answer for each document of a call, in the order they were given.
 pub type BatchOutcome = Result<Vec<Result<Sentiment, DocError>>, CallError>;
 
-/// What a token-billed model spent, summed over the calls since it was last taken.
+/// One call's answer and what it spent: the usage travels with the answer, so a backend keeps
+/// no counters between calls and an invocation's usage is the sum of its calls'.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    pub outcome: BatchOutcome,
+    pub usage: ModelUsage,
+}
+
+impl From<BatchOutcome> for Analysis {
+    /// An answer that cost nothing billed by the token.
+    fn from(outcome: BatchOutcome) -> Self {
+        Analysis {
+            outcome,
+            usage: ModelUsage::default(),
+        }
+    }
+}
+
+/// What a token-billed model spent, summed over calls.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct ModelUsage {
     pub calls: u64,
@@ -73,6 +97,15 @@ pub struct ModelUsage {
     pub output_tokens: u64,
     /// At the list prices the adapter knows for its model; 0 when it knows none.
     pub cost_usd: f64,
+}
+
+impl ModelUsage {
+    pub fn add(&mut self, other: ModelUsage) {
+        self.calls += other.calls;
+        self.input_tokens += other.input_tokens;
+        self.output_tokens += other.output_tokens;
+        self.cost_usd += other.cost_usd;
+    }
 }
 
 /// Scores batches of texts that share one language.
@@ -93,19 +126,13 @@ pub trait SentimentAnalyzer: Send + Sync {
         self.is_remote()
     }
 
-    /// Tokens and calls spent since the last take (token-billed models; the others spend none).
-    /// Lambda runs one invocation at a time per process, so a take at the end of each is that
-    /// invocation's usage.
-    fn take_usage(&self) -> ModelUsage {
-        ModelUsage::default()
-    }
-
     /// The most documents one call may carry.
     fn max_batch_documents(&self) -> usize;
 
     /// Whether each call is a billed, remote request (counted as calls and units).
     fn is_remote(&self) -> bool;
 
-    /// Scores `texts`; the answer has exactly one entry per text, in order.
-    fn analyze(&self, language: &str, texts: &[&str]) -> impl Future<Output = BatchOutcome> + Send;
+    /// Scores `texts`; the answer has exactly one entry per text, in order, and says what the
+    /// call spent. [`CallError::Unusable`] ends the invocation's calls to this analyzer.
+    fn analyze(&self, language: &str, texts: &[&str]) -> impl Future<Output = Analysis> + Send;
 }

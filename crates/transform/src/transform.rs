@@ -22,7 +22,7 @@ use crate::plan::{Batch, DocTable};
 use crate::record::{
     FirehoseEvent, FirehoseRecord, FirehoseResponse, RecordResult, ResponseMetadata, ResponseRecord,
 };
-use crate::sentiment::{BatchOutcome, CallError, Scores, Sentiment, SentimentAnalyzer};
+use crate::sentiment::{Analysis, CallError, ModelUsage, Scores, Sentiment, SentimentAnalyzer};
 use crate::text::{Pointer, find_text, normalize_language, truncate_chars, truncate_utf8};
 use ks_kernel::retry::{self, Decision, Ended, Limits, RetryLogic, RetryPolicy, TimedOut};
 
@@ -171,12 +171,19 @@ type Answer = Result<(Range<usize>, &'static str), String>;
 struct CallStats {
     calls: u64,
     retries: u64,
+    usage: ModelUsage,
+    /// Why the analyzer cannot be used at all, once a call has said so.
+    unusable: Option<String>,
 }
 
 impl CallStats {
     fn add(&mut self, other: CallStats) {
         self.calls += other.calls;
         self.retries += other.retries;
+        self.usage.add(other.usage);
+        if self.unusable.is_none() {
+            self.unusable = other.unusable;
+        }
     }
 }
 
@@ -240,6 +247,9 @@ pub async fn transform<A: SentimentAnalyzer>(
             work.answer(doc, result, event, &mut summary)
         })
         .await;
+    for (doc, result) in calls.unsent() {
+        work.answer(doc, result, event, &mut summary);
+    }
     // Every batch answers each of its documents; this only guards that promise.
     for doc in 0..work.docs.docs().len() {
         if work.answers[doc].is_none() {
@@ -260,7 +270,8 @@ pub async fn transform<A: SentimentAnalyzer>(
     summary.deduplicated = work.docs.duplicates() as u64;
     summary.sentiment_calls = calls.stats.calls;
     summary.retries = calls.stats.retries;
-    summary.add_usage(analyzer.take_usage());
+    summary.add_usage(calls.stats.usage);
+    summary.model_unusable = calls.stats.unusable.clone();
 
     let mut records = work.records;
     fit_response(&mut records, settings.max_response_bytes, &mut summary);
@@ -298,12 +309,27 @@ where
 
     /// Starts queued calls up to the concurrency limit.
     fn top_up(&mut self) {
-        while self.in_flight.len() < self.concurrency {
+        // An analyzer that said it cannot be used gets no further call: the batches still
+        // queued are answered with its reason when the pump ends.
+        while self.in_flight.len() < self.concurrency && self.stats.unusable.is_none() {
             let Some(batch) = self.queued.pop_front() else {
                 break;
             };
             self.in_flight.push((self.start)(batch));
         }
+    }
+
+    /// The documents of batches never sent (their analyzer said it cannot be used), each
+    /// answered with that reason.
+    fn unsent(&mut self) -> Vec<(usize, DocResult)> {
+        let Some(why) = self.stats.unusable.clone() else {
+            return Vec::new();
+        };
+        self.queued
+            .drain(..)
+            .flat_map(|batch| batch.docs)
+            .map(|doc| (doc, DocResult::Failed(format!("UNUSABLE: {why}"))))
+            .collect()
     }
 
     /// Starts queued calls and hands every answer of the calls that have finished to `answer`;
@@ -634,14 +660,16 @@ struct ScoreLogic<'a, A> {
     answered: Vec<(usize, DocResult)>,
     /// Remote calls made.
     calls: u64,
+    usage: ModelUsage,
+    unusable: Option<String>,
 }
 
 impl<A: SentimentAnalyzer> RetryLogic for ScoreLogic<'_, A> {
     type Work = Vec<usize>;
-    type Answer = BatchOutcome;
+    type Answer = Analysis;
     type Error = String;
 
-    async fn attempt(&mut self, pending: &Vec<usize>) -> BatchOutcome {
+    async fn attempt(&mut self, pending: &Vec<usize>) -> Analysis {
         if self.analyzer.is_remote() {
             self.calls += 1;
         }
@@ -652,9 +680,16 @@ impl<A: SentimentAnalyzer> RetryLogic for ScoreLogic<'_, A> {
     fn decide(
         &mut self,
         pending: &Vec<usize>,
-        answer: Result<BatchOutcome, TimedOut>,
+        answer: Result<Analysis, TimedOut>,
     ) -> Decision<Vec<usize>, String> {
-        match answer.unwrap_or_else(|t| Err(CallError::Timeout(t.millis()))) {
+        let outcome = match answer {
+            Ok(analysis) => {
+                self.usage.add(analysis.usage);
+                analysis.outcome
+            }
+            Err(t) => Err(CallError::Timeout(t.millis())),
+        };
+        match outcome {
             Ok(per_doc) if per_doc.len() == pending.len() => {
                 let mut retry = Vec::new();
                 let mut last = String::new();
@@ -681,6 +716,11 @@ impl<A: SentimentAnalyzer> RetryLogic for ScoreLogic<'_, A> {
                 per_doc.len(),
                 pending.len()
             )),
+            Err(CallError::Unusable(why)) => {
+                let give_up = format!("UNUSABLE: {why}");
+                self.unusable = Some(why);
+                Decision::GiveUp(give_up)
+            }
             Err(e) if e.is_retryable() => {
                 tracing::debug!(error = %e, language = self.language, "sentiment call failed, will retry");
                 Decision::RetryAll(format!("{}: {e}", e.code()))
@@ -705,6 +745,8 @@ async fn score_texts<A: SentimentAnalyzer>(
         texts,
         answered: Vec::with_capacity(texts.len()),
         calls: 0,
+        usage: ModelUsage::default(),
+        unusable: None,
     };
     let limits = Limits {
         policy: &settings.retry,
@@ -716,6 +758,8 @@ async fn score_texts<A: SentimentAnalyzer>(
     let stats = CallStats {
         calls: logic.calls,
         retries: u64::from(report.retries()),
+        usage: logic.usage,
+        unusable: logic.unusable.take(),
     };
     let (unanswered, why) = match report.ended {
         Ended::Done => (Vec::new(), String::new()),

@@ -9,7 +9,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ks_transform::record::{FirehoseEvent, FirehoseRecord, RecordResult};
 use ks_transform::sentiment::{
-    BatchOutcome, CallError, DocError, Label, Scores, Sentiment, SentimentAnalyzer,
+    Analysis, BatchOutcome, CallError, DocError, Label, Scores, Sentiment, SentimentAnalyzer,
 };
 use ks_transform::text::Pointer;
 use ks_transform::transform::{
@@ -53,7 +53,14 @@ impl SentimentAnalyzer for Fake {
     fn is_remote(&self) -> bool {
         true
     }
-    async fn analyze(&self, language: &str, texts: &[&str]) -> BatchOutcome {
+    async fn analyze(&self, language: &str, texts: &[&str]) -> Analysis {
+        self.answer(language, texts).await.into()
+    }
+}
+
+impl Fake {
+    /// The scripted answer: a queued error first, else a result per text.
+    async fn answer(&self, language: &str, texts: &[&str]) -> BatchOutcome {
         self.calls.fetch_add(1, Ordering::SeqCst);
         self.batches.lock().unwrap().push((
             language.to_owned(),

@@ -5,7 +5,7 @@
 //!
 //! The input: one byte for the number of posts (0–63), then the tool's input as JSON text.
 
-use ks_adapters::bedrock_answer::read_answer;
+use ks_sentiment::bedrock_answer::read_answer;
 use serde_json::Value;
 
 use crate::util::Input;

@@ -7,9 +7,10 @@
 
 use std::sync::OnceLock;
 
-use ks_adapters::http::http_json::HttpJsonSource;
-use ks_adapters::http::{Fetcher, Page};
-use ks_producer::config::{FetchSettings, HttpJsonConfig};
+use ks_sources::http::http_json::HttpJsonSource;
+use ks_sources::http::{Fetcher, Page};
+use ks_sources::http::FetchSettings;
+use ks_sources::http::http_json_config::HttpJsonConfig;
 use reqwest::Url;
 use serde_json::Value;
 

@@ -1,4 +1,4 @@
-//! The Jetstream reader (`ks_adapters::jetstream`): one text frame read into a post or a skip,
+//! The Jetstream reader (`ks_sources::jetstream`): one text frame read into a post or a skip,
 //! and the stored position parsed and moved on.
 //!
 //! Frames, against an oracle over serde_json's `Value`: a frame the oracle can decide (no key
@@ -18,8 +18,8 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use ks_adapters::jetstream::event::{Event, read_frame};
-use ks_adapters::jetstream::position::{MAX_WINDOW_POSTS, Position};
+use ks_sources::jetstream::event::{Event, read_frame};
+use ks_sources::jetstream::position::{MAX_WINDOW_POSTS, Position};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
@@ -147,7 +147,7 @@ fn commit_fields_ok(c: &Value) -> bool {
 }
 
 /// The post's record against the frame it came from.
-fn check_post(frame: &Value, post: &ks_adapters::jetstream::event::Post) {
+fn check_post(frame: &Value, post: &ks_sources::jetstream::event::Post) {
     let did = frame["did"].as_str().unwrap();
     let commit = &frame["commit"];
     let (collection, rkey) = (

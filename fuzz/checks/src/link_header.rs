@@ -10,8 +10,8 @@
 
 use std::time::Duration;
 
-use ks_adapters::http::fetch::MAX_RETRY_AFTER;
-use ks_adapters::http::{link_with_rel, parse_retry_after, redact};
+use ks_sources::http::fetch::MAX_RETRY_AFTER;
+use ks_sources::http::{link_with_rel, parse_retry_after, redact};
 
 use crate::util::Input;
 

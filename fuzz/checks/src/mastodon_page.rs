@@ -8,10 +8,10 @@
 
 use std::sync::OnceLock;
 
-use ks_adapters::http::html;
-use ks_adapters::http::mastodon::MastodonSource;
-use ks_adapters::http::{Fetcher, Page, link_with_rel};
-use ks_producer::config::FetchSettings;
+use ks_sources::http::html;
+use ks_sources::http::mastodon::MastodonSource;
+use ks_sources::http::{Fetcher, Page, link_with_rel};
+use ks_sources::http::FetchSettings;
 use reqwest::Url;
 use serde_json::Value;
 

@@ -5,14 +5,14 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use ks_lexicon::LEXICON_MAX_DOCUMENT_BYTES;
 use ks_lexicon::Vader;
-use ks_producer::config::{DEFAULT_JETSTREAM_URL, JetstreamConfig};
 use ks_producer::cursor::MemoryCursorStore;
 use ks_producer::limits::KPL_DEFAULT_AGGREGATION_MAX_BYTES;
 use ks_producer::run::{ProduceSettings, produce};
 use ks_producer::synthetic::{SyntheticSource, index_of};
 use ks_producer::{FetchBudget, Fetched, Source, SourceError};
-use ks_transform::config::LEXICON_MAX_DOCUMENT_BYTES;
+use ks_sources::jetstream::{DEFAULT_JETSTREAM_URL, JetstreamConfig};
 use ks_transform::text::Pointer;
 use ks_transform::transform::TransformSettings;
 
@@ -341,7 +341,7 @@ async fn jetstream(
     totals: &mut Totals,
     progress: &mut impl FnMut(u64, &FirehoseStats),
 ) -> Result<(), DemoError> {
-    let source = ks_adapters::jetstream::JetstreamSource::new(config.clone());
+    let source = ks_sources::jetstream::JetstreamSource::new(config.clone());
     pipeline
         .produce_all(|_| source.clone(), totals, progress)
         .await
@@ -418,7 +418,7 @@ pub struct DemoArgs {
 /// `--jetstream-url` checked as the producer checks `JETSTREAM_URL`.
 fn jetstream_config(url: &str) -> Result<JetstreamConfig, String> {
     let lookup = |_: &str| Some(url.to_owned());
-    let url = ks_producer::config::ws_url(
+    let url = ks_sources::jetstream::config::ws_url(
         &ks_kernel::env::Env(&lookup),
         "--jetstream-url",
         Some(url.to_owned()),

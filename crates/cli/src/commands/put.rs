@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use ks_adapters::kinesis::KinesisSink;
 use ks_producer::batch::{Keying, PackLimits};
 use ks_producer::deliver::DeliverySettings;
 use ks_producer::limits::{
     DEFAULT_MAX_RECORD_BYTES, KPL_DEFAULT_AGGREGATION_MAX_BYTES, PUT_RECORDS_DEFAULT_REQUEST_BYTES,
     PUT_RECORDS_MAX_RECORDS, PUT_RECORDS_MAX_REQUEST_BYTES_CEILING,
 };
+use ks_sources::kinesis::KinesisSink;
 
 use ks_backfill::csv::Schema;
 use ks_backfill::format::Format;

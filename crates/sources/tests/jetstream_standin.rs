@@ -1,0 +1,342 @@
+//! The Jetstream source against the stand-in over a real WebSocket on loopback, through the
+//! producer's whole run (dedupe, pack, put, checkpoint): no post lost and none sent twice across
+//! runs, closed connections, a switch to another instance with another clock, garbage and
+//! oversize frames, and a stall.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ks_producer::config::StartPosition;
+use ks_producer::cursor::MemoryCursorStore;
+use ks_producer::run::{Outcome, ProduceSettings, produce};
+use ks_producer::{CallError, Entry, EntryOutcome, StreamSink};
+use ks_sources::jetstream::JetstreamConfig;
+use ks_sources::jetstream::JetstreamSource;
+use ks_testkit::jetstream::{Faults, Network, StandIn};
+use serde_json::Value;
+use tokio::time::Instant;
+
+/// The stream: every record put, by post URI.
+#[derive(Default)]
+struct Stream {
+    got: Mutex<HashMap<String, u32>>,
+}
+
+impl StreamSink for Stream {
+    async fn put_records(&self, entries: &[&Entry]) -> Result<Vec<EntryOutcome>, CallError> {
+        let mut got = self.got.lock().unwrap();
+        for e in entries {
+            let v: Value = serde_json::from_slice(&e.data).unwrap();
+            assert_eq!(v["source"], "bluesky");
+            *got.entry(v["id"].as_str().unwrap().to_owned()).or_default() += 1;
+        }
+        Ok(entries
+            .iter()
+            .map(|_| EntryOutcome::Accepted {
+                shard_id: "s".into(),
+                sequence_number: "1".into(),
+            })
+            .collect())
+    }
+}
+
+impl Stream {
+    /// (posts missing, posts sent more than once) against `expected`.
+    fn check(&self, expected: &[String]) -> (usize, usize) {
+        let got = self.got.lock().unwrap();
+        let missing = expected.iter().filter(|u| !got.contains_key(*u)).count();
+        let dups = got.values().filter(|&&n| n > 1).count();
+        (missing, dups)
+    }
+}
+
+fn source(urls: &[String], start: StartPosition) -> JetstreamSource {
+    JetstreamSource::new(JetstreamConfig {
+        urls: urls.to_vec(),
+        replay: Duration::from_millis(500),
+        stall: Duration::from_millis(800),
+        connect_timeout: Duration::from_millis(500),
+        max_frame_bytes: 4_096,
+        ..JetstreamConfig::default()
+    })
+    .starting_at(start)
+}
+
+async fn run(
+    src: &JetstreamSource,
+    store: &MemoryCursorStore,
+    stream: &Stream,
+    max_records: usize,
+) -> Outcome {
+    let settings = ProduceSettings {
+        max_records,
+        put_reserve: Duration::from_millis(200),
+        ..ProduceSettings::default()
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut rng = fastrand::Rng::with_seed(7);
+    produce(
+        src,
+        store,
+        stream,
+        "jetstream:test",
+        &settings,
+        deadline,
+        &mut rng,
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_backlog_is_read_once_until_caught_up_and_other_events_are_counted() {
+    // GIVEN 400 events of the last 4 s (posts, likes, updates, deletes, identity, account)
+    // and live posts
+    let net = Network::new();
+    let posts = net.backlog(400, Duration::from_millis(200), Duration::from_millis(10));
+    let _live = net.live(Duration::from_millis(20));
+    let server = StandIn::start(
+        net.clone(),
+        Faults {
+            ping_every: Duration::from_millis(50),
+            ..Faults::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (store, stream) = (MemoryCursorStore::default(), Stream::default());
+    let src = source(&[server.url()], StartPosition::Oldest);
+    // WHEN the producer runs once from the oldest
+    let out = run(&src, &store, &stream, 5_000).await;
+    // THEN it caught up, every backlog post is in the stream once, and the rest was counted
+    out.result.unwrap();
+    assert_eq!(out.summary.stop, "caught_up", "{:?}", out.summary);
+    assert_eq!(stream.check(&posts), (0, 0));
+    for kind in ["update", "delete", "identity", "account"] {
+        assert!(
+            out.summary.skipped.get(kind).copied().unwrap_or(0) > 0,
+            "{kind}: {:?}",
+            out.summary.skipped
+        );
+    }
+    assert!(
+        !out.summary.skipped.contains_key("other_collection"),
+        "the server filtered likes out"
+    );
+    let q = server.stats.queries.lock().unwrap()[0].clone();
+    assert!(q.contains("wantedCollections=app.bsky.feed.post"), "{q}");
+    // AND the oldest start is a time (36 h back), never a number Jetstream v2 reads as its
+    // sequence
+    let cursor: u64 = q
+        .split('&')
+        .find_map(|kv| kv.strip_prefix("cursor="))
+        .expect("a cursor")
+        .parse()
+        .unwrap();
+    assert!(cursor >= ks_sources::jetstream::MIN_TIME_CURSOR, "{q}");
+    assert!(
+        out.summary
+            .cursor_after
+            .as_deref()
+            .unwrap()
+            .starts_with("v1;t=")
+    );
+}
+
+#[tokio::test]
+async fn runs_in_small_steps_lose_nothing_and_repeat_nothing() {
+    // GIVEN a backlog and live posts, read 60 posts a run
+    let net = Network::new();
+    let mut posts = net.backlog(300, Duration::from_millis(100), Duration::from_millis(5));
+    let live = net.live(Duration::from_millis(10));
+    let server = StandIn::start(net.clone(), Faults::default())
+        .await
+        .unwrap();
+    let (store, stream) = (MemoryCursorStore::default(), Stream::default());
+    let src = source(&[server.url()], StartPosition::Oldest);
+    // WHEN the producer runs until one run catches up
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let out = run(&src, &store, &stream, 60).await;
+        out.result.unwrap();
+        if out.summary.stop == "caught_up" || runs > 40 {
+            break;
+        }
+    }
+    let reconnected_at = server
+        .stats
+        .connections
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(reconnected_at >= 4, "{reconnected_at} runs");
+    // AND once the network is quiet, one more run catches up
+    let backlog = posts.len();
+    posts.extend(live.uris.lock().unwrap().iter().cloned());
+    drop(live);
+    assert!(posts.len() > backlog, "live posts arrived");
+    run(&src, &store, &stream, 5_000).await.result.unwrap();
+    // THEN every backlog and live post is in the stream exactly once
+    let delivered: Vec<String> = stream.got.lock().unwrap().keys().cloned().collect();
+    let (missing, dups) = stream.check(&posts);
+    assert_eq!((missing, dups), (0, 0), "{} delivered", delivered.len());
+}
+
+#[tokio::test]
+async fn a_closed_connection_is_resumed_and_a_stall_ends_the_read() {
+    // GIVEN an instance that closes the first two connections after 30 frames, with garbage
+    // and oversize frames among the events, and one that stalls after 50 frames
+    let net = Network::new();
+    let posts = net.backlog(300, Duration::from_millis(100), Duration::from_millis(5));
+    let flaky = StandIn::start(
+        net.clone(),
+        Faults {
+            close_first_connections: 2,
+            close_after_frames: 30,
+            garbage_every: 17,
+            oversize_every: 23,
+            ..Faults::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (store, stream) = (MemoryCursorStore::default(), Stream::default());
+    // WHEN read (no live posts: the read ends at the stall timeout)
+    let out = run(
+        &source(&[flaky.url()], StartPosition::Oldest),
+        &store,
+        &stream,
+        5_000,
+    )
+    .await;
+    // THEN the reconnects carried on, bad frames were counted, and every post arrived once
+    assert_eq!(out.summary.stop, "stalled", "{:?}", out.summary);
+    assert!(out.summary.pages >= 3, "{:?}", out.summary);
+    assert!(out.summary.skipped["garbage"] > 0 && out.summary.skipped["oversize"] > 0);
+    assert_eq!(stream.check(&posts), (0, 0));
+
+    // GIVEN an instance that stalls after 50 frames WHEN a fresh reader starts THEN it stops
+    // within the stall timeout, delivering what it read
+    let stalling = StandIn::start(
+        net.clone(),
+        Faults {
+            stall_after_frames: 50,
+            ..Faults::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (store2, stream2) = (MemoryCursorStore::default(), Stream::default());
+    let started = std::time::Instant::now();
+    let out = run(
+        &source(&[stalling.url()], StartPosition::Oldest),
+        &store2,
+        &stream2,
+        5_000,
+    )
+    .await;
+    assert_eq!(out.summary.stop, "stalled");
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(out.summary.put > 0 && out.summary.put <= 50);
+}
+
+#[tokio::test]
+async fn a_switch_to_another_instance_with_another_clock_loses_and_repeats_nothing() {
+    // GIVEN two instances of one network, the second's clock 200 ms ahead, and a down one
+    let net = Network::new();
+    let mut posts = net.backlog(200, Duration::from_millis(300), Duration::from_millis(5));
+    let live = net.live(Duration::from_millis(10));
+    let first = StandIn::start(net.clone(), Faults::default())
+        .await
+        .unwrap();
+    let second = StandIn::start(
+        net.clone(),
+        Faults {
+            skew_us: 200_000,
+            ..Faults::default()
+        },
+    )
+    .await
+    .unwrap();
+    let down = StandIn::start(
+        net.clone(),
+        Faults {
+            refuse: true,
+            ..Faults::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (store, stream) = (MemoryCursorStore::default(), Stream::default());
+    // WHEN a run reads the first, and later runs find it down and fall back to the second
+    run(
+        &source(&[first.url()], StartPosition::Oldest),
+        &store,
+        &stream,
+        5_000,
+    )
+    .await
+    .result
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(150)).await;
+    let fallback = source(&[down.url(), second.url()], StartPosition::Oldest);
+    for _ in 0..2 {
+        let out = run(&fallback, &store, &stream, 5_000).await;
+        out.result.unwrap();
+        assert!(
+            out.summary.skipped.get("replayed").copied().unwrap_or(0) > 0,
+            "{:?}",
+            out.summary
+        );
+    }
+    // AND once the network is quiet, one more run on the fallback catches up
+    posts.extend(live.uris.lock().unwrap().iter().cloned());
+    drop(live);
+    // (a run reads up to the instance's own now: the second's clock is 200 ms ahead, so what
+    // it stamped in the last 200 ms waits for the next run, as it would a minute later)
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    run(&fallback, &store, &stream, 5_000).await.result.unwrap();
+    // THEN every backlog and live post is there, at most 1% twice
+    let got = stream.got.lock().unwrap().len();
+    let (missing, dups) = stream.check(&posts);
+    assert_eq!(missing, 0);
+    assert!(dups * 100 <= got, "{dups} duplicates of {got}");
+    assert!(
+        second
+            .stats
+            .connections
+            .load(std::sync::atomic::Ordering::SeqCst)
+            >= 2
+    );
+}
+
+#[tokio::test]
+async fn a_quiet_server_that_keeps_pinging_is_a_stall_not_a_wait_for_the_deadline() {
+    // GIVEN an instance with a short backlog and nothing after it, pinging every 50 ms
+    let net = Network::new();
+    let posts = net.backlog(50, Duration::from_millis(100), Duration::from_millis(5));
+    let server = StandIn::start(
+        net.clone(),
+        Faults {
+            ping_every: Duration::from_millis(50),
+            ..Faults::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (store, stream) = (MemoryCursorStore::default(), Stream::default());
+    // WHEN read with an 800 ms stall timeout and a 10 s budget
+    let started = std::time::Instant::now();
+    let out = run(
+        &source(&[server.url()], StartPosition::Oldest),
+        &store,
+        &stream,
+        5_000,
+    )
+    .await;
+    // THEN the pings were answered but did not hold the read: it ended at the stall
+    out.result.unwrap();
+    assert_eq!(out.summary.stop, "stalled", "{:?}", out.summary);
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(server.stats.pongs.load(std::sync::atomic::Ordering::SeqCst) > 5);
+    assert_eq!(stream.check(&posts), (0, 0));
+}
