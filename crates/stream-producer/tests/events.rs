@@ -3,12 +3,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use ks_adapters::file::FileCursorStore;
 use ks_adapters::kinesis::KinesisSink;
 use ks_producer::config::{Overrides, ProducerConfig, SourceConfig};
 use ks_producer::synthetic::{SyntheticSource, id_of};
 use ks_testkit::kinesis::{Faults, KinesisStandIn};
+use ks_testkit::local_sdk_config;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use stream_producer::{AnySource, AnyStore, State, overrides_from_event};
@@ -42,20 +42,7 @@ fn state(server: &KinesisStandIn, dir: &std::path::Path, vars: &[(&str, &str)]) 
         per_invocation,
         rate_per_sec,
     });
-    let conf = KinesisSink::configure(
-        aws_sdk_kinesis::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(server.url())
-            .credentials_provider(Credentials::new(
-                "AKIDLOCAL",
-                "local-secret",
-                None,
-                None,
-                "test",
-            )),
-    )
-    .build();
+    let conf = KinesisSink::configure(local_sdk_config!(aws_sdk_kinesis, server.url())).build();
     let sink = KinesisSink::new(aws_sdk_kinesis::Client::from_conf(conf), "posts");
     State::new(
         source,
