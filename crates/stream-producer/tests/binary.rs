@@ -2,34 +2,18 @@
 //! in moto's server reached through `AWS_ENDPOINT_URL`, a Mastodon server through the test kit's
 //! stand-in, events through the Runtime API stand-in.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
-use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::types::AttributeValue;
 use ks_producer::synthetic::id_of;
-use ks_testkit::emulator::{Killed, Moto};
+use ks_testkit::emulator::Moto;
+use ks_testkit::local_sdk_config;
 use ks_testkit::mastodon::{Instance, MastodonStandIn};
 use ks_testkit::runtime_api::{Outcome, RuntimeApi};
 use serde_json::Value;
 
-fn spawn(api: &RuntimeApi, log: &std::path::Path, vars: &[(&str, &str)]) -> Killed {
-    let log = std::fs::File::create(log).unwrap();
-    let mut cmd = api.command(
-        env!("CARGO_BIN_EXE_stream-producer"),
-        "stream-producer",
-        256,
-    );
-    cmd.stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log));
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    Killed(cmd.spawn().expect("the binary starts"))
-}
+mod common;
+use common::spawn;
 
 fn sample(name: &str) -> Vec<u8> {
     std::fs::read(format!(
@@ -39,16 +23,10 @@ fn sample(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// A stream `posts` and a cursor table in moto, and clients for them.
 async fn setup(moto: &Moto) -> (aws_sdk_kinesis::Client, aws_sdk_dynamodb::Client) {
-    let creds = Credentials::new("AKIDLOCAL", "local-secret", None, None, "test");
-    let kinesis = aws_sdk_kinesis::Client::from_conf(
-        aws_sdk_kinesis::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(moto.url())
-            .credentials_provider(creds.clone())
-            .build(),
-    );
+    let kinesis =
+        aws_sdk_kinesis::Client::from_conf(local_sdk_config!(aws_sdk_kinesis, moto.url()).build());
     kinesis
         .create_stream()
         .stream_name("posts")
@@ -56,35 +34,7 @@ async fn setup(moto: &Moto) -> (aws_sdk_kinesis::Client, aws_sdk_dynamodb::Clien
         .send()
         .await
         .unwrap();
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-            .endpoint_url(moto.url())
-            .credentials_provider(creds)
-            .build(),
-    );
-    dynamodb
-        .create_table()
-        .table_name("cursors")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("source")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("source")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    let dynamodb = common::cursor_table(moto).await;
     (kinesis, dynamodb)
 }
 
