@@ -13,7 +13,7 @@ use ks_testkit::runtime_api::{Outcome, RuntimeApi};
 use serde_json::Value;
 
 mod common;
-use common::spawn;
+use common::{json_lines, spawn};
 
 fn sample(name: &str) -> Vec<u8> {
     std::fs::read(format!(
@@ -121,11 +121,7 @@ async fn the_binary_puts_posts_into_kinesis_and_checkpoints_in_dynamodb() {
     assert_eq!(records.records().len(), 400);
     // AND each invocation logged one JSON summary line and one EMF document
     let logs = std::fs::read_to_string(&log).unwrap();
-    let summaries: Vec<Value> = logs
-        .lines()
-        .filter(|l| l.contains("invocation summary"))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let summaries: Vec<Value> = json_lines(&logs, "invocation summary");
     assert_eq!(summaries.len(), 2, "{logs}");
     assert_eq!(summaries[0]["fields"]["put"], 300);
     assert_eq!(summaries[1]["fields"]["max_pages"], 1);
@@ -272,11 +268,7 @@ async fn empty_runs_count_up_in_the_summary_and_emf_and_warn_from_the_threshold_
     );
     // AND every EMF document carries SourceEmpty = 1, declared as a metric
     let logs = std::fs::read_to_string(&log).unwrap();
-    let emf: Vec<Value> = logs
-        .lines()
-        .filter(|l| l.contains("\"_aws\""))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let emf: Vec<Value> = json_lines(&logs, "\"_aws\"");
     assert_eq!(emf.len(), 3, "{logs}");
     for doc in &emf {
         assert_eq!(doc["SourceEmpty"], 1);
@@ -284,11 +276,7 @@ async fn empty_runs_count_up_in_the_summary_and_emf_and_warn_from_the_threshold_
         assert!(declared.contains("\"SourceEmpty\""), "{declared}");
     }
     // AND the warning comes on the 2nd and 3rd runs, naming the source, the count and the ways out
-    let warnings: Vec<Value> = logs
-        .lines()
-        .filter(|l| l.contains("run after run"))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let warnings: Vec<Value> = json_lines(&logs, "run after run");
     assert_eq!(warnings.len(), 2, "{logs}");
     assert_eq!(warnings[0]["level"], "WARN");
     assert_eq!(warnings[1]["fields"]["empty_runs"], 3);

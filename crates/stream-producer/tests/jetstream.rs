@@ -11,6 +11,8 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -110,12 +112,18 @@ impl Function {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Stops the live posts (the network goes quiet), adds them to `expected`, and invokes once
+    /// more: the run after which every post must be in Kinesis.
+    async fn last_run(&self, live: Live, expected: &mut Vec<String>) -> Value {
+        expected.extend(stop(live));
+        self.ok(&scheduled()).await
+    }
+
     /// The fields of every "invocation summary" log line, in order.
     fn summaries(&self) -> Vec<Value> {
-        self.logs()
-            .lines()
-            .filter(|l| l.contains("invocation summary"))
-            .map(|l| serde_json::from_str::<Value>(l).unwrap()["fields"].clone())
+        common::json_lines(&self.logs(), "invocation summary")
+            .into_iter()
+            .map(|l| l["fields"].clone())
             .collect()
     }
 }
@@ -176,6 +184,11 @@ fn scheduled() -> Value {
 /// Scheduler's custom input narrowing the budget.
 fn at_most(max_records: u64) -> Value {
     json!({ "max_records": max_records })
+}
+
+/// A stand-in's counter, now.
+fn count(counter: &AtomicU64) -> u64 {
+    counter.load(SeqCst)
 }
 
 /// The live posts written so far, once the writer is stopped (the network goes quiet).
@@ -286,8 +299,7 @@ async fn posts_arriving_between_invocations_all_reach_kinesis_once() {
     }
     let stops: Vec<&str> = runs.iter().map(|s| s["stop"].as_str().unwrap()).collect();
     // AND once more after the network went quiet
-    expected.extend(stop(live));
-    let last = f.ok(&scheduled()).await;
+    let last = f.last_run(live, &mut expected).await;
     // THEN the capped runs stopped at their cap, the others caught up with the live tail, the
     // last one ran out of events
     assert_eq!(stops[..3], ["max_records"; 3], "{stops:?}");
@@ -345,16 +357,9 @@ async fn connections_the_server_closes_lose_nothing_within_or_across_invocations
         "{second}"
     );
     // AND once the network is quiet, a last invocation leaves every post in Kinesis once
-    expected.extend(stop(live));
-    f.ok(&scheduled()).await;
+    f.last_run(live, &mut expected).await;
     Tally::of(&kinesis, &expected).assert_exactly_once();
-    assert_eq!(
-        jetstream
-            .stats
-            .connections
-            .load(std::sync::atomic::Ordering::SeqCst),
-        7
-    );
+    assert_eq!(count(&jetstream.stats.connections), 7);
 }
 
 #[tokio::test]
@@ -398,8 +403,7 @@ async fn an_invocation_whose_puts_fail_is_delivered_by_the_next() {
             _ => panic!("invocation {k}: {o:?}"),
         }
     }
-    expected.extend(stop(live));
-    f.ok(&scheduled()).await;
+    f.last_run(live, &mut expected).await;
     let summaries = f.summaries();
     for s in summaries.iter().skip(1).step_by(2).take(3) {
         assert_eq!(
@@ -416,13 +420,7 @@ async fn an_invocation_whose_puts_fail_is_delivered_by_the_next() {
     }
     // AND with the last one, run once the network is quiet, every post is in Kinesis once
     Tally::of(&kinesis, &expected).assert_exactly_once();
-    assert_eq!(
-        kinesis
-            .stats
-            .errors
-            .load(std::sync::atomic::Ordering::SeqCst),
-        3
-    );
+    assert_eq!(count(&kinesis.stats.errors), 3);
 }
 
 #[tokio::test]
@@ -474,14 +472,9 @@ async fn a_switch_to_a_fallback_instance_with_a_skewed_clock_loses_nothing() {
         back_on_a.push(f.ok(&scheduled()).await);
         pause().await;
     }
-    expected.extend(stop(live));
-    f.ok(&scheduled()).await;
+    f.last_run(live, &mut expected).await;
     // THEN each instance served the runs it should have: B only while A was down
-    let connections = |s: &StandIn| {
-        s.stats
-            .connections
-            .load(std::sync::atomic::Ordering::SeqCst)
-    };
+    let connections = |s: &StandIn| count(&s.stats.connections);
     assert_eq!((connections(&b), connections(&a)), (2, 3));
     // AND every switch replayed the margin and the cursor's window dropped it: nothing lost
     for s in on_b.iter().chain(&back_on_a) {
@@ -527,8 +520,7 @@ async fn duplicates_stay_under_one_percent_in_steady_state() {
         replayed += skipped(&f.ok(&input).await, "replayed");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    expected.extend(stop(live));
-    f.ok(&scheduled()).await;
+    f.last_run(live, &mut expected).await;
     // THEN nothing is lost, and at most 1% of the records are repeats
     let tally = Tally::of(&kinesis, &expected);
     eprintln!(
@@ -589,10 +581,7 @@ async fn garbage_and_oversize_frames_are_counted_and_never_fatal() {
     .await;
     // WHEN the function reads the backlog (the network is quiet: the read ends at the stall)
     let first = f.ok(&scheduled()).await;
-    let frames = jetstream
-        .stats
-        .frames
-        .load(std::sync::atomic::Ordering::SeqCst);
+    let frames = count(&jetstream.stats.frames);
     // THEN every bad frame the server sent is counted under its reason, and the posts arrived
     assert_eq!(first["stop"], "stalled", "{first}");
     assert_eq!(
@@ -612,13 +601,7 @@ async fn garbage_and_oversize_frames_are_counted_and_never_fatal() {
     assert!(skipped(&second, "garbage") > 0, "{second}");
     Tally::of(&kinesis, &expected).assert_exactly_once();
     // AND the server's pings were answered while reading
-    assert!(
-        jetstream
-            .stats
-            .pongs
-            .load(std::sync::atomic::Ordering::SeqCst)
-            > 0
-    );
+    assert!(count(&jetstream.stats.pongs) > 0);
 }
 
 #[tokio::test]

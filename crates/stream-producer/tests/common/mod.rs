@@ -1,5 +1,5 @@
 //! What the binary's tests (`binary.rs`, `jetstream.rs`) share: the function spawned under the
-//! Runtime API stand-in, and the cursor table in moto's DynamoDB.
+//! Runtime API stand-in, its JSON log lines, and the cursor table in moto's DynamoDB.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -24,6 +24,14 @@ pub fn spawn(api: &RuntimeApi, log: &Path, vars: &[(&str, &str)]) -> Killed {
         .stderr(Stdio::from(log))
         .envs(vars.iter().copied());
     Killed(cmd.spawn().expect("the binary starts"))
+}
+
+/// The function's JSON log lines that contain `marker`, parsed, in order.
+pub fn json_lines(logs: &str, marker: &str) -> Vec<serde_json::Value> {
+    logs.lines()
+        .filter(|l| l.contains(marker))
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 /// A cursor table `cursors` (key `source`) in moto's DynamoDB, and a client for it.
