@@ -17,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=.venv/bin/python
-# pids, cleanup on exit, free_port, wait_for_port
+# pids, cleanup on exit, free_port, wait_for_port, start_moto
 source .ci/lib.sh
 
 # Shows a log when a step fails, so CI output says why.
@@ -40,12 +40,7 @@ cp target/debug/kinesis-sentiment target/debug/comprehend-standin target/debug/b
   target/debug/jetstream-standin "$logs/"
 KS=$logs/kinesis-sentiment
 
-moto_port=$(free_port)
-.venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" > "$logs/moto.log" 2>&1 &
-pids+=($!)
-wait_for_port "$moto_port" "moto_server" "$logs/moto.log"
-export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
-  AWS_ACCESS_KEY_ID=AKIDLOCAL AWS_SECRET_ACCESS_KEY=local-secret
+start_moto "$logs"
 export E2E_STREAM=social-posts E2E_BUCKET=sentiment-e2e E2E_BAD="$logs/bad.json"
 
 echo "== e2e: stream (2 shards), bucket and cursor table on moto at $AWS_ENDPOINT_URL"

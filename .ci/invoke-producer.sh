@@ -8,16 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PY=.venv/bin/python
-# pids, cleanup on exit, free_port, wait_for_port
+# pids, cleanup on exit, free_port, wait_for_port, start_moto
 source .ci/lib.sh
 
 logs=$(mktemp -d)
-moto_port=$(free_port)
-.venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" > "$logs/moto.log" 2>&1 &
-pids+=($!)
-wait_for_port "$moto_port" "moto_server" "$logs/moto.log"
-export AWS_ENDPOINT_URL="http://127.0.0.1:$moto_port" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
-  AWS_ACCESS_KEY_ID=AKIDLOCAL AWS_SECRET_ACCESS_KEY=local-secret
+start_moto "$logs"
 
 # The stream and the cursor table, as the deployed stack would have them.
 "$PY" - <<'PY'

@@ -16,3 +16,12 @@ wait_for_port() { # port, what, log
   done
   echo "error: $2 did not listen on port $1; its log:" >&2; tail -n 40 "$3" >&2; exit 1
 }
+
+start_moto() { # logs dir: moto's server on a free port, and the environment that reaches it
+  local port; port=$(free_port)
+  .venv/bin/moto_server -H 127.0.0.1 -p "$port" > "$1/moto.log" 2>&1 &
+  pids+=($!)
+  wait_for_port "$port" "moto_server" "$1/moto.log"
+  export AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_REGION=us-east-1 AWS_DEFAULT_REGION=us-east-1 \
+    AWS_ACCESS_KEY_ID=AKIDLOCAL AWS_SECRET_ACCESS_KEY=local-secret
+}

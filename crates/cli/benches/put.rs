@@ -20,6 +20,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use ks_producer::kpl::deaggregate;
+use ks_testkit::aws;
 use ks_testkit::kinesis::{Faults, KinesisStandIn, Stored};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kinesis-sentiment");
@@ -198,15 +199,12 @@ fn main() {
     let _ = std::fs::remove_file(&rejects);
 
     let started = Instant::now();
-    let mut child = Command::new(BIN)
+    let mut child = aws::local_credentials(&mut Command::new(BIN))
         .args(["put", "--stream", "bench", "--endpoint-url", &server.url()])
         .arg("--rejects")
         .arg(&rejects)
         .args(&extra)
         .arg(&path)
-        .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
-        .env("AWS_SECRET_ACCESS_KEY", "local-secret")
-        .env("AWS_REGION", "us-east-1")
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()

@@ -9,58 +9,30 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use ks_producer::kpl::deaggregate;
 use ks_testkit::emulator::{Moto, create_stream, read_stream};
 use ks_testkit::kinesis::{Faults, KinesisStandIn};
+use ks_testkit::{aws, local_sdk_config};
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kinesis-sentiment");
 
-fn creds() -> Credentials {
-    Credentials::new("AKIDLOCAL", "local-secret", None, None, "test")
-}
-
 fn kinesis(url: &str) -> aws_sdk_kinesis::Client {
-    let conf = aws_sdk_kinesis::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(url)
-        .credentials_provider(creds())
-        .build();
-    aws_sdk_kinesis::Client::from_conf(conf)
+    aws_sdk_kinesis::Client::from_conf(local_sdk_config!(aws_sdk_kinesis, url).build())
 }
 
 fn s3(url: &str) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(url)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "AKIDLOCAL",
-            "local-secret",
-            None,
-            None,
-            "test",
-        ))
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    aws_sdk_s3::Client::from_conf(
+        local_sdk_config!(aws_sdk_s3, url)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 /// The binary with credentials and region from the environment only, as a user would run it.
 fn put_command(url: &str, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
-    cmd.arg("put")
-        .args(["--endpoint-url", url])
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
-        .env("AWS_SECRET_ACCESS_KEY", "local-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    let mut cmd = aws::user_command(BIN);
+    cmd.arg("put").args(["--endpoint-url", url]).args(args);
     cmd
 }
 

@@ -3,29 +3,20 @@
 //! binary must stay inside its private temporary directory and remove it.
 
 use std::path::Path;
-use std::process::Command;
 
 use chrono::{TimeZone as _, Utc};
 use ks_firehose_local::bucket::{Output, object_key};
 use ks_testkit::emulator::Moto;
+use ks_testkit::{aws, local_sdk_config};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kinesis-sentiment");
 
 fn s3(url: &str) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(url)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "AKIDLOCAL",
-            "local-secret",
-            None,
-            None,
-            "test",
-        ))
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    aws_sdk_s3::Client::from_conf(
+        local_sdk_config!(aws_sdk_s3, url)
+            .force_path_style(true)
+            .build(),
+    )
 }
 
 /// Every file under `dir`, relative, sorted.
@@ -98,17 +89,10 @@ async fn hostile_keys_stay_inside_a_private_directory_that_is_removed_after_the_
     let (tmp, work) = (root.path().join("tmp"), root.path().join("work"));
     std::fs::create_dir_all(&tmp).unwrap();
     std::fs::create_dir_all(&work).unwrap();
-    let out = Command::new(BIN)
+    let out = aws::user_command(BIN)
         .args(["report", "--input", "s3://stack/", "--endpoint-url", &url])
         .current_dir(&work)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
         .env("TMPDIR", &tmp)
-        .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
-        .env("AWS_SECRET_ACCESS_KEY", "local-secret")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_CONFIG_FILE", "/dev/null")
-        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

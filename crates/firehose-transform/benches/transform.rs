@@ -13,12 +13,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_sdk_comprehend::config::{BehaviorVersion, Credentials, Region};
 use base64::Engine as _;
 use firehose_transform::TransformConfig;
 use firehose_transform::{Analyzer, State};
 use ks_sentiment::comprehend::ComprehendAnalyzer;
 use ks_testkit::comprehend::{Faults, StandIn};
+use ks_testkit::local_sdk_config;
 use ks_testkit::runtime_api::{Outcome, RuntimeApi};
 use ks_transform::record::{FirehoseEvent, FirehoseRecord, RecordResult};
 
@@ -253,20 +253,7 @@ fn new_state(url: &str, concurrency: usize) -> State {
         _ => None,
     })
     .unwrap();
-    let conf = ComprehendAnalyzer::configure(
-        aws_sdk_comprehend::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(url)
-            .credentials_provider(Credentials::new(
-                "AKIDLOCAL",
-                "local-secret",
-                None,
-                None,
-                "bench",
-            )),
-    )
-    .build();
+    let conf = ComprehendAnalyzer::configure(local_sdk_config!(aws_sdk_comprehend, url)).build();
     State::new(
         Analyzer::Comprehend(ComprehendAnalyzer::new(
             aws_sdk_comprehend::Client::from_conf(conf),
@@ -291,20 +278,7 @@ fn bedrock_state(url: &str) -> State {
         _ => None,
     })
     .unwrap();
-    let conf = BedrockAnalyzer::configure(
-        aws_sdk_bedrockruntime::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(url)
-            .credentials_provider(Credentials::new(
-                "AKIDLOCAL",
-                "local-secret",
-                None,
-                None,
-                "b",
-            )),
-    )
-    .build();
+    let conf = BedrockAnalyzer::configure(local_sdk_config!(aws_sdk_bedrockruntime, url)).build();
     let firehose_transform::BackendConfig::Bedrock(bedrock) = &config.backend else {
         unreachable!("SENTIMENT_BACKEND=bedrock")
     };

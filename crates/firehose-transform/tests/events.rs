@@ -2,13 +2,13 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_comprehend::config::{BehaviorVersion, Credentials, Region};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use firehose_transform::TransformConfig;
 use firehose_transform::{Analyzer, State};
 use ks_sentiment::comprehend::ComprehendAnalyzer;
 use ks_testkit::comprehend::{Faults, StandIn};
+use ks_testkit::local_sdk_config;
 use ks_transform::record::{FirehoseEvent, FirehoseResponse, RecordResult};
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::Value;
@@ -21,20 +21,8 @@ fn sample(name: &str) -> String {
 /// The function's state, as `main` keeps it: for the life of the process.
 fn state(server: &StandIn, vars: &[(&str, &str)]) -> &'static State {
     let config = TransformConfig::from_lookup(ks_kernel::env::fixed(vars)).unwrap();
-    let conf = ComprehendAnalyzer::configure(
-        aws_sdk_comprehend::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(server.url())
-            .credentials_provider(Credentials::new(
-                "AKIDLOCAL",
-                "local-secret",
-                None,
-                None,
-                "test",
-            )),
-    )
-    .build();
+    let conf =
+        ComprehendAnalyzer::configure(local_sdk_config!(aws_sdk_comprehend, server.url())).build();
     Box::leak(Box::new(State::new(
         Analyzer::Comprehend(ComprehendAnalyzer::new(
             aws_sdk_comprehend::Client::from_conf(conf),

@@ -28,7 +28,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use ks_producer::batch::{Keying, floor_requests, prepare};
 use ks_producer::config::StartPosition;
 use ks_producer::cursor::MemoryCursorStore;
@@ -43,6 +42,7 @@ use ks_sources::kinesis::KinesisSink;
 use ks_testkit::emulator::Killed;
 use ks_testkit::jetstream::{Network, StandIn};
 use ks_testkit::kinesis::{Faults, KinesisStandIn};
+use ks_testkit::local_sdk_config;
 use ks_testkit::runtime_api::{Outcome, RuntimeApi};
 use serde_json::Value;
 
@@ -93,20 +93,7 @@ struct Row {
 }
 
 fn sink(url: &str) -> KinesisSink {
-    let conf = KinesisSink::configure(
-        aws_sdk_kinesis::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(url)
-            .credentials_provider(Credentials::new(
-                "AKIDLOCAL",
-                "local-secret",
-                None,
-                None,
-                "bench",
-            )),
-    )
-    .build();
+    let conf = KinesisSink::configure(local_sdk_config!(aws_sdk_kinesis, url)).build();
     KinesisSink::new(aws_sdk_kinesis::Client::from_conf(conf), "bench")
 }
 

@@ -2,34 +2,18 @@
 //! in moto's server reached through `AWS_ENDPOINT_URL`, a Mastodon server through the test kit's
 //! stand-in, events through the Runtime API stand-in.
 
-use std::process::Stdio;
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
-use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
+use aws_sdk_dynamodb::types::AttributeValue;
 use ks_producer::synthetic::id_of;
-use ks_testkit::emulator::{Killed, Moto};
+use ks_testkit::emulator::Moto;
+use ks_testkit::local_sdk_config;
 use ks_testkit::mastodon::{Instance, MastodonStandIn};
 use ks_testkit::runtime_api::{Outcome, RuntimeApi};
 use serde_json::Value;
 
-fn spawn(api: &RuntimeApi, log: &std::path::Path, vars: &[(&str, &str)]) -> Killed {
-    let log = std::fs::File::create(log).unwrap();
-    let mut cmd = api.command(
-        env!("CARGO_BIN_EXE_stream-producer"),
-        "stream-producer",
-        256,
-    );
-    cmd.stdout(Stdio::from(log.try_clone().unwrap()))
-        .stderr(Stdio::from(log));
-    for (k, v) in vars {
-        cmd.env(k, v);
-    }
-    Killed(cmd.spawn().expect("the binary starts"))
-}
+mod common;
+use common::{json_lines, spawn};
 
 fn sample(name: &str) -> Vec<u8> {
     std::fs::read(format!(
@@ -39,16 +23,10 @@ fn sample(name: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// A stream `posts` and a cursor table in moto, and clients for them.
 async fn setup(moto: &Moto) -> (aws_sdk_kinesis::Client, aws_sdk_dynamodb::Client) {
-    let creds = Credentials::new("AKIDLOCAL", "local-secret", None, None, "test");
-    let kinesis = aws_sdk_kinesis::Client::from_conf(
-        aws_sdk_kinesis::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(moto.url())
-            .credentials_provider(creds.clone())
-            .build(),
-    );
+    let kinesis =
+        aws_sdk_kinesis::Client::from_conf(local_sdk_config!(aws_sdk_kinesis, moto.url()).build());
     kinesis
         .create_stream()
         .stream_name("posts")
@@ -56,35 +34,7 @@ async fn setup(moto: &Moto) -> (aws_sdk_kinesis::Client, aws_sdk_dynamodb::Clien
         .send()
         .await
         .unwrap();
-    let dynamodb = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-            .endpoint_url(moto.url())
-            .credentials_provider(creds)
-            .build(),
-    );
-    dynamodb
-        .create_table()
-        .table_name("cursors")
-        .attribute_definitions(
-            AttributeDefinition::builder()
-                .attribute_name("source")
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .unwrap(),
-        )
-        .key_schema(
-            KeySchemaElement::builder()
-                .attribute_name("source")
-                .key_type(KeyType::Hash)
-                .build()
-                .unwrap(),
-        )
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
+    let dynamodb = common::cursor_table(moto).await;
     (kinesis, dynamodb)
 }
 
@@ -171,11 +121,7 @@ async fn the_binary_puts_posts_into_kinesis_and_checkpoints_in_dynamodb() {
     assert_eq!(records.records().len(), 400);
     // AND each invocation logged one JSON summary line and one EMF document
     let logs = std::fs::read_to_string(&log).unwrap();
-    let summaries: Vec<Value> = logs
-        .lines()
-        .filter(|l| l.contains("invocation summary"))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let summaries: Vec<Value> = json_lines(&logs, "invocation summary");
     assert_eq!(summaries.len(), 2, "{logs}");
     assert_eq!(summaries[0]["fields"]["put"], 300);
     assert_eq!(summaries[1]["fields"]["max_pages"], 1);
@@ -322,11 +268,7 @@ async fn empty_runs_count_up_in_the_summary_and_emf_and_warn_from_the_threshold_
     );
     // AND every EMF document carries SourceEmpty = 1, declared as a metric
     let logs = std::fs::read_to_string(&log).unwrap();
-    let emf: Vec<Value> = logs
-        .lines()
-        .filter(|l| l.contains("\"_aws\""))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let emf: Vec<Value> = json_lines(&logs, "\"_aws\"");
     assert_eq!(emf.len(), 3, "{logs}");
     for doc in &emf {
         assert_eq!(doc["SourceEmpty"], 1);
@@ -334,11 +276,7 @@ async fn empty_runs_count_up_in_the_summary_and_emf_and_warn_from_the_threshold_
         assert!(declared.contains("\"SourceEmpty\""), "{declared}");
     }
     // AND the warning comes on the 2nd and 3rd runs, naming the source, the count and the ways out
-    let warnings: Vec<Value> = logs
-        .lines()
-        .filter(|l| l.contains("run after run"))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let warnings: Vec<Value> = json_lines(&logs, "run after run");
     assert_eq!(warnings.len(), 2, "{logs}");
     assert_eq!(warnings[0]["level"], "WARN");
     assert_eq!(warnings[1]["fields"]["empty_runs"], 3);

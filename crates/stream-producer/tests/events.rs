@@ -3,12 +3,12 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use ks_producer::config::Overrides;
 use ks_producer::synthetic::id_of;
 use ks_sources::file::FileCursorStore;
 use ks_sources::kinesis::KinesisSink;
 use ks_testkit::kinesis::{Faults, KinesisStandIn};
+use ks_testkit::local_sdk_config;
 use lambda_runtime::{Context, LambdaEvent};
 use serde_json::{Value, json};
 use stream_producer::{AnySource, AnyStore, State, overrides_from_event};
@@ -33,20 +33,7 @@ fn state(server: &KinesisStandIn, dir: &std::path::Path, vars: &[(&str, &str)]) 
         panic!("synthetic expected")
     };
     let source = AnySource::Synthetic(synthetic.source(config.cursor_key.clone()));
-    let conf = KinesisSink::configure(
-        aws_sdk_kinesis::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(server.url())
-            .credentials_provider(Credentials::new(
-                "AKIDLOCAL",
-                "local-secret",
-                None,
-                None,
-                "test",
-            )),
-    )
-    .build();
+    let conf = KinesisSink::configure(local_sdk_config!(aws_sdk_kinesis, server.url())).build();
     let sink = KinesisSink::new(aws_sdk_kinesis::Client::from_conf(conf), "posts");
     State::new(
         source,

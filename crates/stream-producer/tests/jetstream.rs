@@ -10,18 +10,19 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use ks_testkit::emulator::{Killed, Moto};
 use ks_testkit::jetstream::{Faults, Live, Network, StandIn};
 use ks_testkit::kinesis::{self, KinesisStandIn};
 use ks_testkit::runtime_api::{Outcome, RuntimeApi};
 use serde_json::{Value, json};
+
+mod common;
 
 /// Every run's settings, shortened so the file runs in seconds: a 500 ms replay margin (the
 /// window of delivered posts is twice that), a 500 ms stall, 500 ms kept for the puts.
@@ -75,23 +76,14 @@ impl Function {
     ) -> Function {
         let api = RuntimeApi::start(timeout).await.unwrap();
         let log = dir.join("function.log");
-        let file = std::fs::File::create(&log).unwrap();
-        let mut cmd = api.command(
-            env!("CARGO_BIN_EXE_stream-producer"),
-            "stream-producer",
-            256,
-        );
-        cmd.env("AWS_ENDPOINT_URL_KINESIS", kinesis.url())
-            .env("CURSOR_DIR", dir.join("cursors"))
-            .stdout(Stdio::from(file.try_clone().unwrap()))
-            .stderr(Stdio::from(file));
-        for (k, v) in BASE {
-            cmd.env(k, v);
-        }
-        for (k, v) in vars {
-            cmd.env(k, v);
-        }
-        let child = Killed(cmd.spawn().expect("the binary starts"));
+        let (kinesis_url, cursors) = (kinesis.url(), dir.join("cursors").display().to_string());
+        let mut all = vec![
+            ("AWS_ENDPOINT_URL_KINESIS", kinesis_url.as_str()),
+            ("CURSOR_DIR", cursors.as_str()),
+        ];
+        all.extend_from_slice(BASE);
+        all.extend(vars.iter().map(|(k, v)| (*k, v.as_str())));
+        let child = common::spawn(&api, &log, &all);
         Function {
             api,
             log,
@@ -120,13 +112,63 @@ impl Function {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Stops the live posts (the network goes quiet), adds them to `expected`, and invokes once
+    /// more: the run after which every post must be in Kinesis.
+    async fn last_run(&self, live: Live, expected: &mut Vec<String>) -> Value {
+        expected.extend(stop(live));
+        self.ok(&scheduled()).await
+    }
+
     /// The fields of every "invocation summary" log line, in order.
     fn summaries(&self) -> Vec<Value> {
-        self.logs()
-            .lines()
-            .filter(|l| l.contains("invocation summary"))
-            .map(|l| serde_json::from_str::<Value>(l).unwrap()["fields"].clone())
+        common::json_lines(&self.logs(), "invocation summary")
+            .into_iter()
+            .map(|l| l["fields"].clone())
             .collect()
+    }
+}
+
+/// What a test sets up: a Jetstream instance on its network, the Kinesis stand-in, a directory,
+/// and the function reading the one into the other (`JETSTREAM_URL` first, so `vars` win).
+struct Given {
+    jetstream: Faults,
+    kinesis: kinesis::Faults,
+    timeout: Duration,
+}
+
+impl Default for Given {
+    fn default() -> Self {
+        Given {
+            jetstream: Faults::default(),
+            kinesis: kinesis::Faults::default(),
+            timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// The running set-up; everything stops when it drops. Tests take it apart by field: one they
+/// do not read is bound as `_name`, which keeps it running to the end (a bare `_` would drop it).
+struct World {
+    jetstream: StandIn,
+    kinesis: KinesisStandIn,
+    f: Function,
+    _dir: tempfile::TempDir,
+}
+
+impl Given {
+    async fn start(self, net: &Arc<Network>, vars: &[(&str, String)]) -> World {
+        let jetstream = StandIn::start(net.clone(), self.jetstream).await.unwrap();
+        let kinesis = KinesisStandIn::start(self.kinesis).await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let mut all = vec![("JETSTREAM_URL", jetstream.url())];
+        all.extend_from_slice(vars);
+        let f = Function::start(dir.path(), &kinesis, self.timeout, &all).await;
+        World {
+            jetstream,
+            kinesis,
+            f,
+            _dir: dir,
+        }
     }
 }
 
@@ -142,6 +184,11 @@ fn scheduled() -> Value {
 /// Scheduler's custom input narrowing the budget.
 fn at_most(max_records: u64) -> Value {
     json!({ "max_records": max_records })
+}
+
+/// A stand-in's counter, now.
+fn count(counter: &AtomicU64) -> u64 {
+    counter.load(SeqCst)
 }
 
 /// The live posts written so far, once the writer is stopped (the network goes quiet).
@@ -237,20 +284,12 @@ async fn posts_arriving_between_invocations_all_reach_kinesis_once() {
     let net = Network::new();
     let mut expected = net.backlog(600, Duration::from_millis(50), Duration::from_millis(5));
     let live = net.live(Duration::from_millis(10));
-    let jetstream = StandIn::start(net.clone(), Faults::default())
-        .await
-        .unwrap();
-    let kinesis = KinesisStandIn::start(kinesis::Faults::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let f = Function::start(
-        dir.path(),
-        &kinesis,
-        Duration::from_secs(5),
-        &[("JETSTREAM_URL", jetstream.url())],
-    )
-    .await;
+    let World {
+        jetstream: _jetstream,
+        kinesis,
+        f,
+        _dir,
+    } = Given::default().start(&net, &[]).await;
     // WHEN it is invoked six times 250 ms apart, the first three reading 80 posts at most
     let mut runs = Vec::new();
     for k in 0..6 {
@@ -260,8 +299,7 @@ async fn posts_arriving_between_invocations_all_reach_kinesis_once() {
     }
     let stops: Vec<&str> = runs.iter().map(|s| s["stop"].as_str().unwrap()).collect();
     // AND once more after the network went quiet
-    expected.extend(stop(live));
-    let last = f.ok(&scheduled()).await;
+    let last = f.last_run(live, &mut expected).await;
     // THEN the capped runs stopped at their cap, the others caught up with the live tail, the
     // last one ran out of events
     assert_eq!(stops[..3], ["max_records"; 3], "{stops:?}");
@@ -284,29 +322,20 @@ async fn connections_the_server_closes_lose_nothing_within_or_across_invocations
     let net = Network::new();
     let mut expected = net.backlog(500, Duration::from_millis(50), Duration::from_millis(20));
     let live = net.live(Duration::from_millis(20));
-    let jetstream = StandIn::start(
-        net.clone(),
-        Faults {
+    let World {
+        jetstream,
+        kinesis,
+        f,
+        _dir,
+    } = Given {
+        jetstream: Faults {
             close_first_connections: 5,
             close_after_frames: 60,
             ..Faults::default()
         },
-    )
-    .await
-    .unwrap();
-    let kinesis = KinesisStandIn::start(kinesis::Faults::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let f = Function::start(
-        dir.path(),
-        &kinesis,
-        Duration::from_secs(5),
-        &[
-            ("JETSTREAM_URL", jetstream.url()),
-            ("JETSTREAM_REPLAY_MS", "300".into()),
-        ],
-    )
+        ..Given::default()
+    }
+    .start(&net, &[("JETSTREAM_REPLAY_MS", "300".into())])
     .await;
     // WHEN invoked: the first invocation reconnects three times and loses its fourth connection
     let first = f.invoke(&scheduled()).await;
@@ -328,16 +357,9 @@ async fn connections_the_server_closes_lose_nothing_within_or_across_invocations
         "{second}"
     );
     // AND once the network is quiet, a last invocation leaves every post in Kinesis once
-    expected.extend(stop(live));
-    f.ok(&scheduled()).await;
+    f.last_run(live, &mut expected).await;
     Tally::of(&kinesis, &expected).assert_exactly_once();
-    assert_eq!(
-        jetstream
-            .stats
-            .connections
-            .load(std::sync::atomic::Ordering::SeqCst),
-        7
-    );
+    assert_eq!(count(&jetstream.stats.connections), 7);
 }
 
 #[tokio::test]
@@ -347,22 +369,21 @@ async fn an_invocation_whose_puts_fail_is_delivered_by_the_next() {
     let net = Network::new();
     let mut expected = net.backlog(300, Duration::from_millis(50), Duration::from_millis(5));
     let live = net.live(Duration::from_millis(10));
-    let jetstream = StandIn::start(net.clone(), Faults::default())
-        .await
-        .unwrap();
-    let kinesis = KinesisStandIn::start(kinesis::Faults {
-        error_every: 2,
-        ..kinesis::Faults::default()
-    })
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let f = Function::start(
-        dir.path(),
-        &kinesis,
-        Duration::from_secs(5),
+    let World {
+        jetstream: _jetstream,
+        kinesis,
+        f,
+        _dir,
+    } = Given {
+        kinesis: kinesis::Faults {
+            error_every: 2,
+            ..kinesis::Faults::default()
+        },
+        ..Given::default()
+    }
+    .start(
+        &net,
         &[
-            ("JETSTREAM_URL", jetstream.url()),
             ("PUT_MAX_ATTEMPTS", "1".into()),
             ("MAX_RECORDS", "400".into()),
         ],
@@ -382,8 +403,7 @@ async fn an_invocation_whose_puts_fail_is_delivered_by_the_next() {
             _ => panic!("invocation {k}: {o:?}"),
         }
     }
-    expected.extend(stop(live));
-    f.ok(&scheduled()).await;
+    f.last_run(live, &mut expected).await;
     let summaries = f.summaries();
     for s in summaries.iter().skip(1).step_by(2).take(3) {
         assert_eq!(
@@ -400,13 +420,7 @@ async fn an_invocation_whose_puts_fail_is_delivered_by_the_next() {
     }
     // AND with the last one, run once the network is quiet, every post is in Kinesis once
     Tally::of(&kinesis, &expected).assert_exactly_once();
-    assert_eq!(
-        kinesis
-            .stats
-            .errors
-            .load(std::sync::atomic::Ordering::SeqCst),
-        3
-    );
+    assert_eq!(count(&kinesis.stats.errors), 3);
 }
 
 #[tokio::test]
@@ -417,10 +431,6 @@ async fn a_switch_to_a_fallback_instance_with_a_skewed_clock_loses_nothing() {
     let net = Network::new();
     let mut expected = net.backlog(300, Duration::from_millis(50), Duration::from_millis(5));
     let live = net.live(Duration::from_millis(10));
-    let a = StandIn::start(net.clone(), Faults::default())
-        .await
-        .unwrap();
-    let a_addr = a.addr;
     let b = StandIn::start(
         net.clone(),
         Faults {
@@ -430,20 +440,15 @@ async fn a_switch_to_a_fallback_instance_with_a_skewed_clock_loses_nothing() {
     )
     .await
     .unwrap();
-    let kinesis = KinesisStandIn::start(kinesis::Faults::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let f = Function::start(
-        dir.path(),
-        &kinesis,
-        Duration::from_secs(5),
-        &[
-            ("JETSTREAM_URL", a.url()),
-            ("JETSTREAM_FALLBACK_URLS", b.url()),
-        ],
-    )
-    .await;
+    let World {
+        jetstream: a,
+        kinesis,
+        f,
+        _dir,
+    } = Given::default()
+        .start(&net, &[("JETSTREAM_FALLBACK_URLS", b.url())])
+        .await;
+    let a_addr = a.addr;
     let pause = || tokio::time::sleep(Duration::from_millis(200));
     // WHEN A serves two invocations
     for _ in 0..2 {
@@ -467,14 +472,9 @@ async fn a_switch_to_a_fallback_instance_with_a_skewed_clock_loses_nothing() {
         back_on_a.push(f.ok(&scheduled()).await);
         pause().await;
     }
-    expected.extend(stop(live));
-    f.ok(&scheduled()).await;
+    f.last_run(live, &mut expected).await;
     // THEN each instance served the runs it should have: B only while A was down
-    let connections = |s: &StandIn| {
-        s.stats
-            .connections
-            .load(std::sync::atomic::Ordering::SeqCst)
-    };
+    let connections = |s: &StandIn| count(&s.stats.connections);
     assert_eq!((connections(&b), connections(&a)), (2, 3));
     // AND every switch replayed the margin and the cursor's window dropped it: nothing lost
     for s in on_b.iter().chain(&back_on_a) {
@@ -488,69 +488,31 @@ async fn a_switch_to_a_fallback_instance_with_a_skewed_clock_loses_nothing() {
     assert_eq!(tally.duplicates, 0, "{tally:?}");
 }
 
-/// A cursor table in moto's DynamoDB, and its endpoint.
-async fn cursor_table(moto: &Moto) -> aws_sdk_dynamodb::Client {
-    let creds =
-        aws_sdk_dynamodb::config::Credentials::new("AKIDLOCAL", "local-secret", None, None, "test");
-    let client = aws_sdk_dynamodb::Client::from_conf(
-        aws_sdk_dynamodb::Config::builder()
-            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-            .endpoint_url(moto.url())
-            .credentials_provider(creds)
-            .build(),
-    );
-    let attribute = AttributeDefinition::builder()
-        .attribute_name("source")
-        .attribute_type(ScalarAttributeType::S)
-        .build()
-        .unwrap();
-    let key = KeySchemaElement::builder()
-        .attribute_name("source")
-        .key_type(KeyType::Hash)
-        .build()
-        .unwrap();
-    client
-        .create_table()
-        .table_name("cursors")
-        .attribute_definitions(attribute)
-        .key_schema(key)
-        .billing_mode(BillingMode::PayPerRequest)
-        .send()
-        .await
-        .unwrap();
-    client
-}
-
 #[tokio::test]
 async fn duplicates_stay_under_one_percent_in_steady_state() {
     // GIVEN a post every 4 ms (250/s), a 1 s replay margin (~250 posts read again each run),
     // and the cursor, with its window of delivered posts, in DynamoDB (moto)
     let moto = Moto::start();
-    let dynamodb = cursor_table(&moto).await;
+    let dynamodb = common::cursor_table(&moto).await;
     let net = Network::new();
     let mut expected = net.backlog(200, Duration::from_millis(20), Duration::from_millis(4));
     let live = net.live(Duration::from_millis(4));
-    let jetstream = StandIn::start(net.clone(), Faults::default())
-        .await
-        .unwrap();
-    let kinesis = KinesisStandIn::start(kinesis::Faults::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let f = Function::start(
-        dir.path(),
-        &kinesis,
-        Duration::from_secs(5),
-        &[
-            ("JETSTREAM_URL", jetstream.url()),
-            ("JETSTREAM_REPLAY_MS", "1000".into()),
-            ("CURSOR_STORE", "dynamodb".into()),
-            ("CURSOR_TABLE", "cursors".into()),
-            ("AWS_ENDPOINT_URL_DYNAMODB", moto.url()),
-        ],
-    )
-    .await;
+    let World {
+        jetstream,
+        kinesis,
+        f,
+        _dir,
+    } = Given::default()
+        .start(
+            &net,
+            &[
+                ("JETSTREAM_REPLAY_MS", "1000".into()),
+                ("CURSOR_STORE", "dynamodb".into()),
+                ("CURSOR_TABLE", "cursors".into()),
+                ("AWS_ENDPOINT_URL_DYNAMODB", moto.url()),
+            ],
+        )
+        .await;
     // WHEN it is invoked 24 times, 100 ms apart, every fourth run capped at 30 posts
     let mut replayed = 0;
     for k in 0..24 {
@@ -558,8 +520,7 @@ async fn duplicates_stay_under_one_percent_in_steady_state() {
         replayed += skipped(&f.ok(&input).await, "replayed");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    expected.extend(stop(live));
-    f.ok(&scheduled()).await;
+    f.last_run(live, &mut expected).await;
     // THEN nothing is lost, and at most 1% of the records are repeats
     let tally = Tally::of(&kinesis, &expected);
     eprintln!(
@@ -602,37 +563,25 @@ async fn garbage_and_oversize_frames_are_counted_and_never_fatal() {
     // over JETSTREAM_MAX_FRAME_BYTES (4096) before every 7th, and pings every 100 ms
     let net = Network::new();
     let expected = net.backlog(300, Duration::from_millis(50), Duration::from_millis(5));
-    let jetstream = StandIn::start(
-        net.clone(),
-        Faults {
+    let World {
+        jetstream,
+        kinesis,
+        f,
+        _dir,
+    } = Given {
+        jetstream: Faults {
             garbage_every: 5,
             oversize_every: 7,
             ping_every: Duration::from_millis(100),
             ..Faults::default()
         },
-    )
-    .await
-    .unwrap();
-    let kinesis = KinesisStandIn::start(kinesis::Faults::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let f = Function::start(
-        dir.path(),
-        &kinesis,
-        Duration::from_secs(5),
-        &[
-            ("JETSTREAM_URL", jetstream.url()),
-            ("JETSTREAM_MAX_FRAME_BYTES", "4096".into()),
-        ],
-    )
+        ..Given::default()
+    }
+    .start(&net, &[("JETSTREAM_MAX_FRAME_BYTES", "4096".into())])
     .await;
     // WHEN the function reads the backlog (the network is quiet: the read ends at the stall)
     let first = f.ok(&scheduled()).await;
-    let frames = jetstream
-        .stats
-        .frames
-        .load(std::sync::atomic::Ordering::SeqCst);
+    let frames = count(&jetstream.stats.frames);
     // THEN every bad frame the server sent is counted under its reason, and the posts arrived
     assert_eq!(first["stop"], "stalled", "{first}");
     assert_eq!(
@@ -652,13 +601,7 @@ async fn garbage_and_oversize_frames_are_counted_and_never_fatal() {
     assert!(skipped(&second, "garbage") > 0, "{second}");
     Tally::of(&kinesis, &expected).assert_exactly_once();
     // AND the server's pings were answered while reading
-    assert!(
-        jetstream
-            .stats
-            .pongs
-            .load(std::sync::atomic::Ordering::SeqCst)
-            > 0
-    );
+    assert!(count(&jetstream.stats.pongs) > 0);
 }
 
 #[tokio::test]
@@ -667,29 +610,21 @@ async fn a_stalled_server_is_given_up_within_the_budget_and_what_was_read_is_del
     // open and keeps pinging, JETSTREAM_STALL_MS=400, and an 8 s invocation
     let net = Network::new();
     let expected = net.backlog(250, Duration::from_millis(50), Duration::from_millis(10));
-    let jetstream = StandIn::start(
-        net.clone(),
-        Faults {
+    let World {
+        jetstream: _jetstream,
+        kinesis,
+        f,
+        _dir,
+    } = Given {
+        jetstream: Faults {
             stall_after_frames: 150,
             ping_every: Duration::from_millis(100),
             ..Faults::default()
         },
-    )
-    .await
-    .unwrap();
-    let kinesis = KinesisStandIn::start(kinesis::Faults::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let f = Function::start(
-        dir.path(),
-        &kinesis,
-        Duration::from_secs(8),
-        &[
-            ("JETSTREAM_URL", jetstream.url()),
-            ("JETSTREAM_STALL_MS", "400".into()),
-        ],
-    )
+        timeout: Duration::from_secs(8),
+        ..Given::default()
+    }
+    .start(&net, &[("JETSTREAM_STALL_MS", "400".into())])
     .await;
     // WHEN invoked
     let started = Instant::now();
@@ -719,20 +654,12 @@ async fn other_events_are_counted_not_sent_and_posts_are_the_documented_flat_rec
     // server filters out), updates, deletes, identity and account events
     let net = Network::new();
     let expected = net.backlog(400, Duration::from_millis(50), Duration::from_millis(5));
-    let jetstream = StandIn::start(net.clone(), Faults::default())
-        .await
-        .unwrap();
-    let kinesis = KinesisStandIn::start(kinesis::Faults::default())
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let f = Function::start(
-        dir.path(),
-        &kinesis,
-        Duration::from_secs(5),
-        &[("JETSTREAM_URL", jetstream.url())],
-    )
-    .await;
+    let World {
+        jetstream: _jetstream,
+        kinesis,
+        f,
+        _dir,
+    } = Given::default().start(&net, &[]).await;
     // WHEN the function reads it
     let s = f.ok(&scheduled()).await;
     // THEN each kind of event is counted under its name, exactly, and nothing else is

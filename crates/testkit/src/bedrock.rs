@@ -24,6 +24,7 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 use crate::comprehend::{keyword_label, label_scores};
+use crate::serve::{self, Server};
 
 /// The characters one token is counted as, for `usage` (a common rule of thumb for English).
 pub const CHARS_PER_TOKEN: usize = 4;
@@ -81,45 +82,27 @@ struct Shared {
 pub struct StandIn {
     pub addr: SocketAddr,
     pub stats: Arc<Stats>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Server,
 }
 
 impl StandIn {
     pub async fn start(faults: Faults) -> std::io::Result<Self> {
-        Self::bind("127.0.0.1:0".parse().expect("valid address"), faults).await
+        Self::bind(serve::loopback(), faults).await
     }
 
     pub async fn bind(addr: SocketAddr, faults: Faults) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
         let stats = Arc::new(Stats::default());
-        let app = router(faults, stats.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let server = serve::http(addr, router(faults, stats.clone())).await?;
         Ok(StandIn {
-            addr,
+            addr: server.addr,
             stats,
-            shutdown: Some(tx),
+            server,
         })
     }
 
     /// The endpoint URL to give the SDK (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.server.url()
     }
 }
 

@@ -21,9 +21,10 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::serve::ListenerExt as _;
 use serde::Deserialize;
 use serde_json::json;
+
+use crate::serve::{self, Server};
 
 /// The operation this server answers.
 pub const TARGET: &str = "Comprehend_20171127.BatchDetectSentiment";
@@ -95,51 +96,28 @@ struct Shared {
 pub struct StandIn {
     pub addr: SocketAddr,
     pub stats: Arc<Stats>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Server,
 }
 
 impl StandIn {
     /// Starts on `127.0.0.1` with a free port.
     pub async fn start(faults: Faults) -> std::io::Result<Self> {
-        Self::bind("127.0.0.1:0".parse().expect("valid address"), faults).await
+        Self::bind(serve::loopback(), faults).await
     }
 
     pub async fn bind(addr: SocketAddr, faults: Faults) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
-        // Answer at once, as AWS does: without this, Nagle's algorithm and delayed ACKs add
-        // milliseconds to every small response on loopback.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
         let stats = Arc::new(Stats::default());
-        let app = router(faults, stats.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let server = serve::http(addr, router(faults, stats.clone())).await?;
         Ok(StandIn {
-            addr,
+            addr: server.addr,
             stats,
-            shutdown: Some(tx),
+            server,
         })
     }
 
     /// The endpoint URL to give the SDK (`AWS_ENDPOINT_URL_COMPREHEND`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
+        self.server.url()
     }
 }
 

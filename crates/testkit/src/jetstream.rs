@@ -20,9 +20,10 @@ use std::time::Duration;
 
 use futures::{SinkExt as _, StreamExt as _};
 use serde_json::json;
-use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
+
+use crate::serve::{self, Server};
 
 /// One event of the network, in true time.
 #[derive(Debug, Clone)]
@@ -227,18 +228,12 @@ pub struct Stats {
 pub struct StandIn {
     pub addr: SocketAddr,
     pub stats: Arc<Stats>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for StandIn {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _server: Server,
 }
 
 impl StandIn {
     pub async fn start(net: Arc<Network>, faults: Faults) -> std::io::Result<Self> {
-        Self::bind("127.0.0.1:0".parse().expect("an address"), net, faults).await
+        Self::bind(serve::loopback(), net, faults).await
     }
 
     pub async fn bind(
@@ -246,21 +241,21 @@ impl StandIn {
         net: Arc<Network>,
         faults: Faults,
     ) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr).await?;
-        let addr = listener.local_addr()?;
         let stats = Arc::new(Stats::default());
         let (s, f) = (stats.clone(), Arc::new(faults));
-        let task = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let n = s.connections.fetch_add(1, Ordering::SeqCst) + 1;
-                if f.refuse {
-                    drop(tcp);
-                    continue;
-                }
-                tokio::spawn(serve(tcp, net.clone(), f.clone(), s.clone(), n));
+        let server = serve::tcp(addr, move |tcp| {
+            let n = s.connections.fetch_add(1, Ordering::SeqCst) + 1;
+            // A refused connection is dropped here, unanswered.
+            if !f.refuse {
+                tokio::spawn(connection(tcp, net.clone(), f.clone(), s.clone(), n));
             }
-        });
-        Ok(StandIn { addr, stats, task })
+        })
+        .await?;
+        Ok(StandIn {
+            addr: server.addr,
+            stats,
+            _server: server,
+        })
     }
 
     /// The URL to give the client (`JETSTREAM_URL`).
@@ -294,7 +289,7 @@ fn parse_query(q: &str) -> Query {
     out
 }
 
-async fn serve(
+async fn connection(
     tcp: tokio::net::TcpStream,
     net: Arc<Network>,
     f: Arc<Faults>,

@@ -23,6 +23,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::serve::{self, Server};
+
 /// The operation this server answers.
 pub const TARGET: &str = "Kinesis_20131202.PutRecords";
 /// PutRecords limits (see ks-core's `producer::limits` for the sources).
@@ -96,14 +98,12 @@ pub struct KinesisStandIn {
     pub addr: SocketAddr,
     pub stats: Arc<Stats>,
     stored: Arc<Mutex<Vec<Stored>>>,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Server,
 }
 
 impl KinesisStandIn {
     /// Starts on `127.0.0.1` with a free port.
     pub async fn start(faults: Faults) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
         let stats = Arc::new(Stats::default());
         let stored: Arc<Mutex<Vec<Stored>>> = Arc::default();
         let shared = Arc::new(Shared {
@@ -118,25 +118,18 @@ impl KinesisStandIn {
             .route("/", post(handle))
             .layer(DefaultBodyLimit::max(4 * MAX_REQUEST_BYTES))
             .with_state(shared);
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let server = serve::http(serve::loopback(), app).await?;
         Ok(KinesisStandIn {
-            addr,
+            addr: server.addr,
             stats,
             stored,
-            shutdown: Some(tx),
+            server,
         })
     }
 
     /// The endpoint URL to give the SDK (`AWS_ENDPOINT_URL_KINESIS`).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Every accepted record, in arrival order.
@@ -148,14 +141,6 @@ impl KinesisStandIn {
     /// benchmark of gigabytes) checks them as they come instead of holding them all.
     pub fn drain_records(&self) -> Vec<Stored> {
         std::mem::take(&mut *self.stored.lock().expect("lock"))
-    }
-}
-
-impl Drop for KinesisStandIn {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 

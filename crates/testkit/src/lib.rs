@@ -13,8 +13,13 @@
 //! - [`mastodon`]: a Mastodon server's instance document and timelines, applying 4.5's
 //!   `timelines_access` settings as its controllers do.
 //! - [`runtime_api`]: the Lambda Runtime API, so a function binary runs as Lambda runs it.
+//! - [`aws`]: the region and test credentials of every local endpoint, for SDK clients
+//!   ([`local_sdk_config!`]) and spawned binaries.
 //! - [`emulator`]: moto's server on a free loopback port, and stream helpers over it.
+//! - [`serve`]: what every stand-in shares to run: a loopback listener, the server in the
+//!   background, shutdown on drop; and the stand-in binaries' `[PORT]` argument and start line.
 
+pub mod aws;
 pub mod bedrock;
 pub mod comprehend;
 pub mod emulator;
@@ -22,3 +27,4 @@ pub mod jetstream;
 pub mod kinesis;
 pub mod mastodon;
 pub mod runtime_api;
+pub mod serve;

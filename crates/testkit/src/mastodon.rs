@@ -21,6 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+use crate::serve::{self, Server};
+
 /// What `GET /api/v2/instance` answers.
 #[derive(Debug, Clone)]
 pub enum Instance {
@@ -55,7 +57,7 @@ struct Shared {
 pub struct MastodonStandIn {
     pub addr: SocketAddr,
     shared: Arc<Shared>,
-    _shutdown: tokio::sync::oneshot::Sender<()>,
+    server: Server,
 }
 
 impl MastodonStandIn {
@@ -71,26 +73,17 @@ impl MastodonStandIn {
             .route("/api/v1/timelines/public", get(timeline))
             .route("/api/v1/timelines/tag/{tag}", get(timeline))
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let server = serve::http(serve::loopback(), app).await?;
         Ok(MastodonStandIn {
-            addr,
+            addr: server.addr,
             shared,
-            _shutdown: tx,
+            server,
         })
     }
 
     /// The value for `MASTODON_URL`.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.url()
     }
 
     /// Each request's path and query, and whether it carried `Authorization`, in order.

@@ -15,8 +15,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::serve::ListenerExt as _;
 use tokio::sync::Notify;
+
+use crate::aws;
+use crate::serve::{self, Server};
 
 /// Lambda's synchronous invocation payload limit (request and response): 6 MB.
 /// <https://docs.aws.amazon.com/lambda/latest/dg/gettingstarted-limits.html>
@@ -49,18 +51,12 @@ struct Shared {
 pub struct RuntimeApi {
     pub addr: SocketAddr,
     shared: Shared,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    _server: Server,
 }
 
 impl RuntimeApi {
     /// Starts on a free loopback port; each invocation gets `timeout` until its deadline.
     pub async fn start(timeout: Duration) -> std::io::Result<Self> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
-        // Small answers go out at once (no Nagle delay), as Lambda's own endpoint does.
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
         let shared = Shared {
             inner: Arc::default(),
             changed: Arc::default(),
@@ -77,18 +73,11 @@ impl RuntimeApi {
             // Lambda's own ceiling for a synchronous response.
             .layer(DefaultBodyLimit::max(LAMBDA_MAX_RESPONSE_BYTES))
             .with_state(shared.clone());
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
+        let server = serve::http(serve::loopback(), app).await?;
         Ok(RuntimeApi {
-            addr,
+            addr: server.addr,
             shared,
-            shutdown: Some(tx),
+            _server: server,
         })
     }
 
@@ -110,10 +99,8 @@ impl RuntimeApi {
             .env("AWS_LAMBDA_RUNTIME_API", self.host())
             .env("AWS_LAMBDA_FUNCTION_NAME", function_name)
             .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", memory_mb.to_string())
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "AKIDLOCAL")
-            .env("AWS_SECRET_ACCESS_KEY", "local-secret");
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST");
+        aws::local_credentials(&mut cmd);
         cmd
     }
 
@@ -170,14 +157,6 @@ impl RuntimeApi {
             if tokio::time::timeout_at(until, notified).await.is_err() {
                 return None;
             }
-        }
-    }
-}
-
-impl Drop for RuntimeApi {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
         }
     }
 }

@@ -5,13 +5,10 @@
 use std::time::Duration;
 
 use ks_testkit::bedrock::{Faults, StandIn};
+use ks_testkit::serve;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let port: u16 = std::env::args()
-        .nth(1)
-        .map(|p| p.parse().expect("PORT must be a number"))
-        .unwrap_or(0);
     let var = |k: &str| {
         std::env::var(k)
             .ok()
@@ -23,8 +20,6 @@ async fn main() -> std::io::Result<()> {
         latency: Duration::from_millis(var("STANDIN_LATENCY_MS")),
         ..Faults::default()
     };
-    let standin = StandIn::bind(([127, 0, 0, 1], port).into(), faults).await?;
-    println!("{}", standin.url());
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+    let standin = StandIn::bind(serve::port_arg(), faults).await?;
+    serve::announce_until_interrupted(&standin.url()).await
 }

@@ -5,13 +5,10 @@
 use std::time::Duration;
 
 use ks_testkit::jetstream::{Faults, Network, StandIn};
+use ks_testkit::serve;
 
 #[tokio::main]
 async fn main() -> std::io::Result<()> {
-    let port: u16 = std::env::args()
-        .nth(1)
-        .map(|p| p.parse().expect("PORT must be a number"))
-        .unwrap_or(0);
     let net = Network::new();
     net.backlog(500, Duration::from_millis(100), Duration::from_millis(10));
     let _live = net.live(Duration::from_millis(50));
@@ -19,8 +16,6 @@ async fn main() -> std::io::Result<()> {
         ping_every: Duration::from_secs(1),
         ..Faults::default()
     };
-    let standin = StandIn::bind(([127, 0, 0, 1], port).into(), net, faults).await?;
-    println!("{}", standin.url());
-    tokio::signal::ctrl_c().await?;
-    Ok(())
+    let standin = StandIn::bind(serve::port_arg(), net, faults).await?;
+    serve::announce_until_interrupted(&standin.url()).await
 }

@@ -1,0 +1,49 @@
+//! Local AWS: the region and test credentials every local endpoint (moto, the stand-ins) takes,
+//! for SDK clients ([`local_sdk_config!`](crate::local_sdk_config)) and for spawned binaries
+//! ([`local_credentials`]). One copy, so a test never signs with credentials another refuses.
+
+use std::process::Command;
+
+pub const REGION: &str = "us-east-1";
+pub const ACCESS_KEY_ID: &str = "AKIDLOCAL";
+pub const SECRET_ACCESS_KEY: &str = "local-secret";
+
+/// An SDK's config builder for the endpoint `url`: the latest behaviour, [`REGION`] and the
+/// test credentials; the caller adds what its service needs, then builds. A macro because
+/// every service's builder is its own type: `local_sdk_config!(aws_sdk_kinesis, url).build()`.
+#[macro_export]
+macro_rules! local_sdk_config {
+    ($sdk:ident, $url:expr) => {
+        $sdk::Config::builder()
+            .behavior_version($sdk::config::BehaviorVersion::latest())
+            .region($sdk::config::Region::new($crate::aws::REGION))
+            .endpoint_url($url)
+            .credentials_provider($sdk::config::Credentials::new(
+                $crate::aws::ACCESS_KEY_ID,
+                $crate::aws::SECRET_ACCESS_KEY,
+                None,
+                None,
+                "test",
+            ))
+    };
+}
+
+/// Gives a spawned binary [`REGION`] and the test credentials through its environment, as a
+/// user or Lambda would.
+pub fn local_credentials(cmd: &mut Command) -> &mut Command {
+    cmd.env("AWS_REGION", REGION)
+        .env("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
+        .env("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+}
+
+/// `binary` as a user runs it against local endpoints: an environment of `PATH`, [`REGION`] and
+/// the test credentials only, and no AWS config files, so nothing on this machine leaks in.
+pub fn user_command(binary: &str) -> Command {
+    let mut cmd = Command::new(binary);
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null");
+    local_credentials(&mut cmd);
+    cmd
+}
