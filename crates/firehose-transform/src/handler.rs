@@ -25,9 +25,16 @@ pub enum HandlerError {
     ModelUnusable(String),
 }
 
-impl HandlerError {
+impl ks_lambda::EdgeError for HandlerError {
+    fn code(&self) -> &str {
+        match self {
+            HandlerError::TaskFailed(_) => "TaskFailed",
+            HandlerError::ModelUnusable(_) => "ModelUnusable",
+        }
+    }
+
     /// Whether Firehose's retry of the batch may succeed.
-    pub fn is_retryable(&self) -> bool {
+    fn is_retryable(&self) -> bool {
         match self {
             HandlerError::TaskFailed(_) => true,
             HandlerError::ModelUnusable(_) => false,
@@ -39,19 +46,7 @@ impl HandlerError {
 /// `Retryable.TaskFailed`.
 impl From<HandlerError> for Diagnostic {
     fn from(e: HandlerError) -> Self {
-        let kind = match e {
-            HandlerError::TaskFailed(_) => "TaskFailed",
-            HandlerError::ModelUnusable(_) => "ModelUnusable",
-        };
-        let class = if e.is_retryable() {
-            "Retryable"
-        } else {
-            "Permanent"
-        };
-        Diagnostic {
-            error_type: format!("{class}.{kind}"),
-            error_message: e.to_string(),
-        }
+        ks_lambda::diagnostic(&e)
     }
 }
 
@@ -71,8 +66,7 @@ impl State {
     }
 
     pub fn new(analyzer: Analyzer, config: TransformConfig) -> Self {
-        let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
-            .unwrap_or_else(|_| "firehose-transform".to_owned());
+        let function_name = ks_lambda::function_name("firehose-transform");
         State {
             analyzer,
             config,

@@ -28,9 +28,16 @@ pub enum HandlerError {
     Produce(#[from] ProduceError),
 }
 
-impl HandlerError {
+impl ks_lambda::EdgeError for HandlerError {
+    fn code(&self) -> &str {
+        match self {
+            HandlerError::Input(_) => "INPUT",
+            HandlerError::Produce(p) => p.code(),
+        }
+    }
+
     /// Whether the same invocation may succeed later without a change of settings.
-    pub fn is_retryable(&self) -> bool {
+    fn is_retryable(&self) -> bool {
         match self {
             HandlerError::Input(_) => false,
             HandlerError::Produce(e) => e.is_retryable(),
@@ -42,19 +49,7 @@ impl HandlerError {
 /// `Retryable.DELIVERY` or `Permanent.INPUT`.
 impl From<HandlerError> for Diagnostic {
     fn from(e: HandlerError) -> Self {
-        let code = match &e {
-            HandlerError::Input(_) => "INPUT",
-            HandlerError::Produce(p) => p.code(),
-        };
-        let class = if e.is_retryable() {
-            "Retryable"
-        } else {
-            "Permanent"
-        };
-        Diagnostic {
-            error_type: format!("{class}.{code}"),
-            error_message: e.to_string(),
-        }
+        ks_lambda::diagnostic(&e)
     }
 }
 
@@ -102,8 +97,7 @@ impl State {
         sink: KinesisSink,
         config: ProducerConfig,
     ) -> Self {
-        let function_name = std::env::var("AWS_LAMBDA_FUNCTION_NAME")
-            .unwrap_or_else(|_| "stream-producer".to_owned());
+        let function_name = ks_lambda::function_name("stream-producer");
         State {
             source,
             store,
