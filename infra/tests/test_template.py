@@ -23,17 +23,33 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 
 # Each deployed function: its template resource, its crate, and the modules its settings are
-# read in (its domain's config module, which has no Lambda types, the kernel's log init, and
-# the crate itself).
+# read in (its domain's config module, its adapters' config modules, the kernel's log init, and
+# the crate itself: its composition and registry).
 FUNCTIONS = {
     "TransformFunction": {
         "crate": ROOT / "crates" / "firehose-transform",
-        "config": [ROOT / "crates" / "transform" / "src" / "config.rs", ROOT / "crates" / "kernel" / "src" / "log.rs"],
+        "config": [
+            ROOT / "crates" / "transform" / "src" / "config.rs",
+            ROOT / "crates" / "sentiment" / "src" / "comprehend_config.rs",
+            ROOT / "crates" / "sentiment" / "src" / "bedrock_config.rs",
+            ROOT / "crates" / "firehose-transform" / "src" / "config.rs",
+            ROOT / "crates" / "firehose-transform" / "src" / "registry.rs",
+            ROOT / "crates" / "kernel" / "src" / "log.rs",
+        ],
         "canary": "SENTIMENT_BACKEND",
     },
     "ProducerFunction": {
         "crate": ROOT / "crates" / "stream-producer",
-        "config": [ROOT / "crates" / "producer" / "src" / "config.rs", ROOT / "crates" / "kernel" / "src" / "log.rs"],
+        "config": [
+            ROOT / "crates" / "producer" / "src" / "config.rs",
+            *(ROOT / "crates" / "sources" / "src" / f for f in (
+                "jetstream/config.rs", "http/config.rs", "http/mastodon_config.rs",
+                "http/http_json_config.rs", "file.rs", "dynamodb.rs",
+            )),
+            ROOT / "crates" / "stream-producer" / "src" / "config.rs",
+            ROOT / "crates" / "stream-producer" / "src" / "registry.rs",
+            ROOT / "crates" / "kernel" / "src" / "log.rs",
+        ],
         "canary": "STREAM_NAME",
     },
 }
@@ -510,6 +526,6 @@ def test_the_mastodon_timeline_pattern_takes_what_the_producer_takes():
                          ["Parameters"]["MastodonTimeline"]["AllowedPattern"])
     for ok in ["public", "local", "remote", "tag:rustlang", "tag:café"]:
         assert pattern.fullmatch(ok), ok
-    # The producer refuses these too (crates/producer/src/config.rs, MastodonTimeline::parse).
+    # The producer refuses these too (crates/sources/src/http/mastodon_config.rs, MastodonTimeline::parse).
     for bad in ["", "federated", "tag:", "tag:#rust", "tag:a/b", "tag:two words"]:
         assert not pattern.fullmatch(bad), bad

@@ -503,55 +503,6 @@ impl Source for SyntheticSource {
     }
 }
 
-/// The synthetic source's settings (`SOURCE=synthetic`, the embedded default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SyntheticConfig {
-    pub seed: u64,
-    pub per_invocation: usize,
-    pub rate_per_sec: u32,
-}
-
-/// The synthetic source's defaults, written once.
-pub const DEFAULT_SYNTHETIC_SEED: u64 = 42;
-/// See [`DEFAULT_SYNTHETIC_SEED`].
-pub const DEFAULT_SYNTHETIC_PER_INVOCATION: usize = 500;
-
-impl SyntheticConfig {
-    /// Reads `SYNTHETIC_SEED`, `SYNTHETIC_PER_INVOCATION` and `SYNTHETIC_RATE_PER_SEC`.
-    pub fn from_env<F: Fn(&str) -> Option<String>>(
-        env: &ks_kernel::env::Env<'_, F>,
-    ) -> Result<Self, ks_kernel::env::ConfigError> {
-        Ok(SyntheticConfig {
-            seed: env.number("SYNTHETIC_SEED", DEFAULT_SYNTHETIC_SEED, 0..=u64::MAX)?,
-            per_invocation: env.number(
-                "SYNTHETIC_PER_INVOCATION",
-                DEFAULT_SYNTHETIC_PER_INVOCATION,
-                1..=1_000_000,
-            )?,
-            rate_per_sec: env.number(
-                "SYNTHETIC_RATE_PER_SEC",
-                DEFAULT_RATE_PER_SEC,
-                1..=1_000_000,
-            )?,
-        })
-    }
-
-    /// The cursor's key when `CURSOR_KEY` is unset: one cursor per seed.
-    pub fn cursor_key(&self) -> String {
-        format!("synthetic:{}", self.seed)
-    }
-
-    /// The source these settings describe, named `name` in logs and as its cursor's key.
-    pub fn source(&self, name: String) -> SyntheticSource {
-        SyntheticSource {
-            name,
-            seed: self.seed,
-            per_invocation: self.per_invocation,
-            rate_per_sec: self.rate_per_sec,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

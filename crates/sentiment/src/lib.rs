@@ -4,13 +4,18 @@
 //! producer: the crate graph keeps the two domains apart in every build.
 //!
 //! # Layout
-//! - [`comprehend`]: Comprehend `BatchDetectSentiment` (`COMPREHEND_*`).
-//! - [`bedrock`]: Bedrock `Converse`, many posts a call (`BEDROCK_*`); [`bedrock_answer`]: its
-//!   instruction, tool schema and answer validation (pure).
+//! - [`comprehend`]: Comprehend `BatchDetectSentiment`; [`comprehend_config`]: its settings
+//!   (`COMPREHEND_*`).
+//! - [`bedrock`]: Bedrock `Converse`, many posts a call; [`bedrock_config`]: its settings
+//!   (`BEDROCK_*`); [`bedrock_answer`]: its instruction, tool schema and answer validation (pure).
 
 #[cfg(feature = "bedrock")]
 pub mod bedrock;
 #[cfg(feature = "bedrock-answer")]
 pub mod bedrock_answer;
+#[cfg(feature = "bedrock")]
+pub mod bedrock_config;
 #[cfg(feature = "comprehend")]
 pub mod comprehend;
+#[cfg(feature = "comprehend")]
+pub mod comprehend_config;

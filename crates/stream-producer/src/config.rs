@@ -99,7 +99,7 @@ impl ProducerConfig {
 mod tests {
     use ks_producer::batch::PackLimits;
     use ks_producer::config::Overrides;
-    use ks_producer::synthetic::SyntheticConfig;
+    use ks_producer::config::SyntheticConfig;
     use ks_sources::http::mastodon_config::{MastodonConfig, MastodonTimeline};
     use serde_json::json;
 

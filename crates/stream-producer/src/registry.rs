@@ -7,7 +7,8 @@ use std::path::PathBuf;
 
 use ks_kernel::env::{ConfigError, Env};
 use ks_producer::config::StartPosition;
-use ks_producer::synthetic::{SyntheticConfig, SyntheticSource};
+use ks_producer::config::SyntheticConfig;
+use ks_producer::synthetic::SyntheticSource;
 use ks_producer::{
     Cursor, CursorError, CursorStore, FetchBudget, Fetched, Source, SourceError, SourceRecord,
 };
