@@ -12,8 +12,8 @@ use super::kpl::{Packed, aggregate};
 use super::limits::payload_units;
 use super::metrics::ProducerSummary;
 use super::{
-    CursorError, CursorStore, Entry, FetchBudget, Fetched, Source, SourceError, SourceRecord, Stop,
-    StreamSink,
+    Cursor, CursorError, CursorStore, Entry, FetchBudget, Fetched, Source, SourceError,
+    SourceRecord, Stop, StreamSink,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,15 +148,10 @@ where
         Ok(f) => f,
         Err(e) => return finish(summary, Vec::new(), Err(e.into())),
     };
-    // A source keeping its own position already dropped what it had delivered.
-    let deduped = dedupe(fetched.records, position.filter(|_| !own_position));
-    let records = deduped.new;
-    summary.new = records.len() as u64;
-    summary.duplicates = deduped.duplicates;
-
+    let records = &fetched.records;
     let (prepared, failure) = send(
         sink,
-        &records,
+        records,
         fetched.rejected,
         settings,
         deadline,
@@ -168,24 +163,22 @@ where
     let next = next_cursor(
         source,
         own_position,
-        &records,
+        records,
         &prepared.settled,
         position,
         fetched.connects_to_cursor,
         &summary,
     );
-    let mut cursor_error = None;
-    if let Some(next) = next {
-        match store.save(cursor_key, before.as_ref(), &next).await {
-            Ok(c) => summary.cursor_after = Some(c.position),
-            Err(e) => cursor_error = Some(e),
-        }
-    }
+    let cursor_error = match next {
+        Some(next) => save_cursor(store, cursor_key, before.as_ref(), &next, &mut summary).await,
+        None => None,
+    };
     let result = ending(failure, cursor_error, fetched.error, summary.failed);
     finish(summary, prepared.rejections, result)
 }
 
-/// Fetches what follows the cursor within the budget, and counts what came in `summary`.
+/// Fetches what follows the cursor within the budget, drops what was delivered before, and
+/// counts both in `summary`. The records returned are the new ones.
 async fn fetch<S: Source>(
     source: &S,
     own_position: bool,
@@ -202,7 +195,7 @@ async fn fetch<S: Source>(
     } else {
         position.map(cursor_id)
     };
-    let fetched = source.fetch(since.as_deref(), budget).await?;
+    let mut fetched = source.fetch(since.as_deref(), budget).await?;
     summary.fetched = fetched.records.len() as u64;
     summary.pages = u64::from(fetched.pages);
     summary.stop = fetched.stop.as_str();
@@ -210,7 +203,33 @@ async fn fetch<S: Source>(
     // Caught up with nothing: not a budget or time limit cutting the fetch short, the source
     // itself had no record for us.
     summary.source_empty = u64::from(fetched.records.is_empty() && fetched.stop == Stop::CaughtUp);
+
+    // A source keeping its own position already dropped what it had delivered.
+    let deduped = dedupe(
+        std::mem::take(&mut fetched.records),
+        position.filter(|_| !own_position),
+    );
+    fetched.records = deduped.new;
+    summary.new = fetched.records.len() as u64;
+    summary.duplicates = deduped.duplicates;
     Ok(fetched)
+}
+
+/// Moves the cursor to `next`. Returns the store's error, if it refused.
+async fn save_cursor<C: CursorStore>(
+    store: &C,
+    cursor_key: &str,
+    before: Option<&Cursor>,
+    next: &str,
+    summary: &mut ProducerSummary,
+) -> Option<CursorError> {
+    match store.save(cursor_key, before, next).await {
+        Ok(c) => {
+            summary.cursor_after = Some(c.position);
+            None
+        }
+        Err(e) => Some(e),
+    }
 }
 
 /// Prepares, packs and delivers `records` in order. Returns their bookkeeping and the delivery
