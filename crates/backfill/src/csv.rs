@@ -21,7 +21,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::format::{Item, RAW_SAMPLE_BYTES, ReadItems, sample};
+use super::item::{Item, RAW_SAMPLE_BYTES, ReadItems, sample};
 
 /// A column's type in a `--schema` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -748,7 +748,7 @@ mod tests {
     fn an_unterminated_200_mb_field_is_one_rejected_row_and_memory_stays_flat() {
         // GIVEN `id,text`, then a row whose quoted field opens and runs 200 MB to the end
         let cap = 1_048_576;
-        let input = crate::format::Generated::new(b"id,text\n1,\"", b'x', 200 * 1024 * 1024, b"");
+        let input = crate::item::Generated::new(b"id,text\n1,\"", b'x', 200 * 1024 * 1024, b"");
         let mut r = CsvReader::new(io::BufReader::new(input), None, cap);
         // WHEN it is read
         let item = r.next_item().unwrap().unwrap();
