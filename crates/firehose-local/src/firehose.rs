@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::{Deserialize, Serialize};
 
 use ks_kernel::retry::{self, Decision, Ended, Limits, RetryLogic, RetryPolicy, TimedOut};
 use ks_producer::kpl::{deaggregate, is_aggregated};
@@ -20,7 +19,10 @@ use ks_transform::sentiment::SentimentAnalyzer;
 use ks_transform::transform::{TransformSettings, transform};
 
 use crate::bucket::{LocalBucket, Output, object_key};
-use crate::output::{OutputFormat, write_delivered};
+use crate::output::{Destination, OutputFormat, write_delivered};
+// Re-exported where the engine's other traits are, which callers name them by.
+pub use crate::bucket::ObjectStore;
+pub use crate::output::ErrorRecord;
 use crate::stream::{LocalStream, StreamRecord};
 
 /// Request and response of one synchronous Lambda invocation are each limited to 6 MB.
@@ -56,20 +58,6 @@ pub mod codes {
     pub const DEAGGREGATION_FAILED: &str = "Kinesis.DeaggregationFailed";
 }
 
-/// One line of a `processing-failed/` object, as Firehose writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorRecord {
-    pub attempts_made: u32,
-    pub arrival_timestamp: i64,
-    pub error_code: String,
-    pub error_message: String,
-    pub attempt_ending_timestamp: i64,
-    /// The record's data as it was sent to the function (base64).
-    pub raw_data: String,
-    pub lambda_arn: String,
-}
-
 /// An invocation that failed as a whole (the function errored or timed out).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -100,19 +88,6 @@ impl ShardReader for LocalStream {
 
     async fn read(&self, shard: &str, after: Option<&str>) -> io::Result<Vec<StreamRecord>> {
         Ok(self.read_after(shard, after, GET_RECORDS_MAX))
-    }
-}
-
-/// Where the delivery stream writes objects: a bucket.
-pub trait ObjectStore {
-    /// Writes one whole object under `key`, which has Firehose's layout
-    /// ([`object_key`]); the store may put its own prefix in front.
-    fn put(&self, key: &str, body: Vec<u8>) -> impl Future<Output = io::Result<()>>;
-}
-
-impl ObjectStore for LocalBucket {
-    async fn put(&self, key: &str, body: Vec<u8>) -> io::Result<()> {
-        LocalBucket::put(self, key, &body).map(|_| ())
     }
 }
 
@@ -262,6 +237,16 @@ impl FirehoseSettings {
             region: "us-east-1".to_owned(),
             account: "000000000000".to_owned(),
             output_format: OutputFormat::Json,
+        }
+    }
+
+    /// What writing a buffer needs of these settings.
+    pub fn destination(&self) -> Destination<'_> {
+        Destination {
+            delivery_stream: &self.delivery_stream,
+            output_format: self.output_format,
+            region: &self.region,
+            account: &self.account,
         }
     }
 
@@ -452,7 +437,8 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
         }
         let now = chrono::Utc::now();
         if !delivered.is_empty() {
-            let written = write_delivered(self.bucket, &self.settings, now, delivered).await?;
+            let written =
+                write_delivered(self.bucket, self.settings.destination(), now, delivered).await?;
             self.stats.objects += written.objects;
             self.stats.error_objects += written.error_objects;
             self.stats.bytes_delivered += written.bytes;
