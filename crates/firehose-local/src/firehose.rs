@@ -638,18 +638,26 @@ pub(crate) struct Echo;
 #[cfg(test)]
 impl Processor for Echo {
     async fn invoke(&self, request: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
-        let event: FirehoseEvent = serde_json::from_slice(&request).unwrap();
-        let records: Vec<serde_json::Value> = event
-            .records
-            .iter()
-            .map(|r| {
-                let mut line = BASE64.decode(r.data.as_deref().unwrap()).unwrap();
-                line.push(b'\n');
-                serde_json::json!({"recordId": r.record_id, "result": "Ok", "data": BASE64.encode(line)})
-            })
-            .collect();
-        Ok(serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap())
+        Ok(answer_each(&request, |_| "Ok"))
     }
+}
+
+/// A test function's response: each record's data plus a newline, with the result
+/// `result_of` gives for its data.
+#[cfg(test)]
+pub(crate) fn answer_each(request: &[u8], result_of: impl Fn(&[u8]) -> &'static str) -> Vec<u8> {
+    let event: FirehoseEvent = serde_json::from_slice(request).unwrap();
+    let records: Vec<serde_json::Value> = event
+        .records
+        .iter()
+        .map(|r| {
+            let mut line = BASE64.decode(r.data.as_deref().unwrap()).unwrap();
+            let result = result_of(&line);
+            line.push(b'\n');
+            serde_json::json!({"recordId": r.record_id, "result": result, "data": BASE64.encode(line)})
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap()
 }
 
 #[cfg(test)]
@@ -777,20 +785,10 @@ mod tests {
 
     impl Processor for Chooser {
         async fn invoke(&self, request: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
-            let event: FirehoseEvent = serde_json::from_slice(&request).unwrap();
-            let records: Vec<serde_json::Value> = event
-                .records
-                .iter()
-                .map(|r| {
-                    let data = BASE64.decode(r.data.as_deref().unwrap()).unwrap();
-                    let v: serde_json::Value = serde_json::from_slice(&data).unwrap();
-                    let result = ["Ok", "Dropped", "ProcessingFailed"][v["r"].as_u64().unwrap() as usize];
-                    let mut line = data.clone();
-                    line.push(b'\n');
-                    serde_json::json!({"recordId": r.record_id, "result": result, "data": BASE64.encode(line)})
-                })
-                .collect();
-            Ok(serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap())
+            Ok(answer_each(&request, |data| {
+                let v: serde_json::Value = serde_json::from_slice(data).unwrap();
+                ["Ok", "Dropped", "ProcessingFailed"][v["r"].as_u64().unwrap() as usize]
+            }))
         }
     }
 
@@ -879,22 +877,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_batch_whose_responses_break_the_contract_is_retried_then_sent_to_the_error_prefix() {
-        use ks_producer::{Entry, StreamSink as _};
         // GIVEN a stream with three records and a function that scrambles the order
         let dir = tempfile::tempdir().unwrap();
         let bucket = LocalBucket::new(dir.path());
         let stream = LocalStream::new("s", 1);
-        let entries: Vec<Entry> = (0..3)
-            .map(|i| Entry {
-                data: format!("{{\"n\":{i}}}").into_bytes(),
-                partition_key: i.to_string(),
-                explicit_hash_key: None,
-            })
-            .collect();
-        stream
-            .put_records(&entries.iter().collect::<Vec<_>>())
-            .await
-            .unwrap();
+        crate::stream::put_numbers(&stream, 0..3).await;
         let processor = Scrambler(Cell::new(0));
         let mut firehose = LocalFirehose::new(FirehoseSettings::new("d"), &processor, &bucket);
         // WHEN the delivery stream reads and flushes
@@ -920,10 +907,13 @@ mod tests {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(errors.len(), 3);
-        for (e, entry) in errors.iter().zip(&entries) {
+        for (n, e) in errors.iter().enumerate() {
             assert_eq!(e.attempts_made, 4);
             assert_eq!(e.error_code, codes::INVALID_RESPONSE);
-            assert_eq!(BASE64.decode(&e.raw_data).unwrap(), entry.data);
+            assert_eq!(
+                BASE64.decode(&e.raw_data).unwrap(),
+                format!("{{\"n\":{n}}}").as_bytes()
+            );
         }
     }
 }
