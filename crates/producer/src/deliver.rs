@@ -391,6 +391,12 @@ mod tests {
         }
     }
 
+    /// Asserts the time since `start` is at most `ms` milliseconds.
+    fn waited_at_most(start: Instant, ms: u64) {
+        let waited = start.elapsed();
+        assert!(waited <= Duration::from_millis(ms), "{waited:?}");
+    }
+
     fn entries(n: usize) -> Vec<Entry> {
         (0..n)
             .map(|i| Entry {
@@ -440,11 +446,7 @@ mod tests {
         assert_eq!((report.calls, report.retries, report.error), (2, 1, None));
         assert_eq!(sink.calls.lock().unwrap()[1], [vec![1u8], vec![3u8]]);
         // AND the wait was within the first backoff ceiling (full jitter: 0..=100 ms)
-        assert!(
-            start.elapsed() <= Duration::from_millis(100),
-            "{:?}",
-            start.elapsed()
-        );
+        waited_at_most(start, 100);
     }
 
     #[tokio::test(start_paused = true)]
@@ -470,11 +472,7 @@ mod tests {
         // THEN it succeeds on the 6th call, no wait longer than its ceiling (100, 200, 400, 800, 800 ms)
         assert_eq!((report.calls, report.retries), (6, 5));
         assert_eq!(report.accepted, [true]);
-        assert!(
-            start.elapsed() <= Duration::from_millis(2_300),
-            "{:?}",
-            start.elapsed()
-        );
+        waited_at_most(start, 2_300);
     }
 
     #[tokio::test(start_paused = true)]
