@@ -50,6 +50,12 @@ async fn put(opts: &PutOptions, sink: &MemorySink) -> Outcome {
     run(opts, sink, None, std::future::pending(), |_| {}).await
 }
 
+/// Options over one JSON Lines input in `dir` holding `{"n":…}` for each number of `n`.
+fn numbered(dir: &Path, n: std::ops::Range<u64>) -> PutOptions {
+    let input = write(dir, "a.jsonl", &numbers(n));
+    options(dir, vec![input])
+}
+
 fn numbers(n: std::ops::Range<u64>) -> String {
     n.map(|i| format!("{{\"n\":{i}}}\n")).collect()
 }
@@ -101,8 +107,7 @@ async fn three_formats_arrive_exactly_once_with_their_json() {
 async fn with_several_requests_in_flight_every_record_still_arrives_once() {
     // GIVEN 10,000 records and four requests in flight at once
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "a.jsonl", &numbers(0..10_000));
-    let mut opts = options(dir.path(), vec![input]);
+    let mut opts = numbered(dir.path(), 0..10_000);
     opts.concurrency = 4;
     let sink = MemorySink::default();
     let out = put(&opts, &sink).await;
@@ -212,8 +217,7 @@ async fn strict_stops_at_the_first_bad_record_and_resumes_at_it() {
 #[tokio::test]
 async fn skip_passes_over_records_already_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "a.jsonl", &numbers(0..100));
-    let mut opts = options(dir.path(), vec![input]);
+    let mut opts = numbered(dir.path(), 0..100);
     opts.skip = 60;
     let sink = MemorySink::default();
     let out = put(&opts, &sink).await;
@@ -229,8 +233,7 @@ async fn skip_passes_over_records_already_sent() {
 async fn ctrl_c_finishes_the_request_in_flight_and_a_resume_completes_the_set_exactly_once() {
     // GIVEN 5,000 records and a sink that "presses Ctrl-C" during its 3rd call
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "a.jsonl", &numbers(0..5_000));
-    let opts = options(dir.path(), vec![input]);
+    let opts = numbered(dir.path(), 0..5_000);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let tx = Mutex::new(Some(tx));
     let sink = MemorySink {
@@ -264,8 +267,7 @@ async fn ctrl_c_finishes_the_request_in_flight_and_a_resume_completes_the_set_ex
 async fn a_request_that_cannot_be_delivered_stops_the_run_at_the_settled_prefix() {
     // GIVEN a stream that accepts the first call and then fails permanently
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "a.jsonl", &numbers(0..1_500));
-    let opts = options(dir.path(), vec![input]);
+    let opts = numbered(dir.path(), 0..1_500);
     let sink = MemorySink::default();
     sink.script.lock().unwrap().extend([
         Answer::Entries(Vec::new()),
@@ -293,8 +295,7 @@ async fn a_request_that_cannot_be_delivered_stops_the_run_at_the_settled_prefix(
 async fn the_rate_limit_paces_requests() {
     // GIVEN 2,000 records at 2,000 records/s (real time: the reading thread is not simulated)
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "a.jsonl", &numbers(0..2_000));
-    let mut opts = options(dir.path(), vec![input]);
+    let mut opts = numbered(dir.path(), 0..2_000);
     opts.rate = Some(Rate::Records(2_000.0));
     let sink = MemorySink::default();
     let started = Instant::now();
