@@ -11,7 +11,7 @@
 
 use std::io::{self, BufRead};
 
-use super::format::{Item, ReadItems, check_object, sample};
+use super::item::{Item, ReadItems, check_object, sample};
 
 /// The deepest an element may nest arrays and objects: serde_json's recursion limit, which the
 /// pipeline's transform applies to every record too (`ks_transform::limits`), so a deeper record
@@ -38,12 +38,8 @@ pub struct JsonArray<R> {
     /// The current line, 1-based.
     line: u64,
     state: State,
-    buf: Vec<u8>,
-    /// The open brackets of the element being read, innermost last, at most
-    /// [`MAX_JSON_NESTING_DEPTH`]; `deeper` counts those past it.
-    open: Vec<u8>,
-    deeper: u64,
-    max_record_bytes: usize,
+    /// The element being read.
+    el: Element,
     /// A broken structure was reported: nothing more is read.
     ended: bool,
     /// How many bytes of a leading UTF-8 BOM were read; `BOM.len()` once none can follow.
@@ -72,10 +68,7 @@ impl<R: BufRead> JsonArray<R> {
             r,
             line: 1,
             state: State::Start,
-            buf: Vec::new(),
-            open: Vec::with_capacity(MAX_JSON_NESTING_DEPTH),
-            deeper: 0,
-            max_record_bytes,
+            el: Element::new(max_record_bytes),
             ended: false,
             bom: 0,
         }
@@ -124,141 +117,29 @@ impl<R: BufRead> JsonArray<R> {
         }
     }
 
-    /// Copies one element into `buf` (whitespace outside strings dropped, at most the record
-    /// limit kept) and consumes it.
+    /// Copies one element into `el.buf` (whitespace outside strings dropped, at most the
+    /// record limit kept) and consumes it.
     fn scan_element(&mut self) -> io::Result<Scan> {
-        self.buf.clear();
-        self.open.clear();
-        self.deeper = 0;
-        let start_line = self.line;
-        let cap = self.max_record_bytes;
-        let mut too_long = false;
-        let mut too_deep = false;
-        let mut in_string = false;
-        let mut escaped = false;
-        // A scalar element (a number, `true`, a string) ends at a delimiter at depth zero.
-        let mut scalar_string_done = false;
-        // White space was just dropped: between two bytes of scalar tokens it must stay (one
-        // space), or `1 2` would become `12`, a valid number made of an invalid element.
-        let mut gap = false;
+        self.el.start(self.line);
         loop {
             let chunk = self.r.fill_buf()?;
             if chunk.is_empty() {
+                let line = self.el.start_line;
                 return Ok(Scan::Broken {
-                    line: start_line,
-                    reason: format!(
-                        "the input ends inside the element that starts on line {start_line}"
-                    ),
+                    line,
+                    reason: format!("the input ends inside the element that starts on line {line}"),
                 });
             }
-            let mut used = 0;
-            let mut end = false;
-            for &b in chunk {
-                // Lines are counted as bytes are consumed: a delimiter that ends a scalar is
-                // left for the next peek, which counts it.
-                if in_string {
-                    used += 1;
-                    if b == b'\n' {
-                        self.line += 1;
-                    }
-                    keep(&mut self.buf, b, cap, &mut too_long);
-                    if escaped {
-                        escaped = false;
-                    } else if b == b'\\' {
-                        escaped = true;
-                    } else if b == b'"' {
-                        in_string = false;
-                        if self.open.is_empty() {
-                            scalar_string_done = true;
-                        }
-                    }
-                    continue;
+            let (used, end) = match self.el.take(chunk, &mut self.line) {
+                Ok(taken) => taken,
+                Err(reason) => {
+                    let line = self.line;
+                    return Ok(Scan::Broken { line, reason });
                 }
-                let depth_zero = self.open.is_empty();
-                match b {
-                    b' ' | b'\t' | b'\r' | b'\n' if depth_zero && !self.buf.is_empty() => {
-                        end = true;
-                    }
-                    b' ' | b'\t' | b'\r' | b'\n' => {
-                        used += 1;
-                        gap = true;
-                        if b == b'\n' {
-                            self.line += 1;
-                        }
-                    }
-                    b',' | b']' | b'}' if depth_zero => {
-                        if self.buf.is_empty() || b == b'}' {
-                            return Ok(Scan::Broken {
-                                line: self.line,
-                                reason: format!(
-                                    "unexpected '{}' on line {} where an element should start",
-                                    b as char, self.line
-                                ),
-                            });
-                        }
-                        end = true;
-                    }
-                    _ if scalar_string_done => end = true,
-                    b'"' => {
-                        used += 1;
-                        in_string = true;
-                        keep(&mut self.buf, b, cap, &mut too_long);
-                    }
-                    b'{' | b'[' => {
-                        used += 1;
-                        if self.open.len() < MAX_JSON_NESTING_DEPTH {
-                            self.open.push(b);
-                        } else {
-                            self.deeper += 1;
-                            too_deep = true;
-                        }
-                        keep(&mut self.buf, b, cap, &mut too_long);
-                    }
-                    // Past the limit brackets are only counted: the element is refused anyway.
-                    b'}' | b']' if self.deeper > 0 => {
-                        used += 1;
-                        self.deeper -= 1;
-                        keep(&mut self.buf, b, cap, &mut too_long);
-                    }
-                    b'}' | b']' => {
-                        used += 1;
-                        let opener = if b == b'}' { b'{' } else { b'[' };
-                        if self.open.pop() != Some(opener) {
-                            return Ok(Scan::Broken {
-                                line: self.line,
-                                reason: format!(
-                                    "mismatched '{}' on line {} in the element that starts on line {start_line}",
-                                    b as char, self.line
-                                ),
-                            });
-                        }
-                        keep(&mut self.buf, b, cap, &mut too_long);
-                        if self.open.is_empty() {
-                            end = true;
-                        }
-                    }
-                    _ => {
-                        used += 1;
-                        if gap && self.buf.last().is_some_and(|&p| in_token(p)) && in_token(b) {
-                            keep(&mut self.buf, b' ', cap, &mut too_long);
-                        }
-                        keep(&mut self.buf, b, cap, &mut too_long);
-                    }
-                }
-                if !matches!(b, b' ' | b'\t' | b'\r' | b'\n') {
-                    gap = false;
-                }
-                if end {
-                    break;
-                }
-            }
+            };
             self.r.consume(used);
             if end {
-                return Ok(Scan::Element {
-                    line: start_line,
-                    too_long,
-                    too_deep,
-                });
+                return Ok(self.el.scanned());
             }
         }
     }
@@ -279,11 +160,291 @@ fn in_token(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'+' | b'-')
 }
 
-fn keep(buf: &mut Vec<u8>, b: u8, cap: usize, too_long: &mut bool) {
-    if buf.len() < cap {
-        buf.push(b);
-    } else {
-        *too_long = true;
+/// What one byte of an element did.
+enum Step {
+    /// Consumed; the element goes on.
+    Kept,
+    /// Consumed, and it closed the element.
+    Closed,
+    /// Not consumed: it follows the element (a delimiter after a scalar).
+    Ended,
+}
+
+/// One element being copied, and the scanner's state within it.
+struct Element {
+    buf: Vec<u8>,
+    /// The open brackets, innermost last, at most [`MAX_JSON_NESTING_DEPTH`]; `deeper` counts
+    /// those past it.
+    open: Vec<u8>,
+    deeper: u64,
+    max_record_bytes: usize,
+    start_line: u64,
+    too_long: bool,
+    too_deep: bool,
+    in_string: bool,
+    escaped: bool,
+    /// A scalar element (a number, `true`, a string) ends at a delimiter at depth zero.
+    scalar_string_done: bool,
+    /// White space was just dropped: between two bytes of scalar tokens it must stay (one
+    /// space), or `1 2` would become `12`, a valid number made of an invalid element.
+    gap: bool,
+}
+
+impl Element {
+    fn new(max_record_bytes: usize) -> Self {
+        Element {
+            buf: Vec::new(),
+            open: Vec::with_capacity(MAX_JSON_NESTING_DEPTH),
+            deeper: 0,
+            max_record_bytes,
+            start_line: 0,
+            too_long: false,
+            too_deep: false,
+            in_string: false,
+            escaped: false,
+            scalar_string_done: false,
+            gap: false,
+        }
+    }
+
+    /// Forgets the last element; the next starts on `line`.
+    fn start(&mut self, line: u64) {
+        self.buf.clear();
+        self.open.clear();
+        self.deeper = 0;
+        self.start_line = line;
+        self.too_long = false;
+        self.too_deep = false;
+        self.in_string = false;
+        self.escaped = false;
+        self.scalar_string_done = false;
+        self.gap = false;
+    }
+
+    /// What the finished element is.
+    fn scanned(&self) -> Scan {
+        Scan::Element {
+            line: self.start_line,
+            too_long: self.too_long,
+            too_deep: self.too_deep,
+        }
+    }
+
+    /// Takes the bytes of `chunk` that belong to the element. Returns how many it consumed and
+    /// whether the element ended, or why the structure is broken.
+    #[inline]
+    fn take(&mut self, chunk: &[u8], line: &mut u64) -> Result<(usize, bool), String> {
+        let mut used = 0;
+        for &b in chunk {
+            let step = if self.in_string {
+                self.string_byte(b)
+            } else {
+                self.structural_byte(b, *line)?
+            };
+            if matches!(step, Step::Ended) {
+                return Ok((used, true));
+            }
+            // Lines are counted as bytes are consumed: a delimiter that ends a scalar is left
+            // for the next peek, which counts it.
+            used += 1;
+            if b == b'\n' {
+                *line += 1;
+            }
+            if matches!(step, Step::Closed) {
+                return Ok((used, true));
+            }
+        }
+        Ok((used, false))
+    }
+
+    /// A byte inside a string: kept as it is.
+    #[inline]
+    fn string_byte(&mut self, b: u8) -> Step {
+        self.keep(b);
+        if self.escaped {
+            self.escaped = false;
+        } else if b == b'\\' {
+            self.escaped = true;
+        } else if b == b'"' {
+            self.in_string = false;
+            if self.open.is_empty() {
+                self.scalar_string_done = true;
+            }
+        }
+        Step::Kept
+    }
+
+    /// A byte outside strings: white space, a bracket, a delimiter or part of a scalar.
+    #[inline]
+    fn structural_byte(&mut self, b: u8, line: u64) -> Result<Step, String> {
+        let depth_zero = self.open.is_empty();
+        let step = match b {
+            b' ' | b'\t' | b'\r' | b'\n' if depth_zero && !self.buf.is_empty() => Step::Ended,
+            b' ' | b'\t' | b'\r' | b'\n' => {
+                self.gap = true;
+                return Ok(Step::Kept);
+            }
+            b',' | b']' | b'}' if depth_zero => {
+                if self.buf.is_empty() || b == b'}' {
+                    return Err(format!(
+                        "unexpected '{}' on line {line} where an element should start",
+                        b as char
+                    ));
+                }
+                Step::Ended
+            }
+            _ if self.scalar_string_done => Step::Ended,
+            b'"' => {
+                self.in_string = true;
+                self.keep(b);
+                Step::Kept
+            }
+            b'{' | b'[' => {
+                if self.open.len() < MAX_JSON_NESTING_DEPTH {
+                    self.open.push(b);
+                } else {
+                    self.deeper += 1;
+                    self.too_deep = true;
+                }
+                self.keep(b);
+                Step::Kept
+            }
+            // Past the limit brackets are only counted: the element is refused anyway.
+            b'}' | b']' if self.deeper > 0 => {
+                self.deeper -= 1;
+                self.keep(b);
+                Step::Kept
+            }
+            b'}' | b']' => self.close(b, line)?,
+            _ => {
+                if self.gap && self.buf.last().is_some_and(|&p| in_token(p)) && in_token(b) {
+                    self.keep(b' ');
+                }
+                self.keep(b);
+                Step::Kept
+            }
+        };
+        self.gap = false;
+        Ok(step)
+    }
+
+    /// A closing bracket: it must match the innermost open one.
+    #[inline]
+    fn close(&mut self, b: u8, line: u64) -> Result<Step, String> {
+        let opener = if b == b'}' { b'{' } else { b'[' };
+        if self.open.pop() != Some(opener) {
+            return Err(format!(
+                "mismatched '{}' on line {line} in the element that starts on line {}",
+                b as char, self.start_line
+            ));
+        }
+        self.keep(b);
+        Ok(if self.open.is_empty() {
+            Step::Closed
+        } else {
+            Step::Kept
+        })
+    }
+
+    /// Keeps `b` while the element is within the record limit.
+    #[inline]
+    fn keep(&mut self, b: u8) {
+        if self.buf.len() < self.max_record_bytes {
+            self.buf.push(b);
+        } else {
+            self.too_long = true;
+        }
+    }
+}
+
+/// What the array's punctuation said comes next.
+enum Next {
+    /// Punctuation was consumed: look again.
+    Again,
+    /// The input ended where it may.
+    End,
+    /// An element starts here.
+    Element,
+    /// The structure is broken, for this reason.
+    Broken(String),
+}
+
+impl<R: BufRead> JsonArray<R> {
+    /// Reads the punctuation around elements (`[`, `,`, `]`), given the next byte.
+    fn punctuation(&mut self, next: Option<u8>) -> Next {
+        let line = self.line;
+        match (self.state, next) {
+            (State::Done | State::Start, None) => Next::End,
+            (State::Done, Some(_)) => {
+                Next::Broken(format!("data after the closing ']' on line {line}"))
+            }
+            (State::Start, Some(b'[')) => self.consume(State::First),
+            (State::Start, Some(b)) => Next::Broken(format!(
+                "expected a JSON array ('[') but found '{}' on line {line}",
+                b as char
+            )),
+            (State::First | State::AfterElement, Some(b']')) => self.consume(State::Done),
+            (State::AfterElement, Some(b',')) => self.consume(State::Element),
+            (_, None) => Next::Broken("the input ends before the array's ']'".to_owned()),
+            (State::AfterElement, Some(b)) => Next::Broken(format!(
+                "expected ',' or ']' but found '{}' on line {line}",
+                b as char
+            )),
+            (State::First | State::Element, Some(_)) => Next::Element,
+        }
+    }
+
+    /// Consumes the punctuation byte peeked at, which leads to `state`.
+    fn consume(&mut self, state: State) -> Next {
+        self.r.consume(1);
+        self.state = state;
+        Next::Again
+    }
+
+    /// Reads the element that starts here.
+    fn element(&mut self) -> Option<io::Result<Item>> {
+        let scan = match self.scan_element() {
+            Ok(s) => s,
+            Err(e) => return Some(Err(e)),
+        };
+        self.state = State::AfterElement;
+        match scan {
+            Scan::Broken { line, reason } => self.broken(line, reason),
+            Scan::Element {
+                line,
+                too_long,
+                too_deep,
+            } => Some(Ok(self.el.item(line, too_long, too_deep))),
+        }
+    }
+}
+
+impl Element {
+    /// The element read: a record, or why it cannot be one.
+    fn item(&self, line: u64, too_long: bool, too_deep: bool) -> Item {
+        let reason = if too_long {
+            format!(
+                "element larger than the {}-byte record limit",
+                self.max_record_bytes
+            )
+        } else if too_deep {
+            format!("element nested deeper than {MAX_JSON_NESTING_DEPTH} levels")
+        } else {
+            match check_object(&self.buf) {
+                Ok(()) => {
+                    return Item::Record {
+                        line,
+                        data: self.buf.clone(),
+                    };
+                }
+                Err(reason) => reason,
+            }
+        };
+        Item::Bad {
+            line,
+            reason,
+            raw: sample(&self.buf),
+        }
     }
 }
 
@@ -297,92 +458,13 @@ impl<R: BufRead> ReadItems for JsonArray<R> {
                 Ok(n) => n,
                 Err(e) => return Some(Err(e)),
             };
-            match (self.state, next) {
-                (State::Done, None) => return None,
-                (State::Done, Some(_)) => {
+            match self.punctuation(next) {
+                Next::Again => {}
+                Next::End => return None,
+                Next::Element => return self.element(),
+                Next::Broken(reason) => {
                     let line = self.line;
-                    return self.broken(line, format!("data after the closing ']' on line {line}"));
-                }
-                (State::Start, Some(b'[')) => {
-                    self.r.consume(1);
-                    self.state = State::First;
-                }
-                (State::Start, None) => return None,
-                (State::Start, Some(b)) => {
-                    let line = self.line;
-                    return self.broken(
-                        line,
-                        format!(
-                            "expected a JSON array ('[') but found '{}' on line {line}",
-                            b as char
-                        ),
-                    );
-                }
-                (State::First | State::AfterElement, Some(b']')) => {
-                    self.r.consume(1);
-                    self.state = State::Done;
-                }
-                (State::AfterElement, Some(b',')) => {
-                    self.r.consume(1);
-                    self.state = State::Element;
-                }
-                (_, None) => {
-                    let line = self.line;
-                    return self.broken(line, "the input ends before the array's ']'".to_owned());
-                }
-                (State::AfterElement, Some(b)) => {
-                    let line = self.line;
-                    return self.broken(
-                        line,
-                        format!(
-                            "expected ',' or ']' but found '{}' on line {line}",
-                            b as char
-                        ),
-                    );
-                }
-                (State::First | State::Element, Some(_)) => {
-                    let scan = match self.scan_element() {
-                        Ok(s) => s,
-                        Err(e) => return Some(Err(e)),
-                    };
-                    self.state = State::AfterElement;
-                    return match scan {
-                        Scan::Broken { line, reason } => self.broken(line, reason),
-                        Scan::Element {
-                            line,
-                            too_long: true,
-                            ..
-                        } => Some(Ok(Item::Bad {
-                            line,
-                            reason: format!(
-                                "element larger than the {}-byte record limit",
-                                self.max_record_bytes
-                            ),
-                            raw: sample(&self.buf),
-                        })),
-                        Scan::Element {
-                            line,
-                            too_deep: true,
-                            ..
-                        } => Some(Ok(Item::Bad {
-                            line,
-                            reason: format!(
-                                "element nested deeper than {MAX_JSON_NESTING_DEPTH} levels"
-                            ),
-                            raw: sample(&self.buf),
-                        })),
-                        Scan::Element { line, .. } => Some(Ok(match check_object(&self.buf) {
-                            Ok(()) => Item::Record {
-                                line,
-                                data: self.buf.clone(),
-                            },
-                            Err(reason) => Item::Bad {
-                                line,
-                                reason,
-                                raw: sample(&self.buf),
-                            },
-                        })),
-                    };
+                    return self.broken(line, reason);
                 }
             }
         }
@@ -518,9 +600,9 @@ mod tests {
         assert!(a.next_item().is_none());
         // AND the stack of open brackets never held more than the limit
         assert!(
-            a.open.capacity() <= MAX_JSON_NESTING_DEPTH,
+            a.el.open.capacity() <= MAX_JSON_NESTING_DEPTH,
             "{}",
-            a.open.capacity()
+            a.el.open.capacity()
         );
         // AND the limit itself is allowed (serde_json then judges the element)
         let at_limit = format!(
@@ -536,7 +618,7 @@ mod tests {
     #[test]
     fn an_unclosed_bracket_run_of_200_mb_keeps_memory_flat() {
         // GIVEN `[` then 200 MB of `[` that never close, made on the fly
-        let input = crate::format::Generated::new(b"[", b'[', 200 * 1024 * 1024, b"");
+        let input = crate::item::Generated::new(b"[", b'[', 200 * 1024 * 1024, b"");
         let mut a = JsonArray::new(std::io::BufReader::new(input), 1_048_576);
         // WHEN it is read
         let item = a.next_item().unwrap().unwrap();
@@ -545,8 +627,12 @@ mod tests {
         assert!(reason.contains("ends inside the element"), "{reason}");
         assert!(a.next_item().is_none());
         // AND neither the element nor the bracket stack grew past its cap
-        assert!(a.open.capacity() <= MAX_JSON_NESTING_DEPTH);
-        assert!(a.buf.capacity() <= 2 * 1_048_576, "{}", a.buf.capacity());
+        assert!(a.el.open.capacity() <= MAX_JSON_NESTING_DEPTH);
+        assert!(
+            a.el.buf.capacity() <= 2 * 1_048_576,
+            "{}",
+            a.el.buf.capacity()
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::format::{Item, RAW_SAMPLE_BYTES, ReadItems, sample};
+use super::item::{Item, RAW_SAMPLE_BYTES, ReadItems, sample};
 
 /// A column's type in a `--schema` file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -183,94 +183,133 @@ impl<R: BufRead> Rows<R> {
     /// Reads the next row into `row`: at most `max_bytes` of fields joined by commas and
     /// `max_fields` fields are kept; past either the row is read to its end and only counted.
     fn read(&mut self, row: &mut Row, max_bytes: usize, max_fields: usize) -> io::Result<Read> {
-        use csv_core::ReadRecordResult as R;
         (row.bytes, row.len, row.line) = (0, 0, self.core.line());
         if self.done {
             return Ok(Read::End);
         }
-        // One of slack past what fits: `csv_core` reports a full buffer before it looks at the
-        // next byte, so a row of exactly the limit (`max_bytes` bytes; as many as `max_bytes`
-        // + 1 fields) fills its buffers without being past it. `max_fields` is already one more
-        // than a row may have.
-        let max_ends = max_fields.min(max_bytes.saturating_add(2));
-        let max_field_bytes = max_bytes.saturating_add(1);
+        let caps = Caps::new(max_bytes, max_fields);
         // Once past a limit: the bytes and fields counted beyond what `row` holds.
-        let mut past: Option<(u64, u64)> = None;
+        let mut past: Past = None;
         if self.head.is_none() {
             self.head = Some(self.read_head()?);
         }
         loop {
-            let head = self.head.as_mut().expect("head read");
-            let from_head = !head.is_empty();
-            let input: &[u8] = if from_head {
-                head
-            } else {
-                self.input.fill_buf()?
-            };
-            let input = if self.fed {
-                input
-            } else {
-                &input[..input.len().min(1)]
-            };
-            self.fed = true;
-            let (res, nin, nout, nend) = match past {
-                None => self.core.read_record(
-                    input,
-                    &mut row.fields[row.bytes..],
-                    &mut row.ends[row.len..],
-                ),
-                Some(_) => self
-                    .core
-                    .read_record(input, &mut self.scratch, &mut self.scratch_ends),
-            };
-            if from_head {
-                head.drain(..nin);
-            } else {
-                self.input.consume(nin);
-            }
-            match &mut past {
-                None => (row.bytes, row.len) = (row.bytes + nout, row.len + nend),
-                Some((bytes, fields)) => {
-                    (*bytes, *fields) = (*bytes + nout as u64, *fields + nend as u64)
-                }
-            }
+            let res = self.feed(row, &mut past)?;
             if past.is_none() && (row.joined_len() > max_bytes || row.len > max_fields) {
                 past = Some((0, 0));
             }
-            match res {
-                R::InputEmpty => {}
-                R::OutputFull if past.is_none() => {
-                    if row.fields.len() >= max_field_bytes {
-                        past = Some((0, 0));
-                    } else {
-                        grow(&mut row.fields, max_field_bytes);
-                    }
-                }
-                R::OutputEndsFull if past.is_none() => {
-                    if row.ends.len() >= max_ends {
-                        past = Some((0, 0));
-                    } else {
-                        grow(&mut row.ends, max_ends);
-                    }
-                }
-                R::OutputFull | R::OutputEndsFull => {}
-                R::Record | R::End => {
-                    if res == R::End {
-                        self.done = true;
-                    }
-                    return Ok(match past {
-                        None if res == R::End => Read::End,
-                        None => Read::Row,
-                        Some((bytes, fields)) => {
-                            let fields = row.len as u64 + fields;
-                            Read::TooLarge {
-                                bytes: row.bytes as u64 + bytes + fields.saturating_sub(1),
-                                fields,
-                            }
-                        }
-                    });
-                }
+            let end = res == csv_core::ReadRecordResult::End;
+            if let Some(read) = row.settle(res, &mut past, &caps) {
+                self.done |= end;
+                return Ok(read);
             }
+        }
+    }
+
+    /// Gives `csv_core` the next input (the head first, and one byte on the first call), its
+    /// output going into `row` within the limits and into the scratch buffers past them, and
+    /// counts what it wrote.
+    fn feed(&mut self, row: &mut Row, past: &mut Past) -> io::Result<csv_core::ReadRecordResult> {
+        let head = self.head.as_mut().expect("head read");
+        let from_head = !head.is_empty();
+        let input: &[u8] = if from_head {
+            head
+        } else {
+            self.input.fill_buf()?
+        };
+        let input = if self.fed {
+            input
+        } else {
+            &input[..input.len().min(1)]
+        };
+        self.fed = true;
+        let (res, nin, nout, nend) = match past {
+            None => self.core.read_record(
+                input,
+                &mut row.fields[row.bytes..],
+                &mut row.ends[row.len..],
+            ),
+            Some(_) => self
+                .core
+                .read_record(input, &mut self.scratch, &mut self.scratch_ends),
+        };
+        if from_head {
+            head.drain(..nin);
+        } else {
+            self.input.consume(nin);
+        }
+        match past {
+            None => (row.bytes, row.len) = (row.bytes + nout, row.len + nend),
+            Some((bytes, fields)) => {
+                (*bytes, *fields) = (*bytes + nout as u64, *fields + nend as u64)
+            }
+        }
+        Ok(res)
+    }
+}
+
+/// Once a row is past a limit: the bytes and fields counted beyond what the row holds.
+type Past = Option<(u64, u64)>;
+
+/// How far a row's buffers may grow while the row is within the limits.
+struct Caps {
+    field_bytes: usize,
+    ends: usize,
+}
+
+impl Caps {
+    fn new(max_bytes: usize, max_fields: usize) -> Self {
+        // One of slack past what fits: `csv_core` reports a full buffer before it looks at the
+        // next byte, so a row of exactly the limit (`max_bytes` bytes; as many as `max_bytes`
+        // + 1 fields) fills its buffers without being past it. `max_fields` is already one more
+        // than a row may have.
+        Caps {
+            field_bytes: max_bytes.saturating_add(1),
+            ends: max_fields.min(max_bytes.saturating_add(2)),
+        }
+    }
+}
+
+impl Row {
+    /// What `csv_core`'s answer means for the row: a full buffer grows (or the row is past
+    /// the limit), and at the row's or the input's end, what was read.
+    fn settle(
+        &mut self,
+        res: csv_core::ReadRecordResult,
+        past: &mut Past,
+        caps: &Caps,
+    ) -> Option<Read> {
+        use csv_core::ReadRecordResult as R;
+        match res {
+            R::InputEmpty => None,
+            R::OutputFull if past.is_none() => {
+                if self.fields.len() >= caps.field_bytes {
+                    *past = Some((0, 0));
+                } else {
+                    grow(&mut self.fields, caps.field_bytes);
+                }
+                None
+            }
+            R::OutputEndsFull if past.is_none() => {
+                if self.ends.len() >= caps.ends {
+                    *past = Some((0, 0));
+                } else {
+                    grow(&mut self.ends, caps.ends);
+                }
+                None
+            }
+            R::OutputFull | R::OutputEndsFull => None,
+            R::Record | R::End => Some(match *past {
+                None if res == R::End => Read::End,
+                None => Read::Row,
+                Some((bytes, fields)) => {
+                    let fields = self.len as u64 + fields;
+                    Read::TooLarge {
+                        bytes: self.bytes as u64 + bytes + fields.saturating_sub(1),
+                        fields,
+                    }
+                }
+            }),
         }
     }
 }
@@ -748,7 +787,7 @@ mod tests {
     fn an_unterminated_200_mb_field_is_one_rejected_row_and_memory_stays_flat() {
         // GIVEN `id,text`, then a row whose quoted field opens and runs 200 MB to the end
         let cap = 1_048_576;
-        let input = crate::format::Generated::new(b"id,text\n1,\"", b'x', 200 * 1024 * 1024, b"");
+        let input = crate::item::Generated::new(b"id,text\n1,\"", b'x', 200 * 1024 * 1024, b"");
         let mut r = CsvReader::new(io::BufReader::new(input), None, cap);
         // WHEN it is read
         let item = r.next_item().unwrap().unwrap();

@@ -4,7 +4,7 @@
 
 use std::io::{self, BufRead, Read};
 
-use super::format::{Item, ReadItems, check_object, sample};
+use super::item::{Item, ReadItems, check_object, sample};
 
 pub struct JsonLines<R> {
     r: R,

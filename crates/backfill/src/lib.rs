@@ -11,7 +11,8 @@
 //! # Layout
 //! - this file: [`run`], the loop that reads, gathers, sends and settles; [`Summary`].
 //! - [`input`]: the inputs (paths, stdin, S3 objects) read on their own thread.
-//! - [`format`], [`csv`], [`jsonl`], [`array`]: the readers, each one record at a time.
+//! - [`item`]: what every reader yields. [`format`]: choosing the reader for an input.
+//! - [`csv`], [`jsonl`], [`array`]: the readers, each one record at a time.
 //! - [`batch`]: gathering records into requests, and the settled-prefix bookkeeping.
 //! - [`rate`]: the records/s or bytes/s limit. [`rejects`]: the rejects file.
 //! - [`aws`]: the SDK clients `put` uses.
@@ -22,6 +23,7 @@ pub mod batch;
 pub mod csv;
 pub mod format;
 pub mod input;
+pub mod item;
 pub mod jsonl;
 pub mod rate;
 pub mod rejects;
@@ -43,8 +45,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use self::batch::{Gatherer, Request, Settled};
-use self::format::{Format, Item};
+use self::format::Format;
 use self::input::{InputSpec, Msg, ReadError, ReadProgress, ReadSettings};
+use self::item::Item;
 use self::rate::{Limiter, Rate};
 use self::rejects::{Reject, Rejects, RejectsError};
 
@@ -232,9 +235,7 @@ impl RunState {
                             self.ready.extend(self.gatherer.push(n.index, entry));
                             continue;
                         }
-                        Err(rejection) => {
-                            (line, rejection.to_string(), format::sample(&record.data))
-                        }
+                        Err(rejection) => (line, rejection.to_string(), item::sample(&record.data)),
                     }
                 }
                 Item::Bad { line, reason, raw } => (line, reason, raw),

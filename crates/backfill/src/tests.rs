@@ -1,70 +1,26 @@
 //! `run` end to end over an in-memory sink: files in, exactly-once out, rejects, skip, strict,
 //! Ctrl-C and delivery failures with the resume point they print.
 
-use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Mutex;
 
+use ks_producer::CallError;
+use ks_producer::deliver::{Answer, MemorySink};
 use ks_producer::kpl::deaggregate;
 use ks_producer::limits::KPL_DEFAULT_AGGREGATION_MAX_BYTES;
-use ks_producer::{CallError, Entry, EntryOutcome};
 use serde_json::{Value, json};
 
 use super::*;
 
-/// Accepts what its script says (default: everything) and keeps the accepted entries.
-#[derive(Default)]
-struct Memory {
-    accepted: Mutex<Vec<Entry>>,
-    calls: Mutex<u64>,
-    /// Per call: fail the whole call with a permanent error.
-    script: Mutex<VecDeque<bool>>,
-    /// Called before each call answers (to cancel a run mid-way).
-    on_call: Option<Box<dyn Fn(u64) + Send + Sync>>,
-}
-
-impl StreamSink for Memory {
-    async fn put_records(&self, entries: &[&Entry]) -> Result<Vec<EntryOutcome>, CallError> {
-        let n = {
-            let mut c = self.calls.lock().unwrap();
-            *c += 1;
-            *c
-        };
-        if let Some(f) = &self.on_call {
-            f(n);
-        }
-        // Let other tasks run, as a network call would.
-        tokio::task::yield_now().await;
-        if self.script.lock().unwrap().pop_front() == Some(false) {
-            return Err(CallError::Permanent(
-                "ResourceNotFoundException: no such stream".into(),
-            ));
-        }
-        let mut accepted = self.accepted.lock().unwrap();
-        Ok(entries
-            .iter()
-            .map(|e| {
-                accepted.push((*e).clone());
-                EntryOutcome::Accepted {
-                    shard_id: "shardId-000000000000".into(),
-                    sequence_number: accepted.len().to_string(),
-                }
-            })
-            .collect())
-    }
-}
-
-impl Memory {
-    /// The user records that arrived, de-aggregated, as JSON.
-    fn user_records(&self) -> Vec<Value> {
-        self.accepted
-            .lock()
-            .unwrap()
-            .iter()
-            .flat_map(|e| deaggregate(&e.partition_key, None, &e.data).unwrap())
-            .map(|u| serde_json::from_slice(&u.data).unwrap())
-            .collect()
-    }
+/// The user records `sink` accepted, de-aggregated, as JSON.
+fn user_records(sink: &MemorySink) -> Vec<Value> {
+    sink.accepted
+        .lock()
+        .unwrap()
+        .iter()
+        .flat_map(|e| deaggregate(&e.partition_key, None, &e.data).unwrap())
+        .map(|u| serde_json::from_slice(&u.data).unwrap())
+        .collect()
 }
 
 fn options(dir: &Path, inputs: Vec<InputSpec>) -> PutOptions {
@@ -90,8 +46,14 @@ fn write(dir: &Path, name: &str, text: &str) -> InputSpec {
     InputSpec::File(p)
 }
 
-async fn put(opts: &PutOptions, sink: &Memory) -> Outcome {
+async fn put(opts: &PutOptions, sink: &MemorySink) -> Outcome {
     run(opts, sink, None, std::future::pending(), |_| {}).await
+}
+
+/// Options over one JSON Lines input in `dir` holding `{"n":…}` for each number of `n`.
+fn numbered(dir: &Path, n: std::ops::Range<u64>) -> PutOptions {
+    let input = write(dir, "a.jsonl", &numbers(n));
+    options(dir, vec![input])
 }
 
 fn numbers(n: std::ops::Range<u64>) -> String {
@@ -118,12 +80,12 @@ async fn three_formats_arrive_exactly_once_with_their_json() {
     for aggregate in [false, true] {
         let mut opts = options(dir.path(), inputs.clone());
         opts.aggregation = aggregate.then_some(KPL_DEFAULT_AGGREGATION_MAX_BYTES);
-        let sink = Memory::default();
+        let sink = MemorySink::default();
         // WHEN put
         let out = put(&opts, &sink).await;
         // THEN every record arrives once, in order, with its JSON
         assert!(out.stopped.is_none(), "{:?}", out.stopped);
-        let got = sink.user_records();
+        let got = user_records(&sink);
         assert_eq!(ns(&got), (0..1_202).collect::<Vec<_>>());
         assert_eq!(got[0], json!({"n":0,"text":"hi, there"}));
         assert_eq!(got[1], json!({"n":1,"text":null}));
@@ -145,14 +107,13 @@ async fn three_formats_arrive_exactly_once_with_their_json() {
 async fn with_several_requests_in_flight_every_record_still_arrives_once() {
     // GIVEN 10,000 records and four requests in flight at once
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "a.jsonl", &numbers(0..10_000));
-    let mut opts = options(dir.path(), vec![input]);
+    let mut opts = numbered(dir.path(), 0..10_000);
     opts.concurrency = 4;
-    let sink = Memory::default();
+    let sink = MemorySink::default();
     let out = put(&opts, &sink).await;
     // THEN each arrives once (order across requests is not promised) in the floor of 20 calls
     assert!(out.stopped.is_none());
-    let mut got = ns(&sink.user_records());
+    let mut got = ns(&user_records(&sink));
     got.sort_unstable();
     assert_eq!(got, (0..10_000).collect::<Vec<_>>());
     assert_eq!(out.summary.put_records_calls, 20);
@@ -169,7 +130,7 @@ async fn partition_keys_come_from_the_pointer_or_the_record_position() {
     )];
     let mut opts = options(dir.path(), inputs);
     opts.keying.partition_key = Some("/user/id".into());
-    let sink = Memory::default();
+    let sink = MemorySink::default();
     put(&opts, &sink).await;
     let keys: Vec<String> = sink
         .accepted
@@ -190,12 +151,12 @@ async fn bad_records_go_to_the_rejects_file_and_the_run_goes_on() {
     let input = write(dir.path(), "a.jsonl", &text);
     let mut opts = options(dir.path(), vec![input]);
     opts.limits.max_record_bytes = 200;
-    let sink = Memory::default();
+    let sink = MemorySink::default();
     // WHEN put
     let out = put(&opts, &sink).await;
     // THEN the good ones arrive and the bad ones are in the rejects file with file and line
     assert!(out.stopped.is_none());
-    assert_eq!(ns(&sink.user_records()), [0, 2, 4]);
+    assert_eq!(ns(&user_records(&sink)), [0, 2, 4]);
     assert_eq!((out.summary.rejected, out.summary.resume_skip), (2, 5));
     let rejects: Vec<Value> = std::fs::read_to_string(&opts.rejects)
         .unwrap()
@@ -237,7 +198,7 @@ async fn strict_stops_at_the_first_bad_record_and_resumes_at_it() {
     let input = write(dir.path(), "a.jsonl", &text);
     let mut opts = options(dir.path(), vec![input]);
     opts.strict = true;
-    let sink = Memory::default();
+    let sink = MemorySink::default();
     // WHEN put with --strict
     let out = put(&opts, &sink).await;
     // THEN it stops naming file:line
@@ -246,7 +207,7 @@ async fn strict_stops_at_the_first_bad_record_and_resumes_at_it() {
     assert!(err.contains("--strict"), "{err}");
     // AND sends nothing new once stopped: the request of records 0..500 was in flight when the
     // bad line was read (it is read ahead), the one of 500..1000 was packed but not yet sent
-    let sent = ns(&sink.user_records());
+    let sent = ns(&user_records(&sink));
     assert_eq!(sent, (0..500).collect::<Vec<_>>());
     // AND the resume point is right after what was sent, before the bad record
     assert_eq!(out.summary.resume_skip, 500);
@@ -256,12 +217,11 @@ async fn strict_stops_at_the_first_bad_record_and_resumes_at_it() {
 #[tokio::test]
 async fn skip_passes_over_records_already_sent() {
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "a.jsonl", &numbers(0..100));
-    let mut opts = options(dir.path(), vec![input]);
+    let mut opts = numbered(dir.path(), 0..100);
     opts.skip = 60;
-    let sink = Memory::default();
+    let sink = MemorySink::default();
     let out = put(&opts, &sink).await;
-    assert_eq!(ns(&sink.user_records()), (60..100).collect::<Vec<_>>());
+    assert_eq!(ns(&user_records(&sink)), (60..100).collect::<Vec<_>>());
     let s = out.summary;
     assert_eq!(
         (s.read, s.sent, s.skipped, s.resume_skip),
@@ -273,34 +233,33 @@ async fn skip_passes_over_records_already_sent() {
 async fn ctrl_c_finishes_the_request_in_flight_and_a_resume_completes_the_set_exactly_once() {
     // GIVEN 5,000 records and a sink that "presses Ctrl-C" during its 3rd call
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "a.jsonl", &numbers(0..5_000));
-    let opts = options(dir.path(), vec![input]);
+    let opts = numbered(dir.path(), 0..5_000);
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let tx = Mutex::new(Some(tx));
-    let sink = Memory {
+    let sink = MemorySink {
         on_call: Some(Box::new(move |n| {
             if n == 3 {
                 tx.lock().unwrap().take().unwrap().send(()).unwrap();
             }
         })),
-        ..Memory::default()
+        ..MemorySink::default()
     };
     // WHEN the run is cancelled
     let out = run(&opts, &sink, None, async { rx.await.unwrap() }, |_| {}).await;
     // THEN the third request still completes, nothing after it is sent, and it says so
     assert!(matches!(out.stopped, Some(PutError::Interrupted)));
-    let first = ns(&sink.user_records());
+    let first = ns(&user_records(&sink));
     assert_eq!(first, (0..1_500).collect::<Vec<_>>());
     assert_eq!(out.summary.resume_skip, 1_500);
     assert_eq!(out.summary.delivered_beyond_resume, 0);
     // AND resuming with --skip sends exactly the rest
     let mut resumed = opts.clone();
     resumed.skip = out.summary.resume_skip;
-    let sink2 = Memory::default();
+    let sink2 = MemorySink::default();
     let out2 = put(&resumed, &sink2).await;
     assert!(out2.stopped.is_none());
     let mut all = first;
-    all.extend(ns(&sink2.user_records()));
+    all.extend(ns(&user_records(&sink2)));
     assert_eq!(all, (0..5_000).collect::<Vec<_>>());
 }
 
@@ -308,10 +267,14 @@ async fn ctrl_c_finishes_the_request_in_flight_and_a_resume_completes_the_set_ex
 async fn a_request_that_cannot_be_delivered_stops_the_run_at_the_settled_prefix() {
     // GIVEN a stream that accepts the first call and then fails permanently
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "a.jsonl", &numbers(0..1_500));
-    let opts = options(dir.path(), vec![input]);
-    let sink = Memory::default();
-    sink.script.lock().unwrap().extend([true, false]);
+    let opts = numbered(dir.path(), 0..1_500);
+    let sink = MemorySink::default();
+    sink.script.lock().unwrap().extend([
+        Answer::Entries(Vec::new()),
+        Answer::Fail(CallError::Permanent(
+            "ResourceNotFoundException: no such stream".into(),
+        )),
+    ]);
     let out = put(&opts, &sink).await;
     // THEN the error names the count and cause, and the resume point follows the first 500
     let err = out.stopped.unwrap().to_string();
@@ -332,10 +295,9 @@ async fn a_request_that_cannot_be_delivered_stops_the_run_at_the_settled_prefix(
 async fn the_rate_limit_paces_requests() {
     // GIVEN 2,000 records at 2,000 records/s (real time: the reading thread is not simulated)
     let dir = tempfile::tempdir().unwrap();
-    let input = write(dir.path(), "a.jsonl", &numbers(0..2_000));
-    let mut opts = options(dir.path(), vec![input]);
+    let mut opts = numbered(dir.path(), 0..2_000);
     opts.rate = Some(Rate::Records(2_000.0));
-    let sink = Memory::default();
+    let sink = MemorySink::default();
     let started = Instant::now();
     let out = put(&opts, &sink).await;
     // THEN four requests of 500 take at least 0.75 s (the first at once, then one each 0.25 s)

@@ -4,6 +4,7 @@
 //! records Parquet conversion refused). A converted object's name ends in `.parquet`.
 //! <https://docs.aws.amazon.com/firehose/latest/dev/s3-object-name.html>
 
+use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -208,6 +209,19 @@ fn walk(root: &Path, dir: &Path, keys: &mut Vec<String>) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Where the delivery stream writes objects: a bucket (this directory, or S3).
+pub trait ObjectStore {
+    /// Writes one whole object under `key`, which has Firehose's layout
+    /// ([`object_key`]); the store may put its own prefix in front.
+    fn put(&self, key: &str, body: Vec<u8>) -> impl Future<Output = io::Result<()>>;
+}
+
+impl ObjectStore for LocalBucket {
+    async fn put(&self, key: &str, body: Vec<u8>) -> io::Result<()> {
+        LocalBucket::put(self, key, &body).map(|_| ())
+    }
 }
 
 #[cfg(test)]

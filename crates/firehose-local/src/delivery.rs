@@ -152,26 +152,11 @@ pub async fn run<P: Processor, B: ObjectStore>(
 
 #[cfg(test)]
 mod tests {
-    use ks_producer::{Entry, StreamSink as _};
 
     use super::*;
     use crate::bucket::LocalBucket;
     use crate::firehose::{Echo, FirehoseSettings};
-    use crate::stream::LocalStream;
-
-    async fn put(stream: &LocalStream, range: std::ops::Range<u32>) {
-        let entries: Vec<Entry> = range
-            .map(|n| Entry {
-                data: format!("{{\"n\":{n}}}").into_bytes(),
-                partition_key: format!("k{n}"),
-                explicit_hash_key: None,
-            })
-            .collect();
-        stream
-            .put_records(&entries.iter().collect::<Vec<_>>())
-            .await
-            .unwrap();
-    }
+    use crate::stream::{LocalStream, put_numbers};
 
     fn delivered(bucket: &LocalBucket) -> Vec<u32> {
         let mut ns: Vec<u32> = bucket
@@ -209,7 +194,7 @@ mod tests {
         let bucket = LocalBucket::new(dir.path().join("bucket"));
         let file = CheckpointFile::new(dir.path().join("cp.json"));
         let stream = LocalStream::new("s", 3);
-        put(&stream, 0..40).await;
+        put_numbers(&stream, 0..40).await;
         let mut settings = FirehoseSettings::new("d");
         settings.buffer_interval = Duration::from_secs(3_600);
         let mut firehose = LocalFirehose::new(settings.clone(), &Echo, &bucket);
@@ -232,7 +217,7 @@ mod tests {
         assert_eq!(saved.len(), 3, "{saved:?}");
 
         // GIVEN 10 more records, and a new delivery stream resuming from the file
-        put(&stream, 40..50).await;
+        put_numbers(&stream, 40..50).await;
         let mut again = LocalFirehose::new(settings, &Echo, &bucket);
         again.resume(file.load("s").unwrap());
         // WHEN it runs until the stream is idle

@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde::{Deserialize, Serialize};
 
 use ks_kernel::retry::{self, Decision, Ended, Limits, RetryLogic, RetryPolicy, TimedOut};
 use ks_producer::kpl::{deaggregate, is_aggregated};
@@ -20,7 +19,10 @@ use ks_transform::sentiment::SentimentAnalyzer;
 use ks_transform::transform::{TransformSettings, transform};
 
 use crate::bucket::{LocalBucket, Output, object_key};
-use crate::output::{OutputFormat, write_delivered};
+use crate::output::{Destination, OutputFormat, write_delivered};
+// Re-exported where the engine's other traits are, which callers name them by.
+pub use crate::bucket::ObjectStore;
+pub use crate::output::ErrorRecord;
 use crate::stream::{LocalStream, StreamRecord};
 
 /// Request and response of one synchronous Lambda invocation are each limited to 6 MB.
@@ -56,20 +58,6 @@ pub mod codes {
     pub const DEAGGREGATION_FAILED: &str = "Kinesis.DeaggregationFailed";
 }
 
-/// One line of a `processing-failed/` object, as Firehose writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ErrorRecord {
-    pub attempts_made: u32,
-    pub arrival_timestamp: i64,
-    pub error_code: String,
-    pub error_message: String,
-    pub attempt_ending_timestamp: i64,
-    /// The record's data as it was sent to the function (base64).
-    pub raw_data: String,
-    pub lambda_arn: String,
-}
-
 /// An invocation that failed as a whole (the function errored or timed out).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -100,19 +88,6 @@ impl ShardReader for LocalStream {
 
     async fn read(&self, shard: &str, after: Option<&str>) -> io::Result<Vec<StreamRecord>> {
         Ok(self.read_after(shard, after, GET_RECORDS_MAX))
-    }
-}
-
-/// Where the delivery stream writes objects: a bucket.
-pub trait ObjectStore {
-    /// Writes one whole object under `key`, which has Firehose's layout
-    /// ([`object_key`]); the store may put its own prefix in front.
-    fn put(&self, key: &str, body: Vec<u8>) -> impl Future<Output = io::Result<()>>;
-}
-
-impl ObjectStore for LocalBucket {
-    async fn put(&self, key: &str, body: Vec<u8>) -> io::Result<()> {
-        LocalBucket::put(self, key, &body).map(|_| ())
     }
 }
 
@@ -262,6 +237,16 @@ impl FirehoseSettings {
             region: "us-east-1".to_owned(),
             account: "000000000000".to_owned(),
             output_format: OutputFormat::Json,
+        }
+    }
+
+    /// What writing a buffer needs of these settings.
+    pub fn destination(&self) -> Destination<'_> {
+        Destination {
+            delivery_stream: &self.delivery_stream,
+            output_format: self.output_format,
+            region: &self.region,
+            account: &self.account,
         }
     }
 
@@ -452,7 +437,8 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
         }
         let now = chrono::Utc::now();
         if !delivered.is_empty() {
-            let written = write_delivered(self.bucket, &self.settings, now, delivered).await?;
+            let written =
+                write_delivered(self.bucket, self.settings.destination(), now, delivered).await?;
             self.stats.objects += written.objects;
             self.stats.error_objects += written.error_objects;
             self.stats.bytes_delivered += written.bytes;
@@ -652,18 +638,26 @@ pub(crate) struct Echo;
 #[cfg(test)]
 impl Processor for Echo {
     async fn invoke(&self, request: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
-        let event: FirehoseEvent = serde_json::from_slice(&request).unwrap();
-        let records: Vec<serde_json::Value> = event
-            .records
-            .iter()
-            .map(|r| {
-                let mut line = BASE64.decode(r.data.as_deref().unwrap()).unwrap();
-                line.push(b'\n');
-                serde_json::json!({"recordId": r.record_id, "result": "Ok", "data": BASE64.encode(line)})
-            })
-            .collect();
-        Ok(serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap())
+        Ok(answer_each(&request, |_| "Ok"))
     }
+}
+
+/// A test function's response: each record's data plus a newline, with the result
+/// `result_of` gives for its data.
+#[cfg(test)]
+pub(crate) fn answer_each(request: &[u8], result_of: impl Fn(&[u8]) -> &'static str) -> Vec<u8> {
+    let event: FirehoseEvent = serde_json::from_slice(request).unwrap();
+    let records: Vec<serde_json::Value> = event
+        .records
+        .iter()
+        .map(|r| {
+            let mut line = BASE64.decode(r.data.as_deref().unwrap()).unwrap();
+            let result = result_of(&line);
+            line.push(b'\n');
+            serde_json::json!({"recordId": r.record_id, "result": result, "data": BASE64.encode(line)})
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap()
 }
 
 #[cfg(test)]
@@ -791,20 +785,10 @@ mod tests {
 
     impl Processor for Chooser {
         async fn invoke(&self, request: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
-            let event: FirehoseEvent = serde_json::from_slice(&request).unwrap();
-            let records: Vec<serde_json::Value> = event
-                .records
-                .iter()
-                .map(|r| {
-                    let data = BASE64.decode(r.data.as_deref().unwrap()).unwrap();
-                    let v: serde_json::Value = serde_json::from_slice(&data).unwrap();
-                    let result = ["Ok", "Dropped", "ProcessingFailed"][v["r"].as_u64().unwrap() as usize];
-                    let mut line = data.clone();
-                    line.push(b'\n');
-                    serde_json::json!({"recordId": r.record_id, "result": result, "data": BASE64.encode(line)})
-                })
-                .collect();
-            Ok(serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap())
+            Ok(answer_each(&request, |data| {
+                let v: serde_json::Value = serde_json::from_slice(data).unwrap();
+                ["Ok", "Dropped", "ProcessingFailed"][v["r"].as_u64().unwrap() as usize]
+            }))
         }
     }
 
@@ -893,22 +877,11 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_batch_whose_responses_break_the_contract_is_retried_then_sent_to_the_error_prefix() {
-        use ks_producer::{Entry, StreamSink as _};
         // GIVEN a stream with three records and a function that scrambles the order
         let dir = tempfile::tempdir().unwrap();
         let bucket = LocalBucket::new(dir.path());
         let stream = LocalStream::new("s", 1);
-        let entries: Vec<Entry> = (0..3)
-            .map(|i| Entry {
-                data: format!("{{\"n\":{i}}}").into_bytes(),
-                partition_key: i.to_string(),
-                explicit_hash_key: None,
-            })
-            .collect();
-        stream
-            .put_records(&entries.iter().collect::<Vec<_>>())
-            .await
-            .unwrap();
+        crate::stream::put_numbers(&stream, 0..3).await;
         let processor = Scrambler(Cell::new(0));
         let mut firehose = LocalFirehose::new(FirehoseSettings::new("d"), &processor, &bucket);
         // WHEN the delivery stream reads and flushes
@@ -934,10 +907,13 @@ mod tests {
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
         assert_eq!(errors.len(), 3);
-        for (e, entry) in errors.iter().zip(&entries) {
+        for (n, e) in errors.iter().enumerate() {
             assert_eq!(e.attempts_made, 4);
             assert_eq!(e.error_code, codes::INVALID_RESPONSE);
-            assert_eq!(BASE64.decode(&e.raw_data).unwrap(), entry.data);
+            assert_eq!(
+                BASE64.decode(&e.raw_data).unwrap(),
+                format!("{{\"n\":{n}}}").as_bytes()
+            );
         }
     }
 }

@@ -2,12 +2,14 @@
 //! runs in-process and `kinesis-sentiment firehose` runs on real endpoints.
 //!
 //! # Layout
-//! - [`firehose`]: the traits ([`firehose::ShardReader`], [`firehose::Processor`],
-//!   [`firehose::ObjectStore`]), buffering by Firehose's hints, invocation with retries, the
-//!   response-contract check, and the error records.
+//! - [`firehose`]: the traits ([`firehose::ShardReader`], [`firehose::Processor`]),
+//!   buffering by Firehose's hints, invocation with retries, the response-contract check, and
+//!   the error records.
 //! - [`delivery`]: the poll loop, stopping cleanly, and per-shard checkpoints.
-//! - [`output`]: writing what was delivered, NDJSON or Parquet ([`parquet`]).
-//! - [`bucket`]: Firehose's key layout, and a directory laid out like a bucket.
+//! - [`output`]: writing what was delivered, NDJSON or Parquet ([`parquet`]), and the error
+//!   records' shapes.
+//! - [`bucket`]: Firehose's key layout, [`bucket::ObjectStore`], and a directory laid out like
+//!   a bucket.
 //! - [`stream`]: the in-process Kinesis stream (a `StreamSink` and a `ShardReader`).
 //! - [`aws`] (feature `aws`): the SDK's Kinesis reader, the Lambda Invoke processor, the S3 store.
 

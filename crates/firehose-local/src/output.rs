@@ -8,8 +8,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::bucket::{Output, PARQUET_EXTENSION, object_key_with_extension};
-use crate::firehose::{ErrorRecord, FirehoseSettings, ObjectStore};
+use crate::bucket::{ObjectStore, Output, PARQUET_EXTENSION, object_key_with_extension};
 use crate::parquet;
 
 /// The delivery stream's output: the template's `OutputFormat` parameter.
@@ -53,6 +52,20 @@ impl std::fmt::Display for OutputFormat {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// One line of a `processing-failed/` object, as Firehose writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorRecord {
+    pub attempts_made: u32,
+    pub arrival_timestamp: i64,
+    pub error_code: String,
+    pub error_message: String,
+    pub attempt_ending_timestamp: i64,
+    /// The record's data as it was sent to the function (base64).
+    pub raw_data: String,
+    pub lambda_arn: String,
 }
 
 /// The Glue database and table the conversion reads its schema from (the template's defaults).
@@ -122,14 +135,25 @@ pub struct Written {
     pub conversion_failed: u64,
 }
 
+/// What writing a buffer needs to know of the delivery stream.
+#[derive(Debug, Clone, Copy)]
+pub struct Destination<'a> {
+    /// The delivery stream's name, which object names start with.
+    pub delivery_stream: &'a str,
+    pub output_format: OutputFormat,
+    /// The Glue catalog's region and account, which conversion error records name.
+    pub region: &'a str,
+    pub account: &'a str,
+}
+
 /// Writes one buffer of delivered NDJSON in the stream's output format.
 pub async fn write_delivered(
     bucket: &impl ObjectStore,
-    settings: &FirehoseSettings,
+    settings: Destination<'_>,
     now: DateTime<Utc>,
     ndjson: Vec<u8>,
 ) -> std::io::Result<Written> {
-    let stream = &settings.delivery_stream;
+    let stream = settings.delivery_stream;
     let key = |output, extension| {
         object_key_with_extension(output, stream, now, uuid::Uuid::new_v4(), extension)
     };
@@ -155,10 +179,10 @@ pub async fn write_delivered(
         // The buffer no longer knows each record's arrival: the flush time stands in for it.
         let at = now.timestamp_millis();
         let table = DataCatalogTable {
-            catalog_id: settings.account.clone(),
+            catalog_id: settings.account.to_owned(),
             database_name: GLUE_DATABASE.to_owned(),
             table_name: GLUE_TABLE.to_owned(),
-            region: settings.region.clone(),
+            region: settings.region.to_owned(),
             version_id: "0".to_owned(),
             catalog_arn: format!(
                 "arn:aws:glue:{}:{}:catalog",
@@ -200,11 +224,15 @@ mod tests {
         // GIVEN a Parquet delivery stream and a buffer with one record that does not convert
         let dir = tempfile::tempdir().unwrap();
         let bucket = LocalBucket::new(dir.path());
-        let mut settings = FirehoseSettings::new("d");
-        settings.output_format = OutputFormat::Parquet;
+        let settings = Destination {
+            delivery_stream: "d",
+            output_format: OutputFormat::Parquet,
+            region: "us-east-1",
+            account: "000000000000",
+        };
         let ndjson = b"{\"id\":\"1\"}\n{\"id\":\"2\",\"user\":7}\n";
         // WHEN it is written
-        let written = write_delivered(&bucket, &settings, Utc::now(), ndjson.to_vec())
+        let written = write_delivered(&bucket, settings, Utc::now(), ndjson.to_vec())
             .await
             .unwrap();
         // THEN one .parquet object holds the good record; the other is an error record

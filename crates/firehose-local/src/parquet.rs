@@ -641,20 +641,13 @@ mod tests {
             ]
         );
         assert_eq!(encoded.failures[0].raw, lines[1].as_bytes());
-        assert!(
-            encoded.failures[0]
-                .message
-                .contains("replies_count is bigint"),
-            "{}",
-            encoded.failures[0].message
-        );
-        assert!(
-            encoded.failures[2]
-                .message
-                .contains("sentiment.scores.positive is double"),
-            "{}",
-            encoded.failures[2].message
-        );
+        for (i, says) in [
+            (0, "replies_count is bigint"),
+            (2, "sentiment.scores.positive is double"),
+        ] {
+            let message = &encoded.failures[i].message;
+            assert!(message.contains(says), "{message}");
+        }
         assert_eq!(decode(&encoded.parquet.unwrap()).unwrap().len(), 2);
     }
 

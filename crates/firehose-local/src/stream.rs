@@ -174,6 +174,22 @@ impl StreamSink for LocalStream {
     }
 }
 
+/// Puts `{"n":n}` for each `n` of `range`, keyed `k{n}`: numbered records for tests.
+#[cfg(test)]
+pub(crate) async fn put_numbers(stream: &LocalStream, range: std::ops::Range<u32>) {
+    let entries: Vec<Entry> = range
+        .map(|n| Entry {
+            data: format!("{{\"n\":{n}}}").into_bytes(),
+            partition_key: format!("k{n}"),
+            explicit_hash_key: None,
+        })
+        .collect();
+    stream
+        .put_records(&entries.iter().collect::<Vec<_>>())
+        .await
+        .unwrap();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -142,7 +142,13 @@ mod tests {
             ("MAX_DOCUMENT_CHARS", "0", "between 1 and 5000"),
             ("BEDROCK_POSTS_PER_CALL", "201", "between 1 and 200"),
         ] {
-            let err = load(&[(var, value)]).unwrap_err();
+            // A backend's settings are read when it is the one chosen.
+            let backend = if var.starts_with("BEDROCK_") {
+                "bedrock"
+            } else {
+                "comprehend"
+            };
+            let err = load(&[("SENTIMENT_BACKEND", backend), (var, value)]).unwrap_err();
             assert_eq!(err.var, var);
             let msg = err.to_string();
             assert!(msg.contains(var) && msg.contains(needle), "{msg}");

@@ -356,6 +356,30 @@ mod tests {
         }
     }
 
+    /// Runs `logic` over `work` under the test policy, `secs` before the deadline, with jitter
+    /// drawn from `seed`.
+    async fn run_for<L: RetryLogic>(
+        logic: &mut L,
+        work: L::Work,
+        secs: u64,
+        seed: u64,
+    ) -> Report<L::Work, L::Error> {
+        let p = policy();
+        run(
+            logic,
+            work,
+            limits(&p, secs),
+            &mut fastrand::Rng::with_seed(seed),
+        )
+        .await
+    }
+
+    /// Asserts the time since `start` is at most `ms` milliseconds.
+    fn waited_at_most(start: Instant, ms: u64) {
+        let waited = start.elapsed();
+        assert!(waited <= Duration::from_millis(ms), "{waited:?}");
+    }
+
     fn limits(p: &RetryPolicy, secs: u64) -> Limits<'_> {
         Limits {
             policy: p,
@@ -368,24 +392,13 @@ mod tests {
     async fn the_driver_retries_until_done_within_the_backoff_ceilings() {
         // GIVEN a call that fails three times, then succeeds
         let mut logic = Scripted::new(&[Err("busy"), Err("busy"), Err("busy")]);
-        let p = policy();
         let start = Instant::now();
         // WHEN run
-        let report = run(
-            &mut logic,
-            vec![1, 2],
-            limits(&p, 60),
-            &mut fastrand::Rng::with_seed(1),
-        )
-        .await;
+        let report = run_for(&mut logic, vec![1, 2], 60, 1).await;
         // THEN it is done on the 4th attempt, having waited no longer than 100 + 200 + 400 ms
         assert_eq!((report.attempts, report.retries()), (4, 3));
         assert_eq!(report.ended, Ended::Done);
-        assert!(
-            start.elapsed() <= Duration::from_millis(700),
-            "{:?}",
-            start.elapsed()
-        );
+        waited_at_most(start, 700);
     }
 
     #[tokio::test(start_paused = true)]
@@ -393,15 +406,8 @@ mod tests {
         // GIVEN a logic that keeps what succeeded and retries the rest
         let mut logic = Scripted::new(&[Err("some failed"), Err("some failed")]);
         logic.partial = true;
-        let p = policy();
         // WHEN run
-        let report = run(
-            &mut logic,
-            vec![1, 2, 3],
-            limits(&p, 60),
-            &mut fastrand::Rng::with_seed(2),
-        )
-        .await;
+        let report = run_for(&mut logic, vec![1, 2, 3], 60, 2).await;
         // THEN each attempt carried only what the previous one left
         assert_eq!(report.ended, Ended::Done);
         assert_eq!(logic.seen, [vec![1, 2, 3], vec![2, 3], vec![3]]);
@@ -432,16 +438,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn progress_starts_the_count_again_so_only_the_deadline_bounds_a_draining_run() {
         // GIVEN five attempts allowed and a request that drains one entry per attempt
-        let p = policy();
         let work: Vec<u32> = (0..12).collect();
         // WHEN run
-        let report = run(
-            &mut Draining,
-            work,
-            limits(&p, 60),
-            &mut fastrand::Rng::with_seed(8),
-        )
-        .await;
+        let report = run_for(&mut Draining, work, 60, 8).await;
         // THEN it finishes after 12 attempts, past the five a run without progress gets
         assert_eq!((report.attempts, report.ended), (12, Ended::Done));
     }
@@ -449,14 +448,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn giving_up_ends_the_run_at_once() {
         let mut logic = Scripted::new(&[Err("fatal")]);
-        let p = policy();
-        let report = run(
-            &mut logic,
-            vec![7],
-            limits(&p, 60),
-            &mut fastrand::Rng::with_seed(3),
-        )
-        .await;
+        let report = run_for(&mut logic, vec![7], 60, 3).await;
         assert_eq!(report.attempts, 1);
         assert_eq!(
             report.ended,
@@ -471,13 +463,7 @@ mod tests {
     async fn attempts_run_out_with_the_last_error() {
         let mut logic = Scripted::new(&[Err("busy"); 10]);
         let p = policy();
-        let report = run(
-            &mut logic,
-            vec![7],
-            limits(&p, 60),
-            &mut fastrand::Rng::with_seed(4),
-        )
-        .await;
+        let report = run_for(&mut logic, vec![7], 60, 4).await;
         assert_eq!(report.attempts, p.max_attempts);
         assert_eq!(
             report.ended,
@@ -525,28 +511,15 @@ mod tests {
         // GIVEN a server that asks for 3 s once
         let mut logic = Scripted::new(&[Err("429")]);
         logic.retry_after = Some(Duration::from_secs(3));
-        let p = policy();
         let start = Instant::now();
-        let report = run(
-            &mut logic,
-            vec![1],
-            limits(&p, 60),
-            &mut fastrand::Rng::with_seed(6),
-        )
-        .await;
+        let report = run_for(&mut logic, vec![1], 60, 6).await;
         // THEN the driver waited exactly 3 s and tried again
         assert_eq!(report.ended, Ended::Done);
         assert_eq!(start.elapsed(), Duration::from_secs(3));
         // GIVEN 2 s left and a server asking for 3 s THEN the run ends without waiting
         let mut logic = Scripted::new(&[Err("429")]);
         logic.retry_after = Some(Duration::from_secs(3));
-        let report = run(
-            &mut logic,
-            vec![1],
-            limits(&p, 2),
-            &mut fastrand::Rng::with_seed(6),
-        )
-        .await;
+        let report = run_for(&mut logic, vec![1], 2, 6).await;
         assert!(
             matches!(report.ended, Ended::WaitTooLong { wait, .. } if wait == Duration::from_secs(3))
         );

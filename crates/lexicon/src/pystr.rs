@@ -16,20 +16,27 @@ pub(crate) fn is_ascii_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t'..=b'\r' | 0x1c..=0x1f)
 }
 
-/// Python's `str.strip()` with no argument.
-pub(crate) fn strip(s: &str) -> &str {
+/// `s` without the bytes `trim` picks at either end. `trim` must pick only ASCII bytes, which
+/// never occur inside a multi-byte char, so the cut stays on char boundaries.
+#[inline(always)]
+fn trim_bytes(s: &str, trim: impl Fn(u8) -> bool) -> &str {
     let b = s.as_bytes();
-    // ASCII bytes at either end are handled without decoding; a non-ASCII end falls back
-    // to the char-wise trim.
     let mut start = 0;
-    while start < b.len() && is_ascii_space(b[start]) {
+    while start < b.len() && trim(b[start]) {
         start += 1;
     }
     let mut end = b.len();
-    while end > start && is_ascii_space(b[end - 1]) {
+    while end > start && trim(b[end - 1]) {
         end -= 1;
     }
-    let s = &s[start..end];
+    &s[start..end]
+}
+
+/// Python's `str.strip()` with no argument.
+pub(crate) fn strip(s: &str) -> &str {
+    // ASCII bytes at either end are handled without decoding; a non-ASCII end falls back
+    // to the char-wise trim.
+    let s = trim_bytes(s, is_ascii_space);
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(f), Some(l)) if !f.is_ascii() || !l.is_ascii() => s.trim_matches(is_space),
         _ => s,
@@ -87,16 +94,7 @@ fn is_punct(b: u8) -> bool {
 pub(crate) fn strip_punc_if_word(token: &str, ascii: bool) -> &str {
     // Punctuation is ASCII, and ASCII bytes never occur inside a multi-byte char, so a
     // byte-wise trim stays on char boundaries.
-    let b = token.as_bytes();
-    let mut start = 0;
-    while start < b.len() && is_punct(b[start]) {
-        start += 1;
-    }
-    let mut end = b.len();
-    while end > start && is_punct(b[end - 1]) {
-        end -= 1;
-    }
-    let stripped = &token[start..end];
+    let stripped = trim_bytes(token, is_punct);
     let short = stripped.len() <= 2 || (!ascii && char_count_at_most_2(stripped));
     if short { token } else { stripped }
 }

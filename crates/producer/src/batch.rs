@@ -180,6 +180,15 @@ pub fn floor_requests(sizes: &[usize], limits: &PackLimits) -> usize {
     by_count.max(by_bytes)
 }
 
+/// A record for tests: `id` and the JSON text `json`.
+#[cfg(test)]
+pub(crate) fn record(id: &str, json: &str) -> SourceRecord {
+    SourceRecord {
+        id: id.to_owned(),
+        data: json.as_bytes().to_vec(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -256,13 +265,6 @@ mod tests {
         };
         assert_eq!(floor_requests(&[1; 1_001], &limits), 3);
         assert_eq!(floor_requests(&[100; 25], &limits), 3);
-    }
-
-    fn record(id: &str, json: &str) -> SourceRecord {
-        SourceRecord {
-            id: id.to_owned(),
-            data: json.as_bytes().to_vec(),
-        }
     }
 
     #[test]

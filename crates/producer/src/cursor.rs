@@ -263,6 +263,7 @@ impl CursorStore for MemoryCursorStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::batch::record;
 
     fn rec(id: &str) -> SourceRecord {
         SourceRecord {
@@ -329,22 +330,15 @@ mod tests {
         assert!(id_cmp("2025-01-01T01:00:00+01:00", "2025-01-01T00:00:00Z").is_eq());
     }
 
-    fn rec_with(id: &str, body: &str) -> SourceRecord {
-        SourceRecord {
-            id: id.to_owned(),
-            data: body.as_bytes().to_vec(),
-        }
-    }
-
     #[test]
     fn records_sharing_a_timestamp_are_all_delivered_and_the_cursor_remembers_which() {
         // GIVEN three posts in the same second, one of them fetched twice
         let t = "2025-06-01T12:00:00Z";
         let page = vec![
-            rec_with(t, "{\"a\":1}"),
-            rec_with(t, "{\"b\":2}"),
-            rec_with(t, "{\"a\":1}"),
-            rec_with("2025-06-01T11:59:59.9Z", "{\"c\":3}"),
+            record(t, "{\"a\":1}"),
+            record(t, "{\"b\":2}"),
+            record(t, "{\"a\":1}"),
+            record("2025-06-01T11:59:59.9Z", "{\"c\":3}"),
         ];
         // WHEN deduplicated without a cursor
         let d = dedupe(page, None);
@@ -360,9 +354,9 @@ mod tests {
         assert_eq!(parsed.delivered_at_id.len(), 1);
         // AND a later fetch in the same second brings back exactly what is not delivered yet
         let again = vec![
-            rec_with(t, "{\"a\":1}"),
-            rec_with(t, "{\"b\":2}"),
-            rec_with(t, "{\"d\":4}"),
+            record(t, "{\"a\":1}"),
+            record(t, "{\"b\":2}"),
+            record(t, "{\"d\":4}"),
         ];
         let d2 = dedupe(again, Some(&pos));
         assert_eq!(d2.new.len(), 2, "{:?}", d2.new);

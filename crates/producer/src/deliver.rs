@@ -5,6 +5,8 @@
 //! is tried until the deadline, so a throttled tail is not given up (and re-sent with the
 //! whole batch by the next invocation) while time remains.
 
+use std::collections::VecDeque;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
@@ -214,6 +216,88 @@ pub async fn deliver<S: StreamSink>(
     }
 }
 
+/// One call's answer from a [`MemorySink`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    /// Entry `i` is accepted when `mask[i]` is true or the mask ends before it; the others fail
+    /// as throttled.
+    Entries(Vec<bool>),
+    /// The whole call fails.
+    Fail(CallError),
+}
+
+/// A stream in memory, for tests of what drives a [`StreamSink`]: it answers the next calls
+/// as scripted, then accepts everything, and keeps what it accepted.
+#[derive(Default)]
+pub struct MemorySink {
+    /// Every accepted entry, in order.
+    pub accepted: Mutex<Vec<Entry>>,
+    /// How many calls were made.
+    pub calls: Mutex<u64>,
+    /// The next calls' answers, in order.
+    pub script: Mutex<VecDeque<Answer>>,
+    /// When set, every call fails so, whatever the script says.
+    pub always_fail: Option<CallError>,
+    /// Called with the call's number before it answers (to cancel a run mid-way).
+    pub on_call: Option<Box<dyn Fn(u64) + Send + Sync>>,
+}
+
+impl MemorySink {
+    /// A sink whose every call fails with `error`.
+    pub fn failing(error: CallError) -> Self {
+        MemorySink {
+            always_fail: Some(error),
+            ..MemorySink::default()
+        }
+    }
+
+    fn answer(&self) -> Answer {
+        if let Some(e) = &self.always_fail {
+            return Answer::Fail(e.clone());
+        }
+        let next = self.script.lock().expect("script lock").pop_front();
+        next.unwrap_or(Answer::Entries(Vec::new()))
+    }
+}
+
+impl StreamSink for MemorySink {
+    async fn put_records(&self, entries: &[&Entry]) -> Result<Vec<EntryOutcome>, CallError> {
+        let n = {
+            let mut calls = self.calls.lock().expect("calls lock");
+            *calls += 1;
+            *calls
+        };
+        if let Some(f) = &self.on_call {
+            f(n);
+        }
+        // Let other tasks run, as a network call would.
+        tokio::task::yield_now().await;
+        let mask = match self.answer() {
+            Answer::Fail(e) => return Err(e),
+            Answer::Entries(mask) => mask,
+        };
+        let mut accepted = self.accepted.lock().expect("accepted lock");
+        let accept = mask.into_iter().chain(std::iter::repeat(true));
+        Ok(entries
+            .iter()
+            .zip(accept)
+            .map(|(e, ok)| {
+                if !ok {
+                    return EntryOutcome::Failed {
+                        code: "ProvisionedThroughputExceededException".into(),
+                        message: "scripted".into(),
+                    };
+                }
+                accepted.push((*e).clone());
+                EntryOutcome::Accepted {
+                    shard_id: "shardId-000000000000".into(),
+                    sequence_number: accepted.len().to_string(),
+                }
+            })
+            .collect())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::VecDeque;
@@ -307,6 +391,12 @@ mod tests {
         }
     }
 
+    /// Asserts the time since `start` is at most `ms` milliseconds.
+    fn waited_at_most(start: Instant, ms: u64) {
+        let waited = start.elapsed();
+        assert!(waited <= Duration::from_millis(ms), "{waited:?}");
+    }
+
     fn entries(n: usize) -> Vec<Entry> {
         (0..n)
             .map(|i| Entry {
@@ -356,11 +446,7 @@ mod tests {
         assert_eq!((report.calls, report.retries, report.error), (2, 1, None));
         assert_eq!(sink.calls.lock().unwrap()[1], [vec![1u8], vec![3u8]]);
         // AND the wait was within the first backoff ceiling (full jitter: 0..=100 ms)
-        assert!(
-            start.elapsed() <= Duration::from_millis(100),
-            "{:?}",
-            start.elapsed()
-        );
+        waited_at_most(start, 100);
     }
 
     #[tokio::test(start_paused = true)]
@@ -386,11 +472,7 @@ mod tests {
         // THEN it succeeds on the 6th call, no wait longer than its ceiling (100, 200, 400, 800, 800 ms)
         assert_eq!((report.calls, report.retries), (6, 5));
         assert_eq!(report.accepted, [true]);
-        assert!(
-            start.elapsed() <= Duration::from_millis(2_300),
-            "{:?}",
-            start.elapsed()
-        );
+        waited_at_most(start, 2_300);
     }
 
     #[tokio::test(start_paused = true)]

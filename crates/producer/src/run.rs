@@ -12,8 +12,8 @@ use super::kpl::{Packed, aggregate};
 use super::limits::payload_units;
 use super::metrics::ProducerSummary;
 use super::{
-    CursorError, CursorStore, Entry, FetchBudget, Source, SourceError, SourceRecord, Stop,
-    StreamSink,
+    Cursor, CursorError, CursorStore, Entry, FetchBudget, Fetched, Source, SourceError,
+    SourceRecord, Stop, StreamSink,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -133,19 +133,69 @@ where
     summary.cursor_before = position.clone();
     summary.cursor_after = position.clone();
 
-    let budget = fetch_budget(settings, deadline, &summary.source);
-    // The source is asked for what follows the id; the hashes kept beside a timestamp id are
-    // the producer's own.
+    let position = position.as_deref();
     let own_position = source.keeps_position();
-    let since = if own_position {
-        position.clone()
-    } else {
-        position.as_deref().map(cursor_id)
-    };
-    let fetched = match source.fetch(since.as_deref(), budget).await {
+    let fetched = match fetch(
+        source,
+        own_position,
+        position,
+        settings,
+        deadline,
+        &mut summary,
+    )
+    .await
+    {
         Ok(f) => f,
         Err(e) => return finish(summary, Vec::new(), Err(e.into())),
     };
+    let records = &fetched.records;
+    let (prepared, failure) = send(
+        sink,
+        records,
+        fetched.rejected,
+        settings,
+        deadline,
+        rng,
+        &mut summary,
+    )
+    .await;
+
+    let next = next_cursor(
+        source,
+        own_position,
+        records,
+        &prepared.settled,
+        position,
+        fetched.connects_to_cursor,
+        &summary,
+    );
+    let cursor_error = match next {
+        Some(next) => save_cursor(store, cursor_key, before.as_ref(), &next, &mut summary).await,
+        None => None,
+    };
+    let result = ending(failure, cursor_error, fetched.error, summary.failed);
+    finish(summary, prepared.rejections, result)
+}
+
+/// Fetches what follows the cursor within the budget, drops what was delivered before, and
+/// counts both in `summary`. The records returned are the new ones.
+async fn fetch<S: Source>(
+    source: &S,
+    own_position: bool,
+    position: Option<&str>,
+    settings: &ProduceSettings,
+    deadline: Instant,
+    summary: &mut ProducerSummary,
+) -> Result<Fetched, SourceError> {
+    let budget = fetch_budget(settings, deadline, &summary.source);
+    // The source is asked for what follows the id; the hashes kept beside a timestamp id are
+    // the producer's own.
+    let since = if own_position {
+        position.map(str::to_owned)
+    } else {
+        position.map(cursor_id)
+    };
+    let mut fetched = source.fetch(since.as_deref(), budget).await?;
     summary.fetched = fetched.records.len() as u64;
     summary.pages = u64::from(fetched.pages);
     summary.stop = fetched.stop.as_str();
@@ -156,16 +206,46 @@ where
 
     // A source keeping its own position already dropped what it had delivered.
     let deduped = dedupe(
-        fetched.records,
-        position.as_deref().filter(|_| !own_position),
+        std::mem::take(&mut fetched.records),
+        position.filter(|_| !own_position),
     );
-    let records = deduped.new;
-    summary.new = records.len() as u64;
+    fetched.records = deduped.new;
+    summary.new = fetched.records.len() as u64;
     summary.duplicates = deduped.duplicates;
+    Ok(fetched)
+}
 
-    let mut prepared = prepare_all(&records, settings, &summary.source);
+/// Moves the cursor to `next`. Returns the store's error, if it refused.
+async fn save_cursor<C: CursorStore>(
+    store: &C,
+    cursor_key: &str,
+    before: Option<&Cursor>,
+    next: &str,
+    summary: &mut ProducerSummary,
+) -> Option<CursorError> {
+    match store.save(cursor_key, before, next).await {
+        Ok(c) => {
+            summary.cursor_after = Some(c.position);
+            None
+        }
+        Err(e) => Some(e),
+    }
+}
+
+/// Prepares, packs and delivers `records` in order. Returns their bookkeeping and the delivery
+/// failure that stopped it, if one did.
+async fn send<K: StreamSink>(
+    sink: &K,
+    records: &[SourceRecord],
+    rejected_by_source: u64,
+    settings: &ProduceSettings,
+    deadline: Instant,
+    rng: &mut fastrand::Rng,
+    summary: &mut ProducerSummary,
+) -> (Prepared, Option<DeliveryError>) {
+    let mut prepared = prepare_all(records, settings, &summary.source);
     // Items the source rejected (no usable id) count too; they were never records to send.
-    summary.rejected = fetched.rejected + prepared.rejections.len() as u64;
+    summary.rejected = rejected_by_source + prepared.rejections.len() as u64;
     let packed = pack_all(&prepared.entries, settings);
     let failure = deliver_all(
         sink,
@@ -174,18 +254,31 @@ where
         settings,
         deadline,
         rng,
-        &mut summary,
+        summary,
     )
     .await;
     summary.failed = summary.new - summary.put - prepared.rejections.len() as u64;
+    (prepared, failure)
+}
 
-    let next = if own_position {
-        settled_prefix_end(&prepared.settled).and_then(|end| {
+/// Where the cursor moves: past the settled prefix, or nowhere when the fetch may have left a
+/// gap behind the cursor.
+fn next_cursor<S: Source>(
+    source: &S,
+    own_position: bool,
+    records: &[SourceRecord],
+    settled: &[bool],
+    position: Option<&str>,
+    connects_to_cursor: bool,
+    summary: &ProducerSummary,
+) -> Option<String> {
+    if own_position {
+        settled_prefix_end(settled).and_then(|end| {
             let delivered: Vec<&SourceRecord> = records[..=end].iter().collect();
-            source.position_after(position.as_deref(), &delivered)
+            source.position_after(position, &delivered)
         })
-    } else if fetched.connects_to_cursor {
-        next_position(&records, &prepared.settled, position.as_deref())
+    } else if connects_to_cursor {
+        next_position(records, settled, position)
     } else {
         tracing::warn!(
             source = summary.source.as_str(),
@@ -193,25 +286,22 @@ where
             "pages run newest first and fetching stopped before reaching the cursor: the cursor stays so the gap is fetched next time; raise MAX_PAGES or MAX_RECORDS"
         );
         None
-    };
-    let mut cursor_error = None;
-    if let Some(next) = next {
-        match store.save(cursor_key, before.as_ref(), &next).await {
-            Ok(c) => summary.cursor_after = Some(c.position),
-            Err(e) => cursor_error = Some(e),
-        }
     }
+}
 
-    let result = match (failure, cursor_error, fetched.error) {
-        (Some(cause), _, _) => Err(ProduceError::Delivery {
-            undelivered: summary.failed,
-            cause,
-        }),
+/// The invocation's result: a delivery failure first, then the cursor's, then the source's.
+fn ending(
+    failure: Option<DeliveryError>,
+    cursor_error: Option<CursorError>,
+    source_error: Option<SourceError>,
+    undelivered: u64,
+) -> Result<(), ProduceError> {
+    match (failure, cursor_error, source_error) {
+        (Some(cause), _, _) => Err(ProduceError::Delivery { undelivered, cause }),
         (None, Some(e), _) => Err(e.into()),
         (None, None, Some(e)) => Err(e.into()),
         (None, None, None) => Ok(()),
-    };
-    finish(summary, prepared.rejections, result)
+    }
 }
 
 /// What fetching may use: the budget's counts, and the time before the puts' reserve.
@@ -368,56 +458,11 @@ async fn deliver_all<K: StreamSink>(
 
 #[cfg(test)]
 mod tests {
-    use std::collections::VecDeque;
-    use std::sync::Mutex;
-
     use super::*;
+    use crate::CallError;
     use crate::cursor::MemoryCursorStore;
+    use crate::deliver::{Answer, MemorySink};
     use crate::synthetic::{SyntheticSource, id_of};
-    use crate::{CallError, EntryOutcome, Fetched};
-
-    /// Accepts everything unless scripted, and keeps what it accepted.
-    #[derive(Default)]
-    struct Memory {
-        accepted: Mutex<Vec<Entry>>,
-        calls: Mutex<u64>,
-        script: Mutex<VecDeque<Vec<bool>>>,
-        always_fail: bool,
-    }
-
-    impl StreamSink for Memory {
-        async fn put_records(&self, entries: &[&Entry]) -> Result<Vec<EntryOutcome>, CallError> {
-            *self.calls.lock().unwrap() += 1;
-            if self.always_fail {
-                return Err(CallError::Throttled("Rate exceeded".into()));
-            }
-            let ok_mask = self
-                .script
-                .lock()
-                .unwrap()
-                .pop_front()
-                .unwrap_or_else(|| vec![true; entries.len()]);
-            let mut out = Vec::new();
-            for (e, ok) in entries
-                .iter()
-                .zip(ok_mask.iter().chain(std::iter::repeat(&true)))
-            {
-                if *ok {
-                    self.accepted.lock().unwrap().push((*e).clone());
-                    out.push(EntryOutcome::Accepted {
-                        shard_id: "shardId-0".into(),
-                        sequence_number: "1".into(),
-                    });
-                } else {
-                    out.push(EntryOutcome::Failed {
-                        code: "ProvisionedThroughputExceededException".into(),
-                        message: "x".into(),
-                    });
-                }
-            }
-            Ok(out)
-        }
-    }
 
     struct Fixed(Vec<SourceRecord>, bool);
 
@@ -469,7 +514,7 @@ mod tests {
     async fn run<S: Source>(
         source: &S,
         store: &MemoryCursorStore,
-        sink: &Memory,
+        sink: &MemorySink,
         settings: &ProduceSettings,
     ) -> Outcome {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -488,7 +533,7 @@ mod tests {
     #[tokio::test]
     async fn a_run_puts_everything_new_and_moves_the_cursor_to_the_last() {
         // GIVEN 1,200 synthetic posts and no cursor
-        let (store, sink) = (MemoryCursorStore::default(), Memory::default());
+        let (store, sink) = (MemoryCursorStore::default(), MemorySink::default());
         // WHEN one invocation runs
         let settings = ProduceSettings {
             max_pages: 100,
@@ -517,7 +562,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_fetch_caught_up_with_nothing_is_an_empty_run_and_only_that() {
-        let (store, sink) = (MemoryCursorStore::default(), Memory::default());
+        let (store, sink) = (MemoryCursorStore::default(), MemorySink::default());
         // GIVEN a source that has nothing WHEN a run fetches THEN the run is empty, and no call
         let out = run(&Fixed(Vec::new(), true), &store, &sink, &fast()).await;
         out.result.unwrap();
@@ -546,7 +591,7 @@ mod tests {
     async fn records_the_cursor_covers_are_not_sent_again() {
         let store = MemoryCursorStore::default();
         store.save("k", None, "5").await.unwrap();
-        let sink = Memory::default();
+        let sink = MemorySink::default();
         let source = Fixed(
             vec![rec(4, 10), rec(5, 10), rec(6, 10), rec(6, 10), rec(7, 10)],
             true,
@@ -562,10 +607,7 @@ mod tests {
         // GIVEN a stream that rejects everything
         let store = MemoryCursorStore::default();
         store.save("k", None, "0").await.unwrap();
-        let sink = Memory {
-            always_fail: true,
-            ..Memory::default()
-        };
+        let sink = MemorySink::failing(CallError::Throttled("Rate exceeded".into()));
         // WHEN an invocation runs
         let out = run(
             &Fixed(vec![rec(1, 10), rec(2, 10)], true),
@@ -593,13 +635,13 @@ mod tests {
     async fn a_partly_failed_request_advances_the_cursor_over_the_delivered_prefix() {
         // GIVEN one request per record and a stream that always fails the third record
         let store = MemoryCursorStore::default();
-        let sink = Memory::default();
+        let sink = MemorySink::default();
         {
             let mut script = sink.script.lock().unwrap();
-            script.push_back(vec![true]);
-            script.push_back(vec![true]);
+            script.push_back(Answer::Entries(vec![true]));
+            script.push_back(Answer::Entries(vec![true]));
             for _ in 0..3 {
-                script.push_back(vec![false]);
+                script.push_back(Answer::Entries(vec![false]));
             }
         }
         let mut settings = fast();
@@ -621,7 +663,7 @@ mod tests {
     #[tokio::test]
     async fn oversize_records_are_rejected_counted_and_passed_by_the_cursor() {
         let store = MemoryCursorStore::default();
-        let sink = Memory::default();
+        let sink = MemorySink::default();
         let mut settings = fast();
         settings.limits.max_record_bytes = 100;
         let out = run(
@@ -656,7 +698,7 @@ mod tests {
     async fn a_gap_behind_the_fetch_keeps_the_cursor_where_it_was() {
         let store = MemoryCursorStore::default();
         store.save("k", None, "1").await.unwrap();
-        let sink = Memory::default();
+        let sink = MemorySink::default();
         let out = run(
             &Fixed(vec![rec(8, 10), rec(9, 10)], false),
             &store,
@@ -671,7 +713,7 @@ mod tests {
 
     #[tokio::test]
     async fn with_aggregation_many_user_records_ride_in_few_kinesis_records() {
-        let (store, sink) = (MemoryCursorStore::default(), Memory::default());
+        let (store, sink) = (MemoryCursorStore::default(), MemorySink::default());
         let mut settings = fast();
         settings.aggregation = Some(51_200);
         let out = run(&synthetic(1_000), &store, &sink, &settings).await;
@@ -714,7 +756,7 @@ mod tests {
             }
         }
         let store = Racing(MemoryCursorStore::default());
-        let sink = Memory::default();
+        let sink = MemorySink::default();
         let out = produce(
             &Fixed(vec![rec(1, 10)], true),
             &store,

@@ -210,15 +210,34 @@ fn replace(obj: &Object, src: &[u8], name: &str, value_json: &[u8], out: &mut Ve
     out.extend_from_slice(&src[obj.close..]);
 }
 
+/// Counts bytes that would be written, to size a response without building it twice.
+struct ByteCounter(usize);
+
+impl std::io::Write for ByteCounter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0 += buf.len();
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The serialised length of `value` as JSON.
+pub(crate) fn json_len<T: serde::Serialize + ?Sized>(value: &T) -> usize {
+    let mut counter = ByteCounter(0);
+    // Serialising plain data into a counter cannot fail.
+    serde_json::to_writer(&mut counter, value).expect("serialising to a byte counter");
+    counter.0
+}
+
 /// The length of `s` as a JSON string literal, quotes included, without writing it.
 pub fn string_len(s: &str) -> usize {
     if skip_plain_string_bytes(s.as_bytes(), 0) == s.len() {
         // Nothing to escape: the common case, found eight bytes a step.
         return s.len() + 2;
     }
-    let mut counter = crate::record::ByteCounter(0);
-    serde_json::to_writer(&mut counter, s).expect("serialising a str to a byte counter");
-    counter.0
+    json_len(s)
 }
 
 /// Appends `s` as a JSON string literal.
@@ -241,8 +260,8 @@ fn scan(src: &str, members: &mut Vec<Member>) -> Result<(usize, usize), JsonErro
         i: top,
         depth: 0,
         objects: 0,
+        top_close: 0,
     };
-    let mut close = 0;
     // Each turn reads one value at `s.i`, then every `,` `]` `}` that follows it, until the
     // next value starts (or the text ends).
     loop {
@@ -251,96 +270,11 @@ fn scan(src: &str, members: &mut Vec<Member>) -> Result<(usize, usize), JsonErro
         {
             m.value.start = s.i;
         }
-        match s.peek() {
-            Some(b'{') => {
-                s.open(true)?;
-                let open = s.i;
-                s.i = skip_ws(b, s.i + 1);
-                if s.peek() != Some(b'}') {
-                    if s.depth == 1 {
-                        members.push(Member::at(open + 1));
-                    }
-                    s.key(members)?;
-                    continue;
-                }
-                if s.depth == 1 {
-                    close = s.i;
-                }
-                s.i += 1;
-                s.close();
-            }
-            Some(b'[') => {
-                s.open(false)?;
-                s.i = skip_ws(b, s.i + 1);
-                if s.peek() != Some(b']') {
-                    continue;
-                }
-                s.i += 1;
-                s.close();
-            }
-            Some(b'"') => {
-                s.string()?;
-            }
-            Some(b't') => s.literal(b"true")?,
-            Some(b'f') => s.literal(b"false")?,
-            Some(b'n') => s.literal(b"null")?,
-            Some(b'-' | b'0'..=b'9') => s.number()?,
-            Some(_) => return Err(s.error("expected a value")),
-            None => return Err(s.error("the text ended where a value was expected")),
+        if s.value(members)? {
+            continue;
         }
-        // After a value: close containers or move on to the next element.
-        loop {
-            if s.depth == 0 {
-                let rest = skip_ws(b, s.i);
-                if rest != b.len() {
-                    return Err(s.error_at(rest, "characters after the JSON value"));
-                }
-                return match b[top] {
-                    b'{' => Ok((top, close)),
-                    b'[' => Err(JsonError::NotAnObject("array")),
-                    b'"' => Err(JsonError::NotAnObject("string")),
-                    b't' | b'f' => Err(JsonError::NotAnObject("boolean")),
-                    b'n' => Err(JsonError::NotAnObject("null")),
-                    _ => Err(JsonError::NotAnObject("number")),
-                };
-            }
-            // Only the top-level object is at depth 1 with members: a value there just ended.
-            let mut top_member = None;
-            if s.depth == 1
-                && let Some(m) = members.last_mut()
-            {
-                m.value.end = s.i;
-                top_member = Some(m);
-            }
-            s.i = skip_ws(b, s.i);
-            let object = s.in_object();
-            match (s.peek(), object) {
-                (Some(b','), true) => {
-                    if let Some(m) = top_member {
-                        m.segment_end = s.i;
-                        members.push(Member::at(s.i + 1));
-                    }
-                    s.i = skip_ws(b, s.i + 1);
-                    s.key(members)?;
-                    break;
-                }
-                (Some(b','), false) => {
-                    s.i = skip_ws(b, s.i + 1);
-                    break;
-                }
-                (Some(b'}'), true) | (Some(b']'), false) => {
-                    if let Some(m) = top_member {
-                        m.segment_end = s.i;
-                    }
-                    if s.depth == 1 {
-                        close = s.i;
-                    }
-                    s.i += 1;
-                    s.close();
-                }
-                (_, true) => return Err(s.error("expected ',' or '}' after an object member")),
-                (_, false) => return Err(s.error("expected ',' or ']' after an array element")),
-            }
+        if s.after_value(members)? {
+            return s.top_level(top);
         }
     }
 }
@@ -365,6 +299,8 @@ struct Scanner<'a> {
     /// Bit `d` is set when the container at depth `d + 1` is an object: depth is capped at
     /// 128, so the whole stack fits in one integer.
     objects: u128,
+    /// Position of the top-level container's closing bracket, once read.
+    top_close: usize,
 }
 
 impl Scanner<'_> {
@@ -392,8 +328,124 @@ impl Scanner<'_> {
         Ok(())
     }
 
+    /// Steps over the `}` or `]` at `i`, noting the top-level one's place.
+    #[inline(always)]
     fn close(&mut self) {
+        if self.depth == 1 {
+            self.top_close = self.i;
+        }
+        self.i += 1;
         self.depth -= 1;
+    }
+
+    // `scan`'s phases are forced inline: it runs over every byte of every record, and the
+    // split is for reading, not for calls.
+
+    /// Reads the value at `i`. Returns `true` when it opened a container with content: the
+    /// next turn reads its first value.
+    #[inline(always)]
+    fn value(&mut self, members: &mut Vec<Member>) -> Result<bool, JsonError> {
+        match self.peek() {
+            Some(b'{') => return self.open_object(members),
+            Some(b'[') => return self.open_array(),
+            Some(b'"') => {
+                self.string()?;
+            }
+            Some(b't') => self.literal(b"true")?,
+            Some(b'f') => self.literal(b"false")?,
+            Some(b'n') => self.literal(b"null")?,
+            Some(b'-' | b'0'..=b'9') => self.number()?,
+            Some(_) => return Err(self.error("expected a value")),
+            None => return Err(self.error("the text ended where a value was expected")),
+        }
+        Ok(false)
+    }
+
+    /// The `{` at `i` and, unless the object is empty, its first key (a top-level member's
+    /// place is recorded from its start).
+    #[inline(always)]
+    fn open_object(&mut self, members: &mut Vec<Member>) -> Result<bool, JsonError> {
+        self.open(true)?;
+        let open = self.i;
+        self.i = skip_ws(self.b, self.i + 1);
+        if self.peek() == Some(b'}') {
+            self.close();
+            return Ok(false);
+        }
+        if self.depth == 1 {
+            members.push(Member::at(open + 1));
+        }
+        self.key(members)?;
+        Ok(true)
+    }
+
+    /// The `[` at `i`, and its `]` at once if it is empty.
+    #[inline(always)]
+    fn open_array(&mut self) -> Result<bool, JsonError> {
+        self.open(false)?;
+        self.i = skip_ws(self.b, self.i + 1);
+        if self.peek() == Some(b']') {
+            self.close();
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    /// After a value: every `}` and `]` that follows it, up to the `,` (and an object's next
+    /// key) before the next value. Returns whether the text's one value has ended.
+    #[inline(always)]
+    fn after_value(&mut self, members: &mut Vec<Member>) -> Result<bool, JsonError> {
+        while self.depth > 0 {
+            // Only the top-level object is at depth 1 with members: a value there just ended.
+            let mut top_member = None;
+            if self.depth == 1
+                && let Some(m) = members.last_mut()
+            {
+                m.value.end = self.i;
+                top_member = Some(m);
+            }
+            self.i = skip_ws(self.b, self.i);
+            match (self.peek(), self.in_object()) {
+                (Some(b','), true) => {
+                    if let Some(m) = top_member {
+                        m.segment_end = self.i;
+                        members.push(Member::at(self.i + 1));
+                    }
+                    self.i = skip_ws(self.b, self.i + 1);
+                    self.key(members)?;
+                    return Ok(false);
+                }
+                (Some(b','), false) => {
+                    self.i = skip_ws(self.b, self.i + 1);
+                    return Ok(false);
+                }
+                (Some(b'}'), true) | (Some(b']'), false) => {
+                    if let Some(m) = top_member {
+                        m.segment_end = self.i;
+                    }
+                    self.close();
+                }
+                (_, true) => return Err(self.error("expected ',' or '}' after an object member")),
+                (_, false) => return Err(self.error("expected ',' or ']' after an array element")),
+            }
+        }
+        Ok(true)
+    }
+
+    /// The text's one value has ended: only white space may follow, and it must be an object.
+    fn top_level(&self, top: usize) -> Result<(usize, usize), JsonError> {
+        let rest = skip_ws(self.b, self.i);
+        if rest != self.b.len() {
+            return Err(self.error_at(rest, "characters after the JSON value"));
+        }
+        match self.b[top] {
+            b'{' => Ok((top, self.top_close)),
+            b'[' => Err(JsonError::NotAnObject("array")),
+            b'"' => Err(JsonError::NotAnObject("string")),
+            b't' | b'f' => Err(JsonError::NotAnObject("boolean")),
+            b'n' => Err(JsonError::NotAnObject("null")),
+            _ => Err(JsonError::NotAnObject("number")),
+        }
     }
 
     /// A member's key and its colon, leaving `i` at the value. At depth 1 the key's place is

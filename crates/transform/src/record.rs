@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::json;
+
 /// The event. Only `records` and each record's `recordId` are required: everything else is
 /// metadata, read leniently (see [`lenient`]), and can never fail the invocation or a record.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -315,27 +317,6 @@ pub struct ResponseMetadata {
     pub partition_keys: BTreeMap<String, String>,
 }
 
-/// Counts bytes that would be written, to size a response without building it twice.
-pub(crate) struct ByteCounter(pub usize);
-
-impl std::io::Write for ByteCounter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len();
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The serialised length of `value` as JSON.
-pub(crate) fn json_len<T: Serialize + ?Sized>(value: &T) -> usize {
-    let mut counter = ByteCounter(0);
-    // Serialising plain data into a counter cannot fail.
-    serde_json::to_writer(&mut counter, value).expect("serialising to a byte counter");
-    counter.0
-}
-
 /// {"recordId":…,"result":"…","data":"…"} without the values.
 const RECORD_FIXED_LEN: usize = r#"{"recordId":,"result":"","data":""}"#.len();
 
@@ -343,7 +324,7 @@ impl ResponseRecord {
     /// The length of `{"recordId":…,"result":"ProcessingFailed","data":""}`: a record's smallest answer.
     pub fn failed_len(record_id: &str) -> usize {
         RECORD_FIXED_LEN
-            + crate::json::string_len(record_id)
+            + json::string_len(record_id)
             + RecordResult::ProcessingFailed.as_str().len()
     }
 
@@ -360,11 +341,11 @@ impl ResponseRecord {
         let metadata = self
             .metadata
             .as_ref()
-            .map_or(0, |m| r#","metadata":"#.len() + json_len(m));
+            .map_or(0, |m| r#","metadata":"#.len() + json::json_len(m));
         let data = if data_is_base64 {
             self.data.len()
         } else {
-            crate::json::string_len(&self.data) - 2
+            json::string_len(&self.data) - 2
         };
         let full = failed - RecordResult::ProcessingFailed.as_str().len()
             + self.result.as_str().len()

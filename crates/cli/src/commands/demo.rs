@@ -334,29 +334,27 @@ impl Pipeline<'_, '_> {
     }
 }
 
-#[cfg(feature = "jetstream")]
+/// Produces from the live Jetstream firehose, in builds that have it.
 async fn jetstream(
     pipeline: &mut Pipeline<'_, '_>,
     config: &JetstreamConfig,
     totals: &mut Totals,
     progress: &mut impl FnMut(u64, &FirehoseStats),
 ) -> Result<(), DemoError> {
-    let source = ks_sources::jetstream::JetstreamSource::new(config.clone());
-    pipeline
-        .produce_all(|_| source.clone(), totals, progress)
-        .await
-}
-
-#[cfg(not(feature = "jetstream"))]
-async fn jetstream(
-    _: &mut Pipeline<'_, '_>,
-    _: &JetstreamConfig,
-    _: &mut Totals,
-    _: &mut impl FnMut(u64, &FirehoseStats),
-) -> Result<(), DemoError> {
-    Err(DemoError::Output(
-        "this build has no jetstream source (make demo builds without it, offline): run `cargo run --release -p kinesis-sentiment -- demo --source jetstream`".to_owned(),
-    ))
+    #[cfg(feature = "jetstream")]
+    {
+        let source = ks_sources::jetstream::JetstreamSource::new(config.clone());
+        pipeline
+            .produce_all(|_| source.clone(), totals, progress)
+            .await
+    }
+    #[cfg(not(feature = "jetstream"))]
+    {
+        let _ = (pipeline, config, totals, progress);
+        Err(DemoError::Output(
+            "this build has no jetstream source (make demo builds without it, offline): run `cargo run --release -p kinesis-sentiment -- demo --source jetstream`".to_owned(),
+        ))
+    }
 }
 
 /// `--source`.
@@ -433,15 +431,38 @@ fn jetstream_config(url: &str) -> Result<JetstreamConfig, String> {
 
 /// `kinesis-sentiment demo`: runs the pipeline with a progress bar, then writes the report.
 pub async fn main(args: DemoArgs) -> Result<(), String> {
+    let opts = options(&args)?;
+    let bar = progress_bar(opts.records as u64);
+    let outcome = run(&opts, |produced, stats| {
+        bar.set_position(produced);
+        bar.set_message(format!(
+            "{} ok · {} failed · {} invocations",
+            stats.ok,
+            stats.failed(),
+            stats.invocations
+        ));
+    })
+    .await;
+    bar.finish_and_clear();
+    let outcome = outcome.map_err(|e| e.to_string())?;
+    print_summary(&opts, &outcome);
+    println!();
+    super::report::write_report(&opts.out, args.html.as_deref())?;
+    Ok(())
+}
+
+/// The demo's options from the command line.
+fn options(args: &DemoArgs) -> Result<DemoOptions, String> {
     let source = match args.source {
         SourceArg::Synthetic => DemoSource::Synthetic,
         SourceArg::Jetstream => DemoSource::Jetstream(jetstream_config(&args.jetstream_url)?),
     };
+    // Corrupting posts on purpose is the synthetic source's: live posts are sent as they are.
     let bad_every = match source {
         DemoSource::Synthetic => args.bad_every,
         DemoSource::Jetstream(_) => 0,
     };
-    let opts = DemoOptions {
+    Ok(DemoOptions {
         source,
         records: args.records,
         seconds: args.seconds,
@@ -455,8 +476,12 @@ pub async fn main(args: DemoArgs) -> Result<(), String> {
         aggregate: !args.no_aggregation,
         output_format: args.output_format,
         ..DemoOptions::default()
-    };
-    let bar = ProgressBar::new(opts.records as u64);
+    })
+}
+
+/// A bar counting the posts produced out of `records`.
+fn progress_bar(records: u64) -> ProgressBar {
+    let bar = ProgressBar::new(records);
     bar.set_style(
         ProgressStyle::with_template(
             "{spinner:.green} {elapsed_precise} [{bar:30.cyan/blue}] {pos}/{len} posts  {msg}",
@@ -465,18 +490,11 @@ pub async fn main(args: DemoArgs) -> Result<(), String> {
         .progress_chars("█▉▊▋▌▍▎▏ "),
     );
     bar.enable_steady_tick(Duration::from_millis(100));
-    let outcome = run(&opts, |produced, stats| {
-        bar.set_position(produced);
-        bar.set_message(format!(
-            "{} ok · {} failed · {} invocations",
-            stats.ok,
-            stats.failed(),
-            stats.invocations
-        ));
-    })
-    .await;
-    bar.finish_and_clear();
-    let outcome = outcome.map_err(|e| e.to_string())?;
+    bar
+}
+
+/// What the run did, in four lines.
+fn print_summary(opts: &DemoOptions, outcome: &DemoOutcome) {
     let f = &outcome.firehose;
     let secs = outcome.elapsed.as_secs_f64().max(0.001);
     println!(
@@ -501,20 +519,13 @@ pub async fn main(args: DemoArgs) -> Result<(), String> {
         outcome.produced as f64 / secs,
         outcome.elapsed.as_secs_f64()
     );
+    let (format, failures) = match opts.output_format {
+        OutputFormat::Json => ("NDJSON", ""),
+        OutputFormat::Parquet => ("Parquet", " and format-conversion-failed/"),
+    };
     println!(
-        "Output: {}/  ({}; failures under {}/processing-failed/{})",
+        "Output: {}/  ({format}; failures under {}/processing-failed/{failures})",
         opts.out.display(),
-        match opts.output_format {
-            OutputFormat::Json => "NDJSON",
-            OutputFormat::Parquet => "Parquet",
-        },
         opts.out.display(),
-        match opts.output_format {
-            OutputFormat::Json => "",
-            OutputFormat::Parquet => " and format-conversion-failed/",
-        }
     );
-    println!();
-    super::report::write_report(&opts.out, args.html.as_deref())?;
-    Ok(())
 }

@@ -7,29 +7,9 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use chrono::{DateTime, Utc};
 
 use super::Scan;
+use super::numbers::{grouped, pct};
 use super::svg::*;
 use super::{COLORS, LABELS};
-
-pub(super) fn pct(n: u64, total: u64) -> f64 {
-    if total == 0 {
-        0.0
-    } else {
-        n as f64 * 100.0 / total as f64
-    }
-}
-
-/// Thousands separators, for people.
-pub fn grouped(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
 
 /// The short text summary printed on stdout.
 pub fn text_summary(scan: &Scan) -> String {

@@ -6,12 +6,15 @@
 //! - [`scan`](mod@scan): the directory read back into a [`Scan`].
 //! - [`html`](mod@html): the page, and the plain-text summary.
 //! - `svg`: the timeline, bar and donut charts.
+//! - `numbers`: percentages and grouped digits, as both show them.
 
 mod html;
+mod numbers;
 mod scan;
 mod svg;
 
-pub use html::{grouped, html, text_summary};
+pub use html::{html, text_summary};
+pub use numbers::grouped;
 pub use scan::{Delivered, Failed, Scan, scan};
 
 /// The labels in display order; records without one are `UNSCORED` (another language, no text).
@@ -52,9 +55,14 @@ mod tests {
             r#"{"id":"2","sentiment":"not a struct"}"#,
             "\n"
         );
-        write_delivered(&bucket, &settings, Utc::now(), ndjson.as_bytes().to_vec())
-            .await
-            .unwrap();
+        write_delivered(
+            &bucket,
+            settings.destination(),
+            Utc::now(),
+            ndjson.as_bytes().to_vec(),
+        )
+        .await
+        .unwrap();
         let broken = object_key_with_extension(
             Output::Delivered,
             "d",

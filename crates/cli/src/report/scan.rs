@@ -6,8 +6,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use ks_firehose_local::bucket::{LocalBucket, Output, PARQUET_EXTENSION, parse_key};
-use ks_firehose_local::firehose::ErrorRecord;
-use ks_firehose_local::output::ConversionErrorRecord;
+use ks_firehose_local::output::{ConversionErrorRecord, ErrorRecord};
 use ks_firehose_local::parquet;
 
 use super::LABELS;
@@ -142,30 +141,28 @@ pub fn scan(root: &Path) -> std::io::Result<Scan> {
                 }
             }
             Output::FormatConversionFailed => {
-                scan.error_objects += 1;
-                for (n, line) in text.lines().enumerate() {
-                    match serde_json::from_str::<ConversionErrorRecord>(line) {
-                        Ok(record) => scan.failed.push(Failed {
-                            key: key.clone(),
-                            record: record.into(),
-                        }),
-                        Err(_) => scan.bad_lines.push((key.clone(), n + 1)),
-                    }
-                }
+                read_failed::<ConversionErrorRecord>(&mut scan, &key, &text)
             }
-            Output::ProcessingFailed => {
-                scan.error_objects += 1;
-                for (n, line) in text.lines().enumerate() {
-                    match serde_json::from_str::<ErrorRecord>(line) {
-                        Ok(record) => scan.failed.push(Failed {
-                            key: key.clone(),
-                            record,
-                        }),
-                        Err(_) => scan.bad_lines.push((key.clone(), n + 1)),
-                    }
-                }
-            }
+            Output::ProcessingFailed => read_failed::<ErrorRecord>(&mut scan, &key, &text),
         }
     }
     Ok(scan)
+}
+
+/// One error object: each line a record of type `T` (either shape reads as an [`ErrorRecord`]),
+/// or a bad line.
+fn read_failed<T>(scan: &mut Scan, key: &str, text: &str)
+where
+    T: serde::de::DeserializeOwned + Into<ErrorRecord>,
+{
+    scan.error_objects += 1;
+    for (n, line) in text.lines().enumerate() {
+        match serde_json::from_str::<T>(line) {
+            Ok(record) => scan.failed.push(Failed {
+                key: key.to_owned(),
+                record: record.into(),
+            }),
+            Err(_) => scan.bad_lines.push((key.to_owned(), n + 1)),
+        }
+    }
 }

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use chrono::DateTime;
 
 use super::Scan;
-use super::html::{grouped, pct};
+use super::numbers::{grouped, pct};
 use super::{COLORS, LABELS};
 
 pub(super) fn esc(s: &str) -> String {
