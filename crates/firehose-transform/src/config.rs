@@ -148,7 +148,8 @@ mod tests {
             } else {
                 "comprehend"
             };
-            let err = load(&[("SENTIMENT_BACKEND", backend), (var, value)]).unwrap_err();
+            let vars = [(var, value), ("SENTIMENT_BACKEND", backend)];
+            let err = load(&vars).unwrap_err();
             assert_eq!(err.var, var);
             let msg = err.to_string();
             assert!(msg.contains(var) && msg.contains(needle), "{msg}");
