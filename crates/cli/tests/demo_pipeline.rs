@@ -54,6 +54,7 @@ async fn every_post_lands_exactly_once_delivered_with_sentiment_or_in_processing
         let mut delivered: BTreeMap<String, u32> = BTreeMap::new();
         let mut failed: BTreeMap<String, u32> = BTreeMap::new();
         let mut labels: BTreeMap<String, u64> = BTreeMap::new();
+        let mut deletion_lines: Vec<String> = Vec::new();
         let originals = posts_at_rate(opts.seed, 0, 300, opts.rate);
         for key in bucket.keys().unwrap() {
             if !key.contains('/') {
@@ -88,6 +89,8 @@ async fn every_post_lands_exactly_once_delivered_with_sentiment_or_in_processing
                         *delivered.entry(id).or_default() += 1;
                     }
                 }
+                // Deletion records: checked against the posts below.
+                Output::Deletions => deletion_lines.extend(body.lines().map(str::to_owned)),
                 Output::ProcessingFailed => {
                     for line in body.lines() {
                         // AND each error record has Firehose's fields, and the original bytes

@@ -261,9 +261,13 @@ impl S3Store {
 
 impl ObjectStore for S3Store {
     async fn put(&self, key: &str, body: Vec<u8>) -> io::Result<()> {
-        // Delivered keys start with the year; error outputs with their type's folder.
+        // Delivered keys start with the year; deletions with their area, at the bucket's top
+        // as the stack's `!{partitionKeyFromLambda:area}/` prefix puts them; error outputs
+        // with their type's folder.
         let prefix = if key.starts_with(|c: char| c.is_ascii_digit()) {
             &self.prefix
+        } else if key.starts_with(crate::bucket::DELETIONS_PREFIX) {
+            ""
         } else {
             &self.error_prefix
         };

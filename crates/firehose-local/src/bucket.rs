@@ -18,6 +18,10 @@ pub const PROCESSING_FAILED_PREFIX: &str = "processing-failed/";
 /// <https://docs.aws.amazon.com/firehose/latest/dev/s3-prefixes.html>
 pub const FORMAT_CONVERSION_FAILED_PREFIX: &str = "format-conversion-failed/";
 
+/// Where deletion and account records go: the transform's `area` partition key `deletions`
+/// (the stack's prefix is `!{partitionKeyFromLambda:area}/…`, so posts stay under `data/`).
+pub const DELETIONS_PREFIX: &str = "deletions/";
+
 /// The extension Firehose appends to an object's name when it converts to Parquet.
 /// <https://docs.aws.amazon.com/firehose/latest/dev/s3-object-name.html>
 pub const PARQUET_EXTENSION: &str = ".parquet";
@@ -29,6 +33,8 @@ pub const STREAM_VERSION: u32 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
     Delivered,
+    /// Delivered records whose partition key `area` is `deletions`.
+    Deletions,
     ProcessingFailed,
     FormatConversionFailed,
 }
@@ -37,6 +43,7 @@ impl Output {
     fn prefix(self) -> &'static str {
         match self {
             Output::Delivered => "",
+            Output::Deletions => DELETIONS_PREFIX,
             Output::ProcessingFailed => PROCESSING_FAILED_PREFIX,
             Output::FormatConversionFailed => FORMAT_CONVERSION_FAILED_PREFIX,
         }
@@ -78,10 +85,14 @@ pub struct ParsedKey {
 /// Parses a key (with `/` separators); `None` unless it is exactly Firehose's layout and the
 /// name's time falls in the prefix's hour.
 pub fn parse_key(key: &str) -> Option<ParsedKey> {
-    let (output, rest) = [Output::ProcessingFailed, Output::FormatConversionFailed]
-        .into_iter()
-        .find_map(|o| Some((o, key.strip_prefix(o.prefix())?)))
-        .unwrap_or((Output::Delivered, key));
+    let (output, rest) = [
+        Output::Deletions,
+        Output::ProcessingFailed,
+        Output::FormatConversionFailed,
+    ]
+    .into_iter()
+    .find_map(|o| Some((o, key.strip_prefix(o.prefix())?)))
+    .unwrap_or((Output::Delivered, key));
     let parts: Vec<&str> = rest.split('/').collect();
     let [y, m, d, h, name] = parts.as_slice() else {
         return None;

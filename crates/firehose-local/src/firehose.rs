@@ -143,12 +143,29 @@ impl ContractViolation {
     }
 }
 
-/// Checks a response against the request's record ids; on success, each record's result and
-/// decoded data, in order.
-pub fn check_response(
-    ids: &[String],
-    body: &[u8],
-) -> Result<Vec<(RecordResult, Vec<u8>)>, ContractViolation> {
+/// The value of the partition key `area` that sends a record to [`DELETIONS_PREFIX`].
+pub const DELETIONS_AREA: &str = "deletions";
+
+/// One record of a valid response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered {
+    pub result: RecordResult,
+    /// The decoded data (empty for a record not delivered).
+    pub data: Vec<u8>,
+    /// `metadata.partitionKeys.area`, where the transform set it.
+    pub area: Option<String>,
+}
+
+/// What one buffer delivers, by area.
+#[derive(Debug, Default)]
+struct Delivered {
+    data: Vec<u8>,
+    deletions: Vec<u8>,
+}
+
+/// Checks a response against the request's record ids; on success, each record's result,
+/// decoded data and area, in order.
+pub fn check_response(ids: &[String], body: &[u8]) -> Result<Vec<Answered>, ContractViolation> {
     if body.len() > MAX_INVOCATION_BYTES {
         return Err(ContractViolation::TooLarge { bytes: body.len() });
     }
@@ -202,7 +219,11 @@ pub fn check_response(
                 });
             }
         };
-        out.push((result, data));
+        let area = r
+            .pointer("/metadata/partitionKeys/area")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned);
+        out.push(Answered { result, data, area });
     }
     Ok(out)
 }
@@ -247,6 +268,7 @@ impl FirehoseSettings {
             output_format: self.output_format,
             region: &self.region,
             account: &self.account,
+            output: Output::Delivered,
         }
     }
 
@@ -431,14 +453,23 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
         let records = std::mem::take(&mut self.buffer);
         self.buffered_bytes = 0;
         self.buffer_started = None;
-        let mut delivered = Vec::new();
+        let mut delivered = Delivered::default();
         for chunk in split_by_request_size(records, MAX_INVOCATION_BYTES) {
             self.invoke(chunk, &mut delivered).await;
         }
         let now = chrono::Utc::now();
-        if !delivered.is_empty() {
-            let written =
-                write_delivered(self.bucket, self.settings.destination(), now, delivered).await?;
+        for (output, body) in [
+            (Output::Delivered, delivered.data),
+            (Output::Deletions, delivered.deletions),
+        ] {
+            if body.is_empty() {
+                continue;
+            }
+            let destination = Destination {
+                output,
+                ..self.settings.destination()
+            };
+            let written = write_delivered(self.bucket, destination, now, body).await?;
             self.stats.objects += written.objects;
             self.stats.error_objects += written.error_objects;
             self.stats.bytes_delivered += written.bytes;
@@ -466,7 +497,7 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
 
     /// One batch: up to 1 + retries attempts; a batch that never gets a valid response goes,
     /// every record of it, to the error prefix.
-    async fn invoke(&mut self, records: Vec<FirehoseRecord>, delivered: &mut Vec<u8>) {
+    async fn invoke(&mut self, records: Vec<FirehoseRecord>, delivered: &mut Delivered) {
         if records.is_empty() {
             return;
         }
@@ -533,16 +564,20 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
     fn settle(
         &mut self,
         records: &[FirehoseRecord],
-        results: Vec<(RecordResult, Vec<u8>)>,
-        delivered: &mut Vec<u8>,
+        results: Vec<Answered>,
+        delivered: &mut Delivered,
     ) {
         let now = now_ms();
-        for (r, (result, data)) in records.iter().zip(results) {
+        for (r, Answered { result, data, area }) in records.iter().zip(results) {
             match result {
                 RecordResult::Ok => {
                     self.stats.ok += 1;
                     // Firehose writes records back to back: the newline is the transform's.
-                    delivered.extend_from_slice(&data);
+                    // Dynamic partitioning: the `area` key sends deletions to their own prefix.
+                    match area.as_deref() {
+                        Some(DELETIONS_AREA) => delivered.deletions.extend_from_slice(&data),
+                        _ => delivered.data.extend_from_slice(&data),
+                    }
                 }
                 RecordResult::Dropped => self.stats.dropped += 1,
                 RecordResult::ProcessingFailed => {
@@ -572,7 +607,7 @@ struct InvokeLogic<'a, P> {
     processor: &'a P,
     request: &'a [u8],
     ids: &'a [String],
-    results: Option<Vec<(RecordResult, Vec<u8>)>>,
+    results: Option<Vec<Answered>>,
 }
 
 impl<P: Processor> RetryLogic for InvokeLogic<'_, P> {
@@ -674,9 +709,12 @@ mod tests {
     fn a_valid_response_is_accepted_and_decoded() {
         let body = br#"{"records":[{"recordId":"r0","result":"Ok","data":"eyJhIjoxfQo="},{"recordId":"r1","result":"Dropped","data":""},{"recordId":"r2","result":"ProcessingFailed","data":"eA=="}]}"#;
         let out = check_response(&ids(3), body).unwrap();
-        assert_eq!(out[0], (RecordResult::Ok, b"{\"a\":1}\n".to_vec()));
-        assert_eq!(out[1].0, RecordResult::Dropped);
-        assert_eq!(out[2].0, RecordResult::ProcessingFailed);
+        assert_eq!(
+            (out[0].result, out[0].data.as_slice()),
+            (RecordResult::Ok, b"{\"a\":1}\n".as_slice())
+        );
+        assert_eq!(out[1].result, RecordResult::Dropped);
+        assert_eq!(out[2].result, RecordResult::ProcessingFailed);
     }
 
     #[test]

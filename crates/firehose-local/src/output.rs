@@ -144,6 +144,8 @@ pub struct Destination<'a> {
     /// The Glue catalog's region and account, which conversion error records name.
     pub region: &'a str,
     pub account: &'a str,
+    /// Where delivered records go: the data area, or the deletions area.
+    pub output: Output,
 }
 
 /// Writes one buffer of delivered NDJSON in the stream's output format.
@@ -159,7 +161,7 @@ pub async fn write_delivered(
     };
     if settings.output_format == OutputFormat::Json {
         let bytes = ndjson.len() as u64;
-        bucket.put(&key(Output::Delivered, ""), ndjson).await?;
+        bucket.put(&key(settings.output, ""), ndjson).await?;
         return Ok(Written {
             objects: 1,
             bytes,
@@ -172,7 +174,7 @@ pub async fn write_delivered(
         written.objects = 1;
         written.bytes = body.len() as u64;
         bucket
-            .put(&key(Output::Delivered, PARQUET_EXTENSION), body)
+            .put(&key(settings.output, PARQUET_EXTENSION), body)
             .await?;
     }
     if !encoded.failures.is_empty() {
@@ -229,6 +231,7 @@ mod tests {
             output_format: OutputFormat::Parquet,
             region: "us-east-1",
             account: "000000000000",
+            output: Output::Delivered,
         };
         let ndjson = b"{\"id\":\"1\"}\n{\"id\":\"2\",\"user\":7}\n";
         // WHEN it is written

@@ -113,6 +113,13 @@ pub fn schema() -> SchemaRef {
         Field::new("langs", DataType::new_list(DataType::Utf8, true), true),
         text("reply_to"),
         text("source"),
+        // What an author changed (the jetstream source's edits, deletions and account
+        // records): `update` on an edited post; `delete` and `account` records go to the
+        // deletions area, converted with this schema like every record.
+        text("op"),
+        text("collection"),
+        Field::new("active", DataType::Boolean, true),
+        text("status"),
         Field::new(SENTIMENT_COLUMN, DataType::Struct(sentiment), true),
     ]))
 }

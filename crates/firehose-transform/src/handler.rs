@@ -160,6 +160,7 @@ fn log_summary(s: &Summary, request_id: &str, model: &str) {
         no_text = s.no_text,
         unsupported_language = s.unsupported_language,
         passed_through = s.passed_through,
+        deletions = s.deletions,
         sentiment_errors = s.sentiment_errors,
         over_response_limit = s.over_response_limit,
         comprehend_calls = s.sentiment_calls,

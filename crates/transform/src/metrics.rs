@@ -21,6 +21,8 @@ pub struct Summary {
     pub no_text: u64,
     pub unsupported_language: u64,
     pub passed_through: u64,
+    /// Deletion and account records, delivered to their own area unscored.
+    pub deletions: u64,
     /// Distinct documents left without sentiment after retries.
     pub sentiment_errors: u64,
     pub over_response_limit: u64,
@@ -68,6 +70,7 @@ impl Summary {
             ("RecordsWithoutText", self.no_text),
             ("UnsupportedLanguage", self.unsupported_language),
             ("PassedThrough", self.passed_through),
+            ("DeletionRecords", self.deletions),
             ("SentimentErrors", self.sentiment_errors),
             ("OverResponseLimit", self.over_response_limit),
             ("ComprehendCalls", self.sentiment_calls),

@@ -132,6 +132,32 @@ pub const ANY_LANGUAGE: &str = "any";
 /// The partition key value for records delivered without a sentiment label.
 pub const NO_LABEL_PARTITION: &str = "NONE";
 
+/// Where a record's `op` is (the producer's deletion and account records carry one).
+pub const OP_POINTER: &str = "/op";
+
+/// The `op` values of records that take something away: a post its author deleted, an
+/// account's change of status. They are delivered as they are, never scored, to their own area.
+pub const DELETION_OPS: [&str; 2] = ["delete", "account"];
+
+/// Where Firehose writes a record when the stack partitions by the transform's keys: the
+/// partition key `area` (`data` or `deletions`), beside `sentiment`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Area {
+    /// Posts (new and edited), scored.
+    Data,
+    /// Deletion and account records, where the purge job finds them.
+    Deletions,
+}
+
+impl Area {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Area::Data => "data",
+            Area::Deletions => "deletions",
+        }
+    }
+}
+
 /// No record: the end of a waiting list.
 const NONE: u32 = u32::MAX;
 
@@ -140,10 +166,11 @@ enum Outcome {
     /// `ProcessingFailed`; Firehose gets the original data back.
     Fail(String),
     Drop,
-    /// `Ok`, with its base64 line and its partition label.
+    /// `Ok`, with its base64 line, its partition label and area.
     Ready {
         data: String,
         label: &'static str,
+        area: Area,
     },
     /// Waiting for document `doc`'s answer.
     Waiting(Waiting),
@@ -419,7 +446,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         match outcome {
             Outcome::Fail(reason) => self.fail(rec, &reason, input),
             Outcome::Drop => self.records[rec].result = RecordResult::Dropped,
-            Outcome::Ready { data, label } => self.ready(rec, data, label),
+            Outcome::Ready { data, label, area } => self.ready(rec, data, label, area),
             Outcome::Waiting(mut waiting) => {
                 let doc = waiting.doc;
                 if self.answers[doc].is_some() {
@@ -434,12 +461,15 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
     }
 
     /// Answers `rec` `Ok` with `data`.
-    fn ready(&mut self, rec: usize, data: String, label: &'static str) {
+    fn ready(&mut self, rec: usize, data: String, label: &'static str, area: Area) {
         let r = &mut self.records[rec];
         r.data = data;
         if self.settings.partition_keys {
             r.metadata = Some(ResponseMetadata {
-                partition_keys: BTreeMap::from([("sentiment".to_owned(), label.to_owned())]),
+                partition_keys: BTreeMap::from([
+                    ("area".to_owned(), area.as_str().to_owned()),
+                    ("sentiment".to_owned(), label.to_owned()),
+                ]),
             });
         }
     }
@@ -479,10 +509,14 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
             Err(e @ JsonError::TooDeep { .. }) => return Outcome::Fail(format!("payload {e}")),
             Err(e) => return self.non_json(format!("payload {e}"), src, summary),
         };
+        if is_deletion(text, &obj) {
+            summary.deletions += 1;
+            return self.deliver_json(src, Area::Deletions);
+        }
         let Some(found) = find_text(text, obj, &settings.text_pointers) else {
             summary.no_text += 1;
             return match settings.no_text {
-                NoTextPolicy::Deliver => self.deliver_json(src),
+                NoTextPolicy::Deliver => self.deliver_json(src, Area::Data),
                 NoTextPolicy::Drop => Outcome::Drop,
             };
         };
@@ -498,7 +532,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         };
         let Some(language) = language.filter(|l| self.analyzer.supports_language(l)) else {
             summary.unsupported_language += 1;
-            return self.deliver_json(src);
+            return self.deliver_json(src, Area::Data);
         };
         let edit = obj.edit(text, &settings.field);
         let doc = self.docs.intern(language, cut(&found, settings));
@@ -519,15 +553,15 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
             NonJsonPolicy::Fail => Outcome::Fail(why),
             NonJsonPolicy::PassThrough => {
                 summary.passed_through += 1;
-                self.deliver(src)
+                self.deliver(src, Area::Data)
             }
         }
     }
 
-    /// A JSON payload unchanged but for its line breaks, as one line.
-    fn deliver_json(&mut self, src: Range<usize>) -> Outcome {
+    /// A JSON payload unchanged but for its line breaks, as one line, to `area`.
+    fn deliver_json(&mut self, src: Range<usize>, area: Area) -> Outcome {
         if !has_line_breaks(&self.arena[src.clone()]) {
-            return self.deliver(src);
+            return self.deliver(src, area);
         }
         self.line.clear();
         self.line.extend_from_slice(&self.arena[src]);
@@ -535,14 +569,16 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         Outcome::Ready {
             data: encode_line(&self.line),
             label: NO_LABEL_PARTITION,
+            area,
         }
     }
 
     /// The payload unchanged, as it came (a non-JSON payload passed through).
-    fn deliver(&mut self, src: Range<usize>) -> Outcome {
+    fn deliver(&mut self, src: Range<usize>, area: Area) -> Outcome {
         Outcome::Ready {
             data: encode_line(&self.arena[src]),
             label: NO_LABEL_PARTITION,
+            area,
         }
     }
 
@@ -630,8 +666,18 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         edit.write(&self.arena[src], &settings.field, value, &mut self.line);
         remove_line_breaks(&mut self.line);
         let data = encode_line(&self.line);
-        self.ready(rec, data, label);
+        self.ready(rec, data, label, Area::Data);
     }
+}
+
+/// Whether a record is a deletion or account record: its top-level `op` is one of
+/// [`DELETION_OPS`], as a plain JSON string (the producer writes it so).
+fn is_deletion(text: &str, obj: &ObjectRef<'_>) -> bool {
+    obj.get(text, &OP_POINTER[1..]).is_some_and(|raw| {
+        DELETION_OPS.iter().any(|op| {
+            raw.len() == op.len() + 2 && raw[1..raw.len() - 1] == **op && raw.starts_with('"')
+        })
+    })
 }
 
 /// One batch, retried on retryable failures (whole-call or per-document) until it is answered,

@@ -42,6 +42,8 @@ pub struct Scan {
     pub bad_lines: Vec<(String, usize)>,
     /// Files below the top level whose key is not Firehose's layout.
     pub unexpected_keys: Vec<String>,
+    /// Objects of the deletions area (deletion and account records, read by `purge`).
+    pub deletion_objects: usize,
 }
 
 impl Scan {
@@ -140,6 +142,8 @@ pub fn scan(root: &Path) -> std::io::Result<Scan> {
                     scan.delivered.push(delivered(&obj));
                 }
             }
+            // Deletion and account records: read by `purge`, not posts to chart.
+            Output::Deletions => scan.deletion_objects += 1,
             Output::FormatConversionFailed => {
                 read_failed::<ConversionErrorRecord>(&mut scan, &key, &text)
             }

@@ -22,6 +22,10 @@ pub struct JetstreamConfig {
     /// the budget.
     pub stall: Duration,
     pub connect_timeout: Duration,
+    /// Whether edits, deletions and account events are forwarded as records
+    /// (`JETSTREAM_DELETIONS`): on by default, as Bluesky's Developer Guidelines require a way
+    /// to delete what a user asked to be deleted.
+    pub deletions: bool,
 }
 
 /// The public instance the stack reads by default (Bluesky runs four).
@@ -38,6 +42,7 @@ impl Default for JetstreamConfig {
             max_frame_bytes: 1_048_576,
             stall: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
+            deletions: true,
         }
     }
 }
@@ -95,6 +100,7 @@ impl JetstreamConfig {
                 d.connect_timeout,
                 100..=60_000,
             )?,
+            deletions: env.flag("JETSTREAM_DELETIONS", d.deletions)?,
         })
     }
 

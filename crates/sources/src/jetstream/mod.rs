@@ -29,7 +29,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub use config::{DEFAULT_JETSTREAM_COLLECTIONS, DEFAULT_JETSTREAM_URL, JetstreamConfig};
-use event::{Event, read_frame};
+use event::{Event, Forward, read_event};
 use position::{Position, parse_record_id, record_id, uri_hash};
 
 /// Reconnects within one invocation after a connection closes or fails mid-read.
@@ -214,7 +214,12 @@ impl Reading<'_> {
 
     /// Takes in one text frame; `Some` when it shows the reader has caught up.
     fn take(&mut self, text: &str) -> Option<Stop> {
-        let t = match read_frame(text, &self.source.config.collections) {
+        let forward = if self.source.config.deletions {
+            Forward::Deletions
+        } else {
+            Forward::PostsOnly
+        };
+        let t = match read_event(text, &self.source.config.collections, forward) {
             Err(e) => {
                 tracing::debug!(source = %self.source.name, error = %e, "jetstream: frame skipped");
                 self.skip("garbage");
@@ -225,12 +230,12 @@ impl Reading<'_> {
                 t
             }
             Ok(Event::Post(p)) => {
-                let h = uri_hash(&p.uri);
-                if self.position.has(&p.uri) || !self.seen.insert(h) {
+                let h = uri_hash(&p.key);
+                if self.position.has(&p.key) || !self.seen.insert(h) {
                     self.skip("replayed");
                 } else {
                     self.records.push(SourceRecord {
-                        id: record_id(p.time_us, &p.uri),
+                        id: record_id(p.time_us, &p.key),
                         data: p.data,
                     });
                 }

@@ -1,0 +1,1 @@
+//! The purge engine: what a responsible lake does with what its authors delete.
