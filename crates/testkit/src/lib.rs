@@ -28,3 +28,19 @@ pub mod kinesis;
 pub mod mastodon;
 pub mod runtime_api;
 pub mod serve;
+
+/// A stand-in's faults as the default with a change, in one expression:
+/// `Faults::with(|f| f.throttle_every = 1)`. One copy of the struct-update set-up every fault
+/// test would otherwise spell out.
+pub trait With: Default {
+    fn with(change: impl FnOnce(&mut Self)) -> Self {
+        let mut value = Self::default();
+        change(&mut value);
+        value
+    }
+}
+
+impl With for bedrock::Faults {}
+impl With for comprehend::Faults {}
+impl With for jetstream::Faults {}
+impl With for kinesis::Faults {}
