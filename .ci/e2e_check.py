@@ -20,7 +20,8 @@ import re
 import sys
 
 import boto3
-from aws_kinesis_agg.deaggregator import deaggregate_records
+
+import kpl_oracle  # .ci/, beside this script
 
 URL = os.environ["AWS_ENDPOINT_URL"]
 STREAM = os.environ["E2E_STREAM"]
@@ -85,19 +86,10 @@ def stream_records():
             page = kinesis.get_records(ShardIterator=it, Limit=10000)
             if not page["Records"]:
                 break
-            wrapped = [
-                {
-                    "kinesis": {
-                        "kinesisSchemaVersion": "1.0",
-                        "sequenceNumber": r["SequenceNumber"],
-                        "partitionKey": r["PartitionKey"],
-                        "approximateArrivalTimestamp": 0,
-                        "data": base64.b64encode(r["Data"]).decode(),
-                    }
-                }
-                for r in page["Records"]
-            ]
-            out += [base64.b64decode(u["kinesis"]["data"]) for u in deaggregate_records(wrapped)]
+            users = kpl_oracle.deaggregate(
+                page["Records"], lambda r: base64.b64encode(r["Data"]).decode()
+            )
+            out += [base64.b64decode(u["kinesis"]["data"]) for u in users]
             it = page.get("NextShardIterator")
     return out
 

@@ -10,6 +10,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 use ks_producer::kpl::deaggregate;
+use ks_testkit::With as _;
 use ks_testkit::emulator::{Moto, create_stream, read_stream};
 use ks_testkit::kinesis::{Faults, KinesisStandIn};
 use ks_testkit::{aws, local_sdk_config};
@@ -205,12 +206,9 @@ async fn files_stdin_and_an_s3_prefix_arrive_once_each_with_the_right_json() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_after_the_request_in_flight_and_skip_resumes_exactly_once() {
     // GIVEN a slow endpoint (150 ms a call) and 6,000 records: 12 calls, about 2 s
-    let server = KinesisStandIn::start(Faults {
-        latency: Duration::from_millis(150),
-        ..Faults::default()
-    })
-    .await
-    .unwrap();
+    let server = KinesisStandIn::start(Faults::with(|f| f.latency = Duration::from_millis(150)))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let lines: String = (0..6_000).map(|i| format!("{{\"n\":{i}}}\n")).collect();
     let file = write(dir.path(), "big.jsonl", &lines);

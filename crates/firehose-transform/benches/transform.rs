@@ -17,6 +17,7 @@ use base64::Engine as _;
 use firehose_transform::TransformConfig;
 use firehose_transform::{Analyzer, State};
 use ks_sentiment::comprehend::ComprehendAnalyzer;
+use ks_testkit::With as _;
 use ks_testkit::comprehend::{Faults, StandIn};
 use ks_testkit::local_sdk_config;
 use ks_testkit::runtime_api::{Outcome, RuntimeApi};
@@ -104,10 +105,9 @@ fn main() {
     drop(instant);
 
     let slow = server_rt
-        .block_on(StandIn::start(Faults {
-            latency: Duration::from_millis(20),
-            ..Faults::default()
-        }))
+        .block_on(StandIn::start(Faults::with(|f| {
+            f.latency = Duration::from_millis(20)
+        })))
         .unwrap();
     // What one call costs alone at this latency, client and stand-in together: the per-round
     // price the (c) rows pay on top of the floor.
@@ -167,10 +167,9 @@ fn main() {
     bedrock_rows(&rt, &server_rt, &event, &event_json);
 
     let slow = server_rt
-        .block_on(StandIn::start(Faults {
-            latency: Duration::from_millis(20),
-            ..Faults::default()
-        }))
+        .block_on(StandIn::start(Faults::with(|f| {
+            f.latency = Duration::from_millis(20)
+        })))
         .unwrap();
     // Each start is a new process, so one sample is at the mercy of the moment: the median of
     // several is reported, with the slowest beside it, and the highest peak RSS.

@@ -7,6 +7,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use firehose_transform::TransformConfig;
 use firehose_transform::{Analyzer, State};
 use ks_sentiment::comprehend::ComprehendAnalyzer;
+use ks_testkit::With as _;
 use ks_testkit::comprehend::{Faults, StandIn};
 use ks_testkit::local_sdk_config;
 use ks_transform::record::{FirehoseEvent, FirehoseResponse, RecordResult};
@@ -219,12 +220,9 @@ async fn our_response_is_what_aws_lambda_events_expects_and_our_events_are_real_
 #[tokio::test]
 async fn the_fail_policy_sends_unscorable_records_to_processing_failed() {
     // GIVEN Comprehend always throttling, and the fail policy
-    let server = StandIn::start(Faults {
-        throttle_every: 1,
-        ..Faults::default()
-    })
-    .await
-    .unwrap();
+    let server = StandIn::start(Faults::with(|f| f.throttle_every = 1))
+        .await
+        .unwrap();
     let state = state(
         &server,
         &[

@@ -3,7 +3,7 @@
 use firehose_transform::TransformConfig;
 
 /// `(variable, default)` for each row of the README's configuration table whose default is a
-/// single literal value.
+/// single literal value, but `RUST_LOG`.
 fn documented_defaults() -> Vec<(String, String)> {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../README.md"))
         .expect("the workspace README");
@@ -11,34 +11,20 @@ fn documented_defaults() -> Vec<(String, String)> {
         .split("### Configuration")
         .nth(1)
         .expect("a Configuration section");
-    table
+    let rows = table
         .lines()
         .skip_while(|l| !l.starts_with("| Variable"))
         .skip(2)
-        .take_while(|l| l.starts_with('|'))
-        .filter_map(|row| {
-            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-            let var = cells.get(1)?.trim_matches('`');
-            let default = cells.get(2)?;
-            let literal = default.strip_prefix('`')?.strip_suffix('`')?;
-            (!literal.contains('`')).then(|| (var.to_owned(), literal.to_owned()))
-        })
-        .collect()
+        .take_while(|l| l.starts_with('|'));
+    ks_testkit::readme::literal_defaults(rows, 15)
 }
 
 #[test]
 fn every_default_in_the_readme_is_the_codes_default() {
-    // GIVEN the README's table
+    // GIVEN the README's table (at least 15 rows)
     let rows = documented_defaults();
-    assert!(
-        rows.len() >= 15,
-        "the table was not found or changed shape: {rows:?}"
-    );
     let unset = format!("{:?}", TransformConfig::from_lookup(|_| None).unwrap());
     for (var, default) in rows {
-        if var == "RUST_LOG" {
-            continue; // read by the log filter, not the config
-        }
         // WHEN the variable is set to its documented default
         let set = TransformConfig::from_lookup(|k| (k == var).then(|| default.clone()))
             .unwrap_or_else(|e| panic!("{var}={default:?} from the README is refused: {e}"));

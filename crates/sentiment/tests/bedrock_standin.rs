@@ -4,10 +4,11 @@
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use aws_sdk_bedrockruntime::config::{BehaviorVersion, Credentials, Region};
 use base64::Engine as _;
 use ks_sentiment::bedrock::BedrockAnalyzer;
+use ks_testkit::With as _;
 use ks_testkit::bedrock::{FILTERED_MARKER, Faults, StandIn, Stats};
+use ks_testkit::local_sdk_config;
 use ks_transform::record::{FirehoseEvent, FirehoseRecord, RecordResult};
 use ks_transform::sentiment::{CallError, Label, SentimentAnalyzer};
 use ks_transform::transform::{TransformSettings, transform};
@@ -16,20 +17,8 @@ use tokio::time::Instant;
 const MODEL: &str = "amazon.nova-micro-v1:0";
 
 fn analyzer(server: &StandIn, model: &str, posts_per_call: usize) -> BedrockAnalyzer {
-    let conf = BedrockAnalyzer::configure(
-        aws_sdk_bedrockruntime::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(server.url())
-            .credentials_provider(Credentials::new(
-                "AKIDLOCAL",
-                "local-secret",
-                None,
-                None,
-                "t",
-            )),
-    )
-    .build();
+    let conf =
+        BedrockAnalyzer::configure(local_sdk_config!(aws_sdk_bedrockruntime, server.url())).build();
     BedrockAnalyzer::new(
         aws_sdk_bedrockruntime::Client::from_conf(conf),
         model,
@@ -149,41 +138,11 @@ async fn a_model_that_cannot_be_forced_gets_tool_choice_any() {
 #[tokio::test]
 async fn errors_are_classified_by_type_not_status() {
     for (faults, want) in [
-        (
-            Faults {
-                throttle_first: 1,
-                ..Faults::default()
-            },
-            "Throttled",
-        ),
-        (
-            Faults {
-                not_ready_first: 1,
-                ..Faults::default()
-            },
-            "Transient",
-        ),
-        (
-            Faults {
-                model_timeout_first: 1,
-                ..Faults::default()
-            },
-            "Transient",
-        ),
-        (
-            Faults {
-                unavailable_first: 1,
-                ..Faults::default()
-            },
-            "Transient",
-        ),
-        (
-            Faults {
-                access_denied: true,
-                ..Faults::default()
-            },
-            "Unusable",
-        ),
+        (Faults::with(|f| f.throttle_first = 1), "Throttled"),
+        (Faults::with(|f| f.not_ready_first = 1), "Transient"),
+        (Faults::with(|f| f.model_timeout_first = 1), "Transient"),
+        (Faults::with(|f| f.unavailable_first = 1), "Transient"),
+        (Faults::with(|f| f.access_denied = true), "Unusable"),
     ] {
         let server = StandIn::start(faults).await.unwrap();
         let a = analyzer(&server, MODEL, 40);
@@ -203,17 +162,16 @@ async fn errors_are_classified_by_type_not_status() {
 async fn every_post_is_scored_through_throttling_timeouts_and_bad_answers() {
     // GIVEN a stand-in whose first calls throttle, time out, answer text, drop an index,
     // duplicate one and send strings for numbers
-    let faults = Faults {
-        throttle_first: 2,
-        not_ready_first: 1,
-        model_timeout_first: 1,
-        unavailable_first: 1,
-        text_answer_first: 7,
-        missing_index_first: 8,
-        duplicate_index_first: 9,
-        wrong_types_first: 10,
-        ..Faults::default()
-    };
+    let faults = Faults::with(|f| {
+        f.throttle_first = 2;
+        f.not_ready_first = 1;
+        f.model_timeout_first = 1;
+        f.unavailable_first = 1;
+        f.text_answer_first = 7;
+        f.missing_index_first = 8;
+        f.duplicate_index_first = 9;
+        f.wrong_types_first = 10;
+    });
     let server = StandIn::start(faults).await.unwrap();
     // WHEN 200 posts are transformed, 40 a call
     let summary = all_scored(&server, 200, 40).await;
@@ -230,12 +188,9 @@ async fn every_post_is_scored_through_throttling_timeouts_and_bad_answers() {
 #[tokio::test]
 async fn max_tokens_splits_the_batch_until_it_fits() {
     // GIVEN a stand-in that stops at max_tokens for calls of more than 10 posts
-    let server = StandIn::start(Faults {
-        max_tokens_over_posts: 10,
-        ..Faults::default()
-    })
-    .await
-    .unwrap();
+    let server = StandIn::start(Faults::with(|f| f.max_tokens_over_posts = 10))
+        .await
+        .unwrap();
     // WHEN 40 posts go in one batch THEN all are scored, no call above 10 succeeded
     all_scored(&server, 40, 40).await;
     assert!(
@@ -269,12 +224,9 @@ async fn a_filtered_post_is_isolated_and_only_it_fails() {
 #[tokio::test]
 async fn access_denied_stops_the_invocation_with_the_console_step() {
     // GIVEN a model whose access is not enabled
-    let server = StandIn::start(Faults {
-        access_denied: true,
-        ..Faults::default()
-    })
-    .await
-    .unwrap();
+    let server = StandIn::start(Faults::with(|f| f.access_denied = true))
+        .await
+        .unwrap();
     let a = analyzer(&server, MODEL, 40);
     let deadline = Instant::now() + Duration::from_secs(10);
     // WHEN a batch is transformed

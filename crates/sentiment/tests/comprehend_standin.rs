@@ -2,30 +2,19 @@
 
 use std::time::Duration;
 
-use aws_sdk_comprehend::config::{BehaviorVersion, Credentials, Region};
 use base64::Engine as _;
 use ks_sentiment::comprehend::ComprehendAnalyzer;
+use ks_testkit::With as _;
 use ks_testkit::comprehend::{DOC_ERROR_MARKER, DOC_ERROR_ONCE_MARKER, Faults, StandIn};
+use ks_testkit::local_sdk_config;
 use ks_transform::record::{FirehoseEvent, FirehoseRecord, RecordResult};
 use ks_transform::sentiment::{CallError, Label, SentimentAnalyzer};
 use ks_transform::transform::{TransformSettings, transform};
 use tokio::time::Instant;
 
 fn analyzer(server: &StandIn) -> ComprehendAnalyzer {
-    let conf = ComprehendAnalyzer::configure(
-        aws_sdk_comprehend::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(server.url())
-            .credentials_provider(Credentials::new(
-                "AKIDLOCAL",
-                "local-secret",
-                None,
-                None,
-                "test",
-            )),
-    )
-    .build();
+    let conf =
+        ComprehendAnalyzer::configure(local_sdk_config!(aws_sdk_comprehend, server.url())).build();
     ComprehendAnalyzer::new(aws_sdk_comprehend::Client::from_conf(conf))
 }
 
@@ -56,11 +45,10 @@ async fn scores_each_document_at_its_index() {
 async fn injected_latency_delays_every_answer_and_throttled_ones_too() {
     // GIVEN a stand-in that answers 30 ms after each request arrives, throttling the 2nd call
     let latency = Duration::from_millis(30);
-    let server = StandIn::start(Faults {
-        latency,
-        throttle_every: 2,
-        ..Faults::default()
-    })
+    let server = StandIn::start(Faults::with(|f| {
+        f.latency = latency;
+        f.throttle_every = 2;
+    }))
     .await
     .unwrap();
     let a = analyzer(&server);
@@ -103,11 +91,10 @@ async fn limits_violations_are_permanent_errors() {
 
 #[tokio::test]
 async fn throttling_and_server_errors_are_retryable() {
-    let server = StandIn::start(Faults {
-        throttle_first: 1,
-        error_every: 2,
-        ..Faults::default()
-    })
+    let server = StandIn::start(Faults::with(|f| {
+        f.throttle_first = 1;
+        f.error_every = 2;
+    }))
     .await
     .unwrap();
     let a = analyzer(&server);
@@ -174,13 +161,12 @@ fn event(texts: &[String]) -> FirehoseEvent {
 #[tokio::test]
 async fn the_transform_gets_every_sentiment_through_throttling_500s_and_slow_answers() {
     // GIVEN a stand-in that throttles every 3rd call, fails every 5th, is slow for the first 2
-    let faults = Faults {
-        throttle_every: 3,
-        error_every: 5,
-        slow_first: 2,
-        slow_latency: Duration::from_millis(800),
-        ..Faults::default()
-    };
+    let faults = Faults::with(|f| {
+        f.throttle_every = 3;
+        f.error_every = 5;
+        f.slow_first = 2;
+        f.slow_latency = Duration::from_millis(800);
+    });
     let server = StandIn::start(faults).await.unwrap();
     let a = analyzer(&server);
     let mut texts: Vec<String> = (0..200).map(|i| format!("post {i} is great")).collect();

@@ -3,10 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use ks_producer::{CursorError, CursorStore};
 use ks_sources::dynamodb::DynamoCursorStore;
 use ks_sources::ssm::{LOOKUP_TIMEOUT, SsmSecrets};
+use ks_testkit::local_sdk_config;
 
 /// A loopback server that takes connections and requests and never answers.
 async fn stalled_server() -> String {
@@ -21,19 +21,11 @@ async fn stalled_server() -> String {
     format!("http://{addr}")
 }
 
-fn creds() -> Credentials {
-    Credentials::new("AKIDLOCAL", "local-secret", None, None, "test")
-}
-
 #[tokio::test]
 async fn a_stalled_cursor_read_or_write_ends_within_the_cursor_timeout() {
     // GIVEN a DynamoDB endpoint that never answers and a 300 ms cursor timeout
     let url = stalled_server().await;
-    let builder = aws_sdk_dynamodb::config::Builder::new()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(url)
-        .credentials_provider(creds());
+    let builder = local_sdk_config!(aws_sdk_dynamodb, url);
     let conf = DynamoCursorStore::configure(builder, Duration::from_millis(300)).build();
     let store = DynamoCursorStore::new(aws_sdk_dynamodb::Client::from_conf(conf), "cursors");
     // WHEN the cursor is read, then written
@@ -60,11 +52,7 @@ async fn a_stalled_cursor_read_or_write_ends_within_the_cursor_timeout() {
 async fn a_stalled_secret_lookup_ends_within_the_lookup_timeout() {
     // GIVEN an SSM endpoint that never answers
     let url = stalled_server().await;
-    let builder = aws_sdk_ssm::config::Builder::new()
-        .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
-        .region(aws_sdk_ssm::config::Region::new("us-east-1"))
-        .endpoint_url(url)
-        .credentials_provider(creds());
+    let builder = local_sdk_config!(aws_sdk_ssm, url);
     let secrets = SsmSecrets::new(aws_sdk_ssm::Client::from_conf(
         SsmSecrets::configure(builder).build(),
     ));

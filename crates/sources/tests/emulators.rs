@@ -6,7 +6,6 @@ use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ks_producer::kpl::deaggregate;
@@ -19,43 +18,21 @@ use ks_sources::ssm::{SecretError, SsmSecrets};
 use ks_testkit::emulator::{
     Moto, ReadRecord, create_stream, missing, read_stream, venv_bin, workspace_root,
 };
+use ks_testkit::local_sdk_config;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-fn creds() -> Credentials {
-    Credentials::new("AKIDLOCAL", "local-secret", None, None, "test")
-}
-
 fn kinesis(moto: &Moto) -> aws_sdk_kinesis::Client {
-    let conf = KinesisSink::configure(
-        aws_sdk_kinesis::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(moto.url())
-            .credentials_provider(creds()),
-    )
-    .build();
+    let conf = KinesisSink::configure(local_sdk_config!(aws_sdk_kinesis, moto.url())).build();
     aws_sdk_kinesis::Client::from_conf(conf)
 }
 
 fn dynamodb(moto: &Moto) -> aws_sdk_dynamodb::Client {
-    let conf = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .endpoint_url(moto.url())
-        .credentials_provider(creds())
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(conf)
+    aws_sdk_dynamodb::Client::from_conf(local_sdk_config!(aws_sdk_dynamodb, moto.url()).build())
 }
 
 fn ssm(moto: &Moto) -> aws_sdk_ssm::Client {
-    let conf = aws_sdk_ssm::Config::builder()
-        .behavior_version(aws_sdk_ssm::config::BehaviorVersion::latest())
-        .region(aws_sdk_ssm::config::Region::new("us-east-1"))
-        .endpoint_url(moto.url())
-        .credentials_provider(creds())
-        .build();
-    aws_sdk_ssm::Client::from_conf(conf)
+    aws_sdk_ssm::Client::from_conf(local_sdk_config!(aws_sdk_ssm, moto.url()).build())
 }
 
 fn id_of(data: &[u8]) -> String {

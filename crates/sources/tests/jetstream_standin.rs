@@ -13,6 +13,7 @@ use ks_producer::run::{Outcome, ProduceSettings, produce};
 use ks_producer::{CallError, Entry, EntryOutcome, StreamSink};
 use ks_sources::jetstream::JetstreamConfig;
 use ks_sources::jetstream::JetstreamSource;
+use ks_testkit::With as _;
 use ks_testkit::jetstream::{Faults, Network, StandIn};
 use serde_json::Value;
 use tokio::time::Instant;
@@ -97,10 +98,7 @@ async fn a_backlog_is_read_once_until_caught_up_and_other_events_are_counted() {
     let _live = net.live(Duration::from_millis(20));
     let server = StandIn::start(
         net.clone(),
-        Faults {
-            ping_every: Duration::from_millis(50),
-            ..Faults::default()
-        },
+        Faults::with(|f| f.ping_every = Duration::from_millis(50)),
     )
     .await
     .unwrap();
@@ -189,13 +187,12 @@ async fn a_closed_connection_is_resumed_and_a_stall_ends_the_read() {
     let posts = net.backlog(300, Duration::from_millis(100), Duration::from_millis(5));
     let flaky = StandIn::start(
         net.clone(),
-        Faults {
-            close_first_connections: 2,
-            close_after_frames: 30,
-            garbage_every: 17,
-            oversize_every: 23,
-            ..Faults::default()
-        },
+        Faults::with(|f| {
+            f.close_first_connections = 2;
+            f.close_after_frames = 30;
+            f.garbage_every = 17;
+            f.oversize_every = 23;
+        }),
     )
     .await
     .unwrap();
@@ -216,15 +213,9 @@ async fn a_closed_connection_is_resumed_and_a_stall_ends_the_read() {
 
     // GIVEN an instance that stalls after 50 frames WHEN a fresh reader starts THEN it stops
     // within the stall timeout, delivering what it read
-    let stalling = StandIn::start(
-        net.clone(),
-        Faults {
-            stall_after_frames: 50,
-            ..Faults::default()
-        },
-    )
-    .await
-    .unwrap();
+    let stalling = StandIn::start(net.clone(), Faults::with(|f| f.stall_after_frames = 50))
+        .await
+        .unwrap();
     let (store2, stream2) = (MemoryCursorStore::default(), Stream::default());
     let started = std::time::Instant::now();
     let out = run(
@@ -248,24 +239,12 @@ async fn a_switch_to_another_instance_with_another_clock_loses_and_repeats_nothi
     let first = StandIn::start(net.clone(), Faults::default())
         .await
         .unwrap();
-    let second = StandIn::start(
-        net.clone(),
-        Faults {
-            skew_us: 200_000,
-            ..Faults::default()
-        },
-    )
-    .await
-    .unwrap();
-    let down = StandIn::start(
-        net.clone(),
-        Faults {
-            refuse: true,
-            ..Faults::default()
-        },
-    )
-    .await
-    .unwrap();
+    let second = StandIn::start(net.clone(), Faults::with(|f| f.skew_us = 200_000))
+        .await
+        .unwrap();
+    let down = StandIn::start(net.clone(), Faults::with(|f| f.refuse = true))
+        .await
+        .unwrap();
     let (store, stream) = (MemoryCursorStore::default(), Stream::default());
     // WHEN a run reads the first, and later runs find it down and fall back to the second
     run(
@@ -316,10 +295,7 @@ async fn a_quiet_server_that_keeps_pinging_is_a_stall_not_a_wait_for_the_deadlin
     let posts = net.backlog(50, Duration::from_millis(100), Duration::from_millis(5));
     let server = StandIn::start(
         net.clone(),
-        Faults {
-            ping_every: Duration::from_millis(50),
-            ..Faults::default()
-        },
+        Faults::with(|f| f.ping_every = Duration::from_millis(50)),
     )
     .await
     .unwrap();

@@ -4,30 +4,18 @@
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
-use aws_sdk_kinesis::config::{BehaviorVersion, Credentials, Region};
 use ks_producer::cursor::{MemoryCursorStore, id_cmp};
 use ks_producer::run::{ProduceSettings, produce};
 use ks_producer::synthetic::{SyntheticSource, id_of};
 use ks_sources::kinesis::KinesisSink;
+use ks_testkit::With as _;
 use ks_testkit::kinesis::{Faults, KinesisStandIn};
+use ks_testkit::local_sdk_config;
 use serde_json::Value;
 use tokio::time::Instant;
 
 fn sink(server: &KinesisStandIn) -> KinesisSink {
-    let conf = KinesisSink::configure(
-        aws_sdk_kinesis::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new("us-east-1"))
-            .endpoint_url(server.url())
-            .credentials_provider(Credentials::new(
-                "AKIDLOCAL",
-                "local-secret",
-                None,
-                None,
-                "test",
-            )),
-    )
-    .build();
+    let conf = KinesisSink::configure(local_sdk_config!(aws_sdk_kinesis, server.url())).build();
     KinesisSink::new(aws_sdk_kinesis::Client::from_conf(conf), "standin")
 }
 
@@ -47,12 +35,11 @@ fn settings() -> ProduceSettings {
 #[tokio::test]
 async fn with_30_percent_of_entries_throttled_every_record_arrives_once_in_key_order() {
     // GIVEN a stream that throttles 30% of entries and fails every 7th call with a 500
-    let server = KinesisStandIn::start(Faults {
-        fail_fraction: 0.3,
-        seed: 42,
-        error_every: 7,
-        ..Faults::default()
-    })
+    let server = KinesisStandIn::start(Faults::with(|f| {
+        f.fail_fraction = 0.3;
+        f.seed = 42;
+        f.error_every = 7;
+    }))
     .await
     .unwrap();
     let sink = sink(&server);
@@ -115,12 +102,9 @@ async fn with_30_percent_of_entries_throttled_every_record_arrives_once_in_key_o
 #[tokio::test]
 async fn when_throttling_outlasts_the_retries_the_run_fails_and_the_cursor_holds() {
     // GIVEN a stream that throttles every entry
-    let server = KinesisStandIn::start(Faults {
-        fail_fraction: 1.0,
-        ..Faults::default()
-    })
-    .await
-    .unwrap();
+    let server = KinesisStandIn::start(Faults::with(|f| f.fail_fraction = 1.0))
+        .await
+        .unwrap();
     let sink = sink(&server);
     let store = MemoryCursorStore::default();
     store_cursor(&store, &id_of(99)).await;

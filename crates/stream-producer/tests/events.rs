@@ -7,6 +7,7 @@ use ks_producer::config::Overrides;
 use ks_producer::synthetic::id_of;
 use ks_sources::file::FileCursorStore;
 use ks_sources::kinesis::KinesisSink;
+use ks_testkit::With as _;
 use ks_testkit::kinesis::{Faults, KinesisStandIn};
 use ks_testkit::local_sdk_config;
 use lambda_runtime::{Context, LambdaEvent};
@@ -132,12 +133,9 @@ async fn the_scheduler_input_narrows_the_budget() {
 
 #[tokio::test]
 async fn a_stream_that_keeps_throttling_fails_the_invocation_and_holds_the_cursor() {
-    let server = KinesisStandIn::start(Faults {
-        fail_fraction: 1.0,
-        ..Faults::default()
-    })
-    .await
-    .unwrap();
+    let server = KinesisStandIn::start(Faults::with(|f| f.fail_fraction = 1.0))
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let state = state(
         &server,
@@ -206,11 +204,10 @@ async fn under_30_percent_entry_throttling_retries_last_while_time_remains_and_f
 {
     // GIVEN a stream that throttles 30% of entries at random, and a scheduled producer putting
     // 2,000 posts an invocation with the default attempt limit (backoffs shortened for speed)
-    let server = KinesisStandIn::start(Faults {
-        fail_fraction: 0.3,
-        seed: 30,
-        ..Faults::default()
-    })
+    let server = KinesisStandIn::start(Faults::with(|f| {
+        f.fail_fraction = 0.3;
+        f.seed = 30;
+    }))
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();

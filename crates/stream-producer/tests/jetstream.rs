@@ -16,6 +16,7 @@ use std::sync::atomic::Ordering::SeqCst;
 use std::time::{Duration, Instant};
 
 use aws_sdk_dynamodb::types::AttributeValue;
+use ks_testkit::With as _;
 use ks_testkit::emulator::{Killed, Moto};
 use ks_testkit::jetstream::{Faults, Live, Network, StandIn};
 use ks_testkit::kinesis::{self, KinesisStandIn};
@@ -328,11 +329,10 @@ async fn connections_the_server_closes_lose_nothing_within_or_across_invocations
         f,
         _dir,
     } = Given {
-        jetstream: Faults {
-            close_first_connections: 5,
-            close_after_frames: 60,
-            ..Faults::default()
-        },
+        jetstream: Faults::with(|f| {
+            f.close_first_connections = 5;
+            f.close_after_frames = 60;
+        }),
         ..Given::default()
     }
     .start(&net, &[("JETSTREAM_REPLAY_MS", "300".into())])
@@ -431,15 +431,9 @@ async fn a_switch_to_a_fallback_instance_with_a_skewed_clock_loses_nothing() {
     let net = Network::new();
     let mut expected = net.backlog(300, Duration::from_millis(50), Duration::from_millis(5));
     let live = net.live(Duration::from_millis(10));
-    let b = StandIn::start(
-        net.clone(),
-        Faults {
-            skew_us: -300_000,
-            ..Faults::default()
-        },
-    )
-    .await
-    .unwrap();
+    let b = StandIn::start(net.clone(), Faults::with(|f| f.skew_us = -300_000))
+        .await
+        .unwrap();
     let World {
         jetstream: a,
         kinesis,
@@ -569,12 +563,11 @@ async fn garbage_and_oversize_frames_are_counted_and_never_fatal() {
         f,
         _dir,
     } = Given {
-        jetstream: Faults {
-            garbage_every: 5,
-            oversize_every: 7,
-            ping_every: Duration::from_millis(100),
-            ..Faults::default()
-        },
+        jetstream: Faults::with(|f| {
+            f.garbage_every = 5;
+            f.oversize_every = 7;
+            f.ping_every = Duration::from_millis(100);
+        }),
         ..Given::default()
     }
     .start(&net, &[("JETSTREAM_MAX_FRAME_BYTES", "4096".into())])
@@ -616,11 +609,10 @@ async fn a_stalled_server_is_given_up_within_the_budget_and_what_was_read_is_del
         f,
         _dir,
     } = Given {
-        jetstream: Faults {
-            stall_after_frames: 150,
-            ping_every: Duration::from_millis(100),
-            ..Faults::default()
-        },
+        jetstream: Faults::with(|f| {
+            f.stall_after_frames = 150;
+            f.ping_every = Duration::from_millis(100);
+        }),
         timeout: Duration::from_secs(8),
         ..Given::default()
     }

@@ -3,22 +3,11 @@
 use stream_producer::ProducerConfig;
 
 /// `(variable, default)` for each row of the README's settings table whose default is a single
-/// literal value.
+/// literal value, but `RUST_LOG`.
 fn documented_defaults() -> Vec<(String, String)> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../stream-producer/README.md");
     let readme = std::fs::read_to_string(path).expect("the stream-producer README");
-    readme
-        .lines()
-        .filter(|l| l.starts_with("| `"))
-        .filter_map(|row| {
-            let cells: Vec<&str> = row.split('|').map(str::trim).collect();
-            let var = cells.get(1)?.trim_matches('`');
-            let default = cells.get(2)?;
-            let literal = default.strip_prefix('`')?.strip_suffix('`')?;
-            let is_var = var.chars().all(|c| c.is_ascii_uppercase() || c == '_');
-            (is_var && !literal.contains(['`', '<'])).then(|| (var.to_owned(), literal.to_owned()))
-        })
-        .collect()
+    ks_testkit::readme::literal_defaults(readme.lines().filter(|l| l.starts_with("| `")), 25)
 }
 
 /// The other variables a setting needs to be read at all.
@@ -42,16 +31,9 @@ fn context(var: &str) -> Vec<(&'static str, &'static str)> {
 
 #[test]
 fn every_default_in_the_readme_is_the_codes_default() {
-    // GIVEN the README's table
+    // GIVEN the README's table (at least 25 rows)
     let rows = documented_defaults();
-    assert!(
-        rows.len() >= 25,
-        "the table was not found or changed shape: {rows:?}"
-    );
     for (var, default) in rows {
-        if var == "RUST_LOG" {
-            continue; // read by the log filter, not the config
-        }
         let base = context(&var);
         let unset = ProducerConfig::from_lookup(ks_kernel::env::fixed(&base)).unwrap();
         // WHEN the variable is set to its documented default

@@ -47,3 +47,60 @@ pub fn user_command(binary: &str) -> Command {
     local_credentials(&mut cmd);
     cmd
 }
+
+/// An awsJson1_1 error as Comprehend and Kinesis send it: `__type` and `message` in the body,
+/// the type again in `x-amzn-errortype`.
+pub fn json_error(
+    status: axum::http::StatusCode,
+    kind: &str,
+    message: impl Into<String>,
+) -> axum::response::Response {
+    use axum::http::HeaderValue;
+    use axum::response::IntoResponse as _;
+    let body = serde_json::json!({"__type": kind, "message": message.into()});
+    let mut resp = (status, body.to_string()).into_response();
+    let headers = resp.headers_mut();
+    headers.insert(
+        "content-type",
+        HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    if let Ok(v) = HeaderValue::from_str(kind) {
+        headers.insert("x-amzn-errortype", v);
+    }
+    resp
+}
+
+/// The awsJson1_1 envelope, checked in the order the services check it before reading a body:
+/// the operation `target` in `X-Amz-Target`, the JSON content type, a signature. `Err` holds
+/// the error type and message to answer with (HTTP 400).
+pub fn check_json_envelope(
+    headers: &axum::http::HeaderMap,
+    target: &str,
+) -> Result<(), (&'static str, String)> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    };
+    let sent = header("x-amz-target");
+    if sent != target {
+        return Err((
+            "UnknownOperationException",
+            format!("unsupported target {sent:?}"),
+        ));
+    }
+    if !header("content-type").starts_with("application/x-amz-json-1.1") {
+        return Err((
+            "SerializationException",
+            "expected application/x-amz-json-1.1".into(),
+        ));
+    }
+    if !headers.contains_key("authorization") {
+        return Err((
+            "MissingAuthenticationTokenException",
+            "request is not signed".into(),
+        ));
+    }
+    Ok(())
+}

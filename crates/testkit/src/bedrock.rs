@@ -10,7 +10,6 @@
 //! index, wrong types, `max_tokens` past a number of posts, access denied, and a post that trips
 //! the content filter.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -24,7 +23,10 @@ use axum::routing::post;
 use serde_json::{Value, json};
 
 use crate::comprehend::{keyword_label, label_scores};
-use crate::serve::{self, Server};
+use crate::serve;
+
+/// A running stand-in; it stops when dropped. Its URL is `AWS_ENDPOINT_URL_BEDROCK_RUNTIME`.
+pub type StandIn = serve::StandIn<Faults>;
 
 /// The characters one token is counted as, for `usage` (a common rule of thumb for English).
 pub const CHARS_PER_TOKEN: usize = 4;
@@ -73,43 +75,13 @@ impl Stats {
     }
 }
 
-struct Shared {
-    faults: Faults,
-    stats: Arc<Stats>,
-}
-
-/// A running stand-in; it stops when dropped.
-pub struct StandIn {
-    pub addr: SocketAddr,
-    pub stats: Arc<Stats>,
-    server: Server,
-}
-
-impl StandIn {
-    pub async fn start(faults: Faults) -> std::io::Result<Self> {
-        Self::bind(serve::loopback(), faults).await
+impl serve::Protocol for Faults {
+    type Stats = Stats;
+    fn router(self, stats: Arc<Stats>) -> Router {
+        Router::new()
+            .route("/model/{model_id}/converse", post(handle))
+            .with_state(serve::Shared::new(self, stats))
     }
-
-    pub async fn bind(addr: SocketAddr, faults: Faults) -> std::io::Result<Self> {
-        let stats = Arc::new(Stats::default());
-        let server = serve::http(addr, router(faults, stats.clone())).await?;
-        Ok(StandIn {
-            addr: server.addr,
-            stats,
-            server,
-        })
-    }
-
-    /// The endpoint URL to give the SDK (`AWS_ENDPOINT_URL_BEDROCK_RUNTIME`).
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
-}
-
-pub fn router(faults: Faults, stats: Arc<Stats>) -> Router {
-    Router::new()
-        .route("/model/{model_id}/converse", post(handle))
-        .with_state(Arc::new(Shared { faults, stats }))
 }
 
 /// An error as Bedrock sends it: the type in the header, the message in the body.
@@ -126,7 +98,7 @@ fn error(status: u16, kind: &str, message: impl Into<String>) -> Response {
 }
 
 async fn handle(
-    State(shared): State<Arc<Shared>>,
+    State(shared): State<Arc<serve::Shared<Faults>>>,
     Path(model_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -139,7 +111,13 @@ async fn handle(
     response
 }
 
-fn answer(shared: &Shared, n: u64, model_id: &str, headers: &HeaderMap, body: &[u8]) -> Response {
+fn answer(
+    shared: &serve::Shared<Faults>,
+    n: u64,
+    model_id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Response {
     let stats = &shared.stats;
     if let Err(why) = check_signed(headers) {
         stats.rejected.fetch_add(1, Ordering::SeqCst);

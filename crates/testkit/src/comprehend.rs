@@ -10,7 +10,6 @@
 //! result reached the right record.
 
 use std::borrow::Cow;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -24,7 +23,11 @@ use axum::routing::post;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::serve::{self, Server};
+use crate::aws;
+use crate::serve;
+
+/// A running stand-in; it stops when dropped. Its URL is `AWS_ENDPOINT_URL_COMPREHEND`.
+pub type StandIn = serve::StandIn<Faults>;
 
 /// The operation this server answers.
 pub const TARGET: &str = "Comprehend_20171127.BatchDetectSentiment";
@@ -72,60 +75,15 @@ pub struct Stats {
     seen_once: std::sync::Mutex<std::collections::HashSet<String>>,
 }
 
-impl Stats {
-    pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::SeqCst)
-    }
-    pub fn documents(&self) -> u64 {
-        self.documents.load(Ordering::SeqCst)
-    }
-    pub fn rejected(&self) -> u64 {
-        self.rejected.load(Ordering::SeqCst)
-    }
-    pub fn max_batch(&self) -> u64 {
-        self.max_batch.load(Ordering::SeqCst)
-    }
-}
+crate::counter_reads!(Stats: calls, documents, rejected, max_batch);
 
-struct Shared {
-    faults: Faults,
-    stats: Arc<Stats>,
-}
-
-/// A running stand-in; it stops when dropped.
-pub struct StandIn {
-    pub addr: SocketAddr,
-    pub stats: Arc<Stats>,
-    server: Server,
-}
-
-impl StandIn {
-    /// Starts on `127.0.0.1` with a free port.
-    pub async fn start(faults: Faults) -> std::io::Result<Self> {
-        Self::bind(serve::loopback(), faults).await
+impl serve::Protocol for Faults {
+    type Stats = Stats;
+    fn router(self, stats: Arc<Stats>) -> Router {
+        Router::new()
+            .route("/", post(handle))
+            .with_state(serve::Shared::new(self, stats))
     }
-
-    pub async fn bind(addr: SocketAddr, faults: Faults) -> std::io::Result<Self> {
-        let stats = Arc::new(Stats::default());
-        let server = serve::http(addr, router(faults, stats.clone())).await?;
-        Ok(StandIn {
-            addr: server.addr,
-            stats,
-            server,
-        })
-    }
-
-    /// The endpoint URL to give the SDK (`AWS_ENDPOINT_URL_COMPREHEND`).
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
-}
-
-/// The server's routes, for embedding.
-pub fn router(faults: Faults, stats: Arc<Stats>) -> Router {
-    Router::new()
-        .route("/", post(handle))
-        .with_state(Arc::new(Shared { faults, stats }))
 }
 
 #[derive(Deserialize)]
@@ -138,21 +96,11 @@ struct Request<'a> {
     language_code: Cow<'a, str>,
 }
 
-fn aws_error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
-    let body = json!({"__type": kind, "message": message.into()});
-    let mut resp = (status, body.to_string()).into_response();
-    let headers = resp.headers_mut();
-    headers.insert(
-        "content-type",
-        HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
-    if let Ok(v) = HeaderValue::from_str(kind) {
-        headers.insert("x-amzn-errortype", v);
-    }
-    resp
-}
-
-async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+async fn handle(
+    State(shared): State<Arc<serve::Shared<Faults>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
     let arrived = std::time::Instant::now();
     let faults = &shared.faults;
     let n = shared.stats.calls.fetch_add(1, Ordering::SeqCst) + 1;
@@ -186,48 +134,25 @@ fn precise_timers() {
     }
 }
 
+/// A request Comprehend refuses before any work: counted, and answered HTTP 400.
+fn reject(stats: &Stats, kind: &str, message: impl Into<String>) -> Response {
+    stats.rejected.fetch_add(1, Ordering::SeqCst);
+    aws::json_error(StatusCode::BAD_REQUEST, kind, message)
+}
+
 /// What Comprehend would answer this request: the checks in the order the service makes
 /// them, then the injected faults, then a score for every document.
-fn answer(shared: &Shared, n: u64, headers: &HeaderMap, body: &[u8]) -> Response {
+fn answer(shared: &serve::Shared<Faults>, n: u64, headers: &HeaderMap, body: &[u8]) -> Response {
     let stats = &shared.stats;
     let faults = &shared.faults;
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if target != TARGET {
-        stats.rejected.fetch_add(1, Ordering::SeqCst);
-        return aws_error(
-            StatusCode::BAD_REQUEST,
-            "UnknownOperationException",
-            format!("unsupported target {target:?}"),
-        );
-    }
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type.starts_with("application/x-amz-json-1.1") {
-        stats.rejected.fetch_add(1, Ordering::SeqCst);
-        return aws_error(
-            StatusCode::BAD_REQUEST,
-            "SerializationException",
-            "expected application/x-amz-json-1.1",
-        );
-    }
-    if !headers.contains_key("authorization") {
-        stats.rejected.fetch_add(1, Ordering::SeqCst);
-        return aws_error(
-            StatusCode::BAD_REQUEST,
-            "MissingAuthenticationTokenException",
-            "request is not signed",
-        );
+    if let Err((kind, message)) = aws::check_json_envelope(headers, TARGET) {
+        return reject(stats, kind, message);
     }
     if n <= faults.throttle_first
         || (faults.throttle_every > 0 && n.is_multiple_of(faults.throttle_every))
     {
         stats.throttled.fetch_add(1, Ordering::SeqCst);
-        return aws_error(
+        return aws::json_error(
             StatusCode::BAD_REQUEST,
             "ThrottlingException",
             "Rate exceeded",
@@ -235,7 +160,7 @@ fn answer(shared: &Shared, n: u64, headers: &HeaderMap, body: &[u8]) -> Response
     }
     if n <= faults.error_first || (faults.error_every > 0 && n.is_multiple_of(faults.error_every)) {
         stats.errors.fetch_add(1, Ordering::SeqCst);
-        return aws_error(
+        return aws::json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalServerException",
             "injected failure",
@@ -245,26 +170,19 @@ fn answer(shared: &Shared, n: u64, headers: &HeaderMap, body: &[u8]) -> Response
     let req: Request = match serde_json::from_slice(body) {
         Ok(r) => r,
         Err(e) => {
-            stats.rejected.fetch_add(1, Ordering::SeqCst);
-            return aws_error(
-                StatusCode::BAD_REQUEST,
-                "SerializationException",
-                e.to_string(),
-            );
+            return reject(stats, "SerializationException", e.to_string());
         }
     };
     if req.text_list.is_empty() {
-        stats.rejected.fetch_add(1, Ordering::SeqCst);
-        return aws_error(
-            StatusCode::BAD_REQUEST,
+        return reject(
+            stats,
             "InvalidRequestException",
             "TextList must not be empty",
         );
     }
     if req.text_list.len() > MAX_DOCUMENTS {
-        stats.rejected.fetch_add(1, Ordering::SeqCst);
-        return aws_error(
-            StatusCode::BAD_REQUEST,
+        return reject(
+            stats,
             "BatchSizeLimitExceededException",
             format!(
                 "{} documents; the limit is {MAX_DOCUMENTS}",
@@ -277,9 +195,8 @@ fn answer(shared: &Shared, n: u64, headers: &HeaderMap, body: &[u8]) -> Response
         .iter()
         .position(|t| t.len() > MAX_DOCUMENT_BYTES)
     {
-        stats.rejected.fetch_add(1, Ordering::SeqCst);
-        return aws_error(
-            StatusCode::BAD_REQUEST,
+        return reject(
+            stats,
             "TextSizeLimitExceededException",
             format!(
                 "document {i} is {} bytes; the limit is {MAX_DOCUMENT_BYTES}",
@@ -288,9 +205,8 @@ fn answer(shared: &Shared, n: u64, headers: &HeaderMap, body: &[u8]) -> Response
         );
     }
     if !LANGUAGES.contains(&&*req.language_code) {
-        stats.rejected.fetch_add(1, Ordering::SeqCst);
-        return aws_error(
-            StatusCode::BAD_REQUEST,
+        return reject(
+            stats,
             "UnsupportedLanguageException",
             format!("language {:?} is not supported", req.language_code),
         );

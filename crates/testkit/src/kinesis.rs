@@ -7,7 +7,6 @@
 //! every accepted record in arrival order so tests can check exactly-once and per-key order.
 //! <https://docs.aws.amazon.com/kinesis/latest/APIReference/API_PutRecords.html>
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,7 +22,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::serve::{self, Server};
+use crate::aws;
+use crate::serve;
 
 /// The operation this server answers.
 pub const TARGET: &str = "Kinesis_20131202.PutRecords";
@@ -66,81 +66,49 @@ pub struct Stats {
     pub errors: AtomicU64,
     pub rejected: AtomicU64,
     pub max_batch: AtomicU64,
+    /// Every accepted record, in arrival order.
+    stored: Mutex<Vec<Stored>>,
 }
 
-impl Stats {
-    pub fn calls(&self) -> u64 {
-        self.calls.load(Ordering::SeqCst)
-    }
-    pub fn entries(&self) -> u64 {
-        self.entries.load(Ordering::SeqCst)
-    }
-    pub fn failed_entries(&self) -> u64 {
-        self.failed_entries.load(Ordering::SeqCst)
-    }
-    pub fn rejected(&self) -> u64 {
-        self.rejected.load(Ordering::SeqCst)
-    }
-    pub fn max_batch(&self) -> u64 {
-        self.max_batch.load(Ordering::SeqCst)
-    }
-}
+crate::counter_reads!(Stats: calls, entries, failed_entries, rejected, max_batch);
 
 struct Shared {
     faults: Faults,
     stats: Arc<Stats>,
     rng: Mutex<fastrand::Rng>,
-    stored: Arc<Mutex<Vec<Stored>>>,
 }
 
-/// A running stand-in; it stops when dropped.
-pub struct KinesisStandIn {
-    pub addr: SocketAddr,
-    pub stats: Arc<Stats>,
-    stored: Arc<Mutex<Vec<Stored>>>,
-    server: Server,
-}
+/// A running stand-in; it stops when dropped. Its URL is `AWS_ENDPOINT_URL_KINESIS`.
+pub type KinesisStandIn = serve::StandIn<Faults>;
 
-impl KinesisStandIn {
-    /// Starts on `127.0.0.1` with a free port.
-    pub async fn start(faults: Faults) -> std::io::Result<Self> {
-        let stats = Arc::new(Stats::default());
-        let stored: Arc<Mutex<Vec<Stored>>> = Arc::default();
+impl serve::Protocol for Faults {
+    type Stats = Stats;
+    fn router(self, stats: Arc<Stats>) -> Router {
+        let faults = self;
         let shared = Arc::new(Shared {
             rng: Mutex::new(fastrand::Rng::with_seed(faults.seed)),
             faults,
-            stats: stats.clone(),
-            stored: stored.clone(),
+            stats,
         });
         // A full 5 MiB request is ~7 MB once base64 and JSON framing are added: above axum's
         // 2 MB default body limit, so the limit is raised and the real caps are checked below.
-        let app = Router::new()
+        Router::new()
             .route("/", post(handle))
             .layer(DefaultBodyLimit::max(4 * MAX_REQUEST_BYTES))
-            .with_state(shared);
-        let server = serve::http(serve::loopback(), app).await?;
-        Ok(KinesisStandIn {
-            addr: server.addr,
-            stats,
-            stored,
-            server,
-        })
+            .with_state(shared)
     }
+}
 
-    /// The endpoint URL to give the SDK (`AWS_ENDPOINT_URL_KINESIS`).
-    pub fn url(&self) -> String {
-        self.server.url()
-    }
-
+impl KinesisStandIn {
     /// Every accepted record, in arrival order.
     pub fn records(&self) -> Vec<Stored> {
-        self.stored.lock().expect("lock").clone()
+        self.stats.stored.lock().expect("lock").clone()
     }
 
     /// Takes the records accepted so far, in arrival order, and forgets them: a long run (a
     /// benchmark of gigabytes) checks them as they come instead of holding them all.
     pub fn drain_records(&self) -> Vec<Stored> {
-        std::mem::take(&mut *self.stored.lock().expect("lock"))
+        std::mem::take(&mut *self.stats.stored.lock().expect("lock"))
     }
 }
 
@@ -161,63 +129,23 @@ struct RequestEntry {
     explicit_hash_key: Option<String>,
 }
 
-fn aws_error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
-    let body = json!({"__type": kind, "message": message.into()});
-    let mut resp = (status, body.to_string()).into_response();
-    let headers = resp.headers_mut();
-    headers.insert(
-        "content-type",
-        HeaderValue::from_static("application/x-amz-json-1.1"),
-    );
-    if let Ok(v) = HeaderValue::from_str(kind) {
-        headers.insert("x-amzn-errortype", v);
-    }
-    resp
-}
-
 async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let stats = &shared.stats;
     let n = stats.calls.fetch_add(1, Ordering::SeqCst) + 1;
     let reject = |status, kind: &str, message: String| {
         stats.rejected.fetch_add(1, Ordering::SeqCst);
-        aws_error(status, kind, message)
+        aws::json_error(status, kind, message)
     };
 
-    let target = headers
-        .get("x-amz-target")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if target != TARGET {
-        return reject(
-            StatusCode::BAD_REQUEST,
-            "UnknownOperationException",
-            format!("unsupported target {target:?}"),
-        );
-    }
-    let content_type = headers
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    if !content_type.starts_with("application/x-amz-json-1.1") {
-        return reject(
-            StatusCode::BAD_REQUEST,
-            "SerializationException",
-            "expected application/x-amz-json-1.1".into(),
-        );
-    }
-    if !headers.contains_key("authorization") {
-        return reject(
-            StatusCode::BAD_REQUEST,
-            "MissingAuthenticationTokenException",
-            "request is not signed".into(),
-        );
+    if let Err((kind, message)) = aws::check_json_envelope(&headers, TARGET) {
+        return reject(StatusCode::BAD_REQUEST, kind, message);
     }
     if !shared.faults.latency.is_zero() {
         tokio::time::sleep(shared.faults.latency).await;
     }
     if shared.faults.error_every > 0 && n % shared.faults.error_every == 0 {
         stats.errors.fetch_add(1, Ordering::SeqCst);
-        return aws_error(
+        return aws::json_error(
             StatusCode::INTERNAL_SERVER_ERROR,
             "InternalFailure",
             "injected failure".to_owned(),
@@ -301,7 +229,7 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     let mut failed = 0;
     {
         let mut rng = shared.rng.lock().expect("lock");
-        let mut stored = shared.stored.lock().expect("lock");
+        let mut stored = shared.stats.stored.lock().expect("lock");
         for (data, partition_key, explicit_hash_key) in decoded {
             if rng.f64() < shared.faults.fail_fraction {
                 failed += 1;

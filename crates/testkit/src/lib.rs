@@ -12,6 +12,7 @@
 //! - [`kinesis`]: Kinesis `PutRecords` with injected partial failures.
 //! - [`mastodon`]: a Mastodon server's instance document and timelines, applying 4.5's
 //!   `timelines_access` settings as its controllers do.
+//! - [`readme`]: the READMEs' settings tables, for the tests that hold them to the code.
 //! - [`runtime_api`]: the Lambda Runtime API, so a function binary runs as Lambda runs it.
 //! - [`aws`]: the region and test credentials of every local endpoint, for SDK clients
 //!   ([`local_sdk_config!`]) and spawned binaries.
@@ -26,5 +27,22 @@ pub mod emulator;
 pub mod jetstream;
 pub mod kinesis;
 pub mod mastodon;
+pub mod readme;
 pub mod runtime_api;
 pub mod serve;
+
+/// A stand-in's faults as the default with a change, in one expression:
+/// `Faults::with(|f| f.throttle_every = 1)`. One copy of the struct-update set-up every fault
+/// test would otherwise spell out.
+pub trait With: Default {
+    fn with(change: impl FnOnce(&mut Self)) -> Self {
+        let mut value = Self::default();
+        change(&mut value);
+        value
+    }
+}
+
+impl With for bedrock::Faults {}
+impl With for comprehend::Faults {}
+impl With for jetstream::Faults {}
+impl With for kinesis::Faults {}

@@ -2,6 +2,7 @@
 //! its handle drops. One copy here, so each stand-in is only its protocol.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::Router;
 use axum::serve::ListenerExt as _;
@@ -105,4 +106,67 @@ pub fn port_arg() -> SocketAddr {
 pub async fn announce_until_interrupted(url: &str) -> std::io::Result<()> {
     println!("{url}");
     tokio::signal::ctrl_c().await
+}
+
+/// What makes a stand-in its own, implemented by its faults: the counters it keeps and the
+/// routes that answer. [`StandIn`] runs any of them, so start, bind and shutdown are written
+/// once.
+pub trait Protocol {
+    type Stats: Default;
+    fn router(self, stats: Arc<Self::Stats>) -> Router;
+}
+
+/// The state most stand-ins' handlers share: the faults to inject and the counters to keep.
+pub struct Shared<P: Protocol> {
+    pub faults: P,
+    pub stats: Arc<P::Stats>,
+}
+
+impl<P: Protocol> Shared<P> {
+    pub fn new(faults: P, stats: Arc<P::Stats>) -> Arc<Self> {
+        Arc::new(Shared { faults, stats })
+    }
+}
+
+/// A running stand-in: where it listens and what it saw; it stops when dropped.
+pub struct StandIn<P: Protocol> {
+    pub addr: SocketAddr,
+    pub stats: Arc<P::Stats>,
+    server: Server,
+}
+
+impl<P: Protocol> StandIn<P> {
+    /// Starts on `127.0.0.1` with a free port.
+    pub async fn start(faults: P) -> std::io::Result<Self> {
+        Self::bind(loopback(), faults).await
+    }
+
+    pub async fn bind(addr: SocketAddr, faults: P) -> std::io::Result<Self> {
+        let stats = Arc::<P::Stats>::default();
+        let server = http(addr, faults.router(stats.clone())).await?;
+        Ok(StandIn {
+            addr: server.addr,
+            stats,
+            server,
+        })
+    }
+
+    /// The endpoint URL to give the SDK or client.
+    pub fn url(&self) -> String {
+        self.server.url()
+    }
+}
+
+/// Reads of a stats struct's `AtomicU64` counters, one method each (`stats.calls()`).
+#[macro_export]
+macro_rules! counter_reads {
+    ($stats:ty: $($counter:ident),+ $(,)?) => {
+        impl $stats {
+            $(
+                pub fn $counter(&self) -> u64 {
+                    self.$counter.load(::std::sync::atomic::Ordering::SeqCst)
+                }
+            )+
+        }
+    };
 }

@@ -19,37 +19,35 @@
 //! - [`id_cmp`]: the record-id order is a total order.
 //! - [`util`]: input cutting and the JSON oracles the checks share.
 
-pub mod bedrock_answer;
-pub mod firehose_event;
-pub mod http_json_page;
-pub mod id_cmp;
-pub mod jetstream_frame;
-pub mod json_splice;
-pub mod kpl;
-pub mod link_header;
-pub mod mastodon_page;
-pub mod put_array;
-pub mod put_csv;
-pub mod put_jsonl;
-pub mod transform;
+/// Declares each target's module and lists it in [`TARGETS`] under its module's name: one list,
+/// so a new target cannot be declared and forgotten by the replay.
+macro_rules! targets {
+    ($($target:ident),+ $(,)?) => {
+        $(pub mod $target;)+
+
+        /// Every target by name, as `fuzz/Cargo.toml` names its binaries and the corpus its
+        /// folders.
+        pub const TARGETS: &[(&str, Check)] = &[$((stringify!($target), $target::check)),+];
+    };
+}
+
+targets!(
+    bedrock_answer,
+    firehose_event,
+    http_json_page,
+    id_cmp,
+    jetstream_frame,
+    json_splice,
+    kpl,
+    link_header,
+    mastodon_page,
+    put_array,
+    put_csv,
+    put_jsonl,
+    transform,
+);
+
 pub mod util;
 
 /// A target's check: panics when the input violates a property.
 pub type Check = fn(&[u8]);
-
-/// Every target by name, as `fuzz/Cargo.toml` names its binaries and the corpus its folders.
-pub const TARGETS: &[(&str, Check)] = &[
-    ("bedrock_answer", bedrock_answer::check),
-    ("firehose_event", firehose_event::check),
-    ("http_json_page", http_json_page::check),
-    ("id_cmp", id_cmp::check),
-    ("jetstream_frame", jetstream_frame::check),
-    ("json_splice", json_splice::check),
-    ("kpl", kpl::check),
-    ("link_header", link_header::check),
-    ("mastodon_page", mastodon_page::check),
-    ("put_array", put_array::check),
-    ("put_csv", put_csv::check),
-    ("put_jsonl", put_jsonl::check),
-    ("transform", transform::check),
-];

@@ -19,15 +19,14 @@ pub const LIMITS: [usize; 4] = [8, 40, 1_000, 1_048_576];
 
 pub fn check(data: &[u8]) {
     let mut input = Input::new(data);
-    let max = LIMITS[usize::from(input.byte() % LIMITS.len() as u8)];
-    let capacity = 1 + usize::from(input.byte() % 16);
+    let (max, capacity) = limit_and_buffer(&mut input);
     let text = input.rest();
-    let items = read_all(&mut JsonArray::new(text, max));
-    let small = read_all(&mut JsonArray::new(
-        BufReader::with_capacity(capacity, text),
-        max,
-    ));
-    assert_eq!(items, small, "a {capacity}-byte buffer reads otherwise");
+    let items = read_both_ways(
+        text,
+        capacity,
+        |r| JsonArray::new(r, max),
+        |r| JsonArray::new(r, max),
+    );
     let mut last_line = 0;
     for (i, item) in items.iter().enumerate() {
         let line = match item {
@@ -85,6 +84,31 @@ fn oracle(text: &[u8], max: usize) -> Option<Vec<String>> {
 }
 
 /// Every item a reader yields; I/O never fails on a byte slice.
+/// The record limit and the read buffer's size (1 to 16 bytes) the input picks, from its next
+/// two bytes.
+pub fn limit_and_buffer(input: &mut Input) -> (usize, usize) {
+    let max = LIMITS[usize::from(input.byte() % LIMITS.len() as u8)];
+    let capacity = 1 + usize::from(input.byte() % 16);
+    (max, capacity)
+}
+
+/// The items read from `text` whole, after checking that reading it through a `capacity`-byte
+/// buffer gives the same: a reader's answer must not depend on how its input arrives.
+pub fn read_both_ways<'a, W: ReadItems, S: ReadItems>(
+    text: &'a [u8],
+    capacity: usize,
+    whole: impl FnOnce(&'a [u8]) -> W,
+    small: impl FnOnce(BufReader<&'a [u8]>) -> S,
+) -> Vec<Item> {
+    let items = read_all(&mut whole(text));
+    let through_small = read_all(&mut small(BufReader::with_capacity(capacity, text)));
+    assert_eq!(
+        items, through_small,
+        "a {capacity}-byte buffer reads otherwise"
+    );
+    items
+}
+
 pub fn read_all(r: &mut dyn ReadItems) -> Vec<Item> {
     std::iter::from_fn(|| {
         r.next_item()

@@ -8,12 +8,11 @@
 //! each of the columns `a`, `b`, `c`, `d`, `e`), then the CSV.
 
 use std::collections::HashMap;
-use std::io::BufReader;
 
 use ks_backfill::csv::{ColumnType, CsvReader, Schema, is_json_number};
 use ks_backfill::format::Item;
 
-use crate::put_array::{LIMITS, assert_transform_reads, read_all};
+use crate::put_array::{assert_transform_reads, limit_and_buffer, read_both_ways};
 use crate::util::{Input, json_string, serde_accepts, serde_member_list};
 
 const TYPES: [Option<ColumnType>; 8] = [
@@ -29,8 +28,7 @@ const TYPES: [Option<ColumnType>; 8] = [
 
 pub fn check(data: &[u8]) {
     let mut input = Input::new(data);
-    let max = LIMITS[usize::from(input.byte() % LIMITS.len() as u8)];
-    let capacity = 1 + usize::from(input.byte() % 16);
+    let (max, capacity) = limit_and_buffer(&mut input);
     let bits = u16::from_le_bytes([input.byte(), input.byte()]);
     let schema: HashMap<String, ColumnType> = ["a", "b", "c", "d", "e"]
         .iter()
@@ -41,13 +39,12 @@ pub fn check(data: &[u8]) {
         .collect();
     let schema = Schema(schema);
     let text = input.rest();
-    let items = read_all(&mut CsvReader::new(text, Some(schema.clone()), max));
-    let small = read_all(&mut CsvReader::new(
-        BufReader::with_capacity(capacity, text),
-        Some(schema.clone()),
-        max,
-    ));
-    assert_eq!(items, small, "a {capacity}-byte buffer reads otherwise");
+    let items = read_both_ways(
+        text,
+        capacity,
+        |r| CsvReader::new(r, Some(schema.clone()), max),
+        |r| CsvReader::new(r, Some(schema.clone()), max),
+    );
 
     // The rows as the csv crate splits them (the reader's own parser: the oracle is about what
     // becomes of each row, not about CSV quoting).

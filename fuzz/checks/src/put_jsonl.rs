@@ -3,25 +3,22 @@
 //! on the same line numbers, whatever the read buffer's size; every record it yields is one
 //! the transform reads as an object.
 
-use std::io::BufReader;
-
 use ks_backfill::format::Item;
 use ks_backfill::jsonl::JsonLines;
 
-use crate::put_array::{LIMITS, assert_transform_reads, read_all};
+use crate::put_array::{assert_transform_reads, limit_and_buffer, read_both_ways};
 use crate::util::Input;
 
 pub fn check(data: &[u8]) {
     let mut input = Input::new(data);
-    let max = LIMITS[usize::from(input.byte() % LIMITS.len() as u8)];
-    let capacity = 1 + usize::from(input.byte() % 16);
+    let (max, capacity) = limit_and_buffer(&mut input);
     let text = input.rest();
-    let items = read_all(&mut JsonLines::new(text, max));
-    let small = read_all(&mut JsonLines::new(
-        BufReader::with_capacity(capacity, text),
-        max,
-    ));
-    assert_eq!(items, small, "a {capacity}-byte buffer reads otherwise");
+    let items = read_both_ways(
+        text,
+        capacity,
+        |r| JsonLines::new(r, max),
+        |r| JsonLines::new(r, max),
+    );
     assert_eq!(
         summarise(&items),
         oracle(text, max),

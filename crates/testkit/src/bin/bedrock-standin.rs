@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use ks_testkit::With as _;
 use ks_testkit::bedrock::{Faults, StandIn};
 use ks_testkit::serve;
 
@@ -15,11 +16,10 @@ async fn main() -> std::io::Result<()> {
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0)
     };
-    let faults = Faults {
-        throttle_first: var("STANDIN_THROTTLE_FIRST"),
-        latency: Duration::from_millis(var("STANDIN_LATENCY_MS")),
-        ..Faults::default()
-    };
+    let faults = Faults::with(|f| {
+        f.throttle_first = var("STANDIN_THROTTLE_FIRST");
+        f.latency = Duration::from_millis(var("STANDIN_LATENCY_MS"));
+    });
     let standin = StandIn::bind(serve::port_arg(), faults).await?;
     serve::announce_until_interrupted(&standin.url()).await
 }

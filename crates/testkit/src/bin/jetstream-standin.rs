@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use ks_testkit::With as _;
 use ks_testkit::jetstream::{Faults, Network, StandIn};
 use ks_testkit::serve;
 
@@ -12,10 +13,7 @@ async fn main() -> std::io::Result<()> {
     let net = Network::new();
     net.backlog(500, Duration::from_millis(100), Duration::from_millis(10));
     let _live = net.live(Duration::from_millis(50));
-    let faults = Faults {
-        ping_every: Duration::from_secs(1),
-        ..Faults::default()
-    };
+    let faults = Faults::with(|f| f.ping_every = Duration::from_secs(1));
     let standin = StandIn::bind(serve::port_arg(), net, faults).await?;
     serve::announce_until_interrupted(&standin.url()).await
 }
