@@ -86,12 +86,14 @@ pub fn open(key: &str, bytes: Vec<u8>) -> Result<Body, ObjectError> {
                 })?;
             Ok(Body::Lines(out))
         }
-        Format::Parquet => parquet::decode(&bytes)
-            .map(Body::Rows)
-            .map_err(|e| ObjectError::Parquet {
-                key: key.to_owned(),
-                reason: e.to_string(),
-            }),
+        Format::Parquet => {
+            parquet::decode(&bytes)
+                .map(Body::Rows)
+                .map_err(|e| ObjectError::Parquet {
+                    key: key.to_owned(),
+                    reason: e.to_string(),
+                })
+        }
     }
 }
 
@@ -269,7 +271,11 @@ mod tests {
             assert_eq!(written_at_ms(key), Some(at), "{key}");
         }
         // AND other keys have no write time
-        for key in ["purge/state.json", "x", "2026/03/07/09/é-1-2026-03-07-09-05-04-0000"] {
+        for key in [
+            "purge/state.json",
+            "x",
+            "2026/03/07/09/é-1-2026-03-07-09-05-04-0000",
+        ] {
             assert_eq!(written_at_ms(key), None, "{key}");
         }
     }
@@ -294,7 +300,12 @@ mod tests {
             "{\"id\":\"keep2\"}\n"
         );
         // WHEN one is deleted
-        let out = filter("k", Body::Lines(body.as_bytes().to_vec()), &rules_deleting("gone")).unwrap();
+        let out = filter(
+            "k",
+            Body::Lines(body.as_bytes().to_vec()),
+            &rules_deleting("gone"),
+        )
+        .unwrap();
         // THEN the others are there, unchanged, in order
         let want = concat!(
             "{\"id\":\"keep1\",  \"n\":12345678901234567890123,\"t\":\"a\\u00e9\"}\n",
@@ -304,7 +315,12 @@ mod tests {
         assert_eq!(out.bytes.as_deref(), Some(want.as_bytes()));
         assert_eq!((out.kept, out.deleted), (3, 1));
         // AND an object nothing is taken from is left alone
-        let untouched = filter("k", Body::Lines(want.as_bytes().to_vec()), &rules_deleting("gone")).unwrap();
+        let untouched = filter(
+            "k",
+            Body::Lines(want.as_bytes().to_vec()),
+            &rules_deleting("gone"),
+        )
+        .unwrap();
         assert_eq!(untouched.bytes, None);
     }
 
@@ -332,16 +348,30 @@ mod tests {
         let file = parquet::encode(ndjson.as_bytes()).unwrap().parquet.unwrap();
         let key = "data/2026/01/01/00/s-1-2026-01-01-00-00-00-00000000-0000-0000-0000-000000000000.parquet";
         // WHEN one is deleted
-        let out = filter(key, open(key, file.clone()).unwrap(), &rules_deleting("at://d/app.bsky.feed.post/b")).unwrap();
+        let out = filter(
+            key,
+            open(key, file.clone()).unwrap(),
+            &rules_deleting("at://d/app.bsky.feed.post/b"),
+        )
+        .unwrap();
         // THEN the file holds the other row with the same values
-        let Body::Rows(before) = open(key, file).unwrap() else { panic!() };
-        let Body::Rows(after) = open(key, out.bytes.unwrap()).unwrap() else { panic!() };
+        let Body::Rows(before) = open(key, file).unwrap() else {
+            panic!()
+        };
+        let Body::Rows(after) = open(key, out.bytes.unwrap()).unwrap() else {
+            panic!()
+        };
         assert_eq!(after, vec![before[0].clone()]);
     }
 
     #[test]
     fn an_object_whose_every_record_goes_becomes_empty() {
-        let out = filter("k", Body::Lines(b"{\"id\":\"a\"}\n".to_vec()), &rules_deleting("a")).unwrap();
+        let out = filter(
+            "k",
+            Body::Lines(b"{\"id\":\"a\"}\n".to_vec()),
+            &rules_deleting("a"),
+        )
+        .unwrap();
         assert_eq!(out.bytes, Some(Vec::new()));
     }
 }

@@ -123,12 +123,14 @@ impl Keys<'_> {
     }
 
     fn created_ms(&self, id: &str) -> Option<i64> {
-        created_micros(id).map(|us| (us / 1_000) as i64).or_else(|| {
-            let at = self.created_at.as_deref()?;
-            chrono::DateTime::parse_from_rfc3339(at)
-                .ok()
-                .map(|t| t.timestamp_millis())
-        })
+        created_micros(id)
+            .map(|us| (us / 1_000) as i64)
+            .or_else(|| {
+                let at = self.created_at.as_deref()?;
+                chrono::DateTime::parse_from_rfc3339(at)
+                    .ok()
+                    .map(|t| t.timestamp_millis())
+            })
     }
 }
 
@@ -209,7 +211,7 @@ pub struct Watched {
     pub applied: bool,
 }
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, Hash)]
 #[serde(rename_all = "snake_case")]
 pub enum WatchedKind {
     Delete,
@@ -298,7 +300,11 @@ mod tests {
     #[test]
     fn a_tid_decodes_to_its_creation_time() {
         // GIVEN TIDs made from known times and clock ids
-        for (us, clock) in [(1_725_911_162_329_308u64, 0u64), (1_700_000_000_000_000, 1023), (1, 5)] {
+        for (us, clock) in [
+            (1_725_911_162_329_308u64, 0u64),
+            (1_700_000_000_000_000, 1023),
+            (1, 5),
+        ] {
             let value = (us << TID_CLOCK_BITS) | clock;
             let tid: String = (0..TID_LEN)
                 .rev()
@@ -308,7 +314,13 @@ mod tests {
             assert_eq!(tid_micros(&tid), Some(us), "{tid}");
         }
         // AND anything else is not a TID
-        for bad in ["", "3l3qo2vuowo2", "3l3qo2vuowo2bb", "zzzzzzzzzzzzz", "3L3QO2VUOWO2B"] {
+        for bad in [
+            "",
+            "3l3qo2vuowo2",
+            "3l3qo2vuowo2bb",
+            "zzzzzzzzzzzzz",
+            "3L3QO2VUOWO2B",
+        ] {
             assert_eq!(tid_micros(bad), None, "{bad}");
         }
     }
@@ -338,15 +350,34 @@ mod tests {
         ] {
             rules.add(&keys(line).change(&statuses).unwrap());
         }
-        rules.add(&keys(r#"{"op":"update","id":"at://d3/p/b","did":"d3","time_us":20}"#).edit().unwrap());
+        rules.add(
+            &keys(r#"{"op":"update","id":"at://d3/p/b","did":"d3","time_us":20}"#)
+                .edit()
+                .unwrap(),
+        );
         // THEN each line goes for its reason, or stays
         let cases = [
-            (r#"{"id":"at://d1/app.bsky.feed.post/a","did":"d1","time_us":1}"#, Some(Reason::Deleted)),
-            (r#"{"id":"at://d1/app.bsky.feed.post/z","did":"d1","time_us":1}"#, None),
+            (
+                r#"{"id":"at://d1/app.bsky.feed.post/a","did":"d1","time_us":1}"#,
+                Some(Reason::Deleted),
+            ),
+            (
+                r#"{"id":"at://d1/app.bsky.feed.post/z","did":"d1","time_us":1}"#,
+                None,
+            ),
             (r#"{"id":"x","did":"d2","time_us":1}"#, Some(Reason::Purged)),
-            (r#"{"id":"at://d3/p/b","did":"d3","time_us":10}"#, Some(Reason::Superseded)),
-            (r#"{"id":"at://d3/p/b","did":"d3","time_us":20,"op":"update"}"#, None),
-            (r#"{"id":"at://d3/p/b","did":"d3","time_us":30,"op":"update"}"#, None),
+            (
+                r#"{"id":"at://d3/p/b","did":"d3","time_us":10}"#,
+                Some(Reason::Superseded),
+            ),
+            (
+                r#"{"id":"at://d3/p/b","did":"d3","time_us":20,"op":"update"}"#,
+                None,
+            ),
+            (
+                r#"{"id":"at://d3/p/b","did":"d3","time_us":30,"op":"update"}"#,
+                None,
+            ),
             (r#"{"text":"no id at all"}"#, None),
         ];
         for (line, want) in cases {
@@ -358,11 +389,26 @@ mod tests {
     fn only_the_configured_statuses_purge_and_a_reactivation_never_does() {
         let statuses = vec!["deleted".to_owned(), "takendown".to_owned()];
         for (line, purges) in [
-            (r#"{"op":"account","did":"d","active":false,"status":"deleted","time_us":1}"#, true),
-            (r#"{"op":"account","did":"d","active":false,"status":"suspended","time_us":1}"#, false),
-            (r#"{"op":"account","did":"d","active":false,"status":"deactivated","time_us":1}"#, false),
-            (r#"{"op":"account","did":"d","active":true,"time_us":1}"#, false),
-            (r#"{"op":"account","did":"","active":false,"status":"deleted","time_us":1}"#, false),
+            (
+                r#"{"op":"account","did":"d","active":false,"status":"deleted","time_us":1}"#,
+                true,
+            ),
+            (
+                r#"{"op":"account","did":"d","active":false,"status":"suspended","time_us":1}"#,
+                false,
+            ),
+            (
+                r#"{"op":"account","did":"d","active":false,"status":"deactivated","time_us":1}"#,
+                false,
+            ),
+            (
+                r#"{"op":"account","did":"d","active":true,"time_us":1}"#,
+                false,
+            ),
+            (
+                r#"{"op":"account","did":"","active":false,"status":"deleted","time_us":1}"#,
+                false,
+            ),
         ] {
             assert_eq!(keys(line).change(&statuses).is_some(), purges, "{line}");
         }

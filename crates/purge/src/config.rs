@@ -1,0 +1,165 @@
+//! The purge's settings, read once from the environment (the Lambda) or given by the command
+//! line (`kinesis-sentiment purge`); a bad value stops the start with an error naming the
+//! variable.
+
+use std::time::Duration;
+
+use ks_kernel::env::{ConfigError, Env};
+
+/// The deletions area's prefix: the transform's `area` partition key (`deletions`).
+pub const DEFAULT_DELETIONS_PREFIX: &str = "deletions/";
+/// The stack's data prefix (`data/`, before `YYYY/MM/DD/HH/`).
+pub const DEFAULT_DATA_PREFIX: &str = "data/";
+/// Where the purge keeps what it remembers between runs.
+pub const DEFAULT_STATE_KEY: &str = "purge/state.json";
+/// Account statuses whose posts are removed: a deleted account, and one the network took down.
+/// `suspended` and `deactivated` can end (the account comes back with its posts), so they are
+/// hidden by the `posts_live` view and not removed.
+pub const DEFAULT_ACCOUNT_STATUSES: &str = "deleted,takendown";
+/// See [`PurgeSettings::creation_skew`].
+pub const DEFAULT_CREATION_SKEW: Duration = Duration::from_secs(10 * 60);
+/// See [`PurgeSettings::watch`].
+pub const DEFAULT_WATCH: Duration = Duration::from_secs(48 * 3_600);
+/// See [`PurgeSettings::pending_alarm`].
+pub const DEFAULT_PENDING_ALARM: Duration = Duration::from_secs(6 * 3_600);
+
+/// What the engine needs to know of the bucket's layout and its policy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PurgeSettings {
+    /// Where posts are (`data/` on the stack; empty for a local output directory).
+    pub data_prefix: String,
+    /// Where deletion and account records are.
+    pub deletions_prefix: String,
+    /// Prefixes under the data prefix that are not posts (the local layout's other areas).
+    pub not_data: Vec<String>,
+    pub state_key: String,
+    pub account_statuses: Vec<String>,
+    /// How long before a post's creation (its TID or `created_at`) an object may have been
+    /// named and still hold it: clocks differ.
+    pub creation_skew: Duration,
+    /// How long each change keeps being checked against new objects, so a copy of a deleted
+    /// post that arrives late (a producer's replay) goes too.
+    pub watch: Duration,
+    /// A deletion still waiting for its post for longer than this counts in
+    /// `DeletionsPendingTooLong` (the stack's alarm).
+    pub pending_alarm: Duration,
+}
+
+impl PurgeSettings {
+    /// The layout `make demo` and `kinesis-sentiment firehose` write: posts at the top, every
+    /// other area in its folder.
+    pub fn local() -> Self {
+        PurgeSettings {
+            data_prefix: String::new(),
+            not_data: vec![
+                DEFAULT_DELETIONS_PREFIX.to_owned(),
+                "processing-failed/".to_owned(),
+                "format-conversion-failed/".to_owned(),
+                "purge/".to_owned(),
+            ],
+            ..Self::stack()
+        }
+    }
+
+    /// The stack's layout and policy, every setting at its default.
+    pub fn stack() -> Self {
+        PurgeSettings {
+            data_prefix: DEFAULT_DATA_PREFIX.to_owned(),
+            deletions_prefix: DEFAULT_DELETIONS_PREFIX.to_owned(),
+            not_data: Vec::new(),
+            state_key: DEFAULT_STATE_KEY.to_owned(),
+            account_statuses: split(DEFAULT_ACCOUNT_STATUSES),
+            creation_skew: DEFAULT_CREATION_SKEW,
+            watch: DEFAULT_WATCH,
+            pending_alarm: DEFAULT_PENDING_ALARM,
+        }
+    }
+
+    /// Reads `DATA_PREFIX`, `DELETIONS_PREFIX`, `STATE_KEY` and the `PURGE_*` variables.
+    pub fn from_env<F: Fn(&str) -> Option<String>>(env: &Env<'_, F>) -> Result<Self, ConfigError> {
+        let d = Self::stack();
+        let prefix = |var: &'static str, default: &str| -> Result<String, ConfigError> {
+            let v = env.get(var).unwrap_or_else(|| default.to_owned());
+            if v.starts_with('/') || (!v.is_empty() && !v.ends_with('/')) {
+                return Err(env.invalid(var, "a key prefix: no leading '/', ending in '/'"));
+            }
+            Ok(v)
+        };
+        let statuses = split(
+            &env.get("PURGE_ACCOUNT_STATUSES")
+                .unwrap_or_else(|| DEFAULT_ACCOUNT_STATUSES.to_owned()),
+        );
+        Ok(PurgeSettings {
+            data_prefix: prefix("DATA_PREFIX", &d.data_prefix)?,
+            deletions_prefix: prefix("DELETIONS_PREFIX", &d.deletions_prefix)?,
+            not_data: Vec::new(),
+            state_key: env.get("STATE_KEY").unwrap_or(d.state_key),
+            account_statuses: statuses,
+            creation_skew: minutes(
+                env,
+                "PURGE_CREATION_SKEW_MINUTES",
+                d.creation_skew,
+                0..=1_440,
+            )?,
+            watch: hours(env, "PURGE_WATCH_HOURS", d.watch, 1..=24 * 30)?,
+            pending_alarm: hours(
+                env,
+                "PURGE_PENDING_ALARM_HOURS",
+                d.pending_alarm,
+                1..=24 * 30,
+            )?,
+        })
+    }
+}
+
+fn split(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+fn minutes<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+    var: &'static str,
+    default: Duration,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Duration, ConfigError> {
+    let n = env.number(var, default.as_secs() / 60, range)?;
+    Ok(Duration::from_secs(n * 60))
+}
+
+fn hours<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+    var: &'static str,
+    default: Duration,
+    range: std::ops::RangeInclusive<u64>,
+) -> Result<Duration, ConfigError> {
+    let n = env.number(var, default.as_secs() / 3_600, range)?;
+    Ok(Duration::from_secs(n * 3_600))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_and_bad_values_name_the_variable() {
+        // GIVEN nothing set THEN the stack's layout and policy
+        let s = PurgeSettings::from_env(&Env(&ks_kernel::env::fixed(&[]))).unwrap();
+        assert_eq!(s, PurgeSettings::stack());
+        assert_eq!(s.account_statuses, ["deleted", "takendown"]);
+        // AND each bad value is refused by name
+        for (var, value) in [
+            ("DATA_PREFIX", "/data/"),
+            ("DELETIONS_PREFIX", "deletions"),
+            ("PURGE_WATCH_HOURS", "0"),
+            ("PURGE_PENDING_ALARM_HOURS", "x"),
+            ("PURGE_CREATION_SKEW_MINUTES", "100000"),
+        ] {
+            let err =
+                PurgeSettings::from_env(&Env(&ks_kernel::env::fixed(&[(var, value)]))).unwrap_err();
+            assert_eq!(err.var, var);
+        }
+    }
+}
