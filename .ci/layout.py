@@ -33,7 +33,7 @@ TESTKIT = "ks-testkit"
 # The packages built alone (`cargo build -p`, and `cargo run -p` under `cargo lambda watch`):
 # each must resolve every third-party crate with the features `cargo test --workspace` gives it,
 # or the AWS SDK is compiled once per feature set (see crates/workspace-hack/Cargo.toml).
-BUILT_ALONE = ["kinesis-sentiment", "ks-testkit", "stream-producer", "firehose-transform"]
+BUILT_ALONE = ["kinesis-sentiment", "ks-testkit", "stream-producer", "firehose-transform", "deletion-purge"]
 
 
 def matches(rule, name):
