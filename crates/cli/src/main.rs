@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use ks_cli::commands::{self, demo::DemoArgs, report::ReportArgs};
+use ks_cli::commands::{self, demo::DemoArgs, purge::PurgeArgs, report::ReportArgs};
 
 #[derive(Parser)]
 #[command(
@@ -30,6 +30,10 @@ enum Command {
     /// Read a Firehose output (a directory, or s3://bucket/prefix) and write a self-contained
     /// HTML report.
     Report(ReportArgs),
+    /// Apply the deletions in an output directory: remove every deleted post, every post of a
+    /// deleted or taken-down account and every earlier version of an edited post, atomically
+    /// per object, everything else byte for byte (the deletion-purge Lambda's engine).
+    Purge(PurgeArgs),
     /// Backfill files (CSV, JSON Lines, JSON arrays; local, stdin or S3) into a Kinesis stream.
     #[cfg(feature = "aws")]
     Put(commands::put::PutArgs),
@@ -55,6 +59,7 @@ fn main() -> ExitCode {
         #[cfg(feature = "aws")]
         Command::Firehose(args) => runtime.block_on(commands::firehose::main(*args)),
         Command::Report(args) => runtime.block_on(commands::report::main(args)),
+        Command::Purge(args) => runtime.block_on(commands::purge::main(args)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -12,7 +12,7 @@ use ks_cli::report;
 use ks_firehose_local::bucket::{LocalBucket, Output, parse_key};
 use ks_firehose_local::firehose::codes;
 use ks_firehose_local::output::OutputFormat;
-use ks_producer::synthetic::{id_of, posts_at_rate};
+use ks_producer::synthetic::{deleted_by, id_of, items_at_rate};
 
 fn options(out: &std::path::Path, aggregate: bool) -> DemoOptions {
     DemoOptions {
@@ -55,9 +55,10 @@ async fn every_post_lands_exactly_once_delivered_with_sentiment_or_in_processing
         let mut failed: BTreeMap<String, u32> = BTreeMap::new();
         let mut labels: BTreeMap<String, u64> = BTreeMap::new();
         let mut deletion_lines: Vec<String> = Vec::new();
-        let originals = posts_at_rate(opts.seed, 0, 300, opts.rate);
+        let originals = items_at_rate(opts.seed, 0, 300, opts.rate, opts.delete_every);
         for key in bucket.keys().unwrap() {
-            if !key.contains('/') {
+            // The demo's marker, and the purge's own state.
+            if !key.contains('/') || key.starts_with(ks_purge::config::LOCAL_STATE_DIR) {
                 continue;
             }
             // AND every object is under a correctly formed key
@@ -137,16 +138,31 @@ async fn every_post_lands_exactly_once_delivered_with_sentiment_or_in_processing
                 Output::FormatConversionFailed => panic!("JSON output converts nothing: {key}"),
             }
         }
-        // AND every post is in exactly one place, exactly once
+        // AND every post is in exactly one place, exactly once, or deleted and gone
         assert!(
             delivered.values().chain(failed.values()).all(|&n| n == 1),
             "duplicates"
         );
         assert_eq!(failed.keys().cloned().collect::<BTreeSet<_>>(), corrupted);
+        let (deletions, deleted) = deletions_in(300, opts.delete_every);
+        assert_eq!(deletions.len(), 6, "every 50th item deletes a post");
         let expected: BTreeSet<String> = (0..300u64)
             .map(id_of)
-            .filter(|id| !corrupted.contains(id))
+            .filter(|id| {
+                !corrupted.contains(id) && !deletions.contains(id) && !deleted.contains(id)
+            })
             .collect();
+        // AND every deletion record is in the deletions area exactly once, naming its post
+        let mut named: Vec<String> = deletion_lines
+            .iter()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                assert_eq!(v["op"], "delete", "{l}");
+                v["id"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        named.sort();
+        assert_eq!(named, deleted.iter().cloned().collect::<Vec<_>>());
         assert_eq!(
             delivered.keys().cloned().collect::<BTreeSet<_>>(),
             expected,
@@ -159,8 +175,11 @@ async fn every_post_lands_exactly_once_delivered_with_sentiment_or_in_processing
 
         // WHEN the report reads the output back
         let scan = report::scan(&out).unwrap();
-        // THEN its counts are the ones read above
+        // THEN its counts are the ones read above, every deletion honoured
         assert_eq!(scan.delivered.len(), expected.len());
+        let honoured = scan.honoured();
+        assert_eq!((honoured.deletions, honoured.still_there), (6, 0));
+        assert_eq!(outcome.purge.deletions_pending, 0);
         assert_eq!(scan.failed.len(), corrupted.len());
         assert!(scan.bad_lines.is_empty() && scan.unexpected_keys.is_empty());
         for (label, n) in scan.label_counts() {
@@ -302,7 +321,9 @@ async fn parquet_output_holds_the_same_records_and_the_report_counts_them_the_sa
     // THEN the report's counts are the same for both formats
     let (json, parquet) = (&scans[0], &scans[1]);
     assert!(parquet.bad_lines.is_empty() && parquet.unexpected_keys.is_empty());
-    assert_eq!(json.delivered.len(), 300 - 42);
+    // 42 corrupted, 6 deletions, and the 5 posts they delete that were delivered (one of the six
+    // is also corrupted)
+    assert_eq!(json.delivered.len(), 300 - 42 - 6 - 5);
     assert_eq!(parquet.delivered.len(), json.delivered.len());
     assert_eq!(parquet.label_counts(), json.label_counts());
     assert_eq!(parquet.languages(), json.languages());
@@ -396,4 +417,11 @@ async fn the_jetstream_demo_delivers_live_posts_once_each_with_sentiment() {
         delivered.len(),
         generated.len()
     );
+}
+
+/// The ids of the deletion items among the first `n`, and of the posts they delete.
+fn deletions_in(n: u64, every: u64) -> (BTreeSet<String>, BTreeSet<String>) {
+    (0..n)
+        .filter_map(|i| deleted_by(i, every).map(|gone| (id_of(i), id_of(gone))))
+        .unzip()
 }

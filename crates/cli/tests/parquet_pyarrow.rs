@@ -108,6 +108,10 @@ fn pyarrow_reads_the_schema_and_values_encode_wrote() {
             "langs": ["en", "pt"],
             "reply_to": "at://did:plc:x/app.bsky.feed.post/1",
             "source": "synthetic",
+            "op": null,
+            "collection": null,
+            "active": null,
+            "status": null,
             "sentiment": {
                 "label": "POSITIVE",
                 "scores": {

@@ -176,6 +176,8 @@ pub struct SyntheticConfig {
     pub seed: u64,
     pub per_invocation: usize,
     pub rate_per_sec: u32,
+    /// `SYNTHETIC_DELETE_EVERY`: every Nth item deletes an earlier post (0: none).
+    pub delete_every: u64,
 }
 
 /// The synthetic source's defaults, written once.
@@ -200,6 +202,14 @@ impl SyntheticConfig {
                 crate::synthetic::DEFAULT_RATE_PER_SEC,
                 1..=1_000_000,
             )?,
+            delete_every: match env.number(
+                "SYNTHETIC_DELETE_EVERY",
+                crate::synthetic::DEFAULT_DELETE_EVERY,
+                0..=1_000_000,
+            )? {
+                1 => return Err(env.invalid("SYNTHETIC_DELETE_EVERY", "0 (none) or at least 2")),
+                n => n,
+            },
         })
     }
 
@@ -215,6 +225,7 @@ impl SyntheticConfig {
             seed: self.seed,
             per_invocation: self.per_invocation,
             rate_per_sec: self.rate_per_sec,
+            delete_every: self.delete_every,
         }
     }
 }

@@ -500,6 +500,8 @@ mod tests {
             seed: 1,
             per_invocation: n,
             rate_per_sec: 50,
+            // Posts only: these check delivery, not deletions.
+            delete_every: 0,
         }
     }
 

@@ -419,6 +419,52 @@ fn escape_html(s: &str) -> String {
         .replace('\'', "&#39;")
 }
 
+/// Every `delete_every`-th item of the synthetic stream is not a post but the deletion of the
+/// post this many items before it (an author deleting what they posted a little earlier), so
+/// the pipeline's deletions run on the embedded default too.
+pub const DEFAULT_DELETE_EVERY: u64 = 50;
+
+/// Items `start_index .. start_index + n` of `seed`: posts, and with `delete_every` > 0 every
+/// `delete_every`-th one the deletion of the post `delete_every / 2` items earlier.
+pub fn items_at_rate(
+    seed: u64,
+    start_index: u64,
+    n: usize,
+    rate_per_sec: u32,
+    delete_every: u64,
+) -> Vec<Post> {
+    (start_index..start_index + n as u64)
+        .map(|i| match deleted_by(i, delete_every) {
+            Some(gone) => deletion(i, gone, rate_per_sec),
+            None => post(seed, i, rate_per_sec),
+        })
+        .collect()
+}
+
+/// The index of the post that item `index` deletes, if it is a deletion.
+pub fn deleted_by(index: u64, delete_every: u64) -> Option<u64> {
+    let lag = delete_every / 2;
+    (delete_every >= 2 && index % delete_every == delete_every - 1 && index >= lag)
+        .then(|| index - lag)
+}
+
+/// Item `index`: the deletion of post `gone`, as the jetstream source writes one (with the
+/// post's `created_at`, which a synthetic id does not encode).
+fn deletion(index: u64, gone: u64, rate_per_sec: u32) -> Post {
+    let at = |i: u64| EPOCH_MS + i * 1_000 / u64::from(rate_per_sec.max(1));
+    let value = json!({
+        "op": "delete",
+        "id": id_of(gone),
+        "created_at": rfc3339_ms(at(gone)),
+        "time_us": at(index) * 1_000,
+        "source": "synthetic",
+    });
+    SourceRecord {
+        id: id_of(index),
+        data: serde_json::to_vec(&value).expect("a JSON value serialises"),
+    }
+}
+
 /// Posts `start_index .. start_index + n` of `seed`, one second apart at `rate_per_sec` = 1.
 pub fn posts_at_rate(seed: u64, start_index: u64, n: usize, rate_per_sec: u32) -> Vec<Post> {
     (start_index..start_index + n as u64)
@@ -442,6 +488,8 @@ pub struct SyntheticSource {
     pub seed: u64,
     pub per_invocation: usize,
     pub rate_per_sec: u32,
+    /// See [`DEFAULT_DELETE_EVERY`]; 0 for posts only.
+    pub delete_every: u64,
 }
 
 impl Source for SyntheticSource {
@@ -483,11 +531,12 @@ impl Source for SyntheticSource {
                 break Stop::Deadline;
             }
             let n = PAGE_SIZE.min(want - records.len());
-            records.extend(posts_at_rate(
+            records.extend(items_at_rate(
                 self.seed,
                 start + records.len() as u64,
                 n,
                 self.rate_per_sec,
+                self.delete_every,
             ));
             pages += 1;
         };
@@ -602,6 +651,8 @@ mod tests {
             seed: 5,
             per_invocation: 250,
             rate_per_sec: 50,
+            // Posts only: these check delivery, not deletions.
+            delete_every: 0,
         };
         let budget = FetchBudget {
             max_pages: 10,

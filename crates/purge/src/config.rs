@@ -12,6 +12,8 @@ pub const DEFAULT_DELETIONS_PREFIX: &str = "deletions/";
 pub const DEFAULT_DATA_PREFIX: &str = "data/";
 /// Where the purge keeps what it remembers between runs.
 pub const DEFAULT_STATE_KEY: &str = "purge/state.json";
+/// The folder of a local output directory that holds the purge's state, not output.
+pub const LOCAL_STATE_DIR: &str = "purge/";
 /// Account statuses whose posts are removed: a deleted account, and one the network took down.
 /// `suspended` and `deactivated` can end (the account comes back with its posts), so they are
 /// hidden by the `posts_live` view and not removed.

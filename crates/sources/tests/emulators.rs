@@ -55,6 +55,8 @@ async fn synthetic_posts_land_in_kinesis_once_each_and_read_back_in_key_order() 
         seed: 11,
         per_invocation: 1_200,
         rate_per_sec: 50,
+        // Posts only: these check delivery, not deletions.
+        delete_every: 0,
     };
     let mut settings = ProduceSettings {
         max_pages: 100,
@@ -218,6 +220,8 @@ async fn aggregated_records_de_aggregate_with_ours_and_with_the_reference_librar
         seed: 5,
         per_invocation: 2_000,
         rate_per_sec: 50,
+        // Posts only: these check delivery, not deletions.
+        delete_every: 0,
     };
     let mut settings = ProduceSettings {
         max_pages: 100,

@@ -59,6 +59,8 @@ fn source(urls: &[String], start: StartPosition) -> JetstreamSource {
         stall: Duration::from_millis(800),
         connect_timeout: Duration::from_millis(500),
         max_frame_bytes: 4_096,
+        // New posts only: these check delivery of posts; forwarding has its own test below.
+        deletions: false,
         ..JetstreamConfig::default()
     })
     .starting_at(start)
@@ -67,7 +69,7 @@ fn source(urls: &[String], start: StartPosition) -> JetstreamSource {
 async fn run(
     src: &JetstreamSource,
     store: &MemoryCursorStore,
-    stream: &Stream,
+    stream: &impl StreamSink,
     max_records: usize,
 ) -> Outcome {
     let settings = ProduceSettings {
@@ -315,4 +317,88 @@ async fn a_quiet_server_that_keeps_pinging_is_a_stall_not_a_wait_for_the_deadlin
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(server.stats.pongs.load(std::sync::atomic::Ordering::SeqCst) > 5);
     assert_eq!(stream.check(&posts), (0, 0));
+}
+
+/// What a stream holds of forwarded records, by what they are.
+#[derive(Default)]
+struct Forwarded {
+    got: Mutex<Vec<Value>>,
+}
+
+impl StreamSink for Forwarded {
+    async fn put_records(&self, entries: &[&Entry]) -> Result<Vec<EntryOutcome>, CallError> {
+        let mut got = self.got.lock().unwrap();
+        got.extend(
+            entries
+                .iter()
+                .map(|e| serde_json::from_slice(&e.data).unwrap()),
+        );
+        Ok(entries
+            .iter()
+            .map(|_| EntryOutcome::Accepted {
+                shard_id: "s".into(),
+                sequence_number: "1".into(),
+            })
+            .collect())
+    }
+}
+
+#[tokio::test]
+async fn edits_deletions_and_account_events_are_forwarded_once_each_across_reconnects() {
+    // GIVEN a backlog with updates, deletes and account events, served by an instance that
+    // drops its first three connections after 150 frames and sends garbage every 37th frame
+    let net = Network::new();
+    let posts = net.backlog(400, Duration::from_millis(200), Duration::from_millis(10));
+    let faults = Faults::with(|f| {
+        f.close_first_connections = 3;
+        f.close_after_frames = 150;
+        f.garbage_every = 37;
+    });
+    let server = StandIn::start(net.clone(), faults).await.unwrap();
+    let src = JetstreamSource::new(JetstreamConfig {
+        urls: vec![server.url()],
+        replay: Duration::from_millis(500),
+        stall: Duration::from_millis(800),
+        connect_timeout: Duration::from_millis(500),
+        ..JetstreamConfig::default()
+    })
+    .starting_at(StartPosition::Oldest);
+    let (store, stream) = (MemoryCursorStore::default(), Forwarded::default());
+    // WHEN the producer runs until it has caught up
+    for _ in 0..5 {
+        let out = run(&src, &store, &stream, 5_000).await;
+        out.result.unwrap();
+        if out.summary.stop == "caught_up" {
+            break;
+        }
+    }
+    // THEN every post, update, delete and account event of the backlog is in the stream once
+    let got = stream.got.lock().unwrap();
+    let count = |op: Option<&str>| got.iter().filter(|v| v["op"].as_str() == op).count();
+    let expected = |m: u64, r: u64| (0..400u64).filter(|i| i % m == r).count();
+    let accounts = expected(19, 18);
+    let deletes = (0..400u64)
+        .filter(|i| i % 19 != 18 && i % 17 != 16 && i % 13 == 12)
+        .count();
+    let updates = (0..400u64)
+        .filter(|i| i % 19 != 18 && i % 17 != 16 && i % 13 != 12 && i % 11 == 10)
+        .count();
+    assert_eq!(count(None), posts.len());
+    assert_eq!(count(Some("account")), accounts);
+    assert_eq!(count(Some("delete")), deletes);
+    assert_eq!(count(Some("update")), updates);
+    // AND each says what it is about: a delete its post's URI, an account its did
+    for v in got.iter() {
+        match v["op"].as_str() {
+            Some("delete") => assert!(
+                v["id"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("at://did:plc:standin")
+            ),
+            Some("account") => assert!(v["did"].as_str().unwrap().starts_with("did:plc:standin")),
+            Some("update") => assert_eq!(v["text"], "edited"),
+            _ => assert!(posts.contains(&v["id"].as_str().unwrap().to_owned())),
+        }
+    }
 }

@@ -49,6 +49,8 @@ async fn with_30_percent_of_entries_throttled_every_record_arrives_once_in_key_o
         seed: 3,
         per_invocation: 3_000,
         rate_per_sec: 50,
+        // Posts only: these check delivery, not deletions.
+        delete_every: 0,
     };
     // WHEN 3,000 posts keyed by user are produced
     let out = produce(
@@ -113,6 +115,8 @@ async fn when_throttling_outlasts_the_retries_the_run_fails_and_the_cursor_holds
         seed: 3,
         per_invocation: 50,
         rate_per_sec: 50,
+        // Posts only: these check delivery, not deletions.
+        delete_every: 0,
     };
     let mut settings = settings();
     settings.delivery.retry.max_attempts = 4;

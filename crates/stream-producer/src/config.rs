@@ -169,7 +169,8 @@ mod tests {
             SourceConfig::Synthetic(SyntheticConfig {
                 seed: 42,
                 per_invocation: 500,
-                rate_per_sec: 50
+                rate_per_sec: 50,
+                delete_every: 50
             })
         );
         assert_eq!(c.cursor_key, "synthetic:42");

@@ -55,7 +55,12 @@ pub enum Kind {
         rkey: String,
     },
     Identity,
-    Account,
+    /// An account's status: active, or not with a reason (`deleted`, `takendown`, `suspended`,
+    /// `deactivated`), as Jetstream's `account` events say.
+    Account {
+        active: bool,
+        status: Option<String>,
+    },
 }
 
 /// The events every instance serves, and a live writer.
@@ -93,7 +98,10 @@ impl Network {
         let rkey = format!("3k{i:011}");
         let post = "app.bsky.feed.post".to_owned();
         let kind = match i {
-            _ if i % 19 == 18 => Kind::Account,
+            _ if i % 19 == 18 => Kind::Account {
+                active: true,
+                status: None,
+            },
             _ if i % 17 == 16 => Kind::Identity,
             _ if i % 13 == 12 => Kind::Delete {
                 collection: post,
@@ -396,7 +404,7 @@ async fn connection(
 
 fn passes(e: &NetEvent, wanted: &[String]) -> bool {
     let collection = match &e.kind {
-        Kind::Identity | Kind::Account => return true,
+        Kind::Identity | Kind::Account { .. } => return true,
         Kind::Create { collection, .. }
         | Kind::Update { collection, .. }
         | Kind::Delete { collection, .. } => collection,
@@ -462,8 +470,15 @@ fn frame(e: &NetEvent, t: u64, seq: u64) -> String {
         }
         Kind::Identity => json!({"did": e.did, "time_us": t, "kind": "identity", "identity": {
             "did": e.did, "handle": "someone.bsky.social", "seq": t / 1000, "time": "2026-12-02T10:00:00.000Z"}}),
-        Kind::Account => json!({"did": e.did, "time_us": t, "kind": "account", "account": {
-            "active": true, "did": e.did, "seq": t / 1000, "time": "2026-12-02T10:00:00.000Z"}}),
+        Kind::Account { active, status } => {
+            let mut account = json!({"active": active, "did": e.did, "seq": t / 1000,
+                "time": "2026-12-02T10:00:00.000Z"});
+            // Jetstream omits `status` for an active account.
+            if let Some(s) = status {
+                account["status"] = json!(s);
+            }
+            json!({"did": e.did, "time_us": t, "kind": "account", "account": account})
+        }
     };
     v["cursor"] = json!(seq);
     v.to_string()

@@ -10,8 +10,9 @@ use ks_lexicon::Vader;
 use ks_producer::cursor::MemoryCursorStore;
 use ks_producer::limits::KPL_DEFAULT_AGGREGATION_MAX_BYTES;
 use ks_producer::run::{ProduceSettings, produce};
-use ks_producer::synthetic::{SyntheticSource, index_of};
+use ks_producer::synthetic::{DEFAULT_DELETE_EVERY, SyntheticSource, index_of};
 use ks_producer::{FetchBudget, Fetched, Source, SourceError};
+use ks_purge::{LocalDir, PurgeSettings, PurgeSummary};
 use ks_sources::jetstream::{DEFAULT_JETSTREAM_URL, JetstreamConfig};
 use ks_transform::text::Pointer;
 use ks_transform::transform::TransformSettings;
@@ -65,6 +66,10 @@ pub struct DemoOptions {
     pub aggregate: bool,
     /// What the delivery stream writes: NDJSON, or Parquet (record format conversion).
     pub output_format: OutputFormat,
+    /// Every Nth synthetic item deletes an earlier post (0: none).
+    pub delete_every: u64,
+    /// Run the purge over the output once the pipeline is done (as the stack's schedule does).
+    pub purge: bool,
 }
 
 impl Default for DemoOptions {
@@ -83,6 +88,8 @@ impl Default for DemoOptions {
             buffer_bytes: ks_firehose_local::firehose::DEFAULT_BUFFER_BYTES,
             aggregate: true,
             output_format: OutputFormat::Json,
+            delete_every: DEFAULT_DELETE_EVERY,
+            purge: true,
         }
     }
 }
@@ -105,6 +112,8 @@ pub struct DemoOutcome {
     pub producer_calls: u64,
     pub kinesis_records: u64,
     pub firehose: FirehoseStats,
+    /// The purge of the output once the pipeline is done (zero with `purge` off).
+    pub purge: PurgeSummary,
     pub elapsed: Duration,
 }
 
@@ -113,6 +122,11 @@ pub struct DemoOutcome {
 pub struct Corrupting<S> {
     pub inner: S,
     pub every: u64,
+}
+
+/// Whether a record is one of the synthetic source's deletions.
+pub fn is_deletion(data: &[u8]) -> bool {
+    data.starts_with(br#"{"op":"delete""#)
 }
 
 /// Whether post `index` of a demo is corrupted.
@@ -131,7 +145,9 @@ impl<S: Source> Source for Corrupting<S> {
         budget: FetchBudget,
     ) -> Result<Fetched, SourceError> {
         let mut fetched = self.inner.fetch(cursor, budget).await?;
-        for r in &mut fetched.records {
+        // A deletion is never corrupted: the demo's failures show failed posts, and a deletion
+        // that failed would leave its post in the output.
+        for r in fetched.records.iter_mut().filter(|r| !is_deletion(&r.data)) {
             if index_of(&r.id).is_some_and(|i| is_corrupted(i, self.every)) {
                 r.data.pop();
             }
@@ -169,11 +185,13 @@ pub fn prepare_out(out: &Path, force: bool) -> Result<(), DemoError> {
     Ok(())
 }
 
-/// The transform's settings for the demo: the lexicon backend, language from the post's `lang`.
+/// The transform's settings for the demo: the lexicon backend, language from the post's `lang`,
+/// partition keys on as the stack has them, so deletions reach their own area.
 pub fn transform_settings() -> TransformSettings {
     TransformSettings {
         language_pointers: vec![Pointer::parse("/lang").expect("valid pointer")],
         max_document_bytes: LEXICON_MAX_DOCUMENT_BYTES,
+        partition_keys: true,
         ..TransformSettings::default()
     }
 }
@@ -216,6 +234,7 @@ pub async fn run(
                     seed: opts.seed,
                     per_invocation: n,
                     rate_per_sec: opts.rate,
+                    delete_every: opts.delete_every,
                 },
                 every: opts.bad_every,
             };
@@ -238,16 +257,25 @@ pub async fn run(
     let corrupted = match opts.source {
         DemoSource::Synthetic => (0..produced)
             .filter(|&i| is_corrupted(i, opts.bad_every))
+            .filter(|&i| ks_producer::synthetic::deleted_by(i, opts.delete_every).is_none())
             .map(ks_producer::synthetic::id_of)
             .collect(),
         DemoSource::Jetstream(_) => Vec::new(),
+    };
+    let stats = firehose.stats().clone();
+    // What the deployed stack's scheduled purge does, once the output is written.
+    let purge = if opts.purge {
+        purge_output(&opts.out).await?
+    } else {
+        PurgeSummary::default()
     };
     Ok(DemoOutcome {
         produced,
         corrupted,
         producer_calls,
         kinesis_records,
-        firehose: firehose.stats().clone(),
+        firehose: stats,
+        purge,
         elapsed: started.elapsed(),
     })
 }
@@ -404,6 +432,13 @@ pub struct DemoArgs {
     /// Put records as they are instead of KPL-aggregating them.
     #[arg(long)]
     pub no_aggregation: bool,
+    /// Every Nth synthetic item deletes the post N/2 items before it (0: none); the purge then
+    /// removes it from the output.
+    #[arg(long, default_value_t = DEFAULT_DELETE_EVERY, value_parser = parse_delete_every)]
+    pub delete_every: u64,
+    /// Leave the output as Firehose wrote it: deleted posts stay until `kinesis-sentiment purge`.
+    #[arg(long)]
+    pub no_purge: bool,
     /// Where to write the report (default: <out>/report.html).
     #[arg(long)]
     pub html: Option<PathBuf>,
@@ -411,6 +446,24 @@ pub struct DemoArgs {
     /// Glue table's schema, the stack's OutputFormat=parquet).
     #[arg(long, default_value_t = OutputFormat::Json, value_parser = str::parse::<OutputFormat>)]
     pub output_format: OutputFormat,
+}
+
+/// `--delete-every`: 0, or at least 2 (every item a deletion would delete nothing).
+fn parse_delete_every(v: &str) -> Result<u64, String> {
+    match v.parse::<u64>() {
+        Ok(1) => Err("0 (none) or at least 2".to_owned()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(format!("{v:?}: {e}")),
+    }
+}
+
+/// Runs the purge over the demo's output, as `kinesis-sentiment purge` does.
+pub async fn purge_output(out: &Path) -> Result<PurgeSummary, DemoError> {
+    let far = tokio::time::Instant::now() + Duration::from_secs(24 * 3_600);
+    let now = chrono::Utc::now().timestamp_millis();
+    ks_purge::purge(&LocalDir::new(out), &PurgeSettings::local(), now, far)
+        .await
+        .map_err(|e| DemoError::Output(format!("the purge failed: {e}")))
 }
 
 /// `--jetstream-url` checked as the producer checks `JETSTREAM_URL`.
@@ -475,6 +528,8 @@ fn options(args: &DemoArgs) -> Result<DemoOptions, String> {
         buffer_bytes: args.buffer_bytes as usize,
         aggregate: !args.no_aggregation,
         output_format: args.output_format,
+        delete_every: args.delete_every,
+        purge: !args.no_purge,
         ..DemoOptions::default()
     })
 }
@@ -497,9 +552,17 @@ fn progress_bar(records: u64) -> ProgressBar {
 fn print_summary(opts: &DemoOptions, outcome: &DemoOutcome) {
     let f = &outcome.firehose;
     let secs = outcome.elapsed.as_secs_f64().max(0.001);
+    let deletions = match opts.source {
+        DemoSource::Synthetic => (0..outcome.produced)
+            .filter(|&i| ks_producer::synthetic::deleted_by(i, opts.delete_every).is_some())
+            .count() as u64,
+        DemoSource::Jetstream(_) => 0,
+    };
     println!(
-        "Produced {} posts ({} corrupted on purpose) in {} PutRecords calls, {} Kinesis records over {} shards (KPL {})",
+        "Produced {} records ({} posts, {} deletions; {} corrupted on purpose) in {} PutRecords calls, {} Kinesis records over {} shards (KPL {})",
         report::grouped(outcome.produced),
+        report::grouped(outcome.produced - deletions),
+        report::grouped(deletions),
         report::grouped(outcome.corrupted.len() as u64),
         outcome.producer_calls,
         report::grouped(outcome.kinesis_records),
@@ -513,6 +576,16 @@ fn print_summary(opts: &DemoOptions, outcome: &DemoOutcome) {
         f.attempts,
         f.objects,
         f.error_objects
+    );
+    let p = &outcome.purge;
+    println!(
+        "Purge: {} deletions and {} account purges applied, {} records removed, {} of {} objects read, {} rewritten",
+        report::grouped(p.deletions_applied),
+        report::grouped(p.account_purges_read),
+        report::grouped(p.records_removed()),
+        p.objects_read,
+        p.objects_in_bucket,
+        p.objects_rewritten + p.objects_deleted
     );
     println!(
         "Throughput: {:.0} records/s end to end ({:.2} s)",

@@ -3,6 +3,7 @@
 pub mod demo;
 #[cfg(feature = "aws")]
 pub mod firehose;
+pub mod purge;
 #[cfg(feature = "aws")]
 pub mod put;
 pub mod report;

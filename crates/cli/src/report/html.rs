@@ -38,6 +38,23 @@ pub fn text_summary(scan: &Scan) -> String {
     for (code, n) in scan.failure_codes() {
         let _ = writeln!(out, "  {code}: {}", grouped(n));
     }
+    let h = scan.honoured();
+    if h.deletions + h.still_there + h.accounts > 0 {
+        let _ = writeln!(
+            out,
+            "Deletions honoured: {} of {} deleted posts gone; {} accounts purged ({} posts left)",
+            grouped(h.deletions),
+            grouped(h.deletions + h.still_there),
+            grouped(h.accounts),
+            grouped(h.account_posts_left)
+        );
+        if h.still_there + h.account_posts_left > 0 {
+            let _ = writeln!(
+                out,
+                "Warning: deleted posts are still in the output: run `kinesis-sentiment purge --input <dir>`"
+            );
+        }
+    }
     if !scan.bad_lines.is_empty() || !scan.unexpected_keys.is_empty() {
         let _ = writeln!(
             out,
@@ -67,6 +84,31 @@ code{font:12px/1.4 ui-monospace,SFMono-Regular,Menlo,monospace;background:#f3f4f
 .ok{background:#e7f6ee;color:#137a4b}footer{color:var(--muted);font-size:12px;text-align:center;padding-bottom:30px}
 "#;
 
+/// What the output did with its authors' deletions, when it has any.
+fn deletions_card(scan: &Scan, out: &mut String) {
+    let h = scan.honoured();
+    if h.deletions + h.still_there + h.accounts == 0 {
+        return;
+    }
+    let left = h.still_there + h.account_posts_left;
+    let pill = if left == 0 {
+        r#"<span class="pill ok">every deletion applied</span>"#.to_owned()
+    } else {
+        format!(
+            r#"<span class="pill">{} deleted posts still here: run <code>kinesis-sentiment purge</code></span>"#,
+            grouped(left)
+        )
+    };
+    let _ = write!(
+        out,
+        r#"<section class="card"><h2>Deletions honoured: {}</h2><p class="sub">Posts their authors deleted, and the posts of accounts deleted or taken down, removed from the output by the purge.</p><p>{} of {} deleted posts gone · {} accounts purged · {pill}</p></section>"#,
+        grouped(h.deletions),
+        grouped(h.deletions),
+        grouped(h.deletions + h.still_there),
+        grouped(h.accounts),
+    );
+}
+
 /// The self-contained HTML page.
 pub fn html(scan: &Scan, input: &str) -> String {
     let total = scan.delivered.len() as u64;
@@ -93,6 +135,7 @@ pub fn html(scan: &Scan, input: &str) -> String {
         if failed > 0 { COLORS[1] } else { COLORS[0] },
         grouped(failed)
     );
+    deletions_card(scan, &mut out);
     let legend: String = LABELS
         .iter()
         .zip(COLORS)

@@ -94,6 +94,7 @@ mod tests {
         Delivered {
             key: String::new(),
             id: None,
+            did: None,
             created,
             lang: None,
             label: Some("POSITIVE".to_owned()),

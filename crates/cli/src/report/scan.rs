@@ -16,6 +16,8 @@ use super::LABELS;
 pub struct Delivered {
     pub key: String,
     pub id: Option<String>,
+    /// The author, for the jetstream source's posts (an account purge names it).
+    pub did: Option<String>,
     pub created: Option<DateTime<Utc>>,
     pub lang: Option<String>,
     /// `None` when the record has no sentiment label.
@@ -44,9 +46,60 @@ pub struct Scan {
     pub unexpected_keys: Vec<String>,
     /// Objects of the deletions area (deletion and account records, read by `purge`).
     pub deletion_objects: usize,
+    /// The deletions and account purges they carry.
+    pub changes: Vec<ks_purge::rules::Change>,
+}
+
+/// How the output stands against its deletions.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Honoured {
+    /// Deleted posts no longer in the output.
+    pub deletions: u64,
+    /// Deleted posts still in it (the purge has not run since).
+    pub still_there: u64,
+    /// Accounts purged, and their posts still in the output.
+    pub accounts: u64,
+    pub account_posts_left: u64,
 }
 
 impl Scan {
+    /// Every deletion and account purge read, against the delivered posts.
+    pub fn honoured(&self) -> Honoured {
+        use ks_purge::rules::Change;
+        let ids: std::collections::HashSet<&str> = self
+            .delivered
+            .iter()
+            .filter_map(|d| d.id.as_deref())
+            .collect();
+        let dids: std::collections::HashMap<&str, u64> = self
+            .delivered
+            .iter()
+            .filter_map(|d| d.did.as_deref())
+            .fold(std::collections::HashMap::new(), |mut m, did| {
+                *m.entry(did).or_default() += 1;
+                m
+            });
+        let mut h = Honoured::default();
+        let mut seen = std::collections::HashSet::new();
+        for c in &self.changes {
+            match c {
+                Change::Delete { id, .. } if seen.insert(("d", id.as_str())) => {
+                    if ids.contains(id.as_str()) {
+                        h.still_there += 1;
+                    } else {
+                        h.deletions += 1;
+                    }
+                }
+                Change::Purge { did, .. } if seen.insert(("a", did.as_str())) => {
+                    h.accounts += 1;
+                    h.account_posts_left += dids.get(did.as_str()).copied().unwrap_or(0);
+                }
+                _ => {}
+            }
+        }
+        h
+    }
+
     /// Delivered records per label, every label present (in [`LABELS`] order).
     pub fn label_counts(&self) -> Vec<(&'static str, u64)> {
         LABELS
@@ -92,7 +145,8 @@ pub fn scan(root: &Path) -> std::io::Result<Scan> {
     let bucket = LocalBucket::new(root);
     let mut scan = Scan::default();
     for key in bucket.keys()? {
-        if !key.contains('/') {
+        // The purge's own state is not output.
+        if !key.contains('/') || key.starts_with(ks_purge::config::LOCAL_STATE_DIR) {
             continue;
         }
         let Some(parsed) = parse_key(&key) else {
@@ -114,6 +168,7 @@ pub fn scan(root: &Path) -> std::io::Result<Scan> {
             Delivered {
                 key: key.clone(),
                 id: s("id"),
+                did: s("did"),
                 created,
                 lang: s("lang"),
                 label,
@@ -142,8 +197,17 @@ pub fn scan(root: &Path) -> std::io::Result<Scan> {
                     scan.delivered.push(delivered(&obj));
                 }
             }
-            // Deletion and account records: read by `purge`, not posts to chart.
-            Output::Deletions => scan.deletion_objects += 1,
+            // Deletion and account records: what `purge` applies, not posts to chart.
+            Output::Deletions => {
+                scan.deletion_objects += 1;
+                match ks_purge::objects::open(&key, body.to_vec()) {
+                    Ok(b) => scan.changes.extend(ks_purge::objects::changes_in(
+                        &b,
+                        &ks_purge::PurgeSettings::local().account_statuses,
+                    )),
+                    Err(_) => scan.bad_lines.push((key.clone(), 0)),
+                }
+            }
             Output::FormatConversionFailed => {
                 read_failed::<ConversionErrorRecord>(&mut scan, &key, &text)
             }
