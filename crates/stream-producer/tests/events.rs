@@ -216,6 +216,8 @@ async fn under_30_percent_entry_throttling_retries_last_while_time_remains_and_f
         dir.path(),
         &[
             ("SYNTHETIC_PER_INVOCATION", "2000"),
+            // Posts only: duplicates are counted by post id.
+            ("SYNTHETIC_DELETE_EVERY", "0"),
             ("PUT_BACKOFF_BASE_MS", "1"),
             ("PUT_BACKOFF_CAP_MS", "5"),
         ],

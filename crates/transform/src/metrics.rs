@@ -118,7 +118,7 @@ mod tests {
         let declared = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap();
-        assert_eq!(declared.len(), 23);
+        assert_eq!(declared.len(), 24);
         for m in declared {
             let name = m["Name"].as_str().unwrap();
             assert!(emf[name].is_u64(), "{name} has no value");
