@@ -52,6 +52,15 @@ FUNCTIONS = {
         ],
         "canary": "STREAM_NAME",
     },
+    "PurgeFunction": {
+        "crate": ROOT / "crates" / "deletion-purge",
+        "config": [
+            ROOT / "crates" / "purge" / "src" / "config.rs",
+            ROOT / "crates" / "deletion-purge" / "src" / "handler.rs",
+            ROOT / "crates" / "kernel" / "src" / "log.rs",
+        ],
+        "canary": "PURGE_PENDING_ALARM_HOURS",
+    },
 }
 
 # Vars a function reads that the deployed stack deliberately leaves unset, with the reason.
@@ -79,7 +88,25 @@ NOT_SET_ON_AWS = {
 # Differences between a crate's `[package.metadata.lambda.deploy]` and the template that are
 # known and waiting for a decision, each with its reason. The test fails when one disappears, so
 # the entry gets removed with the fix.
-KNOWN_METADATA_DIFFERENCES: dict[str, dict[str, str]] = {}
+KNOWN_METADATA_DIFFERENCES: dict[str, dict[str, str]] = {
+    "TransformFunction": {
+        "env:PARTITION_KEYS": (
+            "the stack's Firehose always partitions by the transform's `area` key (data/ or "
+            "deletions/), so the template passes PARTITION_KEYS=true; the crate's metadata still "
+            "says false, and `cargo lambda deploy firehose-transform` with it would send every "
+            "record to errors/partitioning-failed/. Fix: PARTITION_KEYS = \"true\" in "
+            "crates/firehose-transform/Cargo.toml"
+        ),
+    },
+    "PurgeFunction": {
+        "env:BUCKET": (
+            "the stack's bucket has a generated name (DataBucket sets no BucketName), so the "
+            "template's BUCKET has no default to compare; the crate's metadata names a placeholder "
+            "bucket, and `cargo lambda deploy deletion-purge` must be given the stack's "
+            "DataBucketName output instead"
+        ),
+    },
+}
 
 # Lambda sets these itself (reserved or runtime-provided); a function may read them freely.
 RUNTIME_PREFIXES = ("AWS_", "LAMBDA_", "_HANDLER", "_X_AMZN")
@@ -320,10 +347,11 @@ def test_the_dashboard_body_is_json_once_substituted(template):
     import json
 
     body, variables = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    assert set(variables) <= {"Ns", "Dlq"}
+    assert set(variables) <= {"Ns", "Dlq", "PurgeDlq"}
     widgets = json.loads(re.sub(r"\$\{[^}!][^}]*\}", "x", body))["widgets"]
     titles = {w["properties"].get("title") for w in widgets}
     assert {"Sentiment mix", "Comprehend: calls, retries, units", "Transform: records"} <= titles
+    assert {"Purge: deletions", "Purge: pending deletions", "Purge: objects and runs"} <= titles
 
 
 # --------------------------------------------------------------------------- OutputFormat=parquet
@@ -365,7 +393,7 @@ def test_conversion_needs_buffers_of_at_least_64_mb(template):
 @pytest.mark.parametrize("output_format", ["json", "parquet"])
 def test_the_delivery_stream_converts_exactly_when_parquet(template, output_format):
     resources = deployed(template, output_format)
-    s3 = resources["DeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    s3 = resources["PartitionedDeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
     assert "!{firehose:error-output-type}" in s3["ErrorOutputPrefix"]
     if output_format == "json":
         assert "DataFormatConversionConfiguration" not in s3
