@@ -52,6 +52,15 @@ FUNCTIONS = {
         ],
         "canary": "STREAM_NAME",
     },
+    "PurgeFunction": {
+        "crate": ROOT / "crates" / "deletion-purge",
+        "config": [
+            ROOT / "crates" / "purge" / "src" / "config.rs",
+            ROOT / "crates" / "deletion-purge" / "src" / "handler.rs",
+            ROOT / "crates" / "kernel" / "src" / "log.rs",
+        ],
+        "canary": "PURGE_PENDING_ALARM_HOURS",
+    },
 }
 
 # Vars a function reads that the deployed stack deliberately leaves unset, with the reason.
@@ -79,7 +88,25 @@ NOT_SET_ON_AWS = {
 # Differences between a crate's `[package.metadata.lambda.deploy]` and the template that are
 # known and waiting for a decision, each with its reason. The test fails when one disappears, so
 # the entry gets removed with the fix.
-KNOWN_METADATA_DIFFERENCES: dict[str, dict[str, str]] = {}
+KNOWN_METADATA_DIFFERENCES: dict[str, dict[str, str]] = {
+    "TransformFunction": {
+        "env:PARTITION_KEYS": (
+            "the stack's Firehose always partitions by the transform's `area` key (data/ or "
+            "deletions/), so the template passes PARTITION_KEYS=true; the crate's metadata still "
+            "says false, and `cargo lambda deploy firehose-transform` with it would send every "
+            "record to errors/partitioning-failed/. Fix: PARTITION_KEYS = \"true\" in "
+            "crates/firehose-transform/Cargo.toml"
+        ),
+    },
+    "PurgeFunction": {
+        "env:BUCKET": (
+            "the stack's bucket has a generated name (DataBucket sets no BucketName), so the "
+            "template's BUCKET has no default to compare; the crate's metadata names a placeholder "
+            "bucket, and `cargo lambda deploy deletion-purge` must be given the stack's "
+            "DataBucketName output instead"
+        ),
+    },
+}
 
 # Lambda sets these itself (reserved or runtime-provided); a function may read them freely.
 RUNTIME_PREFIXES = ("AWS_", "LAMBDA_", "_HANDLER", "_X_AMZN")
@@ -320,10 +347,11 @@ def test_the_dashboard_body_is_json_once_substituted(template):
     import json
 
     body, variables = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    assert set(variables) <= {"Ns", "Dlq"}
+    assert set(variables) <= {"Ns", "Dlq", "PurgeDlq"}
     widgets = json.loads(re.sub(r"\$\{[^}!][^}]*\}", "x", body))["widgets"]
     titles = {w["properties"].get("title") for w in widgets}
     assert {"Sentiment mix", "Comprehend: calls, retries, units", "Transform: records"} <= titles
+    assert {"Purge: deletions", "Purge: pending deletions", "Purge: objects and runs"} <= titles
 
 
 # --------------------------------------------------------------------------- OutputFormat=parquet
@@ -365,7 +393,7 @@ def test_conversion_needs_buffers_of_at_least_64_mb(template):
 @pytest.mark.parametrize("output_format", ["json", "parquet"])
 def test_the_delivery_stream_converts_exactly_when_parquet(template, output_format):
     resources = deployed(template, output_format)
-    s3 = resources["DeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
+    s3 = resources["PartitionedDeliveryStream"]["Properties"]["ExtendedS3DestinationConfiguration"]
     assert "!{firehose:error-output-type}" in s3["ErrorOutputPrefix"]
     if output_format == "json":
         assert "DataFormatConversionConfiguration" not in s3
@@ -529,3 +557,400 @@ def test_the_mastodon_timeline_pattern_takes_what_the_producer_takes():
     # The producer refuses these too (crates/sources/src/http/mastodon_config.rs, MastodonTimeline::parse).
     for bad in ["", "federated", "tag:", "tag:#rust", "tag:a/b", "tag:two words"]:
         assert not pattern.fullmatch(bad), bad
+
+
+# --------------------------------------------------------------------------- deletions (issue 21)
+# Posts to data/, deletion and account records to deletions/ (the transform's `area` key), the
+# deletion-purge Lambda rewriting data/ on a schedule, the deletions table and the posts_live view.
+
+PURGE_METRICS = ROOT / "crates" / "purge" / "src" / "metrics.rs"
+TRANSFORM = ROOT / "crates" / "transform" / "src" / "transform.rs"
+
+
+def statements_of(template: dict, role: str) -> list[dict]:
+    """A role's statements; conditional ones (`!If`) as deployed with every condition false."""
+    policies = template["Resources"][role]["Properties"]["Policies"]
+    conditions = {name: False for name in template["Conditions"]}
+    return [s for p in policies for s in resolve(p["PolicyDocument"]["Statement"], conditions)]
+
+
+def sub_text(value) -> str:
+    """The text of a `!Sub` with its names left in, or a plain string."""
+    if isinstance(value, dict) and "Fn::Sub" in value:
+        spec = value["Fn::Sub"]
+        return spec if isinstance(spec, str) else spec[0]
+    assert isinstance(value, str), value
+    return value
+
+
+def with_defaults(template: dict, text: str, names: dict[str, str] | None = None) -> str:
+    """`text` with each ${Parameter} at its default, each ${Resource} as `names` says, ${!x} as ${x}."""
+    names = names or {}
+
+    def one(m: re.Match) -> str:
+        name = m.group(1)
+        if name.startswith("!"):
+            return "${" + name[1:] + "}"
+        if name in names:
+            return names[name]
+        if name in template["Parameters"]:
+            return str(template["Parameters"][name]["Default"])
+        raise AssertionError(f"no value for ${{{name}}}")
+
+    return re.sub(r"\$\{([^}]+)\}", one, text)
+
+
+def test_the_purge_role_reaches_only_data_deletions_and_purge(template):
+    # GIVEN the purge's role
+    assert template["Resources"]["PurgeFunction"]["Properties"]["Role"] == {"Fn::GetAtt": ["PurgeRole", "Arn"]}
+    statements = statements_of(template, "PurgeRole")
+    assert all(s["Effect"] == "Allow" for s in statements)
+    granted = {
+        (action, sub_text(r) if not (isinstance(r, dict) and "Fn::GetAtt" in r) else ".".join(r["Fn::GetAtt"]))
+        for s in statements for action in _as_list(s["Action"]) for r in _as_list(s["Resource"])
+    }
+    # THEN it may do exactly this: its logs, its dead-letter queue, and S3 on three prefixes
+    bucket = "${DataBucket.Arn}"
+    assert granted == {
+        ("logs:CreateLogStream", "${PurgeLogGroup.Arn}"),
+        ("logs:PutLogEvents", "${PurgeLogGroup.Arn}"),
+        ("sqs:SendMessage", "PurgeDeadLetterQueue.Arn"),
+        ("s3:ListBucket", "DataBucket.Arn"),
+        ("s3:GetObject", f"{bucket}/data/*"),
+        ("s3:GetObject", f"{bucket}/deletions/*"),
+        ("s3:GetObject", f"{bucket}/purge/*"),
+        ("s3:PutObject", f"{bucket}/data/*"),
+        ("s3:PutObject", f"{bucket}/purge/*"),
+        ("s3:DeleteObject", f"{bucket}/data/*"),
+        ("s3:DeleteObject", f"{bucket}/purge/*"),
+    }
+    # AND listing is held to the same prefixes (IfExists: see the template for the 404 reason)
+    (listing,) = [s for s in statements if "s3:ListBucket" in _as_list(s["Action"])]
+    assert listing["Condition"] == {"StringLikeIfExists": {"s3:prefix": ["data/*", "deletions/*", "purge/*"]}}
+    # AND nothing else: no Glue, Athena, KMS or wildcard, and deletions/ is never written
+    services = {a.split(":")[0] for s in statements for a in _as_list(s["Action"])}
+    assert services == {"logs", "sqs", "s3"}
+    assert not any("*" in a for s in statements for a in _as_list(s["Action"]))
+    assert not any(a in ("s3:PutObject", "s3:DeleteObject") and "/deletions/" in r for a, r in granted)
+
+
+def test_the_firehose_role_writes_the_deletions_area(template):
+    statements = statements_of(template, "FirehoseRole")
+    writes = {sub_text(r) for s in statements if "s3:PutObject" in _as_list(s["Action"]) for r in _as_list(s["Resource"])}
+    assert writes == {"${DataBucket.Arn}/data/*", "${DataBucket.Arn}/deletions/*", "${DataBucket.Arn}/errors/*"}
+
+
+def _rate_seconds(expression: str) -> int:
+    m = re.fullmatch(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)", expression)
+    assert m, f"not a rate(...) expression: {expression}"
+    return int(m.group(1)) * {"minute": 60, "hour": 3600, "day": 86400}[m.group(2).rstrip("s")]
+
+
+def test_the_purge_runs_on_its_own_schedule_one_run_at_a_time(template):
+    resources = template["Resources"]
+    schedule = resources["PurgeSchedule"]["Properties"]
+    function = resources["PurgeFunction"]["Properties"]
+    params = template["Parameters"]
+    # GIVEN the purge's schedule THEN it invokes the purge, hourly by default, and can be paused
+    assert schedule["Target"]["Arn"] == {"Fn::GetAtt": ["PurgeFunction", "Arn"]}
+    assert schedule["ScheduleExpression"] == {"Ref": "PurgeScheduleExpression"}
+    assert params["PurgeScheduleExpression"]["Default"] == "rate(1 hour)"
+    assert schedule["State"] == {"Ref": "PurgeScheduleState"}
+    assert params["PurgeScheduleState"]["AllowedValues"] == ["ENABLED", "DISABLED"]
+    assert schedule["Target"]["DeadLetterConfig"]["Arn"] == {"Fn::GetAtt": ["PurgeDeadLetterQueue", "Arn"]}
+    # AND the scheduler's role may invoke it
+    invoke = [s for s in statements_of(template, "SchedulerRole") if s["Sid"] == "InvokeThePurge"]
+    assert invoke and invoke[0]["Action"] == "lambda:InvokeFunction"
+    # AND a run never overlaps the next: one reserved execution, and a timeout below the interval
+    assert function["ReservedConcurrentExecutions"] == {"Fn::If": ["PurgeReserved", 1, NO_VALUE]}
+    assert params["PurgeReserveConcurrency"]["Default"] == "true"
+    assert int(params["PurgeTimeoutSeconds"]["Default"]) < _rate_seconds(params["PurgeScheduleExpression"]["Default"])
+    assert params["PurgeTimeoutSeconds"]["MaxValue"] <= 900
+    # AND a failed run is not retried at once (the next resumes) but dead-lettered
+    assert function["EventInvokeConfig"]["MaximumRetryAttempts"] == 0
+    assert function["DeadLetterQueue"] == {"Type": "SQS", "TargetArn": {"Fn::GetAtt": ["PurgeDeadLetterQueue", "Arn"]}}
+    # AND it has its own log group, whose name is the function's
+    log_group = resources["PurgeLogGroup"]["Properties"]
+    assert log_group["LogGroupName"] == {"Fn::Sub": "/aws/lambda/${PurgeFunctionName}"}
+    assert log_group["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+
+
+def test_the_purge_reads_the_layout_the_stack_writes(template):
+    env = env_of(template, "PurgeFunction")
+    assert env["BUCKET"] == {"Ref": "DataBucket"}
+    assert (env["DATA_PREFIX"], env["DELETIONS_PREFIX"], env["STATE_KEY"]) == ("data/", "deletions/", "purge/state.json")
+    # The purge's defaults are the same (crates/purge/src/config.rs), so `kinesis-sentiment
+    # purge` over a copy of the bucket finds the same areas.
+    config = (ROOT / "crates" / "purge" / "src" / "config.rs").read_text(encoding="utf-8")
+    for const, value in [("DEFAULT_DATA_PREFIX", "data/"), ("DEFAULT_DELETIONS_PREFIX", "deletions/"),
+                         ("DEFAULT_STATE_KEY", "purge/state.json"), ("DEFAULT_ACCOUNT_STATUSES", "deleted,takendown")]:
+        assert f'{const}: &str = "{value}"' in config
+    assert template["Parameters"]["PurgeAccountStatuses"]["Default"] == "deleted,takendown"
+
+
+def _emf_metric_names() -> set[str]:
+    code = non_test_part(PURGE_METRICS.read_text(encoding="utf-8"))
+    # The `("Name", value)` pairs of to_emf's loop, and metrics written one by one.
+    return set(re.findall(r'\(\s*"([A-Z][A-Za-z]+)",', code)) | set(re.findall(r'metric\(\s*"([A-Z][A-Za-z]+)"', code))
+
+
+def test_the_pending_alarm_reads_the_metric_the_purge_writes(template):
+    # GIVEN the purge's EMF document (crates/purge/src/metrics.rs) and the alarm
+    code = non_test_part(PURGE_METRICS.read_text(encoding="utf-8"))
+    alarm = template["Resources"]["PurgeDeletionsPendingAlarm"]["Properties"]
+    # THEN it watches that metric, in the namespace the function is given, under FunctionName
+    assert alarm["MetricName"] == "DeletionsPendingTooLong"
+    assert '("DeletionsPendingTooLong", self.deletions_pending_too_long)' in code
+    assert 'emf.finish(namespace, &[&["FunctionName"]]' in code
+    assert alarm["Namespace"] == {"Ref": "MetricsNamespace"}
+    assert env_of(template, "PurgeFunction")["METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
+    # The dimension's value is the Lambda's own name (ks_lambda::function_name), i.e. Ref PurgeFunction.
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "PurgeFunction"}}]
+    assert (alarm["Statistic"], alarm["ComparisonOperator"]) == ("Maximum", "GreaterThanThreshold")
+    assert alarm["Threshold"] == {"Ref": "PendingDeletionsAlarmThreshold"}
+    assert template["Parameters"]["PendingDeletionsAlarmThreshold"]["Default"] == 0
+    # AND both the pending alarm and the errors alarm notify the alarm topic
+    errors = template["Resources"]["PurgeErrorsAlarm"]["Properties"]
+    assert (errors["Namespace"], errors["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": "PurgeFunction"}}]
+    topic = {"Fn::If": ["HasAlarmTopic", [{"Ref": "AlarmTopicArn"}], NO_VALUE]}
+    for a in (alarm, errors, template["Resources"]["PurgeDeadLetterAlarm"]["Properties"]):
+        assert a["AlarmActions"] == topic
+
+
+def test_the_dashboard_shows_only_metrics_the_purge_writes(template):
+    import json
+
+    body, _ = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    widgets = json.loads(re.sub(r"\$\{[^}!][^}]*\}", "x", body))["widgets"]
+    written = _emf_metric_names()
+    assert {"DeletionsPendingTooLong", "DeletionsPending", "ObjectsUnreadable", "PassIncomplete",
+            "RecordsRemoved", "ObjectsRead", "ObjectsInBucket"} <= written
+    shown = set()
+    for w in widgets:
+        if not w["properties"].get("title", "").startswith("Purge"):
+            continue
+        namespace = None
+        for row in w["properties"]["metrics"]:
+            namespace = row[0] if row[0] != "." else namespace
+            if namespace == "x":  # ${Ns}
+                shown.add(row[1])
+    assert shown and shown <= written, f"not written by the purge: {sorted(shown - written)}"
+
+
+def _prefix(template_prefix: str, area: str, label: str) -> str:
+    """A Firehose S3 prefix evaluated for one record delivered at 2026-01-02T03:00Z."""
+    out = template_prefix.replace("!{timestamp:yyyy/MM/dd/HH}", "2026/01/02/03")
+    out = out.replace("!{partitionKeyFromLambda:area}", area).replace("!{partitionKeyFromLambda:sentiment}", label)
+    assert "!{" not in out, out
+    return out
+
+
+@pytest.mark.parametrize("by_label", [False, True])
+def test_the_delivery_stream_puts_posts_in_data_and_deletions_in_deletions(template, by_label):
+    # GIVEN the delivery stream with DynamicPartitioning false (default) or true
+    conditions = {name: False for name in template["Conditions"]}
+    conditions["Partitioned"] = by_label
+    s3 = resolve(template["Resources"]["PartitionedDeliveryStream"], conditions)["Properties"][
+        "ExtendedS3DestinationConfiguration"]
+    # THEN dynamic partitioning is on either way (the area key needs it)
+    assert s3["DynamicPartitioningConfiguration"]["Enabled"] is True
+    # AND a post lands under data/<hour>/ and a deletion under deletions/<hour>/ (a label below)
+    post, deletion = _prefix(s3["Prefix"], "data", "POSITIVE"), _prefix(s3["Prefix"], "deletions", "NONE")
+    if by_label:
+        assert (post, deletion) == ("data/2026/01/02/03/POSITIVE/", "deletions/2026/01/02/03/NONE/")
+    else:
+        assert (post, deletion) == ("data/2026/01/02/03/", "deletions/2026/01/02/03/")
+    # AND the error prefix uses no Lambda key (Firehose refuses one there)
+    assert "partitionKeyFromLambda" not in s3["ErrorOutputPrefix"]
+    assert s3["ErrorOutputPrefix"].startswith("errors/")
+    # AND the keys the prefix uses are the ones the transform returns, with the areas it names
+    code = TRANSFORM.read_text(encoding="utf-8")
+    for key in re.findall(r"partitionKeyFromLambda:([a-z]+)", s3["Prefix"]):
+        assert f'("{key}".to_owned()' in code, key
+    assert 'Area::Data => "data"' in code and 'Area::Deletions => "deletions"' in code
+    # AND dynamic partitioning's 64 MB floor holds
+    assert template["Parameters"]["S3BufferSizeMB"]["MinValue"] >= 64
+
+
+def test_the_transform_always_returns_partition_keys(template):
+    assert env_of(template, "TransformFunction")["PARTITION_KEYS"] == "true"
+
+
+def test_the_producer_forwards_deletions_by_default(template):
+    assert env_of(template, "ProducerFunction")["JETSTREAM_DELETIONS"] == {"Ref": "JetstreamDeletions"}
+    assert template["Parameters"]["JetstreamDeletions"]["Default"] == "true"
+
+
+def _columns(storage: dict) -> dict[str, str]:
+    return {c["Name"] if isinstance(c["Name"], str) else c["Name"]["Ref"]: c["Type"] for c in storage["Columns"]}
+
+
+@pytest.mark.parametrize("output_format", ["json", "parquet"])
+def test_the_deletions_table_reads_the_deletions_area(template, output_format):
+    resources = deployed(template, output_format)
+    table = resources["DeletionsTable"]["Properties"]["TableInput"]
+    posts = resources["PostsTable"]["Properties"]["TableInput"]
+    names = {"DataBucket": "BUCKET"}
+    # GIVEN the deletions table THEN it lies over deletions/, projected by hour like posts
+    assert with_defaults(template, sub_text(table["StorageDescriptor"]["Location"]), names) == "s3://BUCKET/deletions/"
+    assert with_defaults(template, sub_text(table["Parameters"]["storage.location.template"]), names) == (
+        "s3://BUCKET/deletions/${dt}/")
+    same = ["projection.enabled", "projection.dt.type", "projection.dt.format", "projection.dt.interval",
+            "projection.dt.interval.unit", "projection.dt.range", "classification"]
+    assert {k: table["Parameters"][k] for k in same} == {k: posts["Parameters"][k] for k in same}
+    assert table["PartitionKeys"] == posts["PartitionKeys"]
+    # AND it reads the format delivered (Parquet converted with the posts schema)
+    for key in ("InputFormat", "OutputFormat", "SerdeInfo"):
+        assert table["StorageDescriptor"][key] == posts["StorageDescriptor"][key]
+    # AND its columns are the deletion and account records' fields, each a posts column of the
+    # same type, so Parquet written with the posts schema reads by name
+    columns = _columns(table["StorageDescriptor"])
+    assert columns == {"op": "string", "id": "string", "did": "string", "rkey": "string", "collection": "string",
+                       "time_us": "bigint", "active": "boolean", "status": "string", "source": "string"}
+    post_columns = _columns(posts["StorageDescriptor"])
+    assert all(post_columns[c] == t for c, t in columns.items())
+
+
+def test_deletions_are_kept_as_long_as_the_posts(template):
+    rules = {r["Id"]: r for r in template["Resources"]["DataBucket"]["Properties"]["LifecycleConfiguration"]["Rules"]}
+    assert rules["ExpireDeletions"]["Prefix"] == "deletions/"
+    assert rules["ExpireDeletions"]["ExpirationInDays"] == rules["ExpireDeliveredData"]["ExpirationInDays"]
+    # The object versions the purge replaces do not outlive a week.
+    assert rules["CleanUpOldVersionsAndUploads"]["NoncurrentVersionExpiration"]["NoncurrentDays"] <= 7
+
+
+# --- the posts_live view
+
+HIVE_TO_PRESTO = {"string": "varchar", "bigint": "bigint", "boolean": "boolean", "double": "double"}
+
+
+def presto_type(hive: str) -> str:
+    """A Hive type (Glue) as Athena writes it in a Presto view: struct -> row, array<> -> array()."""
+    if hive in HIVE_TO_PRESTO:
+        return HIVE_TO_PRESTO[hive]
+    if hive.startswith("array<"):
+        return f"array({presto_type(hive[6:-1])})"
+    assert hive.startswith("struct<") and hive.endswith(">"), hive
+    fields, depth, start, body = [], 0, 0, hive[7:-1]
+    for i, ch in enumerate(body + ","):
+        depth += ch in "<("
+        depth -= ch in ">)"
+        if ch == "," and depth == 0:
+            name, typ = body[start:i].split(":", 1)
+            fields.append(f"{name} {presto_type(typ)}")
+            start = i + 1
+    return f"row({','.join(fields)})"
+
+
+def view_document(template: dict) -> tuple[str, dict]:
+    """The posts_live view's ViewOriginalText as deployed with default parameters, and the
+    Presto view JSON Athena decodes from it."""
+    import base64
+    import json
+
+    table = template["Resources"]["PostsLiveView"]["Properties"]["TableInput"]
+    sep, parts = table["ViewOriginalText"]["Fn::Join"]
+    names = {"GlueDatabase": template["Parameters"]["GlueDatabaseName"]["Default"]}
+    text = sep.join(
+        base64.b64encode(with_defaults(template, sub_text(p["Fn::Base64"]), names).encode()).decode()
+        if isinstance(p, dict) else p
+        for p in parts
+    )
+    m = re.fullmatch(r"/\* Presto View: ([A-Za-z0-9+/=]+) \*/", text)
+    assert m, f"not the form Athena reads: {text[:60]}..."
+    return text, json.loads(base64.b64decode(m.group(1)))
+
+
+def normalized(sql: str) -> str:
+    return " ".join(sql.split())
+
+
+def test_the_view_is_a_presto_view_athena_can_read(template):
+    table = template["Resources"]["PostsLiveView"]["Properties"]["TableInput"]
+    assert table["Name"] == "posts_live"
+    assert table["TableType"] == "VIRTUAL_VIEW"
+    assert table["Parameters"] == {"presto_view": "true", "comment": "Presto View"}
+    assert table["ViewExpandedText"] == "/* Presto View */"
+    # GIVEN the view JSON decoded from base64 as Athena does
+    _, view = view_document(template)
+    assert view["catalog"] == "awsdatacatalog"
+    assert view["schema"] == template["Parameters"]["GlueDatabaseName"]["Default"]
+    # THEN its columns are the posts table's (Presto types) and dt, as the Glue view's are
+    posts = template["Resources"]["PostsTable"]["Properties"]["TableInput"]
+    expected = [(n if n != "SentimentField" else "sentiment", t) for n, t in _columns(posts["StorageDescriptor"]).items()]
+    expected.append(("dt", "string"))
+    assert [(c["name"], c["type"]) for c in view["columns"]] == [(n, presto_type(t)) for n, t in expected]
+    glue = [(n if n != "SentimentField" else "sentiment", t) for n, t in _columns(table["StorageDescriptor"]).items()]
+    assert glue == expected
+    # AND its SQL selects exactly those columns, in order
+    sql = view["originalSql"]
+    select = re.match(r"SELECT (.*?) FROM \(", normalized(sql)).group(1)
+    assert [c.strip().strip('"') for c in select.split(",")] == [n for n, _ in expected]
+
+
+def test_the_view_hides_deleted_posts_inactive_accounts_and_old_versions(template):
+    _, view = view_document(template)
+    sql = normalized(view["originalSql"])
+    # Valid-looking: one statement, balanced, over the two tables of the stack's database
+    assert sql.startswith("SELECT ") and ";" not in sql
+    assert sql.count("(") == sql.count(")")
+    assert re.search(r"\bFROM posts p\b", sql)
+    # Deleted posts: an id with an op 'delete' record
+    assert "NOT EXISTS (SELECT 1 FROM deletions d WHERE d.op = 'delete' AND d.id = newest.id)" in sql
+    # Accounts: the latest account record (largest time_us) decides, whatever its status
+    assert "max_by(active, time_us) AS active FROM deletions WHERE op = 'account' GROUP BY did" in sql
+    assert "WHERE a.did = newest.did AND NOT a.active" in sql
+    assert "status" not in sql.split("FROM (", 1)[1], "hiding must not depend on the status"
+    # Versions: the newest time_us of each id (rows without an id are all kept)
+    assert "PARTITION BY p.id ORDER BY p.time_us DESC" in sql
+    assert "CASE WHEN p.id IS NULL THEN 1" in sql and "WHERE version_rank = 1" in sql
+
+
+def test_the_saved_query_and_the_readme_create_the_same_view(template):
+    _, view = view_document(template)
+    query = template["Resources"]["PostsLiveViewQuery"]["Properties"]
+    assert query["Database"] == {"Ref": "GlueDatabase"}
+    text = with_defaults(template, sub_text(query["QueryString"]))
+    prefix = "CREATE OR REPLACE VIEW posts_live AS "
+    assert normalized(text).startswith(prefix)
+    assert normalized(text)[len(prefix):] == normalized(view["originalSql"])
+    # infra/README.md shows the same SQL (default parameters) in its posts_live section
+    readme = (ROOT / "infra" / "README.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```sql\n(CREATE OR REPLACE VIEW posts_live AS.*?)```", readme, re.S)
+    assert len(blocks) == 1, "infra/README.md should show the posts_live SQL once"
+    assert normalized(blocks[0]) == normalized(text)
+
+
+def test_the_purge_readme_states_the_stacks_defaults(template):
+    # GIVEN crates/deletion-purge/README.md's settings table (`VARIABLE` | `default` | ...)
+    readme = (ROOT / "crates" / "deletion-purge" / "README.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in readme.splitlines():
+        m = re.match(r"\| `([A-Z][A-Z0-9_]*)` \| `([^`<]*)` \|", line)
+        if m:
+            rows[m.group(1)] = m.group(2)
+    # THEN every setting the purge reads is in it, and each literal default is what the stack sets
+    read = vars_read("PurgeFunction")
+    assert read <= set(rows) | {"BUCKET", "RUST_LOG"}, f"not in the README: {sorted(read - set(rows))}"
+    for var, documented in rows.items():
+        value = param_default(template, env_of(template, "PurgeFunction")[var])
+        assert value == documented, f"{var}: the README says {documented!r}, the template {value!r}"
+
+
+def test_the_purge_parameters_default_to_the_codes_defaults(template):
+    # The numeric defaults, from the constants in crates/purge/src/config.rs and the handler.
+    code = (ROOT / "crates" / "purge" / "src" / "config.rs").read_text(encoding="utf-8")
+    code += (ROOT / "crates" / "deletion-purge" / "src" / "handler.rs").read_text(encoding="utf-8")
+
+    def seconds(const: str) -> int:
+        m = re.search(rf"{const}: Duration = Duration::from_secs\(([0-9_ *]+)\)", code)
+        assert m, f"{const} not found"
+        return eval(m.group(1).replace("_", ""))  # a product of literals, e.g. 48 * 3_600
+
+    params = template["Parameters"]
+    assert params["PurgeCreationSkewMinutes"]["Default"] * 60 == seconds("DEFAULT_CREATION_SKEW")
+    assert params["PurgeWatchHours"]["Default"] * 3600 == seconds("DEFAULT_WATCH")
+    assert params["PurgePendingAlarmHours"]["Default"] * 3600 == seconds("DEFAULT_PENDING_ALARM")
+    assert params["PurgeDeadlineMarginMs"]["Default"] == seconds("DEFAULT_DEADLINE_MARGIN") * 1000
+    assert f'DEFAULT_METRICS_NAMESPACE: &str = "{params["MetricsNamespace"]["Default"]}"' in code
