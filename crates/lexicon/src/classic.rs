@@ -44,10 +44,6 @@ impl<'t> Words<'t> {
         self.raw.len()
     }
 
-    pub(crate) fn raw(&self, i: usize) -> &str {
-        self.raw[i]
-    }
-
     pub(crate) fn lower(&self, i: usize) -> &str {
         &self.lower[i]
     }
@@ -106,7 +102,11 @@ pub(crate) fn scalar_inc_dec(
 pub(crate) fn booster_ngrams(boosters: &HashMap<Box<str>, f64>, w: &Words, i: usize) -> f64 {
     let (a, b, c) = (w.lower(i - 3), w.lower(i - 2), w.lower(i - 1));
     let mut add = 0.0;
-    for gram in [format!("{a} {b} {c}"), format!("{a} {b}"), format!("{b} {c}")] {
+    for gram in [
+        format!("{a} {b} {c}"),
+        format!("{a} {b}"),
+        format!("{b} {c}"),
+    ] {
         if let Some(v) = boosters.get(gram.as_str()) {
             add += v;
         }

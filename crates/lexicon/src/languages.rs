@@ -8,18 +8,23 @@ use std::sync::OnceLock;
 use ks_transform::sentiment::{Analysis, SentimentAnalyzer};
 
 use crate::analyzer::{LEXICON_BATCH_DOCUMENTS, to_core};
-use crate::{DEFAULT_MAX_BYTES, Leia, Polarity, Sentiment, Vader, truncate};
+use crate::{DEFAULT_MAX_BYTES, Leia, Polarity, Sentiment, Vader, VaderFr, truncate};
 
 /// The languages [`Lexicon`] scores (normalised, Comprehend-style codes) and the model name
 /// written next to each result.
-pub const LANGUAGES: [(&str, &str); 2] = [("en", "lexicon:en-vader"), ("pt", "lexicon:pt-leia")];
+pub const LANGUAGES: [(&str, &str); 3] = [
+    ("en", "lexicon:en-vader"),
+    ("pt", "lexicon:pt-leia"),
+    ("fr", "lexicon:fr-vader"),
+];
 
-/// The multilingual lexicon backend: English VADER, Portuguese LeIA.
+/// The multilingual lexicon backend: English VADER, Portuguese LeIA, French vaderSentiment-fr.
 #[derive(Default)]
 pub struct Lexicon {
     max_bytes: usize,
     en: OnceLock<Vader>,
     pt: OnceLock<Leia>,
+    fr: OnceLock<VaderFr>,
 }
 
 impl std::fmt::Debug for Lexicon {
@@ -28,6 +33,7 @@ impl std::fmt::Debug for Lexicon {
             .field("max_bytes", &self.max_bytes)
             .field("en_loaded", &self.en.get().is_some())
             .field("pt_loaded", &self.pt.get().is_some())
+            .field("fr_loaded", &self.fr.get().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -44,6 +50,7 @@ impl Lexicon {
             max_bytes,
             en: OnceLock::new(),
             pt: OnceLock::new(),
+            fr: OnceLock::new(),
         }
     }
 
@@ -53,6 +60,7 @@ impl Lexicon {
         Some(match language {
             "en" => self.en().polarity_scores(text),
             "pt" => self.pt().polarity_scores(text),
+            "fr" => self.fr().polarity_scores(text),
             _ => return None,
         })
     }
@@ -69,6 +77,7 @@ impl Lexicon {
         match language {
             "en" => self.en.get().is_some(),
             "pt" => self.pt.get().is_some(),
+            "fr" => self.fr.get().is_some(),
             _ => false,
         }
     }
@@ -80,6 +89,10 @@ impl Lexicon {
 
     fn pt(&self) -> &Leia {
         self.pt.get_or_init(Leia::new)
+    }
+
+    fn fr(&self) -> &VaderFr {
+        self.fr.get_or_init(VaderFr::new)
     }
 }
 

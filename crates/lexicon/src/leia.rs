@@ -225,7 +225,11 @@ fn ascii_fold(text: &str) -> String {
 fn strip_punc_list(tok: &str) -> &str {
     let b = tok.as_bytes();
     let lead = b.iter().take_while(|c| c.is_ascii_punctuation()).count();
-    let trail = b.iter().rev().take_while(|c| c.is_ascii_punctuation()).count();
+    let trail = b
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_punctuation())
+        .count();
     let clean = |w: &str| w.len() > 1 && !w.bytes().any(|c| c.is_ascii_punctuation());
     if lead > 0 && PUNC_LIST.contains(&&tok[..lead]) && clean(&tok[lead..]) {
         return &tok[lead..];

