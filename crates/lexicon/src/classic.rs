@@ -101,6 +101,16 @@ pub(crate) fn scalar_inc_dec(
 /// position `i` (three and above), unsigned.
 pub(crate) fn booster_ngrams(boosters: &HashMap<Box<str>, f64>, w: &Words, i: usize) -> f64 {
     let (a, b, c) = (w.lower(i - 3), w.lower(i - 2), w.lower(i - 1));
+    // Every n-gram starts with `a` or `b`: no multi-word booster starts with either, no
+    // string need be built (the common case).
+    let starts = |x: &str| {
+        boosters
+            .keys()
+            .any(|k| k.len() > x.len() && k.starts_with(x) && k.as_bytes()[x.len()] == b' ')
+    };
+    if !starts(a) && !starts(b) {
+        return 0.0;
+    }
     let mut add = 0.0;
     for gram in [
         format!("{a} {b} {c}"),

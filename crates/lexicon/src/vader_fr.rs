@@ -264,7 +264,7 @@ impl VaderFr {
 
     fn sentiment_valence(&self, w: &Words, i: usize, cap_diff: bool) -> f64 {
         let key = fold(w.lower(i));
-        let Some(&base) = self.lexicon.get(key.as_str()) else {
+        let Some(&base) = self.lexicon.get(&*key) else {
             return 0.0;
         };
         let mut valence = base;
@@ -338,6 +338,15 @@ impl VaderFr {
     /// `_special_idioms_check` (called at `i >= 3`).
     fn special_idioms_check(&self, w: &Words, mut valence: f64, i: usize) -> f64 {
         let l = |k: usize| w.lower(k);
+        // Every idiom is made of these words: without one nearby, no string need be built.
+        const IDIOM_WORDS: [&str; 17] = [
+            "the", "shit", "bomb", "bad", "ass", "bus", "stop", "yeah", "right", "kiss", "of",
+            "death", "to", "die", "for", "beating", "heart",
+        ];
+        let near = (i - 3..(i + 3).min(w.len())).any(|k| IDIOM_WORDS.contains(&l(k)));
+        if !near {
+            return valence + classic::booster_ngrams(&self.boosters, w, i);
+        }
         let special = |s: &str| SPECIAL_CASES.iter().find(|(k, _)| *k == s).map(|p| p.1);
         let sequences = [
             format!("{} {}", l(i - 1), l(i)),
@@ -412,10 +421,10 @@ fn amplify_uc(text: &str) -> f64 {
 /// (NFKD, combining marks dropped), the few letters with no decomposition are spelled out,
 /// typographic quotes, dashes and ellipses become ASCII. Other characters are kept as they
 /// are (unidecode transliterates them; no lexicon word is spelled that way).
-pub(crate) fn fold(s: &str) -> String {
+pub(crate) fn fold(s: &str) -> std::borrow::Cow<'_, str> {
     use unicode_normalization::UnicodeNormalization;
     if s.is_ascii() {
-        return s.to_owned();
+        return s.into();
     }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
@@ -456,7 +465,7 @@ pub(crate) fn fold(s: &str) -> String {
             }
         }
     }
-    out
+    out.into()
 }
 
 #[cfg(test)]
