@@ -78,10 +78,11 @@ impl Leia {
         let mut lexicon = HashMap::with_capacity(8_000);
         // `make_lex_dict`: word and valence are the first two tab-separated fields; a word
         // listed twice keeps its last valence.
-        let supplement = fixes
-            .contains(&LeiaFix::MissingPessimo)
-            .then_some(SUPPLEMENT)
-            .unwrap_or("");
+        let supplement = if fixes.contains(&LeiaFix::MissingPessimo) {
+            SUPPLEMENT
+        } else {
+            ""
+        };
         for line in LEXICON.split('\n').chain(supplement.split('\n')) {
             let line = line.trim();
             if line.is_empty() || line.starts_with('#') {

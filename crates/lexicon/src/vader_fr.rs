@@ -168,10 +168,10 @@ impl VaderFr {
                 continue;
             }
             let mut fields = strip(line).split("->");
-            if let (Some(word), Some(v)) = (fields.next(), fields.next()) {
-                if let Ok(v) = v.trim().parse::<f64>() {
-                    lexicon.insert(fold(word).into(), v);
-                }
+            if let (Some(word), Some(v)) = (fields.next(), fields.next())
+                && let Ok(v) = v.trim().parse::<f64>()
+            {
+                lexicon.insert(fold(word).into(), v);
             }
         }
         // Only one-code-point keys can ever match: the reference looks up each char.
@@ -358,15 +358,15 @@ impl VaderFr {
         if let Some(v) = sequences.iter().find_map(|s| special(s)) {
             valence = v;
         }
-        if w.len() - 1 > i {
-            if let Some(v) = special(&format!("{} {}", l(i), l(i + 1))) {
-                valence = v;
-            }
+        if w.len() - 1 > i
+            && let Some(v) = special(&format!("{} {}", l(i), l(i + 1)))
+        {
+            valence = v;
         }
-        if w.len() - 1 > i + 1 {
-            if let Some(v) = special(&format!("{} {} {}", l(i), l(i + 1), l(i + 2))) {
-                valence = v;
-            }
+        if w.len() - 1 > i + 1
+            && let Some(v) = special(&format!("{} {} {}", l(i), l(i + 1), l(i + 2)))
+        {
+            valence = v;
         }
         valence + classic::booster_ngrams(&self.boosters, w, i)
     }
