@@ -68,7 +68,7 @@ fn main() {
         (k == "TEXT_POINTERS").then(|| "/no_such_field".to_owned())
     })
     .unwrap();
-    let plain = State::new(Analyzer::Lexicon(ks_lexicon::Vader::new()), no_text);
+    let plain = State::new(Analyzer::Lexicon(ks_lexicon::Lexicon::new()), no_text);
     let (median, best, _) = measure(&rt, plain, &event);
     println!(
         "{:<44} {:>8.1}ms {:>8.1}ms {:>12}",
@@ -241,7 +241,7 @@ fn lexicon_state() -> State {
         _ => None,
     })
     .unwrap();
-    State::new(Analyzer::Lexicon(ks_lexicon::Vader::new()), config)
+    State::new(Analyzer::Lexicon(ks_lexicon::Lexicon::new()), config)
 }
 
 fn new_state(url: &str, concurrency: usize) -> State {

@@ -38,12 +38,8 @@ impl TransformConfig {
         let env = Env(&lookup);
         let backend = BackendConfig::from_env(&env)?;
         let settings = TransformSettings::from_env(&env, backend.calls())?;
-        if matches!(backend, BackendConfig::Lexicon(_)) && settings.default_language != "en" {
-            return Err(env.invalid(
-                "DEFAULT_LANGUAGE",
-                "the lexicon backend analyses English only",
-            ));
-        }
+        // Any of Comprehend's languages may be the default: the analyser's own
+        // `supports_language` decides, per record, which texts it scores.
         Ok(TransformConfig {
             backend,
             settings,
@@ -79,6 +75,16 @@ mod tests {
         assert_eq!(c.settings.field, "sentiment");
         assert_eq!(c.settings.text_pointers[0].as_str(), "/text");
         assert!(!c.settings.partition_keys);
+    }
+
+    #[test]
+    fn given_the_lexicon_backend_when_the_default_language_is_not_english_then_it_loads() {
+        // GIVEN the offline backend and a non-English default (it analyses several languages)
+        // WHEN the settings are read
+        let c = load(&[("SENTIMENT_BACKEND", "lexicon"), ("DEFAULT_LANGUAGE", "pt")]).unwrap();
+        // THEN they are accepted: the analyser's own supports_language decides per record
+        assert!(matches!(c.backend, BackendConfig::Lexicon(_)));
+        assert_eq!(c.settings.default_language, "pt");
     }
 
     #[test]
@@ -164,9 +170,6 @@ mod tests {
         ])
         .unwrap_err();
         assert_eq!(err.var, "COMPREHEND_BACKOFF_CAP_MS");
-        let err =
-            load(&[("SENTIMENT_BACKEND", "lexicon"), ("DEFAULT_LANGUAGE", "de")]).unwrap_err();
-        assert_eq!(err.var, "DEFAULT_LANGUAGE");
         let err = load(&[
             ("SENTIMENT_BACKEND", "bedrock"),
             ("MAX_DOCUMENT_CHARS", "500"),

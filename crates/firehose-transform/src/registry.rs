@@ -4,7 +4,7 @@
 //! `ks-sentiment` (or its own crate), one variant here and its README rows.
 
 use ks_kernel::env::{ConfigError, Env};
-use ks_lexicon::{LEXICON_MAX_DOCUMENT_BYTES, Vader};
+use ks_lexicon::{LEXICON_MAX_DOCUMENT_BYTES, Lexicon};
 use ks_sentiment::bedrock::{BedrockAnalyzer, BedrockConfig};
 use ks_sentiment::comprehend::{self, ComprehendAnalyzer, ComprehendConfig};
 use ks_transform::config::CallSettings;
@@ -16,7 +16,8 @@ use ks_transform::transform::TransformSettings;
 pub enum BackendConfig {
     Comprehend(ComprehendConfig),
     Bedrock(BedrockConfig),
-    /// Offline VADER; called through the same settings as Comprehend.
+    /// Offline lexicon analysers, one per language; called through the same settings as
+    /// Comprehend.
     Lexicon(CallSettings),
 }
 
@@ -93,7 +94,7 @@ impl BackendConfig {
             }
             // The texts are already cut to MAX_DOCUMENT_BYTES; the analyzer's own cap agrees.
             BackendConfig::Lexicon(_) => {
-                Analyzer::Lexicon(Vader::with_max_bytes(settings.max_document_bytes))
+                Analyzer::Lexicon(Lexicon::with_max_bytes(settings.max_document_bytes))
             }
         }
     }
@@ -102,7 +103,7 @@ impl BackendConfig {
 /// The configured analyzer as one type, so the handler is not generic.
 pub enum Analyzer {
     Comprehend(ComprehendAnalyzer),
-    Lexicon(Vader),
+    Lexicon(Lexicon),
     Bedrock(BedrockAnalyzer),
 }
 
@@ -120,6 +121,10 @@ macro_rules! each {
 impl SentimentAnalyzer for Analyzer {
     fn model(&self) -> &str {
         each!(self, a => a.model())
+    }
+
+    fn model_for(&self, language: &str) -> &str {
+        each!(self, a => a.model_for(language))
     }
 
     fn supports_language(&self, language: &str) -> bool {

@@ -244,7 +244,7 @@ async fn the_fail_policy_sends_unscorable_records_to_processing_failed() {
 }
 
 #[tokio::test]
-async fn the_lexicon_backend_scores_english_offline() {
+async fn the_lexicon_backend_scores_each_language_it_has_offline() {
     // GIVEN the lexicon backend (no endpoint at all)
     let vars = [
         ("SENTIMENT_BACKEND", "lexicon"),
@@ -252,25 +252,31 @@ async fn the_lexicon_backend_scores_english_offline() {
     ];
     let config = TransformConfig::from_lookup(ks_kernel::env::fixed(&vars)).unwrap();
     let state = Box::leak(Box::new(State::new(
-        Analyzer::Lexicon(ks_lexicon::Vader::new()),
+        Analyzer::Lexicon(ks_lexicon::Lexicon::new()),
         config,
     )));
     // WHEN the social posts are handled
     let (_, resp, summary) = run(state, &sample("firehose-social-posts.json")).await;
-    // THEN English posts get lexicon sentiment, the others are delivered without it
-    let mut scored = 0;
+    // THEN each post in a language with an analyser gets that analyser's sentiment, named in
+    // `model`; the others are delivered without it
+    let mut scored: HashMap<String, usize> = HashMap::new();
     for r in &resp.records {
         assert_eq!(r.result, RecordResult::Ok);
         let v: Value = serde_json::from_str(&line(&r.data)).unwrap();
-        if v["lang"] == "en" {
-            assert_eq!(v["sentiment"]["model"], "lexicon");
-            scored += 1;
+        let lang = v["lang"].as_str().unwrap();
+        let model = ks_lexicon::LANGUAGES.iter().find(|(l, _)| *l == lang);
+        if let Some((_, model)) = model {
+            assert_eq!(v["sentiment"]["model"], *model);
+            *scored.entry(lang.to_owned()).or_default() += 1;
         } else {
             assert!(v.get("sentiment").is_none());
         }
     }
-    assert_eq!(scored, 14);
-    assert_eq!(summary.unsupported_language, 6);
+    // (the event: 14 en, one each of es, de, fr, pt, ja, it)
+    assert_eq!(scored["en"], 14);
+    assert_eq!(scored["pt"], 1);
+    let total: usize = scored.values().sum();
+    assert_eq!(summary.unsupported_language as usize, 20 - total);
     assert_eq!(
         (summary.sentiment_calls, summary.billed_units),
         (0, 0),
@@ -294,7 +300,7 @@ fn lexicon(vars: &[(&str, &str)]) -> &'static State {
     all.extend_from_slice(vars);
     let config = TransformConfig::from_lookup(ks_kernel::env::fixed(&all)).unwrap();
     Box::leak(Box::new(State::new(
-        Analyzer::Lexicon(ks_lexicon::Vader::new()),
+        Analyzer::Lexicon(ks_lexicon::Lexicon::new()),
         config,
     )))
 }

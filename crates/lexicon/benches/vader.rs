@@ -8,11 +8,14 @@
 //! 100-280 bytes); `--texts` adds a JSON Lines file of strings. Each set is scored over and
 //! over until at least one second has passed. `reference/bench.py` prints the Python
 //! reference's numbers in the same format.
+//!
+//! Then each other language of [`Lexicon`] on its own corpus (`tests/data/<lang>/`), after a
+//! line with what parsing its tables cost: time and resident memory added.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use ks_lexicon::Vader;
+use ks_lexicon::{Lexicon, Polarity, Vader};
 
 fn read_texts(path: &str) -> Vec<String> {
     let raw = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
@@ -22,20 +25,20 @@ fn read_texts(path: &str) -> Vec<String> {
         .collect()
 }
 
-fn measure(vader: &Vader, name: &str, texts: &[String]) {
+fn measure(name: &str, texts: &[String], score: impl Fn(&str) -> Polarity) {
     if texts.is_empty() {
         return;
     }
     // Warm-up: grow the scratch buffers and fault in the tables.
     for t in texts.iter().take(1_000) {
-        black_box(vader.polarity_scores(t));
+        black_box(score(t));
     }
     let bytes: usize = texts.iter().map(String::len).sum();
     let (mut n, mut rounds) = (0usize, 0usize);
     let start = Instant::now();
     let elapsed = loop {
         for t in texts {
-            black_box(vader.polarity_scores(black_box(t)));
+            black_box(score(black_box(t)));
         }
         n += texts.len();
         rounds += 1;
@@ -85,11 +88,52 @@ fn main() {
     let vader = Vader::new();
     for (name, path) in files {
         let texts = read_texts(&path);
-        measure(&vader, &name, &texts);
+        measure(&name, &texts, |t| vader.polarity_scores(t));
         let tweets: Vec<String> = texts
             .into_iter()
             .filter(|t| (100..=280).contains(&t.len()))
             .collect();
-        measure(&vader, &format!("{name} (100-280 B)"), &tweets);
+        measure(&format!("{name} (100-280 B)"), &tweets, |t| {
+            vader.polarity_scores(t)
+        });
     }
+
+    let lexicon = Lexicon::new();
+    for (lang, _) in ks_lexicon::LANGUAGES.iter().filter(|(l, _)| *l != "en") {
+        let path = format!(
+            "{}/tests/data/{lang}/corpus.jsonl",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let texts = read_texts(&path);
+        let (rss, start) = (resident_kb(), Instant::now());
+        black_box(lexicon.polarity_scores(lang, "x"));
+        println!(
+            "rust ks-lexicon              {lang} tables: parsed on first text in {:.1} ms, +{} KB resident",
+            start.elapsed().as_secs_f64() * 1e3,
+            resident_kb().saturating_sub(rss)
+        );
+        let score = |t: &str| {
+            lexicon
+                .polarity_scores(lang, t)
+                .expect("a supported language")
+        };
+        measure(&format!("{lang}/corpus.jsonl"), &texts, score);
+        let tweets: Vec<String> = texts
+            .into_iter()
+            .filter(|t| (100..=280).contains(&t.len()))
+            .collect();
+        measure(&format!("{lang}/corpus.jsonl (100-280 B)"), &tweets, score);
+    }
+}
+
+/// This process's resident set (Linux `/proc/self/status`), 0 elsewhere.
+fn resident_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
 }

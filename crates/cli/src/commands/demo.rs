@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use ks_lexicon::LEXICON_MAX_DOCUMENT_BYTES;
-use ks_lexicon::Vader;
+use ks_lexicon::Lexicon;
 use ks_producer::cursor::MemoryCursorStore;
 use ks_producer::limits::KPL_DEFAULT_AGGREGATION_MAX_BYTES;
 use ks_producer::run::{ProduceSettings, produce};
@@ -207,7 +207,7 @@ pub async fn run(
     let stream = LocalStream::new(STREAM_NAME, opts.shards);
     let cursors = MemoryCursorStore::default();
     let processor = InProcess {
-        analyzer: Vader::new(),
+        analyzer: Lexicon::new(),
         settings: transform_settings(),
         timeout: Duration::from_secs(300),
     };
@@ -293,7 +293,7 @@ struct Pipeline<'a, 'b> {
     started: Instant,
     stream: &'a LocalStream,
     cursors: &'a MemoryCursorStore,
-    firehose: &'a mut LocalFirehose<'b, InProcess<Vader>>,
+    firehose: &'a mut LocalFirehose<'b, InProcess<Lexicon>>,
     rng: &'a mut fastrand::Rng,
 }
 

@@ -154,7 +154,7 @@ pub async fn main(args: FirehoseArgs) -> Result<(), String> {
         }
         None => {
             let processor = InProcess {
-                analyzer: ks_lexicon::Vader::new(),
+                analyzer: ks_lexicon::Lexicon::new(),
                 settings: super::demo::transform_settings(),
                 timeout: Duration::from_secs(300),
             };

@@ -147,7 +147,7 @@ pub fn html(scan: &Scan, input: &str) -> String {
             let basis = if tl.by_created { "the posts' created_at" } else { "the S3 hour prefix" };
             let _ = write!(
                 out,
-                r#"<section class="card"><h2>Sentiment mix over time</h2><p class="sub">Share of each label among scored records, per {} bucket by {basis}, {} to {} UTC. Hover a bar for counts.</p>{}<div class="legend">{legend}<span><i style="background:{}"></i>not scored (not English, no text)</span></div></section>"#,
+                r#"<section class="card"><h2>Sentiment mix over time</h2><p class="sub">Share of each label among scored records, per {} bucket by {basis}, {} to {} UTC. Hover a bar for counts.</p>{}<div class="legend">{legend}<span><i style="background:{}"></i>not scored (no analyser for its language, or no text)</span></div></section>"#,
                 human_width(tl.width),
                 utc_minute(tl.start),
                 utc_minute(tl.start + tl.width * tl.counts.len() as i64),
@@ -169,7 +169,7 @@ pub fn html(scan: &Scan, input: &str) -> String {
         .collect();
     let _ = write!(
         out,
-        r#"<div class="row"><section class="card"><h2>Records per label</h2><p class="sub">All delivered records; UNSCORED ones pass through without a label.</p><div class="mixrow">{}<div style="flex:1">{}</div></div></section><section class="card"><h2>Languages</h2><p class="sub">Blue: scored by the lexicon (English); grey: delivered as they were.</p>{}</section></div>"#,
+        r#"<div class="row"><section class="card"><h2>Records per label</h2><p class="sub">All delivered records; UNSCORED ones pass through without a label.</p><div class="mixrow">{}<div style="flex:1">{}</div></div></section><section class="card"><h2>Languages</h2><p class="sub">Blue: scored by the lexicon analyser of that language (en VADER, pt LeIA, fr vaderSentiment-fr); grey: delivered as they were (no analyser for the language, or no text).</p>{}</section></div>"#,
         donut_svg(&counts),
         bars_svg(&rows, total),
         bars_svg(&langs, total)

@@ -1,0 +1,228 @@
+//! The VADER rules the language ports (`leia`, `vader_fr`) share, written for clarity rather
+//! than the English engine's speed: both ports fork an older VADER whose tokenising and
+//! indexing quirks differ from 3.3.2, so they cannot reuse `engine`'s tables.
+
+use std::collections::HashMap;
+
+use crate::Polarity;
+use crate::pystr::{is_upper, py_round};
+
+/// Booster words: "empirically derived mean sentiment intensity rating increase".
+pub(crate) const B_INCR: f64 = 0.293;
+pub(crate) const B_DECR: f64 = -0.293;
+/// ALL-CAPS emphasis.
+pub(crate) const C_INCR: f64 = 0.733;
+/// Negation scalar.
+pub(crate) const N_SCALAR: f64 = -0.74;
+
+/// A text's tokens with what the rules ask of each: Python's `lower()`, `isupper()`, and
+/// where the same token first occurs (`list.index`).
+pub(crate) struct Words<'t> {
+    raw: &'t [&'t str],
+    lower: Vec<String>,
+    upper: Vec<bool>,
+    first: Vec<usize>,
+}
+
+impl<'t> Words<'t> {
+    pub(crate) fn new(raw: &'t [&'t str]) -> Self {
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(raw.len());
+        let first = raw
+            .iter()
+            .enumerate()
+            .map(|(k, t)| *seen.entry(t).or_insert(k))
+            .collect();
+        Words {
+            raw,
+            lower: raw.iter().map(|t| py_lower(t)).collect(),
+            upper: raw.iter().map(|t| is_upper(t)).collect(),
+            first,
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.raw.len()
+    }
+
+    pub(crate) fn lower(&self, i: usize) -> &str {
+        &self.lower[i]
+    }
+
+    pub(crate) fn is_upper(&self, i: usize) -> bool {
+        self.upper[i]
+    }
+
+    /// `words.index(words[k])`.
+    pub(crate) fn first_index(&self, k: usize) -> usize {
+        self.first[k]
+    }
+
+    /// The first position whose lowercase form is `word`.
+    pub(crate) fn position(&self, word: &str) -> Option<usize> {
+        self.lower.iter().position(|w| w == word)
+    }
+}
+
+/// Python's `str.lower()`.
+pub(crate) fn py_lower(s: &str) -> String {
+    if s.is_ascii() {
+        s.to_ascii_lowercase()
+    } else {
+        s.to_lowercase()
+    }
+}
+
+/// `allcap_differential`: some but not all tokens are ALL CAPS.
+pub(crate) fn allcap_differential(words: &[&str]) -> bool {
+    let caps = words.iter().filter(|w| is_upper(w)).count();
+    let differential = words.len() - caps;
+    0 < differential && differential < words.len()
+}
+
+/// `scalar_inc_dec`: the booster's push, signed like the valence, plus caps emphasis.
+pub(crate) fn scalar_inc_dec(
+    boosters: &HashMap<Box<str>, f64>,
+    lower: &str,
+    upper: bool,
+    valence: f64,
+    cap_diff: bool,
+) -> f64 {
+    let Some(&b) = boosters.get(lower) else {
+        return 0.0;
+    };
+    let mut scalar = if valence < 0.0 { -b } else { b };
+    if upper && cap_diff {
+        scalar += if valence > 0.0 { C_INCR } else { -C_INCR };
+    }
+    scalar
+}
+
+/// The booster n-grams of `_special_idioms_check` ("um pouco bom"): the three words before
+/// position `i` (three and above), unsigned.
+pub(crate) fn booster_ngrams(boosters: &HashMap<Box<str>, f64>, w: &Words, i: usize) -> f64 {
+    let (a, b, c) = (w.lower(i - 3), w.lower(i - 2), w.lower(i - 1));
+    // Every n-gram starts with `a` or `b`: no multi-word booster starts with either, no
+    // string need be built (the common case).
+    let starts = |x: &str| {
+        boosters
+            .keys()
+            .any(|k| k.len() > x.len() && k.starts_with(x) && k.as_bytes()[x.len()] == b' ')
+    };
+    if !starts(a) && !starts(b) {
+        return 0.0;
+    }
+    let mut add = 0.0;
+    for gram in [
+        format!("{a} {b} {c}"),
+        format!("{a} {b}"),
+        format!("{b} {c}"),
+    ] {
+        if let Some(v) = boosters.get(gram.as_str()) {
+            add += v;
+        }
+    }
+    add
+}
+
+/// `_but_check` with the reference's indexing: walking the list while rewriting it, each
+/// value is looked up with `list.index` (its first equal value), which is the one scaled.
+pub(crate) fn but_check(sentiments: &mut [f64], bi: usize) {
+    for k in 0..sentiments.len() {
+        let v = sentiments[k];
+        let si = sentiments
+            .iter()
+            .position(|&s| s == v)
+            .expect("v is in the list");
+        if si < bi {
+            sentiments[si] = v * 0.5;
+        } else if si > bi {
+            sentiments[si] = v * 1.5;
+        }
+    }
+}
+
+/// `_amplify_ep` + `_amplify_qm`: up to four '!' add 0.292 each; two or three '?' add 0.18
+/// each, more add 0.96.
+pub(crate) fn punctuation_emphasis(text: &str) -> f64 {
+    let (mut ep, mut qm) = (0usize, 0usize);
+    for b in text.bytes() {
+        ep += usize::from(b == b'!');
+        qm += usize::from(b == b'?');
+    }
+    let qm_amplifier = match qm {
+        0 | 1 => 0.0,
+        2 | 3 => qm as f64 * 0.18,
+        _ => 0.96,
+    };
+    ep.min(4) as f64 * 0.292 + qm_amplifier
+}
+
+/// Python's `sum` of the sentiments (left to right, as 3.11 does).
+pub(crate) fn sum(sentiments: &[f64]) -> f64 {
+    sentiments.iter().fold(0.0, |acc, &s| acc + s)
+}
+
+/// `score_valence` with the plain VADER adjustment of the sum by the punctuation amplifier.
+pub(crate) fn score_valence(sentiments: &[f64], amplifier: f64) -> Polarity {
+    let mut sum_s = sum(sentiments);
+    if sum_s > 0.0 {
+        sum_s += amplifier;
+    } else if sum_s < 0.0 {
+        sum_s -= amplifier;
+    }
+    polarity(sentiments, sum_s, amplifier)
+}
+
+/// The rest of `score_valence` once the adjusted sum is known: compound, the sifted
+/// proportions, rounded as the reference's dict.
+pub(crate) fn polarity(sentiments: &[f64], sum_s: f64, amplifier: f64) -> Polarity {
+    if sentiments.is_empty() {
+        return Polarity {
+            neg: 0.0,
+            neu: 0.0,
+            pos: 0.0,
+            compound: 0.0,
+        };
+    }
+    let compound = (sum_s / (sum_s * sum_s + 15.0).sqrt()).clamp(-1.0, 1.0);
+    let (mut pos_sum, mut neg_sum, mut neu_count) = (0.0f64, 0.0f64, 0u32);
+    for &s in sentiments {
+        if s > 0.0 {
+            pos_sum += s + 1.0;
+        }
+        if s < 0.0 {
+            neg_sum += s - 1.0;
+        }
+        if s == 0.0 {
+            neu_count += 1;
+        }
+    }
+    if pos_sum > neg_sum.abs() {
+        pos_sum += amplifier;
+    } else if pos_sum < neg_sum.abs() {
+        neg_sum -= amplifier;
+    }
+    let total = pos_sum + neg_sum.abs() + f64::from(neu_count);
+    Polarity {
+        neg: py_round((neg_sum / total).abs(), 3),
+        neu: py_round((f64::from(neu_count) / total).abs(), 3),
+        pos: py_round((pos_sum / total).abs(), 3),
+        compound: py_round(compound, 4),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn given_repeated_values_when_but_checked_then_the_first_equal_value_is_scaled() {
+        // GIVEN 1.0 then 0.5 before "but" at 2
+        let mut s = [1.0, 0.5, 0.0, 2.0];
+        // WHEN checked
+        but_check(&mut s, 2);
+        // THEN the first becomes 0.5, so the reference's list.index finds it again for the
+        // second's 0.5 and halves it twice, leaving the second as it was
+        assert_eq!(s, [0.25, 0.5, 0.0, 3.0]);
+    }
+}
