@@ -89,15 +89,6 @@ NOT_SET_ON_AWS = {
 # known and waiting for a decision, each with its reason. The test fails when one disappears, so
 # the entry gets removed with the fix.
 KNOWN_METADATA_DIFFERENCES: dict[str, dict[str, str]] = {
-    "TransformFunction": {
-        "env:PARTITION_KEYS": (
-            "the stack's Firehose always partitions by the transform's `area` key (data/ or "
-            "deletions/), so the template passes PARTITION_KEYS=true; the crate's metadata still "
-            "says false, and `cargo lambda deploy firehose-transform` with it would send every "
-            "record to errors/partitioning-failed/. Fix: PARTITION_KEYS = \"true\" in "
-            "crates/firehose-transform/Cargo.toml"
-        ),
-    },
     "PurgeFunction": {
         "env:BUCKET": (
             "the stack's bucket has a generated name (DataBucket sets no BucketName), so the "
