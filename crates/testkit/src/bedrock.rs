@@ -51,6 +51,8 @@ pub struct Faults {
     pub max_tokens_over_posts: usize,
     /// Every call is refused with `AccessDeniedException`.
     pub access_denied: bool,
+    /// An account quota: a call beyond it answers `ThrottlingException` at once.
+    pub quota: Option<crate::quota::Quota>,
 }
 
 /// What the server saw.
@@ -63,6 +65,8 @@ pub struct Stats {
     pub output_tokens: AtomicU64,
     pub input_chars: AtomicU64,
     pub rejected: AtomicU64,
+    /// Calls refused by the quota.
+    pub throttled: AtomicU64,
     /// The last request's model id (decoded) and body.
     pub last: Mutex<Option<(String, Value)>>,
 }
@@ -76,6 +80,7 @@ impl Stats {
 struct Shared {
     faults: Faults,
     stats: Arc<Stats>,
+    quota: Option<crate::quota::TokenBucket>,
 }
 
 /// A running stand-in; it stops when dropped.
@@ -109,7 +114,11 @@ impl StandIn {
 pub fn router(faults: Faults, stats: Arc<Stats>) -> Router {
     Router::new()
         .route("/model/{model_id}/converse", post(handle))
-        .with_state(Arc::new(Shared { faults, stats }))
+        .with_state(Arc::new(Shared {
+            quota: faults.quota.map(crate::quota::TokenBucket::new),
+            faults,
+            stats,
+        }))
 }
 
 /// An error as Bedrock sends it: the type in the header, the message in the body.
@@ -132,6 +141,14 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let n = shared.stats.calls.fetch_add(1, Ordering::SeqCst) + 1;
+    if shared.quota.as_ref().is_some_and(|q| !q.try_take()) {
+        shared.stats.throttled.fetch_add(1, Ordering::SeqCst);
+        return error(
+            429,
+            "ThrottlingException",
+            "Too many requests, please wait before trying again.",
+        );
+    }
     let response = answer(&shared, n, &model_id, &headers, &body);
     if !shared.faults.latency.is_zero() {
         tokio::time::sleep(shared.faults.latency).await;

@@ -58,6 +58,8 @@ pub struct Faults {
     /// The first N calls wait this long before answering (to trip client timeouts).
     pub slow_first: u64,
     pub slow_latency: Duration,
+    /// An account quota: a call beyond it answers `ThrottlingException` at once.
+    pub quota: Option<crate::quota::Quota>,
 }
 
 /// What the server saw.
@@ -90,6 +92,7 @@ impl Stats {
 struct Shared {
     faults: Faults,
     stats: Arc<Stats>,
+    quota: Option<crate::quota::TokenBucket>,
 }
 
 /// A running stand-in; it stops when dropped.
@@ -125,7 +128,11 @@ impl StandIn {
 pub fn router(faults: Faults, stats: Arc<Stats>) -> Router {
     Router::new()
         .route("/", post(handle))
-        .with_state(Arc::new(Shared { faults, stats }))
+        .with_state(Arc::new(Shared {
+            quota: faults.quota.map(crate::quota::TokenBucket::new),
+            faults,
+            stats,
+        }))
 }
 
 #[derive(Deserialize)]
@@ -156,6 +163,14 @@ async fn handle(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     let arrived = std::time::Instant::now();
     let faults = &shared.faults;
     let n = shared.stats.calls.fetch_add(1, Ordering::SeqCst) + 1;
+    if shared.quota.as_ref().is_some_and(|q| !q.try_take()) {
+        shared.stats.throttled.fetch_add(1, Ordering::SeqCst);
+        return aws_error(
+            StatusCode::BAD_REQUEST,
+            "ThrottlingException",
+            "Rate exceeded",
+        );
+    }
     if n <= faults.slow_first {
         tokio::time::sleep(faults.slow_latency).await;
     }

@@ -12,6 +12,7 @@
 //! - [`kinesis`]: Kinesis `PutRecords` with injected partial failures.
 //! - [`mastodon`]: a Mastodon server's instance document and timelines, applying 4.5's
 //!   `timelines_access` settings as its controllers do.
+//! - [`quota`]: a token-bucket service quota both sentiment stand-ins can enforce.
 //! - [`runtime_api`]: the Lambda Runtime API, so a function binary runs as Lambda runs it.
 //! - [`aws`]: the region and test credentials of every local endpoint, for SDK clients
 //!   ([`local_sdk_config!`]) and spawned binaries.
@@ -26,5 +27,6 @@ pub mod emulator;
 pub mod jetstream;
 pub mod kinesis;
 pub mod mastodon;
+pub mod quota;
 pub mod runtime_api;
 pub mod serve;
