@@ -698,6 +698,7 @@ fn bench_event() -> (Vec<u8>, Vec<String>) {
                 sequence_number: Some(seq),
                 subsequence_number: Some(0),
             }),
+            ..FirehoseRecord::default()
         });
     }
     let event = FirehoseEvent {
@@ -710,6 +711,7 @@ fn bench_event() -> (Vec<u8>, Vec<String>) {
         ),
         region: Some("us-east-1".into()),
         records,
+        ..FirehoseEvent::default()
     };
     (serde_json::to_vec(&event).unwrap(), texts)
 }

@@ -65,7 +65,14 @@ pub struct DemoOptions {
     pub aggregate: bool,
     /// What the delivery stream writes: NDJSON, or Parquet (record format conversion).
     pub output_format: OutputFormat,
+    /// The delivery stream's source is shaped as an Amazon MSK cluster: invocation events carry
+    /// `kafkaRecordValue` and `mskRecordMetadata`, and answers must too.
+    pub msk_source: bool,
 }
+
+/// The cluster ARN the demo's MSK-shaped source names.
+const DEMO_MSK_CLUSTER_ARN: &str =
+    "arn:aws:kafka:us-east-1:000000000000:cluster/demo/00000000-0000-0000-0000-000000000000-1";
 
 impl Default for DemoOptions {
     fn default() -> Self {
@@ -83,6 +90,7 @@ impl Default for DemoOptions {
             buffer_bytes: ks_firehose_local::firehose::DEFAULT_BUFFER_BYTES,
             aggregate: true,
             output_format: OutputFormat::Json,
+            msk_source: false,
         }
     }
 }
@@ -195,6 +203,9 @@ pub async fn run(
     };
     let mut firehose_settings = FirehoseSettings::new(DELIVERY_STREAM_NAME);
     firehose_settings.buffer_bytes = opts.buffer_bytes;
+    if opts.msk_source {
+        firehose_settings.msk_cluster_arn = Some(DEMO_MSK_CLUSTER_ARN.to_owned());
+    }
     firehose_settings.output_format = opts.output_format;
     let mut firehose = LocalFirehose::new(firehose_settings, &processor, &bucket);
     let mut rng = fastrand::Rng::with_seed(opts.seed);
@@ -411,6 +422,10 @@ pub struct DemoArgs {
     /// Glue table's schema, the stack's OutputFormat=parquet).
     #[arg(long, default_value_t = OutputFormat::Json, value_parser = str::parse::<OutputFormat>)]
     pub output_format: OutputFormat,
+    /// Shape the delivery stream's source as an Amazon MSK cluster: the transform gets each
+    /// payload in `kafkaRecordValue` (with `mskRecordMetadata`) and must answer in it.
+    #[arg(long)]
+    pub msk_source: bool,
 }
 
 /// `--jetstream-url` checked as the producer checks `JETSTREAM_URL`.
@@ -475,6 +490,7 @@ fn options(args: &DemoArgs) -> Result<DemoOptions, String> {
         buffer_bytes: args.buffer_bytes as usize,
         aggregate: !args.no_aggregation,
         output_format: args.output_format,
+        msk_source: args.msk_source,
         ..DemoOptions::default()
     })
 }
