@@ -14,7 +14,10 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 
 use ks_kernel::retry::{self, Decision, Ended, Limits, RetryLogic, RetryPolicy, TimedOut};
 use ks_producer::kpl::{deaggregate, is_aggregated};
-use ks_transform::record::{FirehoseEvent, FirehoseRecord, KinesisRecordMetadata, RecordResult};
+use ks_transform::record::{
+    FirehoseEvent, FirehoseRecord, KinesisRecordMetadata, MskRecordMetadata, PayloadField,
+    RecordResult,
+};
 use ks_transform::sentiment::SentimentAnalyzer;
 use ks_transform::transform::{TransformSettings, transform};
 
@@ -166,6 +169,16 @@ struct Delivered {
 /// Checks a response against the request's record ids; on success, each record's result,
 /// decoded data and area, in order.
 pub fn check_response(ids: &[String], body: &[u8]) -> Result<Vec<Answered>, ContractViolation> {
+    check_response_in(ids, body, PayloadField::Data)
+}
+
+/// [`check_response`] for a source whose answers carry the payload in `field`
+/// (`kafkaRecordValue` for an Amazon MSK source: `data` there breaks the contract).
+pub fn check_response_in(
+    ids: &[String],
+    body: &[u8],
+    field: PayloadField,
+) -> Result<Vec<Answered>, ContractViolation> {
     if body.len() > MAX_INVOCATION_BYTES {
         return Err(ContractViolation::TooLarge { bytes: body.len() });
     }
@@ -203,7 +216,7 @@ pub fn check_response(ids: &[String], body: &[u8]) -> Result<Vec<Answered>, Cont
                 return Err(ContractViolation::BadResult { index, got });
             }
         };
-        let data = match r.get("data") {
+        let data = match r.get(field.as_str()) {
             Some(serde_json::Value::String(s)) => {
                 BASE64.decode(s).map_err(|e| ContractViolation::BadData {
                     index,
@@ -215,7 +228,7 @@ pub fn check_response(ids: &[String], body: &[u8]) -> Result<Vec<Answered>, Cont
             _ => {
                 return Err(ContractViolation::BadData {
                     index,
-                    reason: "data is missing or not a string".to_owned(),
+                    reason: format!("{} is missing or not a string", field.as_str()),
                 });
             }
         };
@@ -243,6 +256,11 @@ pub struct FirehoseSettings {
     pub account: String,
     /// JSON as delivered, or record format conversion to Parquet.
     pub output_format: OutputFormat,
+    /// Set: the source is shaped as an Amazon MSK cluster with this ARN. Each invocation event
+    /// then carries `sourceMSKArn`, each record its payload in `kafkaRecordValue` with
+    /// `mskRecordMetadata` (the shard's index as `partitionId`, the record's position in its
+    /// shard as `offset`), and an answer must carry `kafkaRecordValue`, as Firehose requires.
+    pub msk_cluster_arn: Option<String>,
 }
 
 impl FirehoseSettings {
@@ -258,6 +276,16 @@ impl FirehoseSettings {
             region: "us-east-1".to_owned(),
             account: "000000000000".to_owned(),
             output_format: OutputFormat::Json,
+            msk_cluster_arn: None,
+        }
+    }
+
+    /// The field answers carry payloads in, for this source.
+    pub fn payload_field(&self) -> PayloadField {
+        if self.msk_cluster_arn.is_some() {
+            PayloadField::KafkaRecordValue
+        } else {
+            PayloadField::Data
         }
     }
 
@@ -332,6 +360,8 @@ pub struct LocalFirehose<'a, P, B = LocalBucket> {
     buffer_started: Option<Instant>,
     errors: Vec<ErrorRecord>,
     stats: FirehoseStats,
+    /// With an MSK-shaped source: per shard (partition), the next record's offset.
+    msk_offsets: BTreeMap<String, u64>,
 }
 
 fn now_ms() -> i64 {
@@ -351,6 +381,7 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
             buffer_started: None,
             errors: Vec::new(),
             stats: FirehoseStats::default(),
+            msk_offsets: BTreeMap::new(),
         }
     }
 
@@ -417,11 +448,29 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
         match deaggregate(&r.partition_key, r.explicit_hash_key.as_deref(), &r.data) {
             Ok(users) => {
                 for (sub, u) in users.into_iter().enumerate() {
-                    let record = FirehoseRecord {
-                        record_id: format!("{}{:08}", r.sequence_number, sub),
-                        data: Some(BASE64.encode(&u.data)),
-                        approximate_arrival_timestamp: Some(r.arrival_ms),
-                        kinesis_record_metadata: Some(metadata(&u.partition_key, sub as u64)),
+                    let record_id = format!("{}{:08}", r.sequence_number, sub);
+                    let record = if self.settings.msk_cluster_arn.is_some() {
+                        let offset = self.msk_offsets.entry(shard_id.to_owned()).or_default();
+                        *offset += 1;
+                        FirehoseRecord {
+                            record_id,
+                            kafka_record_value: Some(BASE64.encode(&u.data)),
+                            approximate_arrival_timestamp: Some(r.arrival_ms),
+                            msk_record_metadata: Some(MskRecordMetadata {
+                                offset: Some((*offset - 1).to_string()),
+                                partition_id: Some(partition_of(shard_id)),
+                                approximate_arrival_timestamp: Some(r.arrival_ms),
+                            }),
+                            ..FirehoseRecord::default()
+                        }
+                    } else {
+                        FirehoseRecord {
+                            record_id,
+                            data: Some(BASE64.encode(&u.data)),
+                            approximate_arrival_timestamp: Some(r.arrival_ms),
+                            kinesis_record_metadata: Some(metadata(&u.partition_key, sub as u64)),
+                            ..FirehoseRecord::default()
+                        }
                     };
                     self.stats.records_in += 1;
                     self.buffer_started.get_or_insert_with(Instant::now);
@@ -510,6 +559,7 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
                 self.settings.region, self.settings.account, self.settings.delivery_stream
             )),
             source_kinesis_stream_arn: None,
+            source_msk_arn: self.settings.msk_cluster_arn.clone(),
             region: Some(self.settings.region.clone()),
             records,
         };
@@ -518,6 +568,7 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
             processor: self.processor,
             request: &request,
             ids: &ids,
+            field: self.settings.payload_field(),
             results: None,
         };
         let policy = self.settings.retry_policy();
@@ -555,7 +606,7 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
                 error_code: last.0.to_owned(),
                 error_message: last.1.clone(),
                 attempt_ending_timestamp: now,
-                raw_data: r.data.clone().unwrap_or_default(),
+                raw_data: r.payload(true).0.unwrap_or_default().to_owned(),
                 lambda_arn: self.settings.lambda_arn.clone(),
             });
         }
@@ -589,7 +640,7 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
                         error_message: "The function answered the record ProcessingFailed"
                             .to_owned(),
                         attempt_ending_timestamp: now,
-                        raw_data: r.data.clone().unwrap_or_default(),
+                        raw_data: r.payload(true).0.unwrap_or_default().to_owned(),
                         lambda_arn: self.settings.lambda_arn.clone(),
                     });
                 }
@@ -607,6 +658,8 @@ struct InvokeLogic<'a, P> {
     processor: &'a P,
     request: &'a [u8],
     ids: &'a [String],
+    /// The field the source requires answers in.
+    field: PayloadField,
     results: Option<Vec<Answered>>,
 }
 
@@ -633,7 +686,7 @@ impl<P: Processor> RetryLogic for InvokeLogic<'_, P> {
                 return Decision::RetryAll((codes::FUNCTION_ERROR, why));
             }
         };
-        match check_response(self.ids, &body) {
+        match check_response_in(self.ids, &body, self.field) {
             Ok(results) => {
                 self.results = Some(results);
                 Decision::Done
@@ -641,6 +694,14 @@ impl<P: Processor> RetryLogic for InvokeLogic<'_, P> {
             Err(v) => Decision::RetryAll((v.code(), v.to_string())),
         }
     }
+}
+
+/// A Kafka partition number for a shard id (`shardId-000000000003` → `3`).
+fn partition_of(shard_id: &str) -> String {
+    let digits = shard_id.trim_start_matches(|c: char| !c.is_ascii_digit());
+    digits
+        .parse::<u64>()
+        .map_or_else(|_| shard_id.to_owned(), |n| n.to_string())
 }
 
 /// Splits records, in order, into requests whose serialised event stays within `limit`.
@@ -816,6 +877,112 @@ mod tests {
                 && bodies.contains(&"{\"round\":1}\n".to_owned()),
             "{bodies:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn an_msk_shaped_source_sends_kafka_record_values_and_requires_them_back() {
+        use ks_producer::{Entry, StreamSink as _};
+        // GIVEN a delivery stream whose source is shaped as an MSK cluster, with the real
+        // transform (lexicon) as its processor
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = LocalBucket::new(dir.path());
+        let stream = LocalStream::new("s", 2);
+        let mut settings = FirehoseSettings::new("d");
+        settings.msk_cluster_arn = Some("arn:aws:kafka:us-east-1:000000000000:cluster/c/x".into());
+        let processor = InProcess {
+            analyzer: Keywords,
+            settings: TransformSettings::default(),
+            timeout: Duration::from_secs(60),
+        };
+        let mut firehose = LocalFirehose::new(settings, &processor, &bucket);
+        for (i, text) in ["a great day", "a terrible day", "not json"]
+            .iter()
+            .enumerate()
+        {
+            let data = if i < 2 {
+                serde_json::to_vec(&serde_json::json!({"text": text})).unwrap()
+            } else {
+                text.as_bytes().to_vec()
+            };
+            let e = Entry {
+                data,
+                partition_key: format!("k{i}"),
+                explicit_hash_key: None,
+            };
+            stream.put_records(&[&e]).await.unwrap();
+        }
+        // WHEN it reads and flushes
+        while firehose.poll(&stream).await.unwrap() > 0 {}
+        firehose.flush().await.unwrap();
+        // THEN the two JSON posts are delivered with sentiment and the text is an error record
+        // holding its payload: the answers were in kafkaRecordValue, which the check required
+        let stats = firehose.stats().clone();
+        assert_eq!(
+            (stats.records_in, stats.failed_batches),
+            (3, 0),
+            "{stats:?}"
+        );
+        let mut delivered = Vec::new();
+        let mut failed = Vec::new();
+        for key in bucket.keys().unwrap() {
+            let body = std::fs::read_to_string(dir.path().join(&key)).unwrap();
+            for line in body.lines() {
+                if key.starts_with("processing-failed/") {
+                    let e: ErrorRecord = serde_json::from_str(line).unwrap();
+                    failed.push(BASE64.decode(&e.raw_data).unwrap());
+                } else {
+                    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                    delivered.push(v["sentiment"]["label"].as_str().unwrap().to_owned());
+                }
+            }
+        }
+        delivered.sort();
+        assert_eq!(delivered, ["NEGATIVE", "POSITIVE"]);
+        assert_eq!(failed, [b"not json".to_vec()]);
+        // AND an answer in `data` breaks the contract for this source
+        let body = br#"{"records":[{"recordId":"r0","result":"Ok","data":"eA=="}]}"#;
+        let err = check_response_in(&["r0".to_owned()], body, PayloadField::KafkaRecordValue)
+            .unwrap_err();
+        assert!(err.to_string().contains("kafkaRecordValue"), "{err}");
+    }
+
+    /// A local analyzer: "great" is positive, anything else negative.
+    struct Keywords;
+
+    impl SentimentAnalyzer for Keywords {
+        fn model(&self) -> &str {
+            "keywords"
+        }
+        fn supports_language(&self, _: &str) -> bool {
+            true
+        }
+        fn max_batch_documents(&self) -> usize {
+            25
+        }
+        fn is_remote(&self) -> bool {
+            false
+        }
+        async fn analyze(&self, _: &str, texts: &[&str]) -> ks_transform::sentiment::Analysis {
+            use ks_transform::sentiment::{Label, Scores, Sentiment};
+            let label = |t: &str| {
+                if t.contains("great") {
+                    Label::Positive
+                } else {
+                    Label::Negative
+                }
+            };
+            let scores = Scores::default();
+            Ok(texts
+                .iter()
+                .map(|t| {
+                    Ok(Sentiment {
+                        label: label(t),
+                        scores,
+                    })
+                })
+                .collect())
+            .into()
+        }
     }
 
     /// Answers each record as its payload's `r` says: 0 Ok, 1 Dropped, 2 ProcessingFailed.

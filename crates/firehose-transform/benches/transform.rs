@@ -7,6 +7,10 @@
 //!   characters per post, the stand-in's token counts and the release binary's peak RSS;
 //!   the release binary run as Lambda runs it: cold start (spawn → first request for work,
 //!   clients built) and peak RSS while it transforms the event.
+//!   (q) both backends against stand-ins enforcing an account quota (token bucket, 10 calls/s,
+//!   burst 20, 200 ms per call) with a 300 s deadline: records labelled, the share of calls
+//!   throttled, and the time against the quota's floor (calls accepted ÷ 10/s). `BENCH_ONLY=quota`
+//!   runs these rows alone.
 //! The baselines printed beside the numbers are the measurements of a careful Python
 //! transform (boto3, BatchDetectSentiment, 8 threads) and of the tutorials' per-record loop.
 
@@ -59,6 +63,10 @@ fn main() {
         .build()
         .unwrap();
 
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("quota") {
+        quota_rows(&rt, &server_rt, &event);
+        return;
+    }
     println!(
         "{:<44} {:>10} {:>10} {:>12}",
         "case", "median", "best", "target"
@@ -68,7 +76,10 @@ fn main() {
         (k == "TEXT_POINTERS").then(|| "/no_such_field".to_owned())
     })
     .unwrap();
-    let plain = State::new(Analyzer::Lexicon(ks_lexicon::Lexicon::new()), no_text);
+    let plain = State::new(
+        Analyzer::Lexicon(Box::new(ks_lexicon::Lexicon::new())),
+        no_text,
+    );
     let (median, best, _) = measure(&rt, plain, &event);
     println!(
         "{:<44} {:>8.1}ms {:>8.1}ms {:>12}",
@@ -165,6 +176,7 @@ fn main() {
 
     drop(slow);
     bedrock_rows(&rt, &server_rt, &event, &event_json);
+    quota_rows(&rt, &server_rt, &event);
 
     let slow = server_rt
         .block_on(StandIn::start(Faults::with(|f| {
@@ -215,6 +227,95 @@ fn main() {
     }
 }
 
+/// The quota the (q) rows' stand-ins enforce, and each accepted call's latency.
+const QUOTA: ks_testkit::quota::Quota = ks_testkit::quota::Quota {
+    per_second: 10.0,
+    burst: 20.0,
+};
+const QUOTA_LATENCY: Duration = Duration::from_millis(200);
+const QUOTA_DEADLINE: Duration = Duration::from_secs(300);
+
+/// (q): one run per backend against a stand-in that enforces [`QUOTA`].
+fn quota_rows(
+    rt: &tokio::runtime::Runtime,
+    server_rt: &tokio::runtime::Runtime,
+    event: &FirehoseEvent,
+) {
+    use ks_testkit::bedrock::{Faults as BedrockFaults, StandIn as Bedrock};
+    println!();
+    println!(
+        "(q) quota {}/s, burst {}, {} ms per call, deadline {} s",
+        QUOTA.per_second,
+        QUOTA.burst,
+        QUOTA_LATENCY.as_millis(),
+        QUOTA_DEADLINE.as_secs()
+    );
+    println!(
+        "{:<28} {:>9} {:>8} {:>10} {:>9} {:>9} {:>7}",
+        "backend", "labelled", "calls", "throttled", "time", "floor", "×floor"
+    );
+    let comprehend = server_rt
+        .block_on(StandIn::start(Faults {
+            latency: QUOTA_LATENCY,
+            quota: Some(QUOTA),
+            ..Faults::default()
+        }))
+        .unwrap();
+    let row = quota_run(rt, new_state(&comprehend.url(), 8), event);
+    let stats = &comprehend.stats;
+    let (calls, throttled) = (
+        stats.calls.load(std::sync::atomic::Ordering::SeqCst),
+        stats.throttled.load(std::sync::atomic::Ordering::SeqCst),
+    );
+    print_quota_row("Comprehend, concurrency 8", row, calls, throttled);
+    drop(comprehend);
+    let bedrock = server_rt
+        .block_on(Bedrock::start(BedrockFaults {
+            latency: QUOTA_LATENCY,
+            quota: Some(QUOTA),
+            ..BedrockFaults::default()
+        }))
+        .unwrap();
+    let row = quota_run(rt, bedrock_state(&bedrock.url()), event);
+    let (calls, throttled) = (
+        ks_testkit::bedrock::Stats::get(&bedrock.stats.calls),
+        ks_testkit::bedrock::Stats::get(&bedrock.stats.throttled),
+    );
+    print_quota_row(
+        &format!("Bedrock, concurrency {BEDROCK_CONCURRENCY}"),
+        row,
+        calls,
+        throttled,
+    );
+}
+
+/// One transform under the quota: records labelled, and how long it took.
+fn quota_run(rt: &tokio::runtime::Runtime, state: State, event: &FirehoseEvent) -> (u64, Duration) {
+    let state: &'static State = Box::leak(Box::new(state));
+    let deadline = tokio::time::Instant::now() + QUOTA_DEADLINE;
+    let start = Instant::now();
+    let (_, summary) = rt
+        .block_on(state.transform_on_worker(Arc::new(event.clone()), deadline))
+        .expect("the transform's task");
+    (summary.labels.values().sum(), start.elapsed())
+}
+
+fn print_quota_row(name: &str, (labelled, took): (u64, Duration), calls: u64, throttled: u64) {
+    // The quota's floor: the calls it accepted, less the burst it grants at once, at its rate.
+    let accepted = calls - throttled;
+    let floor = (accepted as f64 - QUOTA.burst).max(0.0) / QUOTA.per_second;
+    println!(
+        "{:<28} {:>9} {:>8} {:>9.1}% {:>8.1}s {:>8.1}s {:>7.2}",
+        name,
+        format!("{labelled}/{RECORDS}"),
+        calls,
+        throttled as f64 * 100.0 / calls.max(1) as f64,
+        took.as_secs_f64(),
+        floor,
+        took.as_secs_f64() / floor.max(1e-9)
+    );
+}
+
 /// All CPU time and the part of it stolen by the hypervisor, in ticks (`/proc/stat`).
 fn cpu_times() -> Option<(u64, u64)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
@@ -241,7 +342,10 @@ fn lexicon_state() -> State {
         _ => None,
     })
     .unwrap();
-    State::new(Analyzer::Lexicon(ks_lexicon::Lexicon::new()), config)
+    State::new(
+        Analyzer::Lexicon(Box::new(ks_lexicon::Lexicon::new())),
+        config,
+    )
 }
 
 fn new_state(url: &str, concurrency: usize) -> State {
@@ -599,6 +703,7 @@ fn bench_event() -> (Vec<u8>, Vec<String>) {
                 sequence_number: Some(seq),
                 subsequence_number: Some(0),
             }),
+            ..FirehoseRecord::default()
         });
     }
     let event = FirehoseEvent {
@@ -611,6 +716,7 @@ fn bench_event() -> (Vec<u8>, Vec<String>) {
         ),
         region: Some("us-east-1".into()),
         records,
+        ..FirehoseEvent::default()
     };
     (serde_json::to_vec(&event).unwrap(), texts)
 }

@@ -154,8 +154,8 @@ mod tests {
             } else {
                 "comprehend"
             };
-            let vars = [(var, value), ("SENTIMENT_BACKEND", backend)];
-            let err = load(&vars).unwrap_err();
+            // The variable under test first: the lookup takes the first match.
+            let err = load(&[(var, value), ("SENTIMENT_BACKEND", backend)]).unwrap_err();
             assert_eq!(err.var, var);
             let msg = err.to_string();
             assert!(msg.contains(var) && msg.contains(needle), "{msg}");

@@ -146,8 +146,12 @@ impl State {
     }
 }
 
+/// The invocation's one summary line. `labels` is a JSON object (`fields.labels.POSITIVE` in
+/// Logs Insights). Calls are counted under the backend's name: `comprehend_calls` (Comprehend
+/// only, the name kept for existing queries) or `bedrock_calls`; `sentiment_calls` counts
+/// every backend's.
 fn log_summary(s: &Summary, request_id: &str, model: &str) {
-    let labels = serde_json::to_string(&s.labels).unwrap_or_default();
+    let labels = ks_kernel::log::object(&s.labels);
     tracing::info!(
         request_id,
         model,
@@ -163,7 +167,10 @@ fn log_summary(s: &Summary, request_id: &str, model: &str) {
         deletions = s.deletions,
         sentiment_errors = s.sentiment_errors,
         over_response_limit = s.over_response_limit,
-        comprehend_calls = s.sentiment_calls,
+        sentiment_calls = s.sentiment_calls,
+        comprehend_calls = s.comprehend_calls,
+        throttled = s.throttled,
+        concurrency_low = s.concurrency_low,
         retries = s.retries,
         billed_units = s.billed_units,
         bedrock_calls = s.bedrock_calls,
@@ -174,4 +181,66 @@ fn log_summary(s: &Summary, request_id: &str, model: &str) {
         ms = s.elapsed_ms,
         "invocation summary"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// A log writer into shared memory.
+    struct Capture(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn logged(s: &Summary) -> serde_json::Value {
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let sink = out.clone();
+        let subscriber =
+            ks_kernel::log::subscriber(ks_kernel::log::ObjectWriter(move || Capture(sink.clone())));
+        tracing::subscriber::with_default(subscriber, || log_summary(s, "req-1", "m"));
+        let line = out.lock().unwrap().clone();
+        serde_json::from_slice(&line).unwrap()
+    }
+
+    #[test]
+    fn the_summary_line_carries_labels_as_a_json_object() {
+        // GIVEN a summary with labels WHEN logged through the Lambdas' subscriber
+        let mut s = Summary::default();
+        s.labels.insert("POSITIVE", 3);
+        s.labels.insert("NEGATIVE", 1);
+        let line = logged(&s);
+        // THEN `labels` is an object of numbers, queryable by path
+        let labels = &line["fields"]["labels"];
+        assert!(labels.is_object(), "{line}");
+        assert_eq!(
+            (labels["POSITIVE"].as_u64(), labels["NEGATIVE"].as_u64()),
+            (Some(3), Some(1))
+        );
+    }
+
+    #[test]
+    fn bedrock_calls_are_not_reported_as_comprehend_calls() {
+        // GIVEN a Bedrock invocation's summary (its calls are sentiment and Bedrock calls)
+        let s = Summary {
+            sentiment_calls: 7,
+            bedrock_calls: 7,
+            ..Summary::default()
+        };
+        // WHEN logged
+        let fields = &logged(&s)["fields"];
+        // THEN comprehend_calls says 0, and the calls are under their own names
+        assert_eq!(fields["comprehend_calls"], 0);
+        assert_eq!(fields["bedrock_calls"], 7);
+        assert_eq!(fields["sentiment_calls"], 7);
+    }
 }

@@ -93,9 +93,9 @@ impl BackendConfig {
                 ))
             }
             // The texts are already cut to MAX_DOCUMENT_BYTES; the analyzer's own cap agrees.
-            BackendConfig::Lexicon(_) => {
-                Analyzer::Lexicon(Lexicon::with_max_bytes(settings.max_document_bytes))
-            }
+            BackendConfig::Lexicon(_) => Analyzer::Lexicon(Box::new(Lexicon::with_max_bytes(
+                settings.max_document_bytes,
+            ))),
         }
     }
 }
@@ -103,7 +103,8 @@ impl BackendConfig {
 /// The configured analyzer as one type, so the handler is not generic.
 pub enum Analyzer {
     Comprehend(ComprehendAnalyzer),
-    Lexicon(Lexicon),
+    /// Boxed: one table slot per language, much larger than the clients beside it.
+    Lexicon(Box<Lexicon>),
     Bedrock(BedrockAnalyzer),
 }
 

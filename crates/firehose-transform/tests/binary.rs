@@ -118,3 +118,57 @@ async fn the_lexicon_backend_needs_no_aws_at_all() {
         "{line}"
     );
 }
+
+#[tokio::test]
+async fn the_binary_answers_every_public_and_msk_sample_event_canonically() {
+    // GIVEN the binary (lexicon backend, NON_JSON=pass) and every Firehose sample event: ours
+    // with an MSK source, AWS's MSK shape, and the SAM CLI's (over-padded apachelog, gzip
+    // CloudWatch Logs data, text)
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
+    let _fn = spawn(
+        &api,
+        &[("SENTIMENT_BACKEND", "lexicon"), ("NON_JSON", "pass")],
+    );
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for (name, field) in [
+        ("firehose-msk-social-posts.json", "kafkaRecordValue"),
+        ("firehose-msk-aws-shape.json", "kafkaRecordValue"),
+        ("firehose-docs-kinesis-source.json", "data"),
+        ("firehose-edge-cases.json", "data"),
+        ("sam/kinesis-firehose.json", "data"),
+        ("sam/streams-as-source.json", "data"),
+        ("sam/cloudwatch-logs-processor.json", "data"),
+        ("sam/apachelog.json", "data"),
+        ("sam/syslog.json", "data"),
+    ] {
+        let event = std::fs::read(format!(
+            "{}/../../events/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let input: serde_json::Value = serde_json::from_slice(&event).unwrap();
+        // WHEN invoked through the Runtime API
+        let id = api.push(event);
+        let Some(Outcome::Response(body)) = api.outcome(&id, Duration::from_secs(30)).await else {
+            panic!("{name}: no answer")
+        };
+        // THEN one answer per record, same ids in order, the payload in the source's field and
+        // canonical base64
+        let resp: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let answers = resp["records"].as_array().unwrap();
+        let inputs = input["records"].as_array().unwrap();
+        assert_eq!(answers.len(), inputs.len(), "{name}");
+        for (a, i) in answers.iter().zip(inputs) {
+            assert_eq!(a["recordId"], i["recordId"], "{name}");
+            let value = a[field].as_str().unwrap_or_else(|| panic!("{name}: {a}"));
+            let other = if field == "data" {
+                "kafkaRecordValue"
+            } else {
+                "data"
+            };
+            assert!(a.get(other).is_none(), "{name}: {a}");
+            assert_eq!(b64.encode(b64.decode(value).unwrap()), value, "{name}");
+            println!("{name} {} {}", a["recordId"], a["result"]);
+        }
+    }
+}

@@ -219,7 +219,8 @@ async fn our_response_is_what_aws_lambda_events_expects_and_our_events_are_real_
 
 #[tokio::test]
 async fn the_fail_policy_sends_unscorable_records_to_processing_failed() {
-    // GIVEN Comprehend always throttling, and the fail policy
+    // GIVEN Comprehend always throttling, the fail policy, and 2 s of the 30 s deadline left
+    // to work in (a margin of 28 s)
     let server = StandIn::start(Faults::with(|f| f.throttle_every = 1))
         .await
         .unwrap();
@@ -229,6 +230,8 @@ async fn the_fail_policy_sends_unscorable_records_to_processing_failed() {
             ("ON_SENTIMENT_ERROR", "fail"),
             ("COMPREHEND_MAX_ATTEMPTS", "3"),
             ("COMPREHEND_BACKOFF_BASE_MS", "1"),
+            ("COMPREHEND_BACKOFF_CAP_MS", "100"),
+            ("DEADLINE_MARGIN_MS", "28000"),
         ],
     );
     let (event, resp, summary) = run(state, &sample("firehose-social-posts.json")).await;
@@ -238,9 +241,11 @@ async fn the_fail_policy_sends_unscorable_records_to_processing_failed() {
             .all(|r| r.result == RecordResult::ProcessingFailed)
     );
     assert_eq!(summary.failed as usize, event.records.len());
-    // Without a language pointer all 20 texts are English: one call, tried 3 times.
-    assert_eq!(summary.retries, 2);
-    assert_eq!(server.stats.calls(), 3);
+    // Without a language pointer all 20 texts are English: one call, and throttling is not
+    // counted against the 3 attempts: it was retried until the deadline less the margin.
+    assert!(server.stats.calls() > 3, "{}", server.stats.calls());
+    assert_eq!(summary.retries, server.stats.calls() as u64 - 1);
+    assert_eq!(summary.throttled, server.stats.calls() as u64);
 }
 
 #[tokio::test]
@@ -252,7 +257,7 @@ async fn the_lexicon_backend_scores_each_language_it_has_offline() {
     ];
     let config = TransformConfig::from_lookup(ks_kernel::env::fixed(&vars)).unwrap();
     let state = Box::leak(Box::new(State::new(
-        Analyzer::Lexicon(ks_lexicon::Lexicon::new()),
+        Analyzer::Lexicon(Box::new(ks_lexicon::Lexicon::new())),
         config,
     )));
     // WHEN the social posts are handled
@@ -300,7 +305,7 @@ fn lexicon(vars: &[(&str, &str)]) -> &'static State {
     all.extend_from_slice(vars);
     let config = TransformConfig::from_lookup(ks_kernel::env::fixed(&all)).unwrap();
     Box::leak(Box::new(State::new(
-        Analyzer::Lexicon(ks_lexicon::Lexicon::new()),
+        Analyzer::Lexicon(Box::new(ks_lexicon::Lexicon::new())),
         config,
     )))
 }
@@ -333,27 +338,23 @@ async fn every_firehose_event_sam_generates_is_answered_record_by_record() {
             assert_eq!(ids, want, "{name}");
             for (r, input) in resp.records.iter().zip(&event.records) {
                 let data = input.data.as_deref().unwrap();
-                let Ok(original) = B64.decode(data) else {
-                    // Not even base64 (SAM's CloudWatch Logs sample has such a record): failed
-                    // alone whatever NON_JSON says, its data handed back as it came.
+                // Every answer is canonical base64.
+                assert_eq!(B64.encode(B64.decode(&r.data).unwrap()), r.data, "{name}");
+                // Read as leniently as is unambiguous (SAM's apachelog event is over-padded).
+                let Ok(original) = ks_transform::payload::decode_lenient(data) else {
+                    // Not base64 at all (SAM's CloudWatch Logs sample has such a record):
+                    // failed alone whatever NON_JSON says, and its invalid text never echoed.
                     assert_eq!(
                         (r.result, r.data.as_str()),
-                        (RecordResult::ProcessingFailed, data),
+                        (RecordResult::ProcessingFailed, ""),
                         "{name}"
                     );
                     continue;
                 };
                 assert_eq!(r.result, expected, "{name} NON_JSON={non_json}");
+                // Passed through or failed, the bytes are the original ones, nothing appended.
                 let answered = B64.decode(&r.data).unwrap();
-                match expected {
-                    RecordResult::Ok => {
-                        assert_eq!(answered[..answered.len() - 1], original[..], "{name}")
-                    }
-                    _ => assert_eq!(
-                        answered, original,
-                        "{name}: the original bytes go to processing-failed/"
-                    ),
-                }
+                assert_eq!(answered, original, "{name} NON_JSON={non_json}");
             }
             assert_eq!(summary.records_in as usize, event.records.len());
         }
@@ -374,6 +375,50 @@ async fn the_firehose_docs_event_shape_is_scored_like_any_other() {
     assert_eq!(resp.records[0].result, RecordResult::Ok);
     assert!(line(&resp.records[0].data).contains("\"label\":\"POSITIVE\""));
     assert_eq!(summary.texts_analysed, 1);
+}
+
+#[tokio::test]
+async fn the_msk_events_are_scored_and_answered_in_kafka_record_value() {
+    // GIVEN our MSK-source event and one in AWS's shape (aws-lambda-java-libs' fixture), with
+    // Comprehend's stand-in
+    let server = StandIn::start(Faults::default()).await.unwrap();
+    for (name, posts) in [
+        ("firehose-msk-social-posts.json", 5),
+        ("firehose-msk-aws-shape.json", 1),
+    ] {
+        let state = state(
+            &server,
+            &[("LANGUAGE_POINTER", "/lang"), ("PARTITION_KEYS", "true")],
+        );
+        // WHEN handled
+        let (event, resp, summary) = run(state, &sample(name)).await;
+        // THEN each record is answered once, in order, in kafkaRecordValue, canonical base64
+        assert!(event.source_msk_arn.is_some(), "{name}");
+        let json = serde_json::to_value(&resp).unwrap();
+        let answers = json["records"].as_array().unwrap();
+        assert_eq!(answers.len(), event.records.len(), "{name}");
+        for (a, input) in answers.iter().zip(&event.records) {
+            assert_eq!(a["recordId"], input.record_id.as_str());
+            assert!(a.get("data").is_none(), "{name}: {a}");
+            let value = a["kafkaRecordValue"].as_str().unwrap();
+            assert_eq!(B64.encode(B64.decode(value).unwrap()), value);
+        }
+        // AND the JSON posts carry sentiment; the text one fails (NON_JSON=fail)
+        let scored = resp
+            .records
+            .iter()
+            .filter(|r| r.result == RecordResult::Ok && line(&r.data).contains("\"label\":\""))
+            .count();
+        assert_eq!(scored, posts, "{name}: {summary:?}");
+        assert_eq!(
+            summary.failed as usize,
+            event.records.len() - posts,
+            "{name}"
+        );
+        // AND the metadata was read, strings and numbers alike
+        let m = event.records[0].msk_record_metadata.as_ref().unwrap();
+        assert_eq!(m.partition_id.as_deref().map(str::len), Some(1), "{name}");
+    }
 }
 
 #[test]

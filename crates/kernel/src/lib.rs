@@ -7,12 +7,15 @@
 //! - [`retry`]: [`retry::RetryPolicy`] (capped exponential backoff, full jitter) and the one
 //!   retry driver, [`retry::run`], which owns attempts, the deadline, each attempt's timeout
 //!   and the sleeps; callers supply a [`retry::RetryLogic`].
+//! - [`concurrency`]: [`concurrency::AdaptiveLimit`], an AIMD concurrency limit shared by the
+//!   calls of an invocation to one service (+1 while healthy, halved on throttling).
 //! - [`deadline`]: the time an invocation has left.
 //! - [`env`]: settings read once from the environment, with errors naming the variable.
 //! - [`emf`]: CloudWatch Embedded Metric Format documents.
 //! - [`log`]: JSON logs that keep the Lambda runtime's invocation span.
 //! - [`time`]: RFC 3339 timestamps, read exactly.
 
+pub mod concurrency;
 pub mod deadline;
 pub mod emf;
 pub mod env;

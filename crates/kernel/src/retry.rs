@@ -11,7 +11,8 @@ use tokio::time::Instant;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts in all, the first included.
+    /// Attempts in all, the first included, among those the caller counts: a retry decided as
+    /// [`Decision::RetryWhileTime`] is not counted (the deadline alone bounds it).
     pub max_attempts: u32,
     /// The backoff ceiling after the first failure.
     pub base: Duration,
@@ -66,6 +67,11 @@ pub enum Decision<W, E> {
     /// Part of the work was done: try the rest, counting attempts (and backoff) from the
     /// start again, so a request that keeps draining is bounded by the deadline alone.
     RetryProgress(W, E),
+    /// Try what is left again after a backoff, bounded by the deadline alone: the service
+    /// pushed back (throttling, a timeout, a 5xx), which says nothing against the work, so the
+    /// attempt is not counted against `max_attempts`. The backoff grows with the run of such
+    /// retries in a row, up to the policy's cap.
+    RetryWhileTime(W, E),
     /// Try again after exactly this long (a server's `Retry-After`), if that fits before the
     /// deadline and attempts remain.
     RetryAfter(Duration, E),
@@ -150,12 +156,14 @@ pub struct Report<W, E> {
     pub ended: Ended<W, E>,
 }
 
-/// Attempts in all, and since the last [`Decision::RetryProgress`]: the second bounds the
-/// retries and sets the backoff.
+/// Attempts in all; the counted ones since the last [`Decision::RetryProgress`] (they bound
+/// the retries and set the backoff); and the [`Decision::RetryWhileTime`] retries in a row
+/// (they set that backoff only).
 #[derive(Debug, Clone, Copy, Default)]
 struct Count {
     all: u32,
     streak: u32,
+    pushed_back: u32,
 }
 
 impl<W, E> Report<W, E> {
@@ -193,6 +201,7 @@ pub async fn run<L: RetryLogic>(
         let answer = tokio::time::timeout(limit, logic.attempt(&work))
             .await
             .map_err(|_| TimedOut { after: limit });
+        let mut uncounted = false;
         let (wait, error) = match logic.decide(&work, answer) {
             Decision::Done => {
                 return Report {
@@ -218,9 +227,23 @@ pub async fn run<L: RetryLogic>(
                 (None, error)
             }
             Decision::RetryAfter(wait, error) => (Some(wait), error),
+            Decision::RetryWhileTime(rest, error) => {
+                work = rest;
+                n.streak -= 1;
+                n.pushed_back += 1;
+                uncounted = true;
+                (None, error)
+            }
         };
+        if !uncounted {
+            n.pushed_back = 0;
+        }
         let remaining = limits.deadline.saturating_duration_since(Instant::now());
         let wait = match wait {
+            None if uncounted => {
+                let wait = limits.policy.backoff(n.pushed_back, rng.f64());
+                (wait < remaining).then_some(wait)
+            }
             Some(wait) if wait >= remaining => {
                 let ended = Ended::WaitTooLong {
                     work,
@@ -443,6 +466,95 @@ mod tests {
         let report = run_for(&mut Draining, work, 60, 8).await;
         // THEN it finishes after 12 attempts, past the five a run without progress gets
         assert_eq!((report.attempts, report.ended), (12, Ended::Done));
+    }
+
+    /// Pushed back (throttled) `pushed_back` times, then answers the rest invalidly `invalid`
+    /// times, then succeeds.
+    struct PushedBack {
+        pushed_back: u32,
+        invalid: u32,
+        attempts: u32,
+    }
+
+    impl RetryLogic for PushedBack {
+        type Work = Vec<u32>;
+        type Answer = ();
+        type Error = String;
+
+        async fn attempt(&mut self, _: &Vec<u32>) {
+            self.attempts += 1;
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+
+        fn decide(
+            &mut self,
+            work: &Vec<u32>,
+            _: Result<(), TimedOut>,
+        ) -> Decision<Vec<u32>, String> {
+            if self.pushed_back > 0 {
+                self.pushed_back -= 1;
+                Decision::RetryWhileTime(work.clone(), "throttled".into())
+            } else if self.invalid > 0 {
+                self.invalid -= 1;
+                Decision::RetryAll("invalid answer".into())
+            } else {
+                Decision::Done
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn push_back_is_retried_while_time_remains_not_by_count() {
+        // GIVEN five counted attempts allowed and a service that throttles 40 calls in a row
+        let mut logic = PushedBack {
+            pushed_back: 40,
+            invalid: 0,
+            attempts: 0,
+        };
+        let start = Instant::now();
+        // WHEN run with a minute left
+        let report = run_for(&mut logic, vec![1], 60, 9).await;
+        // THEN it goes on past five attempts and is done on the 41st, every wait under the cap
+        assert_eq!((report.attempts, &report.ended), (41, &Ended::Done));
+        waited_at_most(start, 41 * 200 + 40 * 1_000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn push_back_ends_at_the_deadline_and_nothing_runs_past_it() {
+        // GIVEN a service that throttles for ever and 10 s left
+        let mut logic = PushedBack {
+            pushed_back: u32::MAX,
+            invalid: 0,
+            attempts: 0,
+        };
+        let p = policy();
+        let l = limits(&p, 10);
+        // WHEN run
+        let report = run(&mut logic, vec![1], l, &mut fastrand::Rng::with_seed(10)).await;
+        // THEN it kept trying until the deadline (far more than five attempts), then stopped
+        assert!(report.attempts > 10, "{}", report.attempts);
+        assert!(Instant::now() <= l.deadline);
+        assert!(
+            matches!(&report.ended, Ended::Exhausted { last, .. } | Ended::OutOfTime { last: Some(last), .. } if last == "throttled"),
+            "{:?}",
+            report.ended
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn invalid_answers_are_counted_apart_from_push_back() {
+        // GIVEN 20 throttled attempts, then answers that are never valid
+        let mut logic = PushedBack {
+            pushed_back: 20,
+            invalid: u32::MAX,
+            attempts: 0,
+        };
+        let p = policy();
+        // WHEN run with plenty of time
+        let report = run_for(&mut logic, vec![1], 600, 11).await;
+        // THEN the throttled attempts did not use up the five counted ones: 20 + 5 in all
+        assert_eq!(report.attempts, 20 + p.max_attempts);
+        assert!(matches!(&report.ended, Ended::Exhausted { last, .. } if last == "invalid answer"));
     }
 
     #[tokio::test(start_paused = true)]

@@ -226,6 +226,7 @@ impl BedrockAnalyzer {
                     code: code.to_owned(),
                     message: format!("Converse stopped with {code} for this post alone"),
                     retryable: false,
+                    service_failure: false,
                 })]),
                 Reading::Split(_) => {
                     let (a, b) = texts.split_at(texts.len() / 2);
@@ -271,6 +272,7 @@ fn ask_again(code: &str, n: usize) -> Vec<Result<Sentiment, DocError>> {
         code: code.to_owned(),
         message: format!("Converse answered {code}; asked again"),
         retryable: true,
+        service_failure: false,
     };
     vec![Err(e); n]
 }

@@ -81,6 +81,7 @@ fn invalid(code: &str, message: String) -> DocError {
         code: code.to_owned(),
         message,
         retryable: true,
+        service_failure: false,
     }
 }
 

@@ -98,6 +98,7 @@ impl ComprehendAnalyzer {
             let code = item.error_code().unwrap_or("UNKNOWN").to_owned();
             *slot = Some(Err(DocError {
                 retryable: code == RETRYABLE_DOCUMENT_ERROR,
+                service_failure: code == RETRYABLE_DOCUMENT_ERROR,
                 message: item.error_message().unwrap_or_default().to_owned(),
                 code,
             }));
@@ -113,6 +114,7 @@ impl ComprehendAnalyzer {
                             "Comprehend answered neither a result nor an error for this document"
                                 .to_owned(),
                         retryable: true,
+                        service_failure: false,
                     })
                 })
             })
@@ -137,6 +139,7 @@ fn to_sentiment(
     scores: Option<&aws_sdk_comprehend::types::SentimentScore>,
 ) -> Result<Sentiment, DocError> {
     let bad = |what: &str| DocError {
+        service_failure: false,
         code: "MALFORMED_RESULT".to_owned(),
         message: format!("Comprehend's result has {what}"),
         retryable: false,

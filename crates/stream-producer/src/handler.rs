@@ -211,9 +211,10 @@ fn log_summary(
     let cursor_before = s.cursor_before.as_deref().unwrap_or("");
     let cursor_after = s.cursor_after.as_deref().unwrap_or("");
     let ignored = ignored.join(",");
-    // What was read and not sent, by reason (`{"update":3,"garbage":1}`): the response carries
-    // it too, but a scheduled invocation's response is seen by no one.
-    let skipped = serde_json::to_string(&s.skipped).unwrap_or_default();
+    // What was read and not sent, by reason (`{"update":3,"garbage":1}`), as a JSON object
+    // Logs Insights can query (`fields.skipped.update`): the response carries it too, but a
+    // scheduled invocation's response is seen by no one.
+    let skipped = ks_kernel::log::object(&s.skipped);
     macro_rules! summary {
         ($level:ident, $($extra:tt)*) => {
             tracing::$level!(
@@ -236,7 +237,7 @@ fn log_summary(
                 stop = s.stop,
                 source_empty = s.source_empty,
                 empty_runs = s.empty_runs,
-                skipped = skipped.as_str(),
+                skipped = %skipped,
                 max_pages = settings.max_pages,
                 max_records = settings.max_records,
                 ignored_input_keys = ignored.as_str(),
@@ -257,6 +258,42 @@ mod tests {
     use ks_producer::{CursorError, SourceError};
 
     use super::*;
+
+    #[test]
+    fn the_summary_line_carries_skipped_as_a_json_object() {
+        // GIVEN the Lambdas' log subscriber writing to memory, and a run that skipped records
+        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+        let sink = out.clone();
+        let subscriber =
+            ks_kernel::log::subscriber(ks_kernel::log::ObjectWriter(move || Capture(sink.clone())));
+        let mut s = ProducerSummary::default();
+        s.skipped.insert("update", 3);
+        s.skipped.insert("garbage", 1);
+        // WHEN the summary is logged
+        tracing::subscriber::with_default(subscriber, || {
+            log_summary(&s, "req-1", &ProduceSettings::default(), &[], None);
+        });
+        // THEN the line's `skipped` is an object with a number per reason
+        let line: Value = serde_json::from_slice(&out.lock().unwrap()).unwrap();
+        let skipped = &line["fields"]["skipped"];
+        assert!(skipped.is_object(), "{line}");
+        assert_eq!(skipped["update"], 3);
+        assert_eq!(skipped["garbage"], 1);
+        assert_eq!(line["fields"]["request_id"], "req-1");
+    }
+
+    /// A log writer into shared memory.
+    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Capture {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
 
     #[test]
     fn the_runtime_is_told_whether_a_retry_may_help() {

@@ -10,6 +10,7 @@
 //! index, wrong types, `max_tokens` past a number of posts, access denied, and a post that trips
 //! the content filter.
 
+use crate::quota::Metered as _;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -53,6 +54,8 @@ pub struct Faults {
     pub max_tokens_over_posts: usize,
     /// Every call is refused with `AccessDeniedException`.
     pub access_denied: bool,
+    /// An account quota: a call beyond it answers `ThrottlingException` at once.
+    pub quota: Option<crate::quota::Quota>,
 }
 
 /// What the server saw.
@@ -65,8 +68,17 @@ pub struct Stats {
     pub output_tokens: AtomicU64,
     pub input_chars: AtomicU64,
     pub rejected: AtomicU64,
+    /// Calls refused by the quota.
+    pub throttled: AtomicU64,
     /// The last request's model id (decoded) and body.
     pub last: Mutex<Option<(String, Value)>>,
+    bucket: std::sync::OnceLock<crate::quota::TokenBucket>,
+}
+
+impl crate::quota::Metered for Stats {
+    fn bucket(&self) -> &std::sync::OnceLock<crate::quota::TokenBucket> {
+        &self.bucket
+    }
 }
 
 impl Stats {
@@ -104,6 +116,18 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let n = shared.stats.calls.fetch_add(1, Ordering::SeqCst) + 1;
+    if shared
+        .faults
+        .quota
+        .is_some_and(|q| !shared.stats.quota(q).try_take())
+    {
+        shared.stats.throttled.fetch_add(1, Ordering::SeqCst);
+        return error(
+            429,
+            "ThrottlingException",
+            "Too many requests, please wait before trying again.",
+        );
+    }
     let response = answer(&shared, n, &model_id, &headers, &body);
     if !shared.faults.latency.is_zero() {
         tokio::time::sleep(shared.faults.latency).await;

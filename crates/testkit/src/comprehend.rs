@@ -9,6 +9,7 @@
 //! Scores come from a tiny keyword heuristic: deterministic, and good enough to tell that a
 //! result reached the right record.
 
+use crate::quota::Metered as _;
 use std::borrow::Cow;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -61,6 +62,8 @@ pub struct Faults {
     /// The first N calls wait this long before answering (to trip client timeouts).
     pub slow_first: u64,
     pub slow_latency: Duration,
+    /// An account quota: a call beyond it answers `ThrottlingException` at once.
+    pub quota: Option<crate::quota::Quota>,
 }
 
 /// What the server saw.
@@ -73,6 +76,13 @@ pub struct Stats {
     pub rejected: AtomicU64,
     pub max_batch: AtomicU64,
     seen_once: std::sync::Mutex<std::collections::HashSet<String>>,
+    bucket: std::sync::OnceLock<crate::quota::TokenBucket>,
+}
+
+impl crate::quota::Metered for Stats {
+    fn bucket(&self) -> &std::sync::OnceLock<crate::quota::TokenBucket> {
+        &self.bucket
+    }
 }
 
 crate::counter_reads!(Stats: calls, documents, rejected, max_batch);
@@ -104,6 +114,18 @@ async fn handle(
     let arrived = std::time::Instant::now();
     let faults = &shared.faults;
     let n = shared.stats.calls.fetch_add(1, Ordering::SeqCst) + 1;
+    if shared
+        .faults
+        .quota
+        .is_some_and(|q| !shared.stats.quota(q).try_take())
+    {
+        shared.stats.throttled.fetch_add(1, Ordering::SeqCst);
+        return aws::json_error(
+            StatusCode::BAD_REQUEST,
+            "ThrottlingException",
+            "Rate exceeded",
+        );
+    }
     if n <= faults.slow_first {
         tokio::time::sleep(faults.slow_latency).await;
     }

@@ -13,6 +13,7 @@
 //! - [`mastodon`]: a Mastodon server's instance document and timelines, applying 4.5's
 //!   `timelines_access` settings as its controllers do.
 //! - [`readme`]: the READMEs' settings tables, for the tests that hold them to the code.
+//! - [`quota`]: a token-bucket service quota both sentiment stand-ins can enforce.
 //! - [`runtime_api`]: the Lambda Runtime API, so a function binary runs as Lambda runs it.
 //! - [`aws`]: the region and test credentials of every local endpoint, for SDK clients
 //!   ([`local_sdk_config!`]) and spawned binaries.
@@ -27,6 +28,7 @@ pub mod emulator;
 pub mod jetstream;
 pub mod kinesis;
 pub mod mastodon;
+pub mod quota;
 pub mod readme;
 pub mod runtime_api;
 pub mod serve;

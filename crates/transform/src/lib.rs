@@ -5,6 +5,8 @@
 //!
 //! # Layout
 //! - [`record`]: the Firehose event and response, parsed record by record.
+//! - [`payload`]: a payload's base64, read as leniently as is unambiguous and answered
+//!   canonically; gzip payloads recognised.
 //! - [`json`]: the one-pass validating JSON scan and the byte-exact splice.
 //! - [`text`]: JSON pointers to the text and language, truncation, language codes.
 //! - [`plan`]: the table of distinct documents and their batches.
@@ -19,6 +21,7 @@ pub mod config;
 pub mod json;
 pub mod limits;
 pub mod metrics;
+pub mod payload;
 pub mod plan;
 pub mod record;
 pub mod sentiment;

@@ -26,8 +26,16 @@ pub struct Summary {
     /// Distinct documents left without sentiment after retries.
     pub sentiment_errors: u64,
     pub over_response_limit: u64,
-    /// Remote calls made (first attempts and retries).
+    /// Remote calls made (first attempts and retries), whatever the backend.
     pub sentiment_calls: u64,
+    /// The same, when the backend is Comprehend (0 otherwise): the summary line's
+    /// `comprehend_calls`, kept under that name for the queries written against it.
+    pub comprehend_calls: u64,
+    /// Calls the service answered by throttling.
+    pub throttled: u64,
+    /// The lowest the adaptive concurrency limit went (the configured concurrency if it was
+    /// never cut; 0 when no remote call was made).
+    pub concurrency_low: u64,
     pub retries: u64,
     /// Σ max(3, ⌈chars/100⌉) over the documents Comprehend scored.
     pub billed_units: u64,
@@ -73,7 +81,9 @@ impl Summary {
             ("DeletionRecords", self.deletions),
             ("SentimentErrors", self.sentiment_errors),
             ("OverResponseLimit", self.over_response_limit),
-            ("ComprehendCalls", self.sentiment_calls),
+            ("ComprehendCalls", self.comprehend_calls),
+            ("SentimentCalls", self.sentiment_calls),
+            ("ThrottledCalls", self.throttled),
             ("ComprehendRetries", self.retries),
             ("ComprehendUnits", self.billed_units),
             ("BedrockCalls", self.bedrock_calls),
@@ -118,7 +128,7 @@ mod tests {
         let declared = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap();
-        assert_eq!(declared.len(), 24);
+        assert_eq!(declared.len(), 26);
         for m in declared {
             let name = m["Name"].as_str().unwrap();
             assert!(emf[name].is_u64(), "{name} has no value");

@@ -32,6 +32,14 @@ pub struct FirehoseEvent {
         skip_serializing_if = "Option::is_none"
     )]
     pub source_kinesis_stream_arn: Option<String>,
+    /// Present when the delivery stream reads from an Amazon MSK cluster.
+    #[serde(
+        rename = "sourceMSKArn",
+        default,
+        deserialize_with = "lenient::string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub source_msk_arn: Option<String>,
     #[serde(
         default,
         deserialize_with = "lenient::string",
@@ -62,6 +70,80 @@ pub struct FirehoseRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub kinesis_record_metadata: Option<KinesisRecordMetadata>,
+    /// The payload (base64) when the source is an Amazon MSK cluster, in place of `data`; the
+    /// answer must then carry it in `kafkaRecordValue` too.
+    #[serde(
+        default,
+        deserialize_with = "lenient::text",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub kafka_record_value: Option<String>,
+    #[serde(
+        default,
+        deserialize_with = "lenient::metadata",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub msk_record_metadata: Option<MskRecordMetadata>,
+}
+
+/// Which field carries a record's payload, in the event and in the answer.
+/// <https://docs.aws.amazon.com/firehose/latest/dev/data-transformation-status-model.html>
+/// ("For Amazon MSK": `kafkaRecordValue` instead of `data`, both ways).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum PayloadField {
+    /// `data`: direct PUT and Kinesis data stream sources.
+    #[default]
+    Data,
+    /// `kafkaRecordValue`: an Amazon MSK source.
+    KafkaRecordValue,
+}
+
+impl PayloadField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayloadField::Data => "data",
+            PayloadField::KafkaRecordValue => "kafkaRecordValue",
+        }
+    }
+}
+
+impl FirehoseRecord {
+    /// The payload's base64 and the field it came in. `data` wins when it is a string; a
+    /// record came from MSK if it has a `kafkaRecordValue` string, or no `data` but MSK
+    /// metadata (itself, or the event's `sourceMSKArn`), so even a record whose payload cannot
+    /// be read is answered in the field its source requires.
+    pub fn payload(&self, event_from_msk: bool) -> (Option<&str>, PayloadField) {
+        match (&self.data, &self.kafka_record_value) {
+            (Some(data), _) => (Some(data), PayloadField::Data),
+            (None, Some(value)) => (Some(value), PayloadField::KafkaRecordValue),
+            (None, None) if event_from_msk || self.msk_record_metadata.is_some() => {
+                (None, PayloadField::KafkaRecordValue)
+            }
+            (None, None) => (None, PayloadField::Data),
+        }
+    }
+}
+
+impl FirehoseEvent {
+    /// Whether the event says its source is an Amazon MSK cluster.
+    pub fn from_msk(&self) -> bool {
+        self.source_msk_arn.is_some()
+    }
+}
+
+/// Present when the delivery stream reads from an Amazon MSK cluster. AWS's own fixtures
+/// (aws-lambda-java-libs) write `offset` and `partitionId` as strings; Kafka's are numbers:
+/// both are read, as text, and a value of any other shape reads as absent.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MskRecordMetadata {
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub offset: Option<String>,
+    #[serde(default, deserialize_with = "lenient::string")]
+    pub partition_id: Option<String>,
+    /// Epoch milliseconds.
+    #[serde(default, deserialize_with = "lenient::epoch_ms")]
+    pub approximate_arrival_timestamp: Option<i64>,
 }
 
 /// Present when the delivery stream reads from a Kinesis data stream. AWS's own samples write
@@ -90,8 +172,6 @@ pub mod lenient {
     use std::fmt;
 
     use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-
-    use super::KinesisRecordMetadata;
 
     /// What a lenient visitor makes of each JSON shape.
     trait Read: Sized {
@@ -230,12 +310,12 @@ pub mod lenient {
     }
 
     /// The metadata object, or `None` for a value of any other shape.
-    pub fn metadata<'de, D: Deserializer<'de>>(
+    pub fn metadata<'de, D: Deserializer<'de>, T: serde::Deserialize<'de>>(
         d: D,
-    ) -> Result<Option<KinesisRecordMetadata>, D::Error> {
-        struct Meta;
-        impl<'de> Visitor<'de> for Meta {
-            type Value = Option<KinesisRecordMetadata>;
+    ) -> Result<Option<T>, D::Error> {
+        struct Meta<T>(std::marker::PhantomData<T>);
+        impl<'de, T: serde::Deserialize<'de>> Visitor<'de> for Meta<T> {
+            type Value = Option<T>;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("any JSON value")
             }
@@ -272,7 +352,7 @@ pub mod lenient {
                 Ok(None)
             }
         }
-        d.deserialize_any(Meta)
+        d.deserialize_any(Meta(std::marker::PhantomData))
     }
 }
 
@@ -300,14 +380,39 @@ pub struct FirehoseResponse {
     pub records: Vec<ResponseRecord>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One record's answer. Its payload is written under `data`, or under `kafkaRecordValue` for
+/// a record that came in that field ([`ResponseRecord::field`]).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResponseRecord {
     pub record_id: String,
     pub result: RecordResult,
+    /// The payload's base64, whichever field it is written in.
+    #[serde(alias = "kafkaRecordValue")]
     pub data: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub metadata: Option<ResponseMetadata>,
+    /// The field `data` is written in.
+    #[serde(skip)]
+    pub field: PayloadField,
+}
+
+impl Serialize for ResponseRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let fields = 3 + usize::from(self.metadata.is_some());
+        let mut r = s.serialize_struct("ResponseRecord", fields)?;
+        r.serialize_field("recordId", &self.record_id)?;
+        r.serialize_field("result", &self.result)?;
+        match self.field {
+            PayloadField::Data => r.serialize_field("data", &self.data)?,
+            PayloadField::KafkaRecordValue => r.serialize_field("kafkaRecordValue", &self.data)?,
+        }
+        if let Some(m) = &self.metadata {
+            r.serialize_field("metadata", m)?;
+        }
+        r.end()
+    }
 }
 
 /// Keys for Firehose dynamic partitioning (`!{partitionKeyFromLambda:key}`).
@@ -323,7 +428,14 @@ const RECORD_FIXED_LEN: usize = r#"{"recordId":,"result":"","data":""}"#.len();
 impl ResponseRecord {
     /// The length of `{"recordId":…,"result":"ProcessingFailed","data":""}`: a record's smallest answer.
     pub fn failed_len(record_id: &str) -> usize {
-        RECORD_FIXED_LEN
+        Self::failed_len_in(record_id, PayloadField::Data)
+    }
+
+    /// [`ResponseRecord::failed_len`] with the payload in `field` (`kafkaRecordValue` is the
+    /// longer name, and it counts against the 6 MB).
+    pub fn failed_len_in(record_id: &str, field: PayloadField) -> usize {
+        RECORD_FIXED_LEN - "data".len()
+            + field.as_str().len()
             + json::string_len(record_id)
             + RecordResult::ProcessingFailed.as_str().len()
     }
@@ -337,7 +449,7 @@ impl ResponseRecord {
     /// This record's smallest answer's length ([`ResponseRecord::failed_len`]) and its own
     /// length ([`ResponseRecord::json_len`]), measuring the record id once.
     pub fn json_lens(&self, data_is_base64: bool) -> (usize, usize) {
-        let failed = Self::failed_len(&self.record_id);
+        let failed = Self::failed_len_in(&self.record_id, self.field);
         let metadata = self
             .metadata
             .as_ref()
@@ -380,33 +492,109 @@ mod tests {
                 partition_keys: keys,
             }),
         ] {
-            let r = ResponseRecord {
-                record_id: "id\"with\\escapes\u{1}".into(),
-                result: RecordResult::ProcessingFailed,
-                data: "eyJhIjoxfQo=".into(),
-                metadata,
-            };
-            assert_eq!(r.json_len(false), serde_json::to_vec(&r).unwrap().len());
-            assert_eq!(
-                r.json_lens(false),
-                (ResponseRecord::failed_len(&r.record_id), r.json_len(false))
-            );
-            // Data that needs escapes is measured escaped.
-            let odd = ResponseRecord {
-                data: "not \"base64\"\n".into(),
-                ..r.clone()
-            };
-            assert_eq!(odd.json_len(false), serde_json::to_vec(&odd).unwrap().len());
-            let failed = ResponseRecord {
-                data: String::new(),
-                metadata: None,
-                ..r.clone()
-            };
-            assert_eq!(
-                ResponseRecord::failed_len(&r.record_id),
-                serde_json::to_vec(&failed).unwrap().len()
-            );
+            for field in [PayloadField::Data, PayloadField::KafkaRecordValue] {
+                let r = ResponseRecord {
+                    record_id: "id\"with\\escapes\u{1}".into(),
+                    result: RecordResult::ProcessingFailed,
+                    data: "eyJhIjoxfQo=".into(),
+                    metadata: metadata.clone(),
+                    field,
+                };
+                assert_eq!(r.json_len(false), serde_json::to_vec(&r).unwrap().len());
+                assert_eq!(
+                    r.json_lens(false),
+                    (
+                        ResponseRecord::failed_len_in(&r.record_id, field),
+                        r.json_len(false)
+                    )
+                );
+                // Data that needs escapes is measured escaped.
+                let odd = ResponseRecord {
+                    data: "not \"base64\"\n".into(),
+                    ..r.clone()
+                };
+                assert_eq!(odd.json_len(false), serde_json::to_vec(&odd).unwrap().len());
+                let failed = ResponseRecord {
+                    data: String::new(),
+                    metadata: None,
+                    ..r.clone()
+                };
+                assert_eq!(
+                    ResponseRecord::failed_len_in(&r.record_id, field),
+                    serde_json::to_vec(&failed).unwrap().len()
+                );
+            }
         }
+    }
+
+    #[test]
+    fn an_msk_record_is_read_from_and_answered_in_kafka_record_value() {
+        // GIVEN an event in the shape of AWS's MSK-source fixtures (aws-lambda-java-libs):
+        // offsets and partitions as strings, then as numbers, then as junk
+        let event = r#"{"invocationId":"i","sourceMSKArn":"arn:aws:kafka:us-east-1:1:cluster/c/x",
+          "deliveryStreamArn":"arn:aws:firehose:us-east-1:1:deliverystream/d","region":"us-east-1",
+          "records":[
+            {"recordId":"a","approximateArrivalTimestamp":1716369573887,
+             "mskRecordMetadata":{"offset":"0","partitionId":"1","approximateArrivalTimestamp":1716369573887},
+             "kafkaRecordValue":"eA=="},
+            {"recordId":"b","mskRecordMetadata":{"offset":42,"partitionId":3,"approximateArrivalTimestamp":"2024-05-22T09:19:33.887Z"},
+             "kafkaRecordValue":"eQ=="},
+            {"recordId":"c","mskRecordMetadata":[1,2],"kafkaRecordValue":7},
+            {"recordId":"d","mskRecordMetadata":{"offset":{"x":1},"partitionId":null}}
+          ]}"#;
+        // WHEN parsed
+        let e: FirehoseEvent = serde_json::from_str(event).unwrap();
+        // THEN every record is there, the metadata read where it is usable
+        assert!(e.from_msk());
+        let m0 = e.records[0].msk_record_metadata.clone().unwrap();
+        assert_eq!(
+            (
+                m0.offset.as_deref(),
+                m0.partition_id.as_deref(),
+                m0.approximate_arrival_timestamp
+            ),
+            (Some("0"), Some("1"), Some(1_716_369_573_887))
+        );
+        let m1 = e.records[1].msk_record_metadata.clone().unwrap();
+        assert_eq!(
+            (
+                m1.offset.as_deref(),
+                m1.partition_id.as_deref(),
+                m1.approximate_arrival_timestamp
+            ),
+            (Some("42"), Some("3"), Some(1_716_369_573_887))
+        );
+        assert_eq!(e.records[2].msk_record_metadata, None);
+        assert_eq!(
+            e.records[3].msk_record_metadata.clone().unwrap().offset,
+            None
+        );
+        // AND the payload is found in kafkaRecordValue, and any record of the event is answered there
+        let fields: Vec<_> = e.records.iter().map(|r| r.payload(e.from_msk())).collect();
+        assert_eq!(
+            fields,
+            [
+                (Some("eA=="), PayloadField::KafkaRecordValue),
+                (Some("eQ=="), PayloadField::KafkaRecordValue),
+                (None, PayloadField::KafkaRecordValue),
+                (None, PayloadField::KafkaRecordValue),
+            ]
+        );
+        // AND an answer in that field serialises under its name
+        let answer = ResponseRecord {
+            record_id: "a".into(),
+            result: RecordResult::Ok,
+            data: "eA==".into(),
+            metadata: None,
+            field: PayloadField::KafkaRecordValue,
+        };
+        let json = serde_json::to_string(&answer).unwrap();
+        assert_eq!(
+            json,
+            r#"{"recordId":"a","result":"Ok","kafkaRecordValue":"eA=="}"#
+        );
+        let back: ResponseRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.data, "eA==");
     }
 
     #[test]

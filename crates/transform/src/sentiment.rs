@@ -63,6 +63,10 @@ pub struct DocError {
     pub message: String,
     /// Worth sending again in a later call (an internal error, not a bad document).
     pub retryable: bool,
+    /// The service failed on its side for this document (a 5xx of its own): retried while
+    /// time remains, like a throttled call. Otherwise a retryable error is an answer that was
+    /// not valid (a model's malformed answer), asked again at most `*_MAX_ATTEMPTS` times.
+    pub service_failure: bool,
 }
 
 /// A failed call: the kernel's one vocabulary for failures of anything outside.

@@ -7,8 +7,6 @@ use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use base64_simd::STANDARD as BASE64_FAST;
 use futures::stream::FuturesUnordered;
 use futures::{FutureExt as _, StreamExt as _};
@@ -18,12 +16,14 @@ use tokio::time::Instant;
 use crate::json::{Edit, JsonError, Member, ObjectRef};
 use crate::limits::FIREHOSE_MAX_RESPONSE_BYTES;
 use crate::metrics::Summary;
+use crate::payload;
 use crate::plan::{Batch, DocTable};
 use crate::record::{
     FirehoseEvent, FirehoseRecord, FirehoseResponse, RecordResult, ResponseMetadata, ResponseRecord,
 };
 use crate::sentiment::{Analysis, CallError, ModelUsage, Scores, Sentiment, SentimentAnalyzer};
 use crate::text::{Pointer, find_text, normalize_language, truncate_chars, truncate_utf8};
+use ks_kernel::concurrency::{AdaptiveLimit, Signal};
 use ks_kernel::retry::{self, Decision, Ended, Limits, RetryLogic, RetryPolicy, TimedOut};
 
 /// What to do with a record whose sentiment could not be had after retries.
@@ -197,6 +197,8 @@ type Answer = Result<(Range<usize>, &'static str), String>;
 #[derive(Default)]
 struct CallStats {
     calls: u64,
+    /// Calls the service answered by throttling.
+    throttled: u64,
     retries: u64,
     usage: ModelUsage,
     /// Why the analyzer cannot be used at all, once a call has said so.
@@ -206,6 +208,7 @@ struct CallStats {
 impl CallStats {
     fn add(&mut self, other: CallStats) {
         self.calls += other.calls;
+        self.throttled += other.throttled;
         self.retries += other.retries;
         self.usage.add(other.usage);
         if self.unusable.is_none() {
@@ -246,8 +249,10 @@ pub async fn transform<A: SentimentAnalyzer>(
     };
     let mut work = Work::new(analyzer, settings, event);
     let max_batch = analyzer.max_batch_documents();
+    // Shared by every call of this invocation: the configured concurrency is its ceiling.
+    let limit = AdaptiveLimit::new(settings.concurrency);
     let mut calls = Dispatcher::new(settings.concurrency, |batch| {
-        run_batch(analyzer, settings, batch, deadline)
+        run_batch(analyzer, settings, batch, deadline, &limit)
     });
     for (i, r) in event.records.iter().enumerate() {
         work.prepare(r, &mut summary);
@@ -296,7 +301,14 @@ pub async fn transform<A: SentimentAnalyzer>(
     }
     summary.deduplicated = work.docs.duplicates() as u64;
     summary.sentiment_calls = calls.stats.calls;
+    if analyzer.bills_units() {
+        summary.comprehend_calls = calls.stats.calls;
+    }
+    summary.throttled = calls.stats.throttled;
     summary.retries = calls.stats.retries;
+    if calls.stats.calls > 0 {
+        summary.concurrency_low = limit.low_water().0 as u64;
+    }
     summary.add_usage(calls.stats.usage);
     summary.model_unusable = calls.stats.unusable.clone();
 
@@ -390,6 +402,8 @@ where
 struct Work<'a, A> {
     analyzer: &'a A,
     settings: &'a TransformSettings,
+    /// The event says its source is Amazon MSK (`sourceMSKArn`).
+    from_msk: bool,
     /// Every record's decoded payload, back to back: one allocation for the batch.
     arena: Vec<u8>,
     /// Scratch space reused from record to record: top-level members, then edited bytes.
@@ -413,11 +427,16 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         let decoded: usize = event
             .records
             .iter()
-            .map(|r| r.data.as_ref().map_or(0, |d| d.len() / 4 * 3 + 3))
+            .map(|r| {
+                r.payload(event.from_msk())
+                    .0
+                    .map_or(0, |d| d.len() / 4 * 3 + 3)
+            })
             .sum();
         Work {
             analyzer,
             settings,
+            from_msk: event.from_msk(),
             arena: Vec::with_capacity(decoded),
             members: Vec::new(),
             line: Vec::new(),
@@ -432,13 +451,15 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
 
     /// Decides the next record's fate, or queues its text and waits for the answer.
     fn prepare(&mut self, input: &FirehoseRecord, summary: &mut Summary) {
-        let outcome = self.plan(input.data.as_deref(), summary);
+        let (data, field) = input.payload(self.from_msk);
+        let outcome = self.plan(data, summary);
         let rec = self.records.len();
         self.records.push(ResponseRecord {
             record_id: input.record_id.clone(),
             result: RecordResult::Ok,
             data: String::new(),
             metadata: None,
+            field,
         });
         self.pending.push(None);
         match outcome {
@@ -472,29 +493,28 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         }
     }
 
-    /// Answers `rec` `ProcessingFailed`: Firehose gets the original data back.
+    /// Answers `rec` `ProcessingFailed`: Firehose gets the original payload back, in canonical
+    /// base64, or nothing if it could not be read as base64 (an answer is never invalid).
     fn fail(&mut self, rec: usize, reason: &str, input: &FirehoseRecord) {
         tracing::warn!(record_id = %input.record_id, reason = %reason, "record failed");
         let r = &mut self.records[rec];
         r.result = RecordResult::ProcessingFailed;
-        r.data = input.data.clone().unwrap_or_default();
+        r.data = echo(input.payload(self.from_msk).0);
     }
 
     fn plan(&mut self, data: Option<&str>, summary: &mut Summary) -> Outcome {
         let settings = self.settings;
         let Some(data) = data else {
-            return Outcome::Fail("the record has no data field".to_owned());
+            return Outcome::Fail("the record has no data (or kafkaRecordValue) string".to_owned());
         };
         let start = self.arena.len();
-        if BASE64_FAST.decode_append(data, &mut self.arena).is_err() {
-            // The fast decoder only says "invalid"; the careful one says where and why.
-            let why = match BASE64.decode(data) {
-                Err(e) => e.to_string(),
-                Ok(_) => "rejected by the decoder".to_owned(),
-            };
+        if let Err(why) = payload::decode_append(data, &mut self.arena) {
             return Outcome::Fail(format!("data is not valid base64: {why}"));
         }
         let src = start..self.arena.len();
+        if payload::is_gzip(&self.arena[src.clone()]) {
+            return self.non_json(payload::GZIP_REASON.to_owned(), src, summary);
+        }
         let Ok(text) = simdutf8::basic::from_utf8(&self.arena[src.clone()]) else {
             let valid = std::str::from_utf8(&self.arena[src.clone()])
                 .err()
@@ -551,7 +571,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
             NonJsonPolicy::Fail => Outcome::Fail(why),
             NonJsonPolicy::PassThrough => {
                 summary.passed_through += 1;
-                self.deliver(src, Area::Data)
+                self.pass_through(src)
             }
         }
     }
@@ -571,7 +591,17 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         }
     }
 
-    /// The payload unchanged, as it came (a non-JSON payload passed through).
+    /// A payload that is not a JSON object, byte for byte as it came: nothing appended, so
+    /// text, gzip and other binary payloads reach the destination as they were sent.
+    fn pass_through(&mut self, src: Range<usize>) -> Outcome {
+        Outcome::Ready {
+            data: BASE64_FAST.encode_to_string(&self.arena[src]),
+            label: NO_LABEL_PARTITION,
+            area: Area::Data,
+        }
+    }
+
+    /// A JSON payload unchanged (it has no line break), as one NDJSON line, to `area`.
     fn deliver(&mut self, src: Range<usize>, area: Area) -> Outcome {
         Outcome::Ready {
             data: encode_line(&self.arena[src]),
@@ -691,9 +721,17 @@ async fn run_batch<A: SentimentAnalyzer>(
     settings: &TransformSettings,
     batch: Batch,
     deadline: Instant,
+    limit: &AdaptiveLimit,
 ) -> (Vec<(usize, DocResult)>, CallStats) {
-    let (answered, stats) =
-        score_texts(analyzer, settings, batch.language, &batch.texts, deadline).await;
+    let (answered, stats) = score_texts(
+        analyzer,
+        settings,
+        batch.language,
+        &batch.texts,
+        deadline,
+        limit,
+    )
+    .await;
     let answered = answered
         .into_iter()
         .map(|(pos, r)| (batch.docs[pos], r))
@@ -707,9 +745,12 @@ struct ScoreLogic<'a, A> {
     analyzer: &'a A,
     language: &'static str,
     texts: &'a [Arc<str>],
+    /// The invocation's adaptive concurrency limit for this analyzer.
+    limit: &'a AdaptiveLimit,
     answered: Vec<(usize, DocResult)>,
-    /// Remote calls made.
+    /// Remote calls made, and those answered by throttling.
     calls: u64,
+    throttled: u64,
     usage: ModelUsage,
     unusable: Option<String>,
 }
@@ -720,11 +761,25 @@ impl<A: SentimentAnalyzer> RetryLogic for ScoreLogic<'_, A> {
     type Error = String;
 
     async fn attempt(&mut self, pending: &Vec<usize>) -> Analysis {
-        if self.analyzer.is_remote() {
-            self.calls += 1;
-        }
         let texts: Vec<&str> = pending.iter().map(|&pos| &*self.texts[pos]).collect();
-        self.analyzer.analyze(self.language, &texts).await
+        if !self.analyzer.is_remote() {
+            return self.analyzer.analyze(self.language, &texts).await;
+        }
+        // A call cut by its time limit drops the permit unanswered: it teaches the limit
+        // nothing.
+        let permit = self.limit.acquire().await;
+        self.calls += 1;
+        let analysis = self.analyzer.analyze(self.language, &texts).await;
+        let signal = match &analysis.outcome {
+            Ok(_) => Signal::Healthy,
+            Err(CallError::Throttled(_)) => {
+                self.throttled += 1;
+                Signal::Throttled
+            }
+            Err(_) => Signal::Neutral,
+        };
+        permit.done(signal);
+        analysis
     }
 
     fn decide(
@@ -740,27 +795,7 @@ impl<A: SentimentAnalyzer> RetryLogic for ScoreLogic<'_, A> {
             Err(t) => Err(CallError::Timeout(t.millis())),
         };
         match outcome {
-            Ok(per_doc) if per_doc.len() == pending.len() => {
-                let mut retry = Vec::new();
-                let mut last = String::new();
-                for (&pos, r) in pending.iter().zip(per_doc) {
-                    match r {
-                        Ok(s) => self.answered.push((pos, DocResult::Scored(s))),
-                        Err(e) if e.retryable => {
-                            last = format!("{}: {}", e.code, e.message);
-                            retry.push(pos);
-                        }
-                        Err(e) => self
-                            .answered
-                            .push((pos, DocResult::Failed(format!("{}: {}", e.code, e.message)))),
-                    }
-                }
-                if retry.is_empty() {
-                    Decision::Done
-                } else {
-                    Decision::RetryPartial(retry, last)
-                }
-            }
+            Ok(per_doc) if per_doc.len() == pending.len() => self.per_document(pending, per_doc),
             Ok(per_doc) => Decision::GiveUp(format!(
                 "analyzer answered {} results for {} documents",
                 per_doc.len(),
@@ -771,11 +806,46 @@ impl<A: SentimentAnalyzer> RetryLogic for ScoreLogic<'_, A> {
                 self.unusable = Some(why);
                 Decision::GiveUp(give_up)
             }
+            // Throttling, a timeout, a 5xx: the service pushed back, which says nothing against
+            // these documents, so only the deadline bounds the retries.
             Err(e) if e.is_retryable() => {
                 tracing::debug!(error = %e, language = self.language, "sentiment call failed, will retry");
-                Decision::RetryAll(format!("{}: {e}", e.code()))
+                Decision::RetryWhileTime(pending.clone(), format!("{}: {e}", e.code()))
             }
             Err(e) => Decision::GiveUp(format!("{}: {e}", e.code())),
+        }
+    }
+}
+
+impl<A> ScoreLogic<'_, A> {
+    /// Keeps each document's answer and decides what is sent again: a document the service
+    /// failed on its side is retried while time remains; one whose answer was not valid (a
+    /// model's malformed answer) is asked again at most `max_attempts` times in all.
+    fn per_document(
+        &mut self,
+        pending: &[usize],
+        per_doc: Vec<Result<Sentiment, crate::sentiment::DocError>>,
+    ) -> Decision<Vec<usize>, String> {
+        let mut retry = Vec::new();
+        let mut last = String::new();
+        let mut reask = false;
+        for (&pos, r) in pending.iter().zip(per_doc) {
+            match r {
+                Ok(s) => self.answered.push((pos, DocResult::Scored(s))),
+                Err(e) if e.retryable => {
+                    reask |= !e.service_failure;
+                    last = format!("{}: {}", e.code, e.message);
+                    retry.push(pos);
+                }
+                Err(e) => self
+                    .answered
+                    .push((pos, DocResult::Failed(format!("{}: {}", e.code, e.message)))),
+            }
+        }
+        match (retry.is_empty(), reask) {
+            (true, _) => Decision::Done,
+            (false, true) => Decision::RetryPartial(retry, last),
+            (false, false) => Decision::RetryWhileTime(retry, last),
         }
     }
 }
@@ -788,13 +858,16 @@ async fn score_texts<A: SentimentAnalyzer>(
     language: &'static str,
     texts: &[Arc<str>],
     deadline: Instant,
+    limit: &AdaptiveLimit,
 ) -> (Vec<(usize, DocResult)>, CallStats) {
     let mut logic = ScoreLogic {
         analyzer,
         language,
         texts,
+        limit,
         answered: Vec::with_capacity(texts.len()),
         calls: 0,
+        throttled: 0,
         usage: ModelUsage::default(),
         unusable: None,
     };
@@ -807,6 +880,7 @@ async fn score_texts<A: SentimentAnalyzer>(
     let report = retry::run(&mut logic, (0..texts.len()).collect(), limits, &mut rng).await;
     let stats = CallStats {
         calls: logic.calls,
+        throttled: logic.throttled,
         retries: u64::from(report.retries()),
         usage: logic.usage,
         unusable: logic.unusable.take(),
@@ -815,11 +889,21 @@ async fn score_texts<A: SentimentAnalyzer>(
         Ended::Done => (Vec::new(), String::new()),
         Ended::GaveUp { work, error } => (work, error),
         Ended::Exhausted { work, last } | Ended::WaitTooLong { work, last, .. } => {
-            let why = format!("gave up after {} attempts: {last}", report.attempts);
+            let why = format!(
+                "gave up after {} attempts ({} left before the deadline): {last}",
+                report.attempts,
+                ms_left(deadline)
+            );
             (work, why)
         }
-        Ended::OutOfTime { work, .. } => {
-            let why = "deadline reached before sentiment could be had".to_owned();
+        Ended::OutOfTime { work, last } => {
+            let why = match last {
+                Some(last) => format!(
+                    "deadline reached before sentiment could be had, after {} attempts: {last}",
+                    report.attempts
+                ),
+                None => "deadline reached before sentiment could be had".to_owned(),
+            };
             (work, why)
         }
     };
@@ -830,6 +914,21 @@ async fn score_texts<A: SentimentAnalyzer>(
             .map(|pos| (pos, DocResult::Failed(why.clone()))),
     );
     (answered, stats)
+}
+
+/// What a `ProcessingFailed` answer hands back: the payload in canonical base64, or nothing.
+fn echo(data: Option<&str>) -> String {
+    data.and_then(payload::canonical).unwrap_or_default()
+}
+
+/// The time left before `deadline`, for a give-up reason.
+fn ms_left(deadline: Instant) -> String {
+    format!(
+        "{} ms",
+        deadline
+            .saturating_duration_since(Instant::now())
+            .as_millis()
+    )
 }
 
 /// The part of a text that is sent: the byte cap first, then the character cap if set.

@@ -80,6 +80,7 @@ impl Fake {
                         code: "INVALID_REQUEST".into(),
                         message: "bad doc".into(),
                         retryable: false,
+                        service_failure: false,
                     });
                 }
                 let label = if t.contains("good") {
@@ -208,8 +209,10 @@ async fn every_failure_kind_fails_alone_with_its_neighbours_delivered() {
             ("ok2", Ok)
         ]
     );
-    // Failed records carry their original data back.
-    assert_eq!(resp.records[1].data, "%%%not base64");
+    // Failed records carry their original payload back, canonical base64; one that is not
+    // base64 at all carries nothing (its invalid text is never echoed).
+    assert_eq!(resp.records[1].data, "");
+    assert_eq!(decoded(&resp.records[4].data), "hello world");
     assert_eq!((summary.ok, summary.failed, summary.records_in), (2, 6, 8));
 }
 
@@ -226,9 +229,10 @@ async fn non_json_can_pass_through_unchanged() {
     ];
     let (resp, summary) = transform(&Fake::default(), &settings, &event(records), later()).await;
     assert!(resp.records.iter().all(|r| r.result == RecordResult::Ok));
-    assert_eq!(decoded(&resp.records[0].data), "plain text\n");
+    // Byte for byte as they came: nothing appended.
+    assert_eq!(decoded(&resp.records[0].data), "plain text");
     assert_eq!(decoded(&resp.records[1].data), "[1]\n");
-    assert_eq!(B64.decode(&resp.records[2].data).unwrap(), b"\xff\n");
+    assert_eq!(B64.decode(&resp.records[2].data).unwrap(), b"\xff");
     assert_eq!(summary.passed_through, 3);
 }
 
@@ -395,11 +399,13 @@ async fn permanent_errors_are_not_retried_and_marked_or_failed_by_policy() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn retries_stop_at_the_attempt_limit() {
+async fn throttling_is_retried_past_the_attempt_limit_while_time_remains() {
+    // GIVEN 6 attempts allowed and a service that throttles 20 calls in a row
     let errors = (0..20)
         .map(|_| CallError::Throttled("busy".into()))
         .collect();
     let fake = Fake::failing(errors);
+    // WHEN transformed with time to spare
     let (resp, summary) = transform(
         &fake,
         &TransformSettings::default(),
@@ -407,9 +413,11 @@ async fn retries_stop_at_the_attempt_limit() {
         later(),
     )
     .await;
-    assert_eq!(summary.sentiment_calls, 6);
-    assert_eq!(summary.sentiment_errors, 1);
-    assert!(decoded(&resp.records[0].data).contains("gave up after 6 attempts: THROTTLED"));
+    // THEN the throttles are not counted: the 21st call labels the record
+    assert_eq!(summary.sentiment_calls, 21);
+    assert_eq!(summary.throttled, 20);
+    assert_eq!(summary.sentiment_errors, 0);
+    assert!(decoded(&resp.records[0].data).contains("\"label\":\"NEUTRAL\""));
 }
 
 #[tokio::test(start_paused = true)]
@@ -451,15 +459,21 @@ async fn slow_calls_time_out_and_are_retried() {
         call_timeout: Duration::from_millis(200),
         ..Default::default()
     };
-    let (_, summary) = transform(
+    // GIVEN calls that never answer within their 200 ms limit WHEN transformed
+    let start = Instant::now();
+    let deadline = later();
+    let (resp, summary) = transform(
         &fake,
         &settings,
         &event(vec![record("a", br#"{"text":"x"}"#)]),
-        later(),
+        deadline,
     )
     .await;
-    assert_eq!(summary.sentiment_calls, 6);
+    // THEN each timeout is retried (not counted against the 6 attempts) until the deadline
+    assert!(summary.sentiment_calls > 6, "{summary:?}");
     assert_eq!(summary.sentiment_errors, 1);
+    assert!(Instant::now() <= deadline && start.elapsed() > Duration::from_secs(1));
+    assert!(decoded(&resp.records[0].data).contains("TIMEOUT"));
 }
 
 #[tokio::test]

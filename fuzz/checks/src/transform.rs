@@ -5,15 +5,18 @@
 //! - each result is the one the README promises for its payload: `ProcessingFailed` with the
 //!   original data (no data, bad base64, too deep; not UTF-8 / not JSON / not an object unless
 //!   `NON_JSON=pass`), `Dropped` (no text with `NO_TEXT=drop`), `Ok` passed through byte for
-//!   byte plus one `\n` (`NON_JSON=pass`), `Ok` unchanged but for its line breaks, as one line
+//!   byte, nothing appended (`NON_JSON=pass`), `Ok` unchanged but for its line breaks, as one line
 //!   (no text, unsupported language), or `Ok` as one line with exactly one sentiment member added
 //!   to the original bytes (line breaks aside);
 //! - partition keys name the added label (or `NONE`), and the response fits the limit whenever
-//!   its smallest form does.
+//!   its smallest form does;
+//! - every answer's payload is canonical base64 (a failed record's is the original payload
+//!   re-encoded, or empty when it was not base64), in the field the record came in.
 //!
 //! The input: two control bytes (settings), then records separated by `0xFF` (never in UTF-8);
 //! a record starting `0xFE` has no data, `0xFD` sends its bytes as the base64 text itself (so
-//! usually bad base64), `0xFC` gets a record id that needs escapes.
+//! usually bad base64), `0xFC` gets a record id that needs escapes, `0xFB` comes in
+//! `kafkaRecordValue` (an MSK source).
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -50,6 +53,14 @@ pub fn check(data: &[u8]) {
                 Some(String::from_utf8_lossy(rest).into_owned()),
             ),
             Some((0xFC, rest)) => (format!("id \"{i}\"\\\u{1}é"), Some(BASE64.encode(rest))),
+            Some((0xFB, rest)) => {
+                records.push(FirehoseRecord {
+                    record_id: i.to_string(),
+                    kafka_record_value: Some(BASE64.encode(rest)),
+                    ..FirehoseRecord::default()
+                });
+                continue;
+            }
             _ => (i.to_string(), Some(BASE64.encode(chunk))),
         };
         records.push(FirehoseRecord {
@@ -166,7 +177,7 @@ fn check_response(
         + event
             .records
             .iter()
-            .map(|r| ResponseRecord::failed_len(&r.record_id))
+            .map(|r| ResponseRecord::failed_len_in(&r.record_id, r.payload(event.from_msk()).1))
             .sum::<usize>();
     let size = serde_json::to_vec(resp)
         .expect("a response serialises")
@@ -187,6 +198,11 @@ fn check_response(
             assert!(answer.metadata.is_none());
             continue;
         }
+        assert_eq!(
+            answer.field,
+            input.payload(event.from_msk()).1,
+            "record {i} is answered in the field it came in"
+        );
         check_record(i, input, answer, settings);
     }
 }
@@ -194,7 +210,8 @@ fn check_response(
 fn check_record(i: usize, input: &FirehoseRecord, answer: &ResponseRecord, s: &TransformSettings) {
     // The transform's own base64 decoder is base64-simd; where the base64 crate (stricter about
     // trailing bits) refuses, the oracle says nothing about the payload.
-    let payload = input.data.as_deref().map(|d| BASE64.decode(d).ok());
+    let text = input.payload(false).0;
+    let payload = text.map(|d| BASE64.decode(d).ok());
     let expect = match &payload {
         None => Expect::Failed,
         Some(None) => Expect::Unknown,
@@ -202,11 +219,19 @@ fn check_record(i: usize, input: &FirehoseRecord, answer: &ResponseRecord, s: &T
     };
     let got = match answer.result {
         RecordResult::ProcessingFailed => {
-            assert_eq!(
-                answer.data,
-                input.data.clone().unwrap_or_default(),
-                "record {i}: a failed record's data is the original"
-            );
+            // The original payload, canonical; or nothing where it was not base64 at all.
+            match &payload {
+                Some(Some(p)) => assert_eq!(
+                    answer.data,
+                    BASE64.encode(p),
+                    "record {i}: a failed record's data is the original"
+                ),
+                _ => assert!(
+                    answer.data.is_empty()
+                        || BASE64.encode(BASE64.decode(&answer.data).unwrap()) == answer.data,
+                    "record {i}: a failed record's data is not canonical base64"
+                ),
+            }
             assert!(
                 answer.metadata.is_none(),
                 "record {i}: metadata on a failure"
@@ -225,27 +250,30 @@ fn check_record(i: usize, input: &FirehoseRecord, answer: &ResponseRecord, s: &T
             let out = BASE64
                 .decode(&answer.data)
                 .expect("an Ok record's data is base64");
-            assert!(out.ends_with(b"\n"), "record {i}: no closing newline");
+            assert_eq!(BASE64.encode(&out), answer.data, "record {i}: not canonical");
             let Some(Some(p)) = &payload else {
                 return;
             };
-            // One `\n` ends every line. A JSON payload loses its line breaks (white space
+            // One `\n` ends every JSON line. A JSON payload loses its line breaks (white space
             // between tokens, never inside strings) so it is one NDJSON line; what is passed
-            // through as not JSON keeps every byte, and gets the `\n` unless it ends with one.
-            let body = &out[..out.len() - 1];
+            // through as not JSON keeps every byte and gets nothing added.
+            let passed = out == *p;
+            if !passed {
+                assert!(out.ends_with(b"\n"), "record {i}: no closing newline");
+            }
+            let body = if out.ends_with(b"\n") {
+                &out[..out.len() - 1]
+            } else {
+                &out[..]
+            };
             let one_line: Vec<u8> = p
                 .iter()
                 .copied()
                 .filter(|b| !matches!(b, b'\n' | b'\r'))
                 .collect();
-            let passed = if p.ends_with(b"\n") {
-                out == *p
-            } else {
-                body == &p[..]
-            };
             let kind = if expect == Expect::Passed && passed {
                 Expect::Passed
-            } else if expect != Expect::Scored && body == &one_line[..] {
+            } else if expect != Expect::Scored && out.ends_with(b"\n") && body == &one_line[..] {
                 Expect::Unchanged
             } else if expect == Expect::Unknown && passed {
                 Expect::Passed

@@ -70,7 +70,14 @@ pub struct DemoOptions {
     pub delete_every: u64,
     /// Run the purge over the output once the pipeline is done (as the stack's schedule does).
     pub purge: bool,
+    /// The delivery stream's source is shaped as an Amazon MSK cluster: invocation events carry
+    /// `kafkaRecordValue` and `mskRecordMetadata`, and answers must too.
+    pub msk_source: bool,
 }
+
+/// The cluster ARN the demo's MSK-shaped source names.
+const DEMO_MSK_CLUSTER_ARN: &str =
+    "arn:aws:kafka:us-east-1:000000000000:cluster/demo/00000000-0000-0000-0000-000000000000-1";
 
 impl Default for DemoOptions {
     fn default() -> Self {
@@ -90,6 +97,7 @@ impl Default for DemoOptions {
             output_format: OutputFormat::Json,
             delete_every: DEFAULT_DELETE_EVERY,
             purge: true,
+            msk_source: false,
         }
     }
 }
@@ -213,6 +221,9 @@ pub async fn run(
     };
     let mut firehose_settings = FirehoseSettings::new(DELIVERY_STREAM_NAME);
     firehose_settings.buffer_bytes = opts.buffer_bytes;
+    if opts.msk_source {
+        firehose_settings.msk_cluster_arn = Some(DEMO_MSK_CLUSTER_ARN.to_owned());
+    }
     firehose_settings.output_format = opts.output_format;
     let mut firehose = LocalFirehose::new(firehose_settings, &processor, &bucket);
     let mut rng = fastrand::Rng::with_seed(opts.seed);
@@ -446,6 +457,10 @@ pub struct DemoArgs {
     /// Glue table's schema, the stack's OutputFormat=parquet).
     #[arg(long, default_value_t = OutputFormat::Json, value_parser = str::parse::<OutputFormat>)]
     pub output_format: OutputFormat,
+    /// Shape the delivery stream's source as an Amazon MSK cluster: the transform gets each
+    /// payload in `kafkaRecordValue` (with `mskRecordMetadata`) and must answer in it.
+    #[arg(long)]
+    pub msk_source: bool,
 }
 
 /// `--delete-every`: 0, or at least 2 (every item a deletion would delete nothing).
@@ -530,6 +545,7 @@ fn options(args: &DemoArgs) -> Result<DemoOptions, String> {
         output_format: args.output_format,
         delete_every: args.delete_every,
         purge: !args.no_purge,
+        msk_source: args.msk_source,
         ..DemoOptions::default()
     })
 }
