@@ -17,6 +17,7 @@
 //! - [`bedrock_answer`]: the validation of a Bedrock model's tool answer.
 //! - [`link_header`]: `Link` (RFC 8288) and `Retry-After` header parsing.
 //! - [`id_cmp`]: the record-id order is a total order.
+//! - [`purge_object`]: the purge's filtering of any object (NDJSON, GZIP) against an oracle.
 //! - [`util`]: input cutting and the JSON oracles the checks share.
 
 /// Declares each target's module and lists it in [`TARGETS`] under its module's name: one list,
@@ -41,6 +42,7 @@ targets!(
     kpl,
     link_header,
     mastodon_page,
+    purge_object,
     put_array,
     put_csv,
     put_jsonl,
