@@ -85,7 +85,7 @@ firehose() { # prefix, checkpoint file, delivery stream, more flags
 }
 
 echo "== e2e: 1. firehose-transform, lexicon backend"
-start_transform lexicon --env-var SENTIMENT_BACKEND=lexicon,LANGUAGE_POINTER=/lang
+start_transform lexicon --env-var SENTIMENT_BACKEND=lexicon,LANGUAGE_POINTER=/lang,PARTITION_KEYS=true
 firehose lexicon/ "$logs/cp-lexicon.json" e2e-lexicon
 echo "   the producer runs again; the delivery stream resumes from its checkpoints"
 produce
@@ -99,7 +99,7 @@ pids+=($!)
 wait_for_port "$comprehend_port" "the Comprehend stand-in" "$logs/comprehend.log"
 start_transform comprehend \
   --env-var "AWS_ENDPOINT_URL_COMPREHEND=http://127.0.0.1:$comprehend_port,AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=AKIDLOCAL,AWS_SECRET_ACCESS_KEY=local-secret" \
-  --env-var SENTIMENT_BACKEND=comprehend,LANGUAGE_POINTER=/lang
+  --env-var SENTIMENT_BACKEND=comprehend,LANGUAGE_POINTER=/lang,PARTITION_KEYS=true
 firehose comprehend/ "$logs/cp-comprehend.json" e2e-comprehend
 kill "$transform_pid"; wait "$transform_pid" 2>/dev/null || true
 
@@ -121,7 +121,7 @@ wait_for_port "$plain_comprehend_port" "the Comprehend stand-in (boto3)" "$logs/
 pipeline_port=$(free_port); standin bedrock "$pipeline_port" STANDIN_THROTTLE_FIRST=3
 start_transform bedrock \
   --env-var "AWS_ENDPOINT_URL_BEDROCK_RUNTIME=http://127.0.0.1:$pipeline_port,AWS_REGION=us-east-1,AWS_ACCESS_KEY_ID=AKIDLOCAL,AWS_SECRET_ACCESS_KEY=local-secret" \
-  --env-var SENTIMENT_BACKEND=bedrock,BEDROCK_BACKOFF_BASE_MS=10
+  --env-var SENTIMENT_BACKEND=bedrock,BEDROCK_BACKOFF_BASE_MS=10,PARTITION_KEYS=true
 firehose bedrock/ "$logs/cp-bedrock.json" e2e-bedrock
 kill "$transform_pid"; wait "$transform_pid" 2>/dev/null || true
 

@@ -108,7 +108,7 @@ def check(spec, records, bad):
     if model == "none":
         good, bad = [], records
     key_re = re.compile(
-        r"^(processing-failed/)?(\d{4})/(\d\d)/(\d\d)/(\d\d)/"
+        r"^(processing-failed/|deletions/)?(\d{4})/(\d\d)/(\d\d)/(\d\d)/"
         + re.escape(ds)
         + r"-1-(\d{4})-(\d\d)-(\d\d)-(\d\d)-\d\d-\d\d-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}$"
     )
@@ -129,6 +129,13 @@ def check(spec, records, bad):
         if not body.endswith(b"\n"):
             fail(f"{key}: not newline-terminated NDJSON")
         for line in body.split(b"\n")[:-1]:
+            if m.group(1) == "deletions/":
+                # Deletion and account records: unscored, byte for byte, in their own area.
+                if json.loads(line).get("op") not in ("delete", "account"):
+                    fail(f"{key}: not a deletion record: {line[:200]!r}")
+                labels["deletion records"] += 1
+                delivered[line] += 1
+                continue
             if m.group(1):
                 e = json.loads(line)
                 if set(e) != ERROR_FIELDS:

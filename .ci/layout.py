@@ -25,6 +25,9 @@ RULES = {
     "ks-sentiment": ["ks-producer", "lambda_runtime", "clap"],
     "ks-firehose-local": ["clap", "indicatif", "lambda_runtime"],
     "ks-backfill": ["clap", "indicatif", "ks-firehose-local", "lambda_runtime"],
+    "ks-parquet": ["ks-*", AWS, "lambda_runtime"],
+    "ks-purge": ["ks-producer", "ks-transform", "ks-firehose-local", AWS, "lambda_runtime"],
+    "deletion-purge": ["ks-producer", "ks-transform", "ks-firehose-local"],
     "firehose-transform": ["ks-producer"],
     "stream-producer": ["ks-transform"],
 }

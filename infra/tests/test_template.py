@@ -439,7 +439,7 @@ def test_the_glue_table_reads_the_format_delivered(template, output_format, serd
     assert ("Parquet" in storage["InputFormat"]) == (output_format == "parquet")
     assert ("Parquet" in storage["OutputFormat"]) == (output_format == "parquet")
     columns = {c["Name"] if isinstance(c["Name"], str) else c["Name"]["Ref"]: c["Type"] for c in storage["Columns"]}
-    # The sentiment member, with its nested scores (crates/firehose-local/src/parquet.rs checks every column).
+    # The sentiment member, with its nested scores (crates/parquet/src/lib.rs checks every column).
     assert columns["SentimentField"].startswith("struct<label:string,scores:struct<positive:double,")
     # The default source's records (Bluesky, through Jetstream): every field it writes has a column.
     bluesky = {"id": "string", "did": "string", "rkey": "string", "cid": "string", "time_us": "bigint",

@@ -259,19 +259,30 @@ impl S3Store {
     }
 }
 
+impl S3Store {
+    /// Where deletions go: `deletions/` beside a `…data/` prefix (the stack's layout), else a
+    /// `deletions/` folder under the prefix, so two delivery streams with their own prefixes
+    /// keep their deletions apart.
+    pub fn deletions_prefix(&self) -> String {
+        match self.prefix.strip_suffix("data/") {
+            Some(parent) => format!("{parent}{}", crate::bucket::DELETIONS_PREFIX),
+            None => format!("{}{}", self.prefix, crate::bucket::DELETIONS_PREFIX),
+        }
+    }
+}
+
 impl ObjectStore for S3Store {
     async fn put(&self, key: &str, body: Vec<u8>) -> io::Result<()> {
-        // Delivered keys start with the year; deletions with their area, at the bucket's top
-        // as the stack's `!{partitionKeyFromLambda:area}/` prefix puts them; error outputs
-        // with their type's folder.
-        let prefix = if key.starts_with(|c: char| c.is_ascii_digit()) {
-            &self.prefix
-        } else if key.starts_with(crate::bucket::DELETIONS_PREFIX) {
-            ""
+        // Delivered keys start with the year; error outputs with their type's folder; deletions
+        // with their area, beside the data as the stack's `!{partitionKeyFromLambda:area}/`
+        // prefix puts them (see [`S3Store::deletions_prefix`]).
+        let full = if key.starts_with(|c: char| c.is_ascii_digit()) {
+            format!("{}{key}", self.prefix)
+        } else if let Some(rest) = key.strip_prefix(crate::bucket::DELETIONS_PREFIX) {
+            format!("{}{rest}", self.deletions_prefix())
         } else {
-            &self.error_prefix
+            format!("{}{key}", self.error_prefix)
         };
-        let full = format!("{prefix}{key}");
         self.client
             .put_object()
             .bucket(&self.bucket)

@@ -22,9 +22,8 @@ pub const FORMAT_CONVERSION_FAILED_PREFIX: &str = "format-conversion-failed/";
 /// (the stack's prefix is `!{partitionKeyFromLambda:area}/…`, so posts stay under `data/`).
 pub const DELETIONS_PREFIX: &str = "deletions/";
 
-/// The extension Firehose appends to an object's name when it converts to Parquet.
-/// <https://docs.aws.amazon.com/firehose/latest/dev/s3-object-name.html>
-pub const PARQUET_EXTENSION: &str = ".parquet";
+/// See [`ks_parquet::PARQUET_EXTENSION`].
+pub use ks_parquet::PARQUET_EXTENSION;
 
 /// The delivery stream version in object names; a stream that was never updated is at 1.
 pub const STREAM_VERSION: u32 = 1;

@@ -19,5 +19,6 @@ pub mod bucket;
 pub mod delivery;
 pub mod firehose;
 pub mod output;
-pub mod parquet;
+/// The posts table's Parquet codec (`ks-parquet`).
+pub use ks_parquet as parquet;
 pub mod stream;

@@ -8,8 +8,8 @@ use chrono::NaiveDateTime;
 use flate2::Compression;
 use flate2::read::MultiGzDecoder;
 use flate2::write::GzEncoder;
-use ks_firehose_local::bucket::PARQUET_EXTENSION;
-use ks_firehose_local::parquet;
+use ks_parquet as parquet;
+use ks_parquet::PARQUET_EXTENSION;
 use serde_json::{Map, Value};
 
 use crate::rules::{Change, Keys, Reason, Rules};

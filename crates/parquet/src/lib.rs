@@ -9,6 +9,12 @@
 //! returned as a [`Failure`] (Firehose writes those under `format-conversion-failed/`).
 //! <https://docs.aws.amazon.com/firehose/latest/dev/record-format-conversion.html>
 //! <https://docs.aws.amazon.com/firehose/latest/APIReference/API_OpenXJsonSerDe.html>
+//!
+//! A crate of its own: the local Firehose writes with it, the purge rewrites with it, the
+//! report reads with it, and none of them needs the others to.
+
+/// Firehose appends this to the name of an object it converted to Parquet.
+pub const PARQUET_EXTENSION: &str = ".parquet";
 
 use std::collections::HashMap;
 use std::sync::Arc;
