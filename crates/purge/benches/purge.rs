@@ -185,6 +185,14 @@ fn main() {
         picked.dedup();
         picked
     };
+    let last_hour = |posts: &[(String, i64)], rng: &mut fastrand::Rng| {
+        let cut = posts.len() - posts.len() / (DAYS as usize * 24);
+        let mut picked: Vec<usize> = (0..200).map(|_| rng.usize(cut..posts.len())).collect();
+        picked.sort();
+        picked.dedup();
+        picked
+    };
+    scenario("the last hour", last_hour);
     scenario("the last day", last_day);
     let any_day = |posts: &[(String, i64)], rng: &mut fastrand::Rng| {
         let mut picked: Vec<usize> = (0..200).map(|_| rng.usize(0..posts.len())).collect();
