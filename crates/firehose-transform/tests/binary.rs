@@ -172,3 +172,130 @@ async fn the_binary_answers_every_public_and_msk_sample_event_canonically() {
         }
     }
 }
+
+/// Every file in `events/public/`: our values in the shape of a Firehose transformation fixture
+/// that AWS's libraries and tools ship (`events/public/README.md` names each, and its quirk).
+fn public_events() -> Vec<(String, Vec<u8>)> {
+    let dir = format!("{}/../../events/public", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_binary_answers_every_public_fixture_shape_canonically_under_each_non_json_mode() {
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    let b64 = base64::engine::general_purpose::STANDARD;
+    // The test's own reading of an input payload: padding ignored, so an over-padded fixture
+    // (the blueprint's apachelog) is still compared byte for byte.
+    let unpadded = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::RequireNone),
+    );
+    let events = public_events();
+    assert!(events.len() >= 20, "events/public/ holds {}", events.len());
+    for mode in ["pass", "fail"] {
+        // GIVEN the binary (lexicon backend) with NON_JSON=<mode>
+        let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
+        let mut function = spawn(
+            &api,
+            &[("SENTIMENT_BACKEND", "lexicon"), ("NON_JSON", mode)],
+        );
+        // Its logs (a line per failed record) are drained, or a full pipe would stall it.
+        let stdout = function.0.stdout.take().unwrap();
+        let stderr = function.0.stderr.take().unwrap();
+        for mut pipe in [
+            Box::new(stdout) as Box<dyn std::io::Read + Send>,
+            Box::new(stderr),
+        ] {
+            std::thread::spawn(move || std::io::copy(&mut pipe, &mut std::io::sink()));
+        }
+        for (name, event) in &events {
+            let at = format!("{name} (NON_JSON={mode})");
+            let bom = event.starts_with(b"\xEF\xBB\xBF");
+            let input: serde_json::Value =
+                serde_json::from_slice(&event[if bom { 3 } else { 0 }..]).unwrap();
+            // WHEN the file's bytes, as they are, are invoked through the Runtime API
+            let id = api.push(event.clone());
+            let outcome = api.outcome(&id, Duration::from_secs(30)).await;
+            if bom {
+                // KNOWN GAP, reported on issue 22: a body that starts with a UTF-8 byte order
+                // mark (aws-lambda-dotnet's kinesis-firehose-event.json has one) is refused by
+                // lambda_runtime's deserialiser before the handler runs, so the invocation
+                // fails. Firehose itself never sends one; its BOM-less twin
+                // (aws-lambda-dotnet-blueprint-sample-event.json) gets every check below. When
+                // the binary accepts it, this fails: then drop this branch.
+                let Some(Outcome::Error(error)) = &outcome else {
+                    panic!("{at}: the BOM is accepted now, drop this branch: {outcome:?}")
+                };
+                let error = String::from_utf8_lossy(error);
+                assert!(
+                    error.contains("expected value at line 1 column 1"),
+                    "{at}: {error}"
+                );
+                println!("{at} invocation error (known gap): {error}");
+                continue;
+            }
+            let Some(Outcome::Response(body)) = outcome else {
+                panic!("{at}: no answer but {outcome:?}")
+            };
+            // THEN one answer per record, the same ids in order, a valid result, the payload in
+            // the field the source requires, in canonical base64 …
+            let resp: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let answers = resp["records"].as_array().unwrap();
+            let inputs = input["records"].as_array().unwrap();
+            assert_eq!(answers.len(), inputs.len(), "{at}");
+            for (a, i) in answers.iter().zip(inputs) {
+                assert_eq!(a["recordId"], i["recordId"], "{at}");
+                let result = a["result"].as_str().unwrap_or_default();
+                assert!(
+                    ["Ok", "Dropped", "ProcessingFailed"].contains(&result),
+                    "{at}: {a}"
+                );
+                let (field, other) = if i.get("kafkaRecordValue").is_some() {
+                    ("kafkaRecordValue", "data")
+                } else {
+                    ("data", "kafkaRecordValue")
+                };
+                assert!(a.get(other).is_none(), "{at}: {a}");
+                let value = a[field].as_str().unwrap_or_else(|| panic!("{at}: {a}"));
+                let out = b64
+                    .decode(value)
+                    .unwrap_or_else(|e| panic!("{at}: {e}: {a}"));
+                assert_eq!(b64.encode(&out), value, "{at}: not canonical");
+                // … and what each kind of payload gets (README, "What each kind of payload
+                // gets"): a JSON object becomes one NDJSON line; anything else comes back byte
+                // for byte, `Ok` when passed, `ProcessingFailed` when not
+                let sent = i[field].as_str().unwrap().trim_end_matches('=');
+                let payload = unpadded.decode(sent).unwrap();
+                let is_object = serde_json::from_slice::<serde_json::Map<_, _>>(&payload).is_ok();
+                if is_object {
+                    assert_eq!(result, "Ok", "{at}: {a}");
+                    assert!(out.ends_with(b"\n"), "{at}");
+                    assert_eq!(out.iter().filter(|&&b| b == b'\n').count(), 1, "{at}");
+                    serde_json::from_slice::<serde_json::Map<_, _>>(&out)
+                        .unwrap_or_else(|e| panic!("{at}: {e}"));
+                } else {
+                    let expected = if mode == "pass" {
+                        "Ok"
+                    } else {
+                        "ProcessingFailed"
+                    };
+                    assert_eq!(result, expected, "{at}: {a}");
+                    assert_eq!(out, payload, "{at}: not the bytes that came");
+                }
+                println!("{at} {} {result}", a["recordId"]);
+            }
+        }
+    }
+}
