@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 
 # Each deployed function: its template resource, its crate, and the modules its settings are
-# read in (its domain's config module, its adapters' config modules, the kernel's log init, and
-# the crate itself: its composition and registry).
+# read in (its domain's config module, its adapters' config modules, the kernel's log init and
+# function-level settings, and the crate itself: its composition and registry).
 FUNCTIONS = {
     "TransformFunction": {
         "crate": ROOT / "crates" / "firehose-transform",
@@ -35,6 +35,7 @@ FUNCTIONS = {
             ROOT / "crates" / "firehose-transform" / "src" / "config.rs",
             ROOT / "crates" / "firehose-transform" / "src" / "registry.rs",
             ROOT / "crates" / "kernel" / "src" / "log.rs",
+            ROOT / "crates" / "kernel" / "src" / "env.rs",
         ],
         "canary": "SENTIMENT_BACKEND",
     },
@@ -49,6 +50,7 @@ FUNCTIONS = {
             ROOT / "crates" / "stream-producer" / "src" / "config.rs",
             ROOT / "crates" / "stream-producer" / "src" / "registry.rs",
             ROOT / "crates" / "kernel" / "src" / "log.rs",
+            ROOT / "crates" / "kernel" / "src" / "env.rs",
         ],
         "canary": "STREAM_NAME",
     },
@@ -58,6 +60,7 @@ FUNCTIONS = {
             ROOT / "crates" / "purge" / "src" / "config.rs",
             ROOT / "crates" / "deletion-purge" / "src" / "handler.rs",
             ROOT / "crates" / "kernel" / "src" / "log.rs",
+            ROOT / "crates" / "kernel" / "src" / "env.rs",
         ],
         "canary": "PURGE_PENDING_ALARM_HOURS",
     },
@@ -930,9 +933,11 @@ def test_the_purge_readme_states_the_stacks_defaults(template):
 
 
 def test_the_purge_parameters_default_to_the_codes_defaults(template):
-    # The numeric defaults, from the constants in crates/purge/src/config.rs and the handler.
+    # The numeric defaults, from the constants in crates/purge/src/config.rs, the handler and the
+    # kernel's env (the metrics namespace every function shares).
     code = (ROOT / "crates" / "purge" / "src" / "config.rs").read_text(encoding="utf-8")
     code += (ROOT / "crates" / "deletion-purge" / "src" / "handler.rs").read_text(encoding="utf-8")
+    code += (ROOT / "crates" / "kernel" / "src" / "env.rs").read_text(encoding="utf-8")
 
     def seconds(const: str) -> int:
         m = re.search(rf"{const}: Duration = Duration::from_secs\(([0-9_ *]+)\)", code)

@@ -3,10 +3,10 @@
 //! # Layout
 //! - [`EdgeError`] and [`diagnostic`]: a handler's error as the runtime's `Diagnostic`, typed
 //!   `Retryable.<CODE>` or `Permanent.<CODE>` so a reader (and an alarm) knows whether Lambda's
-//!   or Firehose's retry may help.
+//!   or Firehose's retry may help; [`diagnostic_from!`] writes a handler error's `From` impl.
 //! - [`function_name`]: the function's name for metrics, read once.
 
-use lambda_runtime::Diagnostic;
+pub use lambda_runtime::Diagnostic;
 
 /// A handler's error as the runtime reports it.
 pub trait EdgeError: std::fmt::Display {
@@ -29,6 +29,19 @@ pub fn diagnostic(e: &impl EdgeError) -> Diagnostic {
         error_type: format!("{class}.{}", e.code()),
         error_message: e.to_string(),
     }
+}
+
+/// `impl From<$error> for Diagnostic` through [`diagnostic`], so every handler's error reaches
+/// the runtime typed alike. A macro: the orphan rule forbids a blanket impl here.
+#[macro_export]
+macro_rules! diagnostic_from {
+    ($error:ty) => {
+        impl From<$error> for $crate::Diagnostic {
+            fn from(e: $error) -> Self {
+                $crate::diagnostic(&e)
+            }
+        }
+    };
 }
 
 /// `AWS_LAMBDA_FUNCTION_NAME`, or `default` outside Lambda (tests, `cargo lambda watch`).
