@@ -552,6 +552,49 @@ impl Source for SyntheticSource {
     }
 }
 
+/// Hands out the same ready records at every fetch and says it is caught up: the source of
+/// tests, and of benchmarks that must not time the posts' generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GivenSource {
+    pub name: &'static str,
+    pub records: Vec<SourceRecord>,
+    /// What each fetch says in [`Fetched::connects_to_cursor`].
+    pub connects_to_cursor: bool,
+}
+
+impl GivenSource {
+    /// `records`, connecting to any cursor.
+    pub fn new(name: &'static str, records: Vec<SourceRecord>) -> Self {
+        GivenSource {
+            name,
+            records,
+            connects_to_cursor: true,
+        }
+    }
+}
+
+impl Source for GivenSource {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    async fn fetch(
+        &self,
+        _cursor: Option<&str>,
+        _budget: FetchBudget,
+    ) -> Result<Fetched, SourceError> {
+        Ok(Fetched {
+            skipped: Vec::new(),
+            records: self.records.clone(),
+            pages: 1,
+            stop: Stop::CaughtUp,
+            connects_to_cursor: self.connects_to_cursor,
+            rejected: 0,
+            error: None,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;

@@ -34,8 +34,8 @@ use ks_producer::cursor::MemoryCursorStore;
 use ks_producer::kpl::aggregate;
 use ks_producer::limits::PUT_RECORDS_MAX_RECORDS;
 use ks_producer::run::{ProduceSettings, produce};
-use ks_producer::synthetic::posts;
-use ks_producer::{Entry, FetchBudget, Fetched, Source, SourceError, SourceRecord, Stop};
+use ks_producer::synthetic::{GivenSource, posts};
+use ks_producer::{Entry, SourceRecord};
 use ks_sources::jetstream::JetstreamConfig;
 use ks_sources::jetstream::JetstreamSource;
 use ks_sources::kinesis::KinesisSink;
@@ -47,30 +47,6 @@ use ks_testkit::runtime_api::{Outcome, RuntimeApi};
 use serde_json::Value;
 
 const RECORDS: usize = 50_000;
-
-/// Hands out pre-generated posts, so generation is not timed with the producer.
-struct Ready(Vec<SourceRecord>);
-
-impl Source for Ready {
-    fn name(&self) -> &str {
-        "synthetic"
-    }
-    async fn fetch(
-        &self,
-        _cursor: Option<&str>,
-        _budget: FetchBudget,
-    ) -> Result<Fetched, SourceError> {
-        Ok(Fetched {
-            skipped: Vec::new(),
-            records: self.0.clone(),
-            pages: 1,
-            stop: Stop::CaughtUp,
-            connects_to_cursor: true,
-            rejected: 0,
-            error: None,
-        })
-    }
-}
 
 /// CPU time (user + system) this thread has used.
 fn thread_cpu() -> Duration {
@@ -106,7 +82,8 @@ fn run(
     floor: usize,
 ) -> Row {
     let sink = sink(url);
-    let source = Ready(records.to_vec());
+    // Pre-generated posts, so generation is not timed with the producer.
+    let source = GivenSource::new("synthetic", records.to_vec());
     let store = MemoryCursorStore::default();
     let (cpu0, wall0) = (thread_cpu(), Instant::now());
     let out = rt.block_on(produce(
