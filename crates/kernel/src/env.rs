@@ -116,6 +116,19 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
         Ok(Duration::from_millis(ms))
     }
 
+    /// A duration given in whole `unit`s (`<NAME>_MINUTES`, `<NAME>_HOURS`), within `range` (in
+    /// units); `default` is rounded down to the unit.
+    pub fn whole(
+        &self,
+        var: &'static str,
+        default: Duration,
+        unit: Duration,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Duration, ConfigError> {
+        let n = self.number(var, default.as_secs() / unit.as_secs(), range)?;
+        Ok(Duration::from_secs(n * unit.as_secs()))
+    }
+
     /// `DEADLINE_MARGIN_MS`: the time a function keeps back from its Lambda deadline to finish
     /// (answer, save, log). Every function reads it alike; each has its own default and range.
     pub fn deadline_margin(
