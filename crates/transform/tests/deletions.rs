@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use ks_transform::record::{FirehoseEvent, FirehoseRecord, RecordResult};
+use ks_transform::record::{FirehoseEvent, RecordResult};
 use ks_transform::sentiment::{Analysis, Label, Scores, Sentiment, SentimentAnalyzer};
 use ks_transform::transform::{TransformSettings, transform};
 use serde_json::Value;
@@ -46,19 +46,7 @@ impl SentimentAnalyzer for Recording {
 }
 
 fn event(payloads: &[&str]) -> FirehoseEvent {
-    let records = payloads
-        .iter()
-        .enumerate()
-        .map(|(i, p)| FirehoseRecord {
-            record_id: format!("r{i}"),
-            data: Some(B64.encode(p)),
-            ..FirehoseRecord::default()
-        })
-        .collect();
-    FirehoseEvent {
-        records,
-        ..FirehoseEvent::default()
-    }
+    FirehoseEvent::of_payloads(payloads)
 }
 
 const POST: &str = r#"{"id":"at://did:plc:a/app.bsky.feed.post/3k","did":"did:plc:a","text":"first words","time_us":1}"#;
