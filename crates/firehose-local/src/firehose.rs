@@ -890,7 +890,7 @@ mod tests {
         let mut settings = FirehoseSettings::new("d");
         settings.msk_cluster_arn = Some("arn:aws:kafka:us-east-1:000000000000:cluster/c/x".into());
         let processor = InProcess {
-            analyzer: Keywords,
+            analyzer: keywords(),
             settings: TransformSettings::default(),
             timeout: Duration::from_secs(60),
         };
@@ -947,23 +947,11 @@ mod tests {
     }
 
     /// A local analyzer: "great" is positive, anything else negative.
-    struct Keywords;
-
-    impl SentimentAnalyzer for Keywords {
-        fn model(&self) -> &str {
-            "keywords"
-        }
-        fn supports_language(&self, _: &str) -> bool {
-            true
-        }
-        fn max_batch_documents(&self) -> usize {
-            25
-        }
-        fn is_remote(&self) -> bool {
-            false
-        }
-        async fn analyze(&self, _: &str, texts: &[&str]) -> ks_transform::sentiment::Analysis {
-            use ks_transform::sentiment::{Label, Scores, Sentiment};
+    fn keywords() -> ks_transform::sentiment::Scripted<
+        impl Fn(&[&str]) -> std::future::Ready<ks_transform::sentiment::Analysis> + Send + Sync,
+    > {
+        use ks_transform::sentiment::{Label, Scores, Scripted, Sentiment};
+        Scripted::new("keywords", 25, false, |texts: &[&str]| {
             let label = |t: &str| {
                 if t.contains("great") {
                     Label::Positive
@@ -972,17 +960,14 @@ mod tests {
                 }
             };
             let scores = Scores::default();
-            Ok(texts
-                .iter()
-                .map(|t| {
-                    Ok(Sentiment {
-                        label: label(t),
-                        scores,
-                    })
+            let answer = texts.iter().map(|t| {
+                Ok(Sentiment {
+                    label: label(t),
+                    scores,
                 })
-                .collect())
-            .into()
-        }
+            });
+            std::future::ready(Ok(answer.collect()).into())
+        })
     }
 
     /// Answers each record as its payload's `r` says: 0 Ok, 1 Dropped, 2 ProcessingFailed.
