@@ -22,46 +22,40 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 
+
+def sources(crate: str, *files: str) -> list[Path]:
+    """`crates/<crate>/src/<file>` for each file."""
+    return [ROOT / "crates" / crate / "src" / f for f in files]
+
+
+# The kernel's modules every function's settings go through: the log init, and the
+# function-level settings (deadline margin, metrics namespace).
+KERNEL = sources("kernel", "log.rs", "env.rs")
+
 # Each deployed function: its template resource, its crate, and the modules its settings are
-# read in (its domain's config module, its adapters' config modules, the kernel's log init and
-# function-level settings, and the crate itself: its composition and registry).
+# read in (its domain's config module, its adapters' config modules, the kernel's, and the
+# crate itself: its composition and registry).
 FUNCTIONS = {
     "TransformFunction": {
         "crate": ROOT / "crates" / "firehose-transform",
-        "config": [
-            ROOT / "crates" / "transform" / "src" / "config.rs",
-            ROOT / "crates" / "sentiment" / "src" / "comprehend_config.rs",
-            ROOT / "crates" / "sentiment" / "src" / "bedrock_config.rs",
-            ROOT / "crates" / "firehose-transform" / "src" / "config.rs",
-            ROOT / "crates" / "firehose-transform" / "src" / "registry.rs",
-            ROOT / "crates" / "kernel" / "src" / "log.rs",
-            ROOT / "crates" / "kernel" / "src" / "env.rs",
-        ],
+        "config": sources("transform", "config.rs")
+        + sources("sentiment", "comprehend_config.rs", "bedrock_config.rs")
+        + sources("firehose-transform", "config.rs", "registry.rs")
+        + KERNEL,
         "canary": "SENTIMENT_BACKEND",
     },
     "ProducerFunction": {
         "crate": ROOT / "crates" / "stream-producer",
-        "config": [
-            ROOT / "crates" / "producer" / "src" / "config.rs",
-            *(ROOT / "crates" / "sources" / "src" / f for f in (
-                "jetstream/config.rs", "http/config.rs", "http/mastodon_config.rs",
-                "http/http_json_config.rs", "file.rs", "dynamodb.rs",
-            )),
-            ROOT / "crates" / "stream-producer" / "src" / "config.rs",
-            ROOT / "crates" / "stream-producer" / "src" / "registry.rs",
-            ROOT / "crates" / "kernel" / "src" / "log.rs",
-            ROOT / "crates" / "kernel" / "src" / "env.rs",
-        ],
+        "config": sources("producer", "config.rs")
+        + sources("sources", "jetstream/config.rs", "http/config.rs", "http/mastodon_config.rs",
+                  "http/http_json_config.rs", "file.rs", "dynamodb.rs")
+        + sources("stream-producer", "config.rs", "registry.rs")
+        + KERNEL,
         "canary": "STREAM_NAME",
     },
     "PurgeFunction": {
         "crate": ROOT / "crates" / "deletion-purge",
-        "config": [
-            ROOT / "crates" / "purge" / "src" / "config.rs",
-            ROOT / "crates" / "deletion-purge" / "src" / "handler.rs",
-            ROOT / "crates" / "kernel" / "src" / "log.rs",
-            ROOT / "crates" / "kernel" / "src" / "env.rs",
-        ],
+        "config": sources("purge", "config.rs") + sources("deletion-purge", "handler.rs") + KERNEL,
         "canary": "PURGE_PENDING_ALARM_HOURS",
     },
 }
