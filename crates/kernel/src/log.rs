@@ -43,8 +43,7 @@ pub fn captured(run: impl FnOnce()) -> Vec<u8> {
     let lines = Lines::default();
     let sink = lines.clone();
     tracing::subscriber::with_default(subscriber(ObjectWriter(move || sink.clone())), run);
-    let out = lines.0.lock().expect("lock").clone();
-    out
+    lines.0.lock().expect("lock").clone()
 }
 
 /// The writer of [`captured`]: every line into one shared buffer.
