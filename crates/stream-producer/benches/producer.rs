@@ -327,20 +327,6 @@ fn workspace_root() -> PathBuf {
     root.canonicalize().unwrap_or(root)
 }
 
-/// A field of `/proc/<pid>/status` in MB (`VmHWM`, `VmRSS`).
-fn status_mb(pid: u32, field: &str) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
-}
-
 /// CPU time (user + system, every thread) a process has used, from `/proc/<pid>/stat`.
 fn process_cpu(pid: u32) -> Duration {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/<pid>/stat");
@@ -550,7 +536,7 @@ fn binary_row(
     let id = api.push(br#"{"source":"aws.scheduler"}"#.to_vec());
     let outcome = server_rt.block_on(api.outcome(&id, Duration::from_secs(600)));
     let (wall, cpu) = (wall0.elapsed(), process_cpu(pid) - cpu0);
-    let rss_mb = status_mb(pid, "VmHWM");
+    let rss_mb = ks_testkit::proc::status_mb(pid, "VmHWM");
     drop(child);
     let _ = std::fs::remove_dir_all(&dir);
     let summary: Value = match outcome {

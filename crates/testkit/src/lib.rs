@@ -18,6 +18,7 @@
 //! - [`aws`]: the region and test credentials of every local endpoint, for SDK clients
 //!   ([`local_sdk_config!`]) and spawned binaries.
 //! - [`emulator`]: moto's server on a free loopback port, and stream helpers over it.
+//! - [`proc`]: a process's `/proc/<pid>/status` fields, for the benchmarks' peak RSS.
 //! - [`serve`]: what every stand-in shares to run: a loopback listener, the server in the
 //!   background, shutdown on drop; and the stand-in binaries' `[PORT]` argument and start line.
 
@@ -28,6 +29,7 @@ pub mod emulator;
 pub mod jetstream;
 pub mod kinesis;
 pub mod mastodon;
+pub mod proc;
 pub mod quota;
 pub mod readme;
 pub mod runtime_api;
