@@ -4,15 +4,15 @@
 //! Ctrl-C and resume, which need a slow endpoint).
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ks_producer::kpl::deaggregate;
 use ks_testkit::With as _;
 use ks_testkit::emulator::{Moto, create_stream, read_stream};
 use ks_testkit::kinesis::{Faults, KinesisStandIn};
+use ks_testkit::proc::run_with_stdin;
 use ks_testkit::{aws, local_sdk_config};
 use serde_json::{Value, json};
 
@@ -61,22 +61,6 @@ fn multiset(values: impl IntoIterator<Item = Value>) -> HashMap<String, usize> {
         *m.entry(v.to_string()).or_insert(0) += 1;
     }
     m
-}
-
-fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -171,7 +155,7 @@ async fn files_stdin_and_an_s3_prefix_arrive_once_each_with_the_right_json() {
             args.push("--aggregate");
         }
         // WHEN the binary puts them
-        let out = run_with_stdin(put_command(&url, &args), stdin);
+        let out = run_with_stdin(put_command(&url, &args), stdin.as_bytes());
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stream}: {stdout}\n{stderr}");

@@ -2,8 +2,7 @@
 //! a free loopback port and killed when the test ends. Records are read back with GetRecords.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -19,6 +18,7 @@ use ks_testkit::emulator::{
     Moto, ReadRecord, create_stream, missing, read_stream, venv_bin, workspace_root,
 };
 use ks_testkit::local_sdk_config;
+use ks_testkit::proc::run_with_stdin;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -189,20 +189,9 @@ fn python_deaggregate(records: &[ReadRecord]) -> Option<Vec<(String, Vec<u8>, bo
         .map(|r| json!({"PartitionKey": r.partition_key, "SequenceNumber": r.sequence_number, "Data": B64.encode(&r.data)}))
         .collect();
     let script = workspace_root().join("crates/sources/tests/kpl_deaggregate.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&serde_json::to_vec(&input).unwrap())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let mut cmd = Command::new(python);
+    cmd.arg(script);
+    let output = run_with_stdin(cmd, &serde_json::to_vec(&input).unwrap());
     assert!(
         output.status.success(),
         "{}",

@@ -18,7 +18,8 @@
 //! - [`aws`]: the region and test credentials of every local endpoint, for SDK clients
 //!   ([`local_sdk_config!`]) and spawned binaries.
 //! - [`emulator`]: moto's server on a free loopback port, and stream helpers over it.
-//! - [`proc`]: a process's `/proc/<pid>/status` fields, for the benchmarks' peak RSS.
+//! - [`proc`]: a child process run with its stdin given, and a process's `/proc/<pid>/status`
+//!   fields (the benchmarks' peak RSS).
 //! - [`serve`]: what every stand-in shares to run: a loopback listener, the server in the
 //!   background, shutdown on drop; and the stand-in binaries' `[PORT]` argument and start line.
 
