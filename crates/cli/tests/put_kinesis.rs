@@ -22,14 +22,6 @@ fn kinesis(url: &str) -> aws_sdk_kinesis::Client {
     aws_sdk_kinesis::Client::from_conf(local_sdk_config!(aws_sdk_kinesis, url).build())
 }
 
-fn s3(url: &str) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        local_sdk_config!(aws_sdk_s3, url)
-            .force_path_style(true)
-            .build(),
-    )
-}
-
 /// The binary with credentials and region from the environment only, as a user would run it.
 fn put_command(url: &str, args: &[&str]) -> Command {
     let mut cmd = aws::user_command(BIN);
@@ -72,7 +64,7 @@ async fn files_stdin_and_an_s3_prefix_arrive_once_each_with_the_right_json() {
     let k = kinesis(&url);
     create_stream(&k, "backfill", 2).await;
     create_stream(&k, "backfill-kpl", 2).await;
-    let bucket = s3(&url);
+    let bucket = ks_testkit::local_s3_client!(&url);
     bucket
         .create_bucket()
         .bucket("landing")
