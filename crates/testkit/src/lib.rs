@@ -16,7 +16,7 @@
 //! - [`quota`]: a token-bucket service quota both sentiment stand-ins can enforce.
 //! - [`runtime_api`]: the Lambda Runtime API, so a function binary runs as Lambda runs it.
 //! - [`aws`]: the region and test credentials of every local endpoint, for SDK clients
-//!   ([`local_sdk_config!`]) and spawned binaries.
+//!   ([`local_sdk_config!`], [`local_s3_client!`]) and spawned binaries.
 //! - [`emulator`]: moto's server on a free loopback port, and stream helpers over it.
 //! - [`proc`]: a child process run with its stdin given, and a process's `/proc/<pid>/status`
 //!   fields (the benchmarks' peak RSS).
