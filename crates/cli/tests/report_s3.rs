@@ -6,8 +6,8 @@ use std::path::Path;
 
 use chrono::{TimeZone as _, Utc};
 use ks_firehose_local::bucket::{Output, object_key};
-use ks_testkit::emulator::Moto;
 use ks_testkit::aws;
+use ks_testkit::emulator::Moto;
 
 const BIN: &str = env!("CARGO_BIN_EXE_kinesis-sentiment");
 
