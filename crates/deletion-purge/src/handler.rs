@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use ks_kernel::deadline::{now_ms, remaining};
+use ks_kernel::deadline::{local_deadline, now_ms};
+use ks_kernel::emf;
 use ks_kernel::env::{ConfigError, Env};
 use ks_purge::{PurgeError, PurgeSettings, PurgeSummary, purge};
 use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 use crate::s3::S3Bucket;
 
@@ -80,12 +80,7 @@ impl State {
     /// One scheduled run; the input is not read.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
         let request_id = event.context.request_id.as_str();
-        let deadline = Instant::now()
-            + remaining(
-                event.context.deadline,
-                now_ms(),
-                self.config.deadline_margin,
-            );
+        let deadline = local_deadline(event.context.deadline, self.config.deadline_margin);
         let result = purge(
             &self.bucket,
             &self.config.settings,
@@ -96,13 +91,10 @@ impl State {
         match result {
             Ok(summary) => {
                 log_summary(&summary, request_id);
-                println!(
-                    "{}",
-                    summary.to_emf(
-                        &self.config.metrics_namespace,
-                        &self.function_name,
-                        now_ms()
-                    )
+                emf::emit(
+                    &self.config.metrics_namespace,
+                    &self.function_name,
+                    |namespace, function, now| summary.to_emf(namespace, function, now),
                 );
                 Ok(json!(summary))
             }

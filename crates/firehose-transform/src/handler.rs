@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use ks_kernel::deadline::{now_ms, remaining};
+use ks_kernel::deadline::local_deadline;
+use ks_kernel::emf;
 use ks_transform::metrics::Summary;
 use ks_transform::record::{FirehoseEvent, FirehoseResponse};
 use ks_transform::transform::transform;
@@ -97,13 +98,10 @@ impl State {
             event.context.request_id.as_str(),
             self.analyzer_model(),
         );
-        println!(
-            "{}",
-            summary.to_emf(
-                &self.config.metrics_namespace,
-                &self.function_name,
-                now_ms()
-            )
+        emf::emit(
+            &self.config.metrics_namespace,
+            &self.function_name,
+            |namespace, function, now| summary.to_emf(namespace, function, now),
         );
         Ok((response, summary))
     }
@@ -138,7 +136,7 @@ impl State {
 
     /// The Lambda deadline (epoch ms) as a local instant, less the margin kept to answer.
     fn deadline(&self, deadline_ms: u64) -> Instant {
-        Instant::now() + remaining(deadline_ms, now_ms(), self.config.deadline_margin)
+        local_deadline(deadline_ms, self.config.deadline_margin)
     }
 }
 

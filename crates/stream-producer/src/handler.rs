@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use ks_kernel::deadline::{now_ms, remaining};
+use ks_kernel::deadline::{local_deadline, now_ms};
 use ks_producer::Source;
 use ks_producer::config::{ConfigError, Overrides};
 use ks_producer::metrics::ProducerSummary;
@@ -180,7 +180,7 @@ impl State {
     /// The Lambda deadline (epoch ms) as a local instant, less the margin kept for the checkpoint.
     fn deadline(&self, deadline_ms: u64) -> Instant {
         tracing::debug!(deadline_ms, now_ms = now_ms(), "invocation deadline");
-        Instant::now() + remaining(deadline_ms, now_ms(), self.config.deadline_margin)
+        local_deadline(deadline_ms, self.config.deadline_margin)
     }
 }
 
