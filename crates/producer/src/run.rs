@@ -480,14 +480,7 @@ mod tests {
     }
 
     fn synthetic(n: usize) -> SyntheticSource {
-        SyntheticSource {
-            name: "synthetic".into(),
-            seed: 1,
-            per_invocation: n,
-            rate_per_sec: 50,
-            // Posts only: these check delivery, not deletions.
-            delete_every: 0,
-        }
+        SyntheticSource::posts_only(1, n)
     }
 
     fn fast() -> ProduceSettings {

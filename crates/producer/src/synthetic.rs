@@ -492,6 +492,20 @@ pub struct SyntheticSource {
     pub delete_every: u64,
 }
 
+impl SyntheticSource {
+    /// `per_invocation` posts a fetch from `seed`, at the default rate, and no deletions: the
+    /// source of checks of delivery.
+    pub fn posts_only(seed: u64, per_invocation: usize) -> Self {
+        SyntheticSource {
+            name: "synthetic".into(),
+            seed,
+            per_invocation,
+            rate_per_sec: DEFAULT_RATE_PER_SEC,
+            delete_every: 0,
+        }
+    }
+}
+
 impl Source for SyntheticSource {
     fn empty_hint(&self) -> &'static str {
         "the synthetic source always has posts: this is a bug"
@@ -689,14 +703,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_source_continues_after_the_cursor_within_the_budget() {
-        let source = SyntheticSource {
-            name: "synthetic".into(),
-            seed: 5,
-            per_invocation: 250,
-            rate_per_sec: 50,
-            // Posts only: these check delivery, not deletions.
-            delete_every: 0,
-        };
+        let source = SyntheticSource::posts_only(5, 250);
         let budget = FetchBudget {
             max_pages: 10,
             max_records: 1_000,

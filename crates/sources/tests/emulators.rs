@@ -57,14 +57,7 @@ async fn posts_into(
     create_stream(&client, stream, shards).await;
     let sink = KinesisSink::new(client.clone(), stream);
     let store = ks_producer::cursor::MemoryCursorStore::default();
-    let source = SyntheticSource {
-        name: "synthetic".into(),
-        seed,
-        per_invocation: count,
-        rate_per_sec: 50,
-        // Posts only: these check delivery, not deletions.
-        delete_every: 0,
-    };
+    let source = SyntheticSource::posts_only(seed, count);
     let mut settings = ProduceSettings {
         max_pages: 100,
         aggregation,
