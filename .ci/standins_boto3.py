@@ -21,6 +21,18 @@ SCHEMA = {"type": "object", "required": ["results"], "properties": {"results": {
     "type": "array", "items": {"type": "object"}}}}
 
 
+def refused(call, code, status, accepted):
+    """`call` must fail as botocore parses errors: by error type and HTTP status; `accepted`
+    says what went wrong if it does not."""
+    try:
+        call()
+    except ClientError as e:
+        assert e.response["Error"]["Code"] == code, e.response
+        assert status is None or e.response["ResponseMetadata"]["HTTPStatusCode"] == status
+        return
+    raise AssertionError(accepted)
+
+
 def converse(client, posts, choice=None):
     message = json.dumps({"posts": [{"i": i, "text": t} for i, t in enumerate(posts)]})
     return client.converse(
@@ -47,23 +59,15 @@ def check_bedrock():
     usage = out["usage"]
     assert usage["inputTokens"] > 0 and usage["totalTokens"] == usage["inputTokens"] + usage["outputTokens"]
     # AND a request without toolChoice is refused as botocore parses errors: by error type
-    try:
-        client.converse(modelId="amazon.nova-micro-v1:0",
-                        messages=[{"role": "user", "content": [{"text": "{}"}]}])
-        raise AssertionError("a request without a tool was accepted")
-    except ClientError as e:
-        assert e.response["Error"]["Code"] == "ValidationException", e.response
-        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    refused(lambda: client.converse(modelId="amazon.nova-micro-v1:0",
+                                    messages=[{"role": "user", "content": [{"text": "{}"}]}]),
+            "ValidationException", 400, "a request without a tool was accepted")
     # AND an unsigned request is refused
     unsigned = boto3.client("bedrock-runtime", endpoint_url=BEDROCK_URL, region_name="us-east-1",
                             config=Config(signature_version=__import__("botocore").UNSIGNED,
                                           retries={"total_max_attempts": 1}))
-    try:
-        converse(unsigned, ["x"])
-        raise AssertionError("an unsigned request was accepted")
-    except ClientError as e:
-        assert e.response["Error"]["Code"] == "MissingAuthenticationTokenException", e.response
-        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    refused(lambda: converse(unsigned, ["x"]), "MissingAuthenticationTokenException", 403,
+            "an unsigned request was accepted")
     print("boto3 bedrock-runtime: converse, toolUse, usage, typed errors: ok")
 
 
@@ -71,12 +75,7 @@ def check_throttled_bedrock(url):
     """The stand-in started with STANDIN_THROTTLE_FIRST=2: botocore reads the header's type,
     and its own retry policy takes the answer for throttling."""
     client = boto3.client("bedrock-runtime", endpoint_url=url, **KW)
-    try:
-        converse(client, ["x"])
-        raise AssertionError("not throttled")
-    except ClientError as e:
-        assert e.response["Error"]["Code"] == "ThrottlingException", e.response
-        assert e.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    refused(lambda: converse(client, ["x"]), "ThrottlingException", 429, "not throttled")
     retrying = boto3.client("bedrock-runtime", endpoint_url=url, region_name="us-east-1",
                             aws_access_key_id="AKIDLOCAL", aws_secret_access_key="local-secret",
                             config=Config(retries={"total_max_attempts": 3, "mode": "standard"}))
@@ -91,11 +90,8 @@ def check_comprehend():
     out = client.batch_detect_sentiment(TextList=["I love it", "I hate it"], LanguageCode="en")
     got = [r["Sentiment"] for r in sorted(out["ResultList"], key=lambda r: r["Index"])]
     assert got == ["POSITIVE", "NEGATIVE"], out
-    try:
-        client.batch_detect_sentiment(TextList=["x"] * 26, LanguageCode="en")
-        raise AssertionError("26 documents were accepted")
-    except ClientError as e:
-        assert e.response["Error"]["Code"] == "BatchSizeLimitExceededException", e.response
+    refused(lambda: client.batch_detect_sentiment(TextList=["x"] * 26, LanguageCode="en"),
+            "BatchSizeLimitExceededException", None, "26 documents were accepted")
     print("boto3 comprehend: batch_detect_sentiment and its limits: ok")
 
 

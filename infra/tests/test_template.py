@@ -22,43 +22,40 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "infra" / "template.yaml"
 
+
+def sources(crate: str, *files: str) -> list[Path]:
+    """`crates/<crate>/src/<file>` for each file."""
+    return [ROOT / "crates" / crate / "src" / f for f in files]
+
+
+# The kernel's modules every function's settings go through: the log init, and the
+# function-level settings (deadline margin, metrics namespace).
+KERNEL = sources("kernel", "log.rs", "env.rs")
+
 # Each deployed function: its template resource, its crate, and the modules its settings are
-# read in (its domain's config module, its adapters' config modules, the kernel's log init, and
-# the crate itself: its composition and registry).
+# read in (its domain's config module, its adapters' config modules, the kernel's, and the
+# crate itself: its composition and registry).
 FUNCTIONS = {
     "TransformFunction": {
         "crate": ROOT / "crates" / "firehose-transform",
-        "config": [
-            ROOT / "crates" / "transform" / "src" / "config.rs",
-            ROOT / "crates" / "sentiment" / "src" / "comprehend_config.rs",
-            ROOT / "crates" / "sentiment" / "src" / "bedrock_config.rs",
-            ROOT / "crates" / "firehose-transform" / "src" / "config.rs",
-            ROOT / "crates" / "firehose-transform" / "src" / "registry.rs",
-            ROOT / "crates" / "kernel" / "src" / "log.rs",
-        ],
+        "config": sources("transform", "config.rs")
+        + sources("sentiment", "comprehend_config.rs", "bedrock_config.rs")
+        + sources("firehose-transform", "config.rs", "registry.rs")
+        + KERNEL,
         "canary": "SENTIMENT_BACKEND",
     },
     "ProducerFunction": {
         "crate": ROOT / "crates" / "stream-producer",
-        "config": [
-            ROOT / "crates" / "producer" / "src" / "config.rs",
-            *(ROOT / "crates" / "sources" / "src" / f for f in (
-                "jetstream/config.rs", "http/config.rs", "http/mastodon_config.rs",
-                "http/http_json_config.rs", "file.rs", "dynamodb.rs",
-            )),
-            ROOT / "crates" / "stream-producer" / "src" / "config.rs",
-            ROOT / "crates" / "stream-producer" / "src" / "registry.rs",
-            ROOT / "crates" / "kernel" / "src" / "log.rs",
-        ],
+        "config": sources("producer", "config.rs")
+        + sources("sources", "jetstream/config.rs", "http/config.rs", "http/mastodon_config.rs",
+                  "http/http_json_config.rs", "file.rs", "dynamodb.rs")
+        + sources("stream-producer", "config.rs", "registry.rs")
+        + KERNEL,
         "canary": "STREAM_NAME",
     },
     "PurgeFunction": {
         "crate": ROOT / "crates" / "deletion-purge",
-        "config": [
-            ROOT / "crates" / "purge" / "src" / "config.rs",
-            ROOT / "crates" / "deletion-purge" / "src" / "handler.rs",
-            ROOT / "crates" / "kernel" / "src" / "log.rs",
-        ],
+        "config": sources("purge", "config.rs") + sources("deletion-purge", "handler.rs") + KERNEL,
         "canary": "PURGE_PENDING_ALARM_HOURS",
     },
 }
@@ -930,9 +927,11 @@ def test_the_purge_readme_states_the_stacks_defaults(template):
 
 
 def test_the_purge_parameters_default_to_the_codes_defaults(template):
-    # The numeric defaults, from the constants in crates/purge/src/config.rs and the handler.
+    # The numeric defaults, from the constants in crates/purge/src/config.rs, the handler and the
+    # kernel's env (the metrics namespace every function shares).
     code = (ROOT / "crates" / "purge" / "src" / "config.rs").read_text(encoding="utf-8")
     code += (ROOT / "crates" / "deletion-purge" / "src" / "handler.rs").read_text(encoding="utf-8")
+    code += (ROOT / "crates" / "kernel" / "src" / "env.rs").read_text(encoding="utf-8")
 
     def seconds(const: str) -> int:
         m = re.search(rf"{const}: Duration = Duration::from_secs\(([0-9_ *]+)\)", code)

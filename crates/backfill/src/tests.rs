@@ -56,6 +56,19 @@ fn numbered(dir: &Path, n: std::ops::Range<u64>) -> PutOptions {
     options(dir, vec![input])
 }
 
+/// Puts `n` numbered records from one file into memory, with `change` made to the options.
+async fn put_numbered(
+    n: std::ops::Range<u64>,
+    change: impl FnOnce(&mut PutOptions),
+) -> (Outcome, MemorySink) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut opts = numbered(dir.path(), n);
+    change(&mut opts);
+    let sink = MemorySink::default();
+    let out = put(&opts, &sink).await;
+    (out, sink)
+}
+
 fn numbers(n: std::ops::Range<u64>) -> String {
     n.map(|i| format!("{{\"n\":{i}}}\n")).collect()
 }
@@ -106,11 +119,7 @@ async fn three_formats_arrive_exactly_once_with_their_json() {
 #[tokio::test]
 async fn with_several_requests_in_flight_every_record_still_arrives_once() {
     // GIVEN 10,000 records and four requests in flight at once
-    let dir = tempfile::tempdir().unwrap();
-    let mut opts = numbered(dir.path(), 0..10_000);
-    opts.concurrency = 4;
-    let sink = MemorySink::default();
-    let out = put(&opts, &sink).await;
+    let (out, sink) = put_numbered(0..10_000, |o| o.concurrency = 4).await;
     // THEN each arrives once (order across requests is not promised) in the floor of 20 calls
     assert!(out.stopped.is_none());
     let mut got = ns(&user_records(&sink));
@@ -216,11 +225,7 @@ async fn strict_stops_at_the_first_bad_record_and_resumes_at_it() {
 
 #[tokio::test]
 async fn skip_passes_over_records_already_sent() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut opts = numbered(dir.path(), 0..100);
-    opts.skip = 60;
-    let sink = MemorySink::default();
-    let out = put(&opts, &sink).await;
+    let (out, sink) = put_numbered(0..100, |o| o.skip = 60).await;
     assert_eq!(ns(&user_records(&sink)), (60..100).collect::<Vec<_>>());
     let s = out.summary;
     assert_eq!(

@@ -99,20 +99,6 @@ fn generate(path: &Path, bytes: u64) -> u64 {
     n
 }
 
-/// VmRSS of a live process, in MB.
-fn rss_mb(pid: u32) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
-}
-
 /// The largest resident set of any waited-for child, in MB (Linux reports KB).
 fn children_max_rss_mb() -> f64 {
     // SAFETY: getrusage only writes the struct it is given.
@@ -223,7 +209,7 @@ fn main() {
             break status;
         }
         // Between fork and exec the child has no resident set worth reporting.
-        if let Some(mb) = rss_mb(pid).filter(|&mb| mb > 1.0) {
+        if let Some(mb) = ks_testkit::proc::status_mb(pid, "VmRSS").filter(|&mb| mb > 1.0) {
             samples.push((started.elapsed().as_secs_f64(), mb));
         }
         seen.take(server.drain_records());

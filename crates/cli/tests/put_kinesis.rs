@@ -4,15 +4,15 @@
 //! Ctrl-C and resume, which need a slow endpoint).
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use ks_producer::kpl::deaggregate;
 use ks_testkit::With as _;
 use ks_testkit::emulator::{Moto, create_stream, read_stream};
 use ks_testkit::kinesis::{Faults, KinesisStandIn};
+use ks_testkit::proc::run_with_stdin;
 use ks_testkit::{aws, local_sdk_config};
 use serde_json::{Value, json};
 
@@ -20,14 +20,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_kinesis-sentiment");
 
 fn kinesis(url: &str) -> aws_sdk_kinesis::Client {
     aws_sdk_kinesis::Client::from_conf(local_sdk_config!(aws_sdk_kinesis, url).build())
-}
-
-fn s3(url: &str) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        local_sdk_config!(aws_sdk_s3, url)
-            .force_path_style(true)
-            .build(),
-    )
 }
 
 /// The binary with credentials and region from the environment only, as a user would run it.
@@ -63,22 +55,6 @@ fn multiset(values: impl IntoIterator<Item = Value>) -> HashMap<String, usize> {
     m
 }
 
-fn run_with_stdin(mut cmd: Command, stdin: &str) -> Output {
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_stdin_and_an_s3_prefix_arrive_once_each_with_the_right_json() {
     let moto = Moto::start();
@@ -88,7 +64,7 @@ async fn files_stdin_and_an_s3_prefix_arrive_once_each_with_the_right_json() {
     let k = kinesis(&url);
     create_stream(&k, "backfill", 2).await;
     create_stream(&k, "backfill-kpl", 2).await;
-    let bucket = s3(&url);
+    let bucket = ks_testkit::local_s3_client!(&url);
     bucket
         .create_bucket()
         .bucket("landing")
@@ -171,7 +147,7 @@ async fn files_stdin_and_an_s3_prefix_arrive_once_each_with_the_right_json() {
             args.push("--aggregate");
         }
         // WHEN the binary puts them
-        let out = run_with_stdin(put_command(&url, &args), stdin);
+        let out = run_with_stdin(put_command(&url, &args), stdin.as_bytes());
         let stdout = String::from_utf8_lossy(&out.stdout);
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{stream}: {stdout}\n{stderr}");

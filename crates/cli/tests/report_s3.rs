@@ -6,18 +6,10 @@ use std::path::Path;
 
 use chrono::{TimeZone as _, Utc};
 use ks_firehose_local::bucket::{Output, object_key};
+use ks_testkit::aws;
 use ks_testkit::emulator::Moto;
-use ks_testkit::{aws, local_sdk_config};
 
 const BIN: &str = env!("CARGO_BIN_EXE_kinesis-sentiment");
-
-fn s3(url: &str) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        local_sdk_config!(aws_sdk_s3, url)
-            .force_path_style(true)
-            .build(),
-    )
-}
 
 /// Every file under `dir`, relative, sorted.
 fn files(dir: &Path) -> Vec<String> {
@@ -43,7 +35,7 @@ async fn hostile_keys_stay_inside_a_private_directory_that_is_removed_after_the_
     let url = moto.url();
     // GIVEN a stack's bucket with one delivered object, a key that climbs out of the download
     // directory, and a key whose name has a multibyte character where the time starts
-    let client = s3(&url);
+    let client = ks_testkit::local_s3_client!(&url);
     client.create_bucket().bucket("stack").send().await.unwrap();
     let at = Utc.with_ymd_and_hms(2026, 3, 7, 9, 5, 4).unwrap();
     let good = format!(

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use ks_kernel::deadline::{now_ms, remaining};
+use ks_kernel::deadline::{local_deadline, now_ms};
+use ks_kernel::emf;
 use ks_kernel::env::{ConfigError, Env};
 use ks_purge::{PurgeError, PurgeSettings, PurgeSummary, purge};
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
-use tokio::time::Instant;
 
 use crate::s3::S3Bucket;
 
@@ -24,8 +24,6 @@ pub struct PurgeConfig {
 
 /// See [`PurgeConfig::deadline_margin`]: saving the state is one PutObject.
 pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_secs(20);
-/// The namespace of every function's metrics.
-pub const DEFAULT_METRICS_NAMESPACE: &str = "KinesisSentiment";
 
 impl PurgeConfig {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
@@ -35,14 +33,8 @@ impl PurgeConfig {
                 .get("BUCKET")
                 .ok_or_else(|| env.invalid("BUCKET", "required: the data bucket to purge"))?,
             settings: PurgeSettings::from_env(&env)?,
-            deadline_margin: env.millis(
-                "DEADLINE_MARGIN_MS",
-                DEFAULT_DEADLINE_MARGIN,
-                1_000..=600_000,
-            )?,
-            metrics_namespace: env
-                .get("METRICS_NAMESPACE")
-                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
+            deadline_margin: env.deadline_margin(DEFAULT_DEADLINE_MARGIN, 1_000..=600_000)?,
+            metrics_namespace: env.metrics_namespace(),
         })
     }
 }
@@ -62,11 +54,7 @@ impl ks_lambda::EdgeError for HandlerError {
     }
 }
 
-impl From<HandlerError> for Diagnostic {
-    fn from(e: HandlerError) -> Self {
-        ks_lambda::diagnostic(&e)
-    }
-}
+ks_lambda::diagnostic_from!(HandlerError);
 
 /// Everything built once per cold start.
 pub struct State {
@@ -92,12 +80,7 @@ impl State {
     /// One scheduled run; the input is not read.
     pub async fn handle(&self, event: LambdaEvent<Value>) -> Result<Value, HandlerError> {
         let request_id = event.context.request_id.as_str();
-        let deadline = Instant::now()
-            + remaining(
-                event.context.deadline,
-                now_ms(),
-                self.config.deadline_margin,
-            );
+        let deadline = local_deadline(event.context.deadline, self.config.deadline_margin);
         let result = purge(
             &self.bucket,
             &self.config.settings,
@@ -108,13 +91,10 @@ impl State {
         match result {
             Ok(summary) => {
                 log_summary(&summary, request_id);
-                println!(
-                    "{}",
-                    summary.to_emf(
-                        &self.config.metrics_namespace,
-                        &self.function_name,
-                        now_ms()
-                    )
+                emf::emit(
+                    &self.config.metrics_namespace,
+                    &self.function_name,
+                    |namespace, function, now| summary.to_emf(namespace, function, now),
                 );
                 Ok(json!(summary))
             }

@@ -8,17 +8,8 @@ use std::time::Duration;
 use chrono::{TimeZone as _, Utc};
 use ks_firehose_local::bucket::{Output, object_key};
 use ks_testkit::emulator::{Killed, Moto};
-use ks_testkit::local_sdk_config;
 use ks_testkit::runtime_api::{Outcome, RuntimeApi};
 use serde_json::Value;
-
-fn s3(url: &str) -> aws_sdk_s3::Client {
-    aws_sdk_s3::Client::from_conf(
-        local_sdk_config!(aws_sdk_s3, url)
-            .force_path_style(true)
-            .build(),
-    )
-}
 
 fn gzip(text: &str) -> Vec<u8> {
     let mut gz = flate2_writer();
@@ -64,7 +55,7 @@ async fn get(client: &aws_sdk_s3::Client, key: &str) -> Option<Vec<u8>> {
 async fn the_lambda_purges_the_stacks_bucket_and_reports_what_it_did() {
     // GIVEN moto's S3 with the stack's layout: two GZIP data objects, one of them all deleted
     let moto = Moto::start();
-    let client = s3(&moto.url());
+    let client = ks_testkit::local_s3_client!(&moto.url());
     client.create_bucket().bucket("lake").send().await.unwrap();
     let at = Utc.with_ymd_and_hms(2026, 3, 7, 9, 5, 4).unwrap();
     let keep = r#"{"id":"at://did:plc:a/app.bsky.feed.post/3kkeep2222222","did":"did:plc:a","time_us":1,"text":"stays  byte-exact"}"#;

@@ -762,6 +762,26 @@ mod tests {
 
     use super::*;
 
+    /// A delivery stream's parts: a bucket in a new directory, a stream `s` of `shards` shards,
+    /// and the default settings of a delivery stream `d`.
+    fn delivery(
+        shards: usize,
+    ) -> (
+        tempfile::TempDir,
+        LocalBucket,
+        LocalStream,
+        FirehoseSettings,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let bucket = LocalBucket::new(dir.path());
+        (
+            dir,
+            bucket,
+            LocalStream::new("s", shards),
+            FirehoseSettings::new("d"),
+        )
+    }
+
     fn ids(n: usize) -> Vec<String> {
         (0..n).map(|i| format!("r{i}")).collect()
     }
@@ -848,10 +868,7 @@ mod tests {
     async fn the_buffer_is_flushed_when_its_interval_has_passed() {
         use ks_producer::{Entry, StreamSink as _};
         // GIVEN a delivery stream with a zero buffering interval and a large size hint
-        let dir = tempfile::tempdir().unwrap();
-        let bucket = LocalBucket::new(dir.path());
-        let stream = LocalStream::new("s", 2);
-        let mut settings = FirehoseSettings::new("d");
+        let (dir, bucket, stream, mut settings) = delivery(2);
         settings.buffer_interval = Duration::ZERO;
         let mut firehose = LocalFirehose::new(settings, &Echo, &bucket);
         for round in 0..2 {
@@ -884,13 +901,10 @@ mod tests {
         use ks_producer::{Entry, StreamSink as _};
         // GIVEN a delivery stream whose source is shaped as an MSK cluster, with the real
         // transform (lexicon) as its processor
-        let dir = tempfile::tempdir().unwrap();
-        let bucket = LocalBucket::new(dir.path());
-        let stream = LocalStream::new("s", 2);
-        let mut settings = FirehoseSettings::new("d");
+        let (dir, bucket, stream, mut settings) = delivery(2);
         settings.msk_cluster_arn = Some("arn:aws:kafka:us-east-1:000000000000:cluster/c/x".into());
         let processor = InProcess {
-            analyzer: Keywords,
+            analyzer: keywords(),
             settings: TransformSettings::default(),
             timeout: Duration::from_secs(60),
         };
@@ -947,23 +961,11 @@ mod tests {
     }
 
     /// A local analyzer: "great" is positive, anything else negative.
-    struct Keywords;
-
-    impl SentimentAnalyzer for Keywords {
-        fn model(&self) -> &str {
-            "keywords"
-        }
-        fn supports_language(&self, _: &str) -> bool {
-            true
-        }
-        fn max_batch_documents(&self) -> usize {
-            25
-        }
-        fn is_remote(&self) -> bool {
-            false
-        }
-        async fn analyze(&self, _: &str, texts: &[&str]) -> ks_transform::sentiment::Analysis {
-            use ks_transform::sentiment::{Label, Scores, Sentiment};
+    fn keywords() -> ks_transform::sentiment::Scripted<
+        impl Fn(&[&str]) -> std::future::Ready<ks_transform::sentiment::Analysis> + Send + Sync,
+    > {
+        use ks_transform::sentiment::{Label, Scores, Scripted, Sentiment};
+        Scripted::new("keywords", 25, false, |texts: &[&str]| {
             let label = |t: &str| {
                 if t.contains("great") {
                     Label::Positive
@@ -972,17 +974,14 @@ mod tests {
                 }
             };
             let scores = Scores::default();
-            Ok(texts
-                .iter()
-                .map(|t| {
-                    Ok(Sentiment {
-                        label: label(t),
-                        scores,
-                    })
+            let answer = texts.iter().map(|t| {
+                Ok(Sentiment {
+                    label: label(t),
+                    scores,
                 })
-                .collect())
-            .into()
-        }
+            });
+            std::future::ready(Ok(answer.collect()).into())
+        })
     }
 
     /// Answers each record as its payload's `r` says: 0 Ok, 1 Dropped, 2 ProcessingFailed.
@@ -1023,10 +1022,7 @@ mod tests {
             } else {
                 entries.clone()
             };
-            let dir = tempfile::tempdir().unwrap();
-            let bucket = LocalBucket::new(dir.path());
-            let stream = LocalStream::new("s", shards);
-            let mut settings = FirehoseSettings::new("d");
+            let (dir, bucket, stream, mut settings) = delivery(shards);
             settings.buffer_bytes = buffer_bytes;
             let rt = tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap();
             // WHEN they are put in requests of up to 50 and the delivery stream polls between them

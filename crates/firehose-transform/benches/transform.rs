@@ -556,13 +556,7 @@ async fn run_binary_with(settings: &[(&str, &str)], event: &[u8]) -> BinaryRun {
     };
     let id = api.push(event.to_vec());
     let outcome = api.outcome(&id, Duration::from_secs(120)).await;
-    let status =
-        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
-    let peak_rss_kb = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0);
+    let peak_rss_kb = ks_testkit::proc::status_kb(child.id(), "VmHWM").unwrap_or(0);
     let _ = child.kill();
     let _ = child.wait();
     assert!(

@@ -24,8 +24,6 @@ pub struct TransformConfig {
 /// The defaults of the settings that belong to the function rather than to one part, written
 /// once.
 pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_millis(2_000);
-/// See [`DEFAULT_DEADLINE_MARGIN`].
-pub const DEFAULT_METRICS_NAMESPACE: &str = "KinesisSentiment";
 
 impl TransformConfig {
     /// Reads the process environment.
@@ -43,14 +41,8 @@ impl TransformConfig {
         Ok(TransformConfig {
             backend,
             settings,
-            deadline_margin: env.millis(
-                "DEADLINE_MARGIN_MS",
-                DEFAULT_DEADLINE_MARGIN,
-                0..=600_000,
-            )?,
-            metrics_namespace: env
-                .get("METRICS_NAMESPACE")
-                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
+            deadline_margin: env.deadline_margin(DEFAULT_DEADLINE_MARGIN, 0..=600_000)?,
+            metrics_namespace: env.metrics_namespace(),
         })
     }
 }

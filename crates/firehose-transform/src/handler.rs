@@ -2,11 +2,12 @@
 
 use std::sync::Arc;
 
-use ks_kernel::deadline::{now_ms, remaining};
+use ks_kernel::deadline::local_deadline;
+use ks_kernel::emf;
 use ks_transform::metrics::Summary;
 use ks_transform::record::{FirehoseEvent, FirehoseResponse};
 use ks_transform::transform::transform;
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use tokio::time::Instant;
 use tracing::Instrument as _;
 
@@ -42,13 +43,9 @@ impl ks_lambda::EdgeError for HandlerError {
     }
 }
 
-/// The runtime's error report: the type says whether a retry may help, e.g.
-/// `Retryable.TaskFailed`.
-impl From<HandlerError> for Diagnostic {
-    fn from(e: HandlerError) -> Self {
-        ks_lambda::diagnostic(&e)
-    }
-}
+// The runtime's error report: the type says whether a retry may help, e.g.
+// `Retryable.TaskFailed`.
+ks_lambda::diagnostic_from!(HandlerError);
 
 /// Everything built once per cold start.
 pub struct State {
@@ -101,13 +98,10 @@ impl State {
             event.context.request_id.as_str(),
             self.analyzer_model(),
         );
-        println!(
-            "{}",
-            summary.to_emf(
-                &self.config.metrics_namespace,
-                &self.function_name,
-                now_ms()
-            )
+        emf::emit(
+            &self.config.metrics_namespace,
+            &self.function_name,
+            |namespace, function, now| summary.to_emf(namespace, function, now),
         );
         Ok((response, summary))
     }
@@ -142,7 +136,7 @@ impl State {
 
     /// The Lambda deadline (epoch ms) as a local instant, less the margin kept to answer.
     fn deadline(&self, deadline_ms: u64) -> Instant {
-        Instant::now() + remaining(deadline_ms, now_ms(), self.config.deadline_margin)
+        local_deadline(deadline_ms, self.config.deadline_margin)
     }
 }
 
@@ -185,30 +179,10 @@ fn log_summary(s: &Summary, request_id: &str, model: &str) {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
 
-    /// A log writer into shared memory.
-    struct Capture(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     fn logged(s: &Summary) -> serde_json::Value {
-        let out = Arc::new(Mutex::new(Vec::new()));
-        let sink = out.clone();
-        let subscriber =
-            ks_kernel::log::subscriber(ks_kernel::log::ObjectWriter(move || Capture(sink.clone())));
-        tracing::subscriber::with_default(subscriber, || log_summary(s, "req-1", "m"));
-        let line = out.lock().unwrap().clone();
+        let line = ks_kernel::log::captured(|| log_summary(s, "req-1", "m"));
         serde_json::from_slice(&line).unwrap()
     }
 

@@ -32,6 +32,20 @@ fn state(server: &StandIn, vars: &[(&str, &str)]) -> &'static State {
     )))
 }
 
+/// The Comprehend stand-in, and a state reading the samples' texts (the long form first) and
+/// languages.
+async fn sample_state() -> (StandIn, &'static State) {
+    let server = StandIn::start(Faults::default()).await.unwrap();
+    let state = state(
+        &server,
+        &[
+            ("TEXT_POINTERS", "/extended_tweet/full_text,/text"),
+            ("LANGUAGE_POINTER", "/lang"),
+        ],
+    );
+    (server, state)
+}
+
 /// The handler, driven as the runtime drives it: a `LambdaEvent` of the event's JSON with a
 /// deadline 30 s away.
 async fn run(
@@ -60,14 +74,7 @@ fn line(data: &str) -> String {
 #[tokio::test]
 async fn social_posts_all_come_back_with_sentiment_byte_exact() {
     // GIVEN the sample Firehose event of social posts from a Kinesis source
-    let server = StandIn::start(Faults::default()).await.unwrap();
-    let state = state(
-        &server,
-        &[
-            ("TEXT_POINTERS", "/extended_tweet/full_text,/text"),
-            ("LANGUAGE_POINTER", "/lang"),
-        ],
-    );
+    let (server, state) = sample_state().await;
     // WHEN handled
     let (event, resp, summary) = run(state, &sample("firehose-social-posts.json")).await;
     // THEN every record is Ok, in order, the original bytes prefix the line, sentiment is last
@@ -98,14 +105,7 @@ async fn social_posts_all_come_back_with_sentiment_byte_exact() {
 #[tokio::test]
 async fn edge_cases_each_get_the_documented_outcome() {
     // GIVEN the sample event with every failure kind
-    let server = StandIn::start(Faults::default()).await.unwrap();
-    let state = state(
-        &server,
-        &[
-            ("TEXT_POINTERS", "/extended_tweet/full_text,/text"),
-            ("LANGUAGE_POINTER", "/lang"),
-        ],
-    );
+    let (server, state) = sample_state().await;
     // WHEN handled
     let (_, resp, summary) = run(state, &sample("firehose-edge-cases.json")).await;
     let by_id: HashMap<&str, (&RecordResult, String)> = resp

@@ -26,6 +26,12 @@ pub fn remaining(deadline_ms: u64, now_ms: u64, margin: Duration) -> Duration {
     left.saturating_sub(margin)
 }
 
+/// The Lambda deadline (`deadline_ms`, as the runtime gives it) as a local instant, less
+/// `margin`: when an invocation's work must be done.
+pub fn local_deadline(deadline_ms: u64, margin: Duration) -> tokio::time::Instant {
+    tokio::time::Instant::now() + remaining(deadline_ms, now_ms(), margin)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,15 @@
 
 use serde_json::{Map, Value, json};
 
+/// Writes the document `to_emf` makes for `namespace`, `function_name` and the time now as one
+/// line on stdout, where Lambda's log agent turns it into metrics.
+pub fn emit(namespace: &str, function_name: &str, to_emf: impl FnOnce(&str, &str, u64) -> Value) {
+    println!(
+        "{}",
+        to_emf(namespace, function_name, crate::deadline::now_ms())
+    );
+}
+
 /// The units our metrics use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {

@@ -15,6 +15,9 @@ pub struct ConfigError {
     pub reason: String,
 }
 
+/// The namespace of every function's metrics.
+pub const DEFAULT_METRICS_NAMESPACE: &str = "KinesisSentiment";
+
 /// Reads variables, treating empty values as unset (templates often pass ""). Shared by every
 /// function's config so they validate and word their errors alike.
 pub struct Env<'a, F: Fn(&str) -> Option<String>>(pub &'a F);
@@ -111,6 +114,35 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
     ) -> Result<Duration, ConfigError> {
         let ms = self.number(var, default.as_millis() as u64, range)?;
         Ok(Duration::from_millis(ms))
+    }
+
+    /// A duration given in whole `unit`s (`<NAME>_MINUTES`, `<NAME>_HOURS`), within `range` (in
+    /// units); `default` is rounded down to the unit.
+    pub fn whole(
+        &self,
+        var: &'static str,
+        default: Duration,
+        unit: Duration,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Duration, ConfigError> {
+        let n = self.number(var, default.as_secs() / unit.as_secs(), range)?;
+        Ok(Duration::from_secs(n * unit.as_secs()))
+    }
+
+    /// `DEADLINE_MARGIN_MS`: the time a function keeps back from its Lambda deadline to finish
+    /// (answer, save, log). Every function reads it alike; each has its own default and range.
+    pub fn deadline_margin(
+        &self,
+        default: Duration,
+        range: std::ops::RangeInclusive<u64>,
+    ) -> Result<Duration, ConfigError> {
+        self.millis("DEADLINE_MARGIN_MS", default, range)
+    }
+
+    /// `METRICS_NAMESPACE`, or [`DEFAULT_METRICS_NAMESPACE`].
+    pub fn metrics_namespace(&self) -> String {
+        self.get("METRICS_NAMESPACE")
+            .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned())
     }
 
     /// A JSON pointer (RFC 6901), checked; `None` when unset.

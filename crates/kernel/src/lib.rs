@@ -11,7 +11,7 @@
 //!   calls of an invocation to one service (+1 while healthy, halved on throttling).
 //! - [`deadline`]: the time an invocation has left.
 //! - [`env`]: settings read once from the environment, with errors naming the variable.
-//! - [`emf`]: CloudWatch Embedded Metric Format documents.
+//! - [`emf`]: CloudWatch Embedded Metric Format documents, and writing one out.
 //! - [`log`]: JSON logs that keep the Lambda runtime's invocation span.
 //! - [`time`]: RFC 3339 timestamps, read exactly.
 

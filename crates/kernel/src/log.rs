@@ -10,6 +10,7 @@
 //! then queries it by path (`fields.labels.POSITIVE`).
 
 use std::io::{self, Write};
+use std::sync::{Arc, Mutex};
 
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -34,6 +35,29 @@ where
         .with_target(false)
         .with_writer(writer)
         .finish()
+}
+
+/// Runs `run` under the subscriber [`init`] installs, writing to memory, and returns what it
+/// wrote: how tests read the lines a Lambda logs.
+pub fn captured(run: impl FnOnce()) -> Vec<u8> {
+    let lines = Lines::default();
+    let sink = lines.clone();
+    tracing::subscriber::with_default(subscriber(ObjectWriter(move || sink.clone())), run);
+    lines.0.lock().expect("lock").clone()
+}
+
+/// The writer of [`captured`]: every line into one shared buffer.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// What starts a field value that is a JSON object rather than text (ASCII "record
@@ -128,32 +152,15 @@ fn string_end(line: &[u8], start: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
-    use std::sync::{Arc, Mutex};
 
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Lines(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Lines {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
 
     #[test]
     fn an_object_field_is_written_as_an_object_and_text_stays_text() {
         // GIVEN the Lambdas' subscriber writing to memory
-        let lines = Lines::default();
-        let sink = lines.clone();
-        let subscriber = subscriber(ObjectWriter(move || sink.clone()));
         let counts = BTreeMap::from([("POSITIVE", 3u64), ("NEGATIVE\"x", 1)]);
         // WHEN a line carries an object field and a text that looks like JSON
-        tracing::subscriber::with_default(subscriber, || {
+        let out = captured(|| {
             tracing::info!(
                 labels = %object(&counts),
                 text = r#"{"not":"spliced"}"#,
@@ -162,7 +169,6 @@ mod tests {
             );
         });
         // THEN the line is JSON with the object nested, and the text still a string
-        let out = lines.0.lock().unwrap().clone();
         let line: serde_json::Value = serde_json::from_slice(&out).unwrap();
         let fields = &line["fields"];
         assert_eq!(fields["labels"]["POSITIVE"], 3, "{line}");

@@ -1,6 +1,8 @@
 //! The VADER rules the language ports (`leia`, `vader_fr`) share, written for clarity rather
 //! than the English engine's speed: both ports fork an older VADER whose tokenising and
-//! indexing quirks differ from 3.3.2, so they cannot reuse `engine`'s tables.
+//! indexing quirks differ from 3.3.2, so they cannot reuse `engine`'s tables. The rules all
+//! three read alike (caps emphasis, damping with distance, the punctuation amplifier and
+//! `score_valence`) are here once, and `engine` calls them too.
 
 use std::collections::HashMap;
 
@@ -14,6 +16,67 @@ pub(crate) const B_DECR: f64 = -0.293;
 pub(crate) const C_INCR: f64 = 0.733;
 /// Negation scalar.
 pub(crate) const N_SCALAR: f64 = -0.74;
+
+/// `Debug` (the lexicon's size, not its words) and `Default` (`new()`) for a language port
+/// whose `lexicon` field is a map.
+macro_rules! port_impls {
+    ($port:ident) => {
+        impl std::fmt::Debug for $port {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($port))
+                    .field("lexicon_words", &self.lexicon.len())
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl Default for $port {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+    };
+}
+pub(crate) use port_impls;
+
+/// The ALL-CAPS emphasis of a word or booster, pushing away from zero like `valence`.
+#[inline]
+pub(crate) fn caps(valence: f64) -> f64 {
+    if valence > 0.0 { C_INCR } else { -C_INCR }
+}
+
+/// A booster's push `s` from `start_i + 1` words back, damped with distance: 1, 0.95, 0.9.
+#[inline]
+pub(crate) fn damped(s: f64, start_i: usize) -> f64 {
+    match start_i {
+        1 if s != 0.0 => s * 0.95,
+        2 if s != 0.0 => s * 0.9,
+        _ => s,
+    }
+}
+
+/// Pushes `text` onto `out` with each code point that `describe` knows replaced by its
+/// description, after a space unless one precedes (`prev_space`: whether `out` ends in one);
+/// nothing is put after it (quirk: "😀x" becomes "grinning facex").
+#[inline]
+pub(crate) fn push_described<'d>(
+    text: &str,
+    mut prev_space: bool,
+    describe: impl Fn(char) -> Option<&'d str>,
+    out: &mut String,
+) {
+    for c in text.chars() {
+        if let Some(d) = describe(c) {
+            if !prev_space {
+                out.push(' ');
+            }
+            out.push_str(d);
+            prev_space = false;
+        } else {
+            out.push(c);
+            prev_space = c == ' ';
+        }
+    }
+}
 
 /// A text's tokens with what the rules ask of each: Python's `lower()`, `isupper()`, and
 /// where the same token first occurs (`list.index`).
@@ -92,9 +155,22 @@ pub(crate) fn scalar_inc_dec(
     };
     let mut scalar = if valence < 0.0 { -b } else { b };
     if upper && cap_diff {
-        scalar += if valence > 0.0 { C_INCR } else { -C_INCR };
+        scalar += caps(valence);
     }
     scalar
+}
+
+/// The damped push of the booster at `j`, `start_i + 1` words before the word scored.
+pub(crate) fn booster_at(
+    boosters: &HashMap<Box<str>, f64>,
+    w: &Words,
+    j: usize,
+    start_i: usize,
+    valence: f64,
+    cap_diff: bool,
+) -> f64 {
+    let s = scalar_inc_dec(boosters, w.lower(j), w.is_upper(j), valence, cap_diff);
+    damped(s, start_i)
 }
 
 /// The booster n-grams of `_special_idioms_check` ("um pouco bom"): the three words before
@@ -143,6 +219,7 @@ pub(crate) fn but_check(sentiments: &mut [f64], bi: usize) {
 
 /// `_amplify_ep` + `_amplify_qm`: up to four '!' add 0.292 each; two or three '?' add 0.18
 /// each, more add 0.96.
+#[inline]
 pub(crate) fn punctuation_emphasis(text: &str) -> f64 {
     let (mut ep, mut qm) = (0usize, 0usize);
     for b in text.bytes() {
@@ -158,11 +235,13 @@ pub(crate) fn punctuation_emphasis(text: &str) -> f64 {
 }
 
 /// Python's `sum` of the sentiments (left to right, as 3.11 does).
+#[inline]
 pub(crate) fn sum(sentiments: &[f64]) -> f64 {
     sentiments.iter().fold(0.0, |acc, &s| acc + s)
 }
 
 /// `score_valence` with the plain VADER adjustment of the sum by the punctuation amplifier.
+#[inline]
 pub(crate) fn score_valence(sentiments: &[f64], amplifier: f64) -> Polarity {
     let mut sum_s = sum(sentiments);
     if sum_s > 0.0 {
@@ -175,6 +254,7 @@ pub(crate) fn score_valence(sentiments: &[f64], amplifier: f64) -> Polarity {
 
 /// The rest of `score_valence` once the adjusted sum is known: compound, the sifted
 /// proportions, rounded as the reference's dict.
+#[inline]
 pub(crate) fn polarity(sentiments: &[f64], sum_s: f64, amplifier: f64) -> Polarity {
     if sentiments.is_empty() {
         return Polarity {

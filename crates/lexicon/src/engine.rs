@@ -8,18 +8,12 @@
 use std::cell::RefCell;
 
 use crate::Polarity;
+use crate::classic::{self, N_SCALAR};
 use crate::pystr;
 use crate::tables::{
     AT, BUT, DOUBT, KIND, Key, LEAST, MAX_KEY, NEVER, NO, NOR, OF, OR, Phrases, SO, THIS, Tables,
     VERY, WITHOUT, ascii_key, lower_key,
 };
-
-/// Empirical ALL-CAPS emphasis increment (`C_INCR`).
-const C_INCR: f64 = 0.733;
-/// Negation scalar (`N_SCALAR`).
-const N_SCALAR: f64 = -0.74;
-/// Normalisation constant of `normalize(score, alpha=15)`.
-const ALPHA: f64 = 15.0;
 
 /// One token of `SentiText.words_and_emoticons`, with its lookups done up front.
 #[derive(Debug, Clone, Copy)]
@@ -87,7 +81,7 @@ fn score(tables: &Tables, text: &str, scratch: &mut Scratch) -> Polarity {
         sentiments.push(sentiment_valence(&w, i, cap_diff));
     }
     but_check(&w, sentiments, nonzero);
-    score_valence(sentiments, text)
+    classic::score_valence(sentiments, classic::punctuation_emphasis(text))
 }
 
 /// Replaces every emoji code point with its description, as the reference does before
@@ -106,19 +100,8 @@ fn translate_emoji(tables: &Tables, text: &str, out: &mut String) -> bool {
     };
     out.clear();
     out.push_str(&text[..first]);
-    let mut prev_space = first == 0 || text[..first].ends_with(' ');
-    for c in text[first..].chars() {
-        if let Some(desc) = tables.emoji.get(c) {
-            if !prev_space {
-                out.push(' ');
-            }
-            out.push_str(desc);
-            prev_space = false;
-        } else {
-            out.push(c);
-            prev_space = c == ' ';
-        }
-    }
+    let prev_space = first == 0 || text[..first].ends_with(' ');
+    classic::push_described(&text[first..], prev_space, |c| tables.emoji.get(c), out);
     true
 }
 
@@ -240,24 +223,14 @@ fn sentiment_valence(w: &Words, i: usize, cap_diff: bool) -> f64 {
         valence = base * N_SCALAR;
     }
     if t.upper && cap_diff {
-        if valence > 0.0 {
-            valence += C_INCR
-        } else {
-            valence -= C_INCR
-        }
+        valence += classic::caps(valence);
     }
     for start_i in 0..3 {
         // Modifiers up to three words back; lexicon words in between stop nothing but are
         // not modifiers themselves.
         if i > start_i && !w.in_lexicon(i - (start_i + 1)) {
-            let mut s = scalar_inc_dec(&w.toks[i - (start_i + 1)], valence, cap_diff);
-            if start_i == 1 && s != 0.0 {
-                s *= 0.95;
-            }
-            if start_i == 2 && s != 0.0 {
-                s *= 0.9;
-            }
-            valence += s;
+            let s = scalar_inc_dec(&w.toks[i - (start_i + 1)], valence, cap_diff);
+            valence += classic::damped(s, start_i);
             valence = negation_check(w, valence, start_i, i);
             if start_i == 2 {
                 valence = special_idioms_check(w, valence, i);
@@ -278,11 +251,7 @@ fn scalar_inc_dec(t: &Tok, valence: f64, cap_diff: bool) -> f64 {
         scalar = -scalar;
     }
     if t.upper && cap_diff {
-        if valence > 0.0 {
-            scalar += C_INCR
-        } else {
-            scalar -= C_INCR
-        }
+        scalar += classic::caps(valence);
     }
     scalar
 }
@@ -404,75 +373,5 @@ fn but_check(w: &Words, sentiments: &mut [f64], nonzero: &mut Vec<(usize, f64)>)
         };
         nonzero[j].1 = scaled;
         sentiments[si] = scaled;
-    }
-}
-
-/// `_punctuation_emphasis`: up to four '!' add 0.292 each; two or three '?' add 0.18
-/// each, more add 0.96.
-fn punctuation_emphasis(text: &str) -> f64 {
-    let (mut ep, mut qm) = (0usize, 0usize);
-    for b in text.bytes() {
-        ep += usize::from(b == b'!');
-        qm += usize::from(b == b'?');
-    }
-    let ep_amplifier = ep.min(4) as f64 * 0.292;
-    let qm_amplifier = match qm {
-        0 | 1 => 0.0,
-        2 | 3 => qm as f64 * 0.18,
-        _ => 0.96,
-    };
-    ep_amplifier + qm_amplifier
-}
-
-/// `normalize`: maps the valence sum into [-1, 1] with alpha = 15.
-fn normalize(score: f64) -> f64 {
-    (score / (score * score + ALPHA).sqrt()).clamp(-1.0, 1.0)
-}
-
-/// `score_valence`: compound from the sum, proportions from the sifted sums, rounded
-/// like the reference's dict (3 decimals, compound 4).
-fn score_valence(sentiments: &[f64], text: &str) -> Polarity {
-    if sentiments.is_empty() {
-        return Polarity {
-            neg: 0.0,
-            neu: 0.0,
-            pos: 0.0,
-            compound: 0.0,
-        };
-    }
-    // Left-to-right summation, as Python 3.11's `sum` does for floats.
-    let mut sum_s = sentiments.iter().fold(0.0, |acc, &s| acc + s);
-    let amplifier = punctuation_emphasis(text);
-    if sum_s > 0.0 {
-        sum_s += amplifier;
-    } else if sum_s < 0.0 {
-        sum_s -= amplifier;
-    }
-    let compound = normalize(sum_s);
-
-    // `_sift_sentiment_scores`: each scored word also counts as one neutral unit.
-    let (mut pos_sum, mut neg_sum, mut neu_count) = (0.0f64, 0.0f64, 0u32);
-    for &s in sentiments {
-        if s > 0.0 {
-            pos_sum += s + 1.0;
-        }
-        if s < 0.0 {
-            neg_sum += s - 1.0;
-        }
-        if s == 0.0 {
-            neu_count += 1;
-        }
-    }
-    if pos_sum > neg_sum.abs() {
-        pos_sum += amplifier;
-    } else if pos_sum < neg_sum.abs() {
-        neg_sum -= amplifier;
-    }
-    let total = pos_sum + neg_sum.abs() + f64::from(neu_count);
-    Polarity {
-        neg: pystr::py_round((neg_sum / total).abs(), 3),
-        neu: pystr::py_round((f64::from(neu_count) / total).abs(), 3),
-        pos: pystr::py_round((pos_sum / total).abs(), 3),
-        compound: pystr::py_round(compound, 4),
     }
 }

@@ -53,19 +53,7 @@ pub struct Leia {
     fix_negation: bool,
 }
 
-impl std::fmt::Debug for Leia {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Leia")
-            .field("lexicon_words", &self.lexicon.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for Leia {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+classic::port_impls!(Leia);
 
 impl Leia {
     /// The analyser with both fixes.
@@ -153,11 +141,7 @@ impl Leia {
         };
         let mut valence = base;
         if cap_diff && w.is_upper(i) {
-            valence += if valence > 0.0 {
-                classic::C_INCR
-            } else {
-                -classic::C_INCR
-            };
+            valence += classic::caps(valence);
         }
         for start_i in 0..3 {
             if i <= start_i {
@@ -169,20 +153,8 @@ impl Leia {
             if skipped {
                 continue;
             }
-            let mut s = classic::scalar_inc_dec(
-                &self.boosters,
-                prev,
-                w.is_upper(i - (start_i + 1)),
-                valence,
-                cap_diff,
-            );
-            if start_i == 1 && s != 0.0 {
-                s *= 0.95;
-            }
-            if start_i == 2 && s != 0.0 {
-                s *= 0.9;
-            }
-            valence += s;
+            let j = i - (start_i + 1);
+            valence += classic::booster_at(&self.boosters, w, j, start_i, valence, cap_diff);
             valence = self.negation_check(w, valence, start_i, i);
             if start_i == 2 {
                 // `_special_idioms_check`: LeIA has no idioms, only the booster n-grams.

@@ -146,19 +146,7 @@ pub struct VaderFr {
     no_negate: HashSet<Box<str>>,
 }
 
-impl std::fmt::Debug for VaderFr {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VaderFr")
-            .field("lexicon_words", &self.lexicon.len())
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for VaderFr {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+classic::port_impls!(VaderFr);
 
 impl VaderFr {
     pub fn new() -> Self {
@@ -242,19 +230,7 @@ impl VaderFr {
     /// precedes; nothing is put after it.
     fn describe_emoji(&self, text: &str) -> String {
         let mut out = String::with_capacity(text.len() + 16);
-        let mut prev_space = true;
-        for c in text.chars() {
-            if let Some(d) = self.emoji.get(&c) {
-                if !prev_space {
-                    out.push(' ');
-                }
-                out.push_str(d);
-                prev_space = false;
-            } else {
-                out.push(c);
-                prev_space = c == ' ';
-            }
-        }
+        classic::push_described(text, true, |c| self.emoji.get(&c).map(|d| &**d), &mut out);
         out
     }
 
@@ -278,31 +254,14 @@ impl VaderFr {
             valence = base * classic::N_SCALAR;
         }
         if cap_diff && w.is_upper(i) {
-            valence += if valence > 0.0 {
-                classic::C_INCR
-            } else {
-                -classic::C_INCR
-            };
+            valence += classic::caps(valence);
         }
         for start_i in 0..3 {
             if i <= start_i || self.in_lexicon(w, i - (start_i + 1)) {
                 continue;
             }
             let j = i - (start_i + 1);
-            let mut s = classic::scalar_inc_dec(
-                &self.boosters,
-                w.lower(j),
-                w.is_upper(j),
-                valence,
-                cap_diff,
-            );
-            if start_i == 1 && s != 0.0 {
-                s *= 0.95;
-            }
-            if start_i == 2 && s != 0.0 {
-                s *= 0.9;
-            }
-            valence += s;
+            valence += classic::booster_at(&self.boosters, w, j, start_i, valence, cap_diff);
             valence = self.negation_check(w, valence, j, i);
             if start_i == 2 {
                 valence = self.special_idioms_check(w, valence, i);

@@ -4,16 +4,17 @@
 //! (regenerate both with the scripts in `reference/`). The reference has no length cap,
 //! so the rules are compared with an uncapped analyzer; the cap has its own test below.
 
-use ks_lexicon::{Polarity, Vader};
+mod common;
+
+use common::{Scores, identical, label};
+use ks_lexicon::Vader;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
 struct Golden {
     text: String,
-    neg: f64,
-    neu: f64,
-    pos: f64,
-    compound: f64,
+    #[serde(flatten)]
+    scores: Scores,
 }
 
 fn data(name: &str) -> String {
@@ -33,26 +34,6 @@ fn golden() -> Vec<Golden> {
         .lines()
         .map(|l| serde_json::from_str(l).expect("a golden row"))
         .collect()
-}
-
-/// The reference's own three-way reading of compound.
-fn label(compound: f64) -> &'static str {
-    if compound >= 0.05 {
-        "POSITIVE"
-    } else if compound <= -0.05 {
-        "NEGATIVE"
-    } else {
-        "NEUTRAL"
-    }
-}
-
-/// Same rounded numbers; the tolerance only absorbs a last-bit difference in JSON parsing.
-fn identical(a: &Polarity, g: &Golden) -> bool {
-    const EPS: f64 = 1e-9;
-    (a.neg - g.neg).abs() < EPS
-        && (a.neu - g.neu).abs() < EPS
-        && (a.pos - g.pos).abs() < EPS
-        && (a.compound - g.compound).abs() < EPS
 }
 
 fn preview(text: &str) -> String {
@@ -85,6 +66,7 @@ fn given_the_golden_corpus_when_scored_then_it_agrees_with_the_reference() {
             text, &g.text,
             "golden.jsonl is stale: rerun reference/golden.py"
         );
+        let g = &g.scores;
         let p = vader.polarity_scores(text);
         let label_ok = label(p.compound) == label(g.compound);
         let close_ok = (p.compound - g.compound).abs() <= 0.01;

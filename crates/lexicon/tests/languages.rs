@@ -5,16 +5,11 @@
 //! answer (the same, unless a listed `fix` changed it). Each port is checked twice: as shipped
 //! against the expected scores, and with its fixes off against the published package.
 
+mod common;
+
+use common::{Scores, identical, label};
 use ks_lexicon::{Leia, Polarity, VaderFr};
 use serde::Deserialize;
-
-#[derive(Deserialize, Clone, Copy)]
-struct Scores {
-    neg: f64,
-    neu: f64,
-    pos: f64,
-    compound: f64,
-}
 
 #[derive(Deserialize)]
 struct Row {
@@ -63,25 +58,6 @@ fn golden(lang: &str) -> Vec<Row> {
         "{lang}: golden.jsonl is stale: rerun reference/languages.py {lang}"
     );
     rows
-}
-
-/// VADER's three-way reading of compound.
-fn label(compound: f64) -> &'static str {
-    if compound >= 0.05 {
-        "POSITIVE"
-    } else if compound <= -0.05 {
-        "NEGATIVE"
-    } else {
-        "NEUTRAL"
-    }
-}
-
-fn identical(a: &Polarity, g: &Scores) -> bool {
-    const EPS: f64 = 1e-9;
-    (a.neg - g.neg).abs() < EPS
-        && (a.neu - g.neu).abs() < EPS
-        && (a.pos - g.pos).abs() < EPS
-        && (a.compound - g.compound).abs() < EPS
 }
 
 /// Scores every row with `score` against `want`; prints the agreement and the disagreements,

@@ -13,7 +13,8 @@
 //! - [`config`]: the domain's own settings ([`run::ProduceSettings`], [`config::StartPosition`],
 //!   [`config::Overrides`]); each adapter reads its own.
 //! - [`metrics`]: the invocation's summary and its EMF document.
-//! - [`synthetic`]: the deterministic synthetic source (the embedded default).
+//! - [`synthetic`]: the deterministic synthetic source (the embedded default), and
+//!   [`synthetic::GivenSource`] of ready records (tests, benchmarks).
 //! - [`limits`]: Kinesis' limits, each citing its page.
 
 use std::future::Future;

@@ -462,28 +462,13 @@ mod tests {
     use crate::CallError;
     use crate::cursor::MemoryCursorStore;
     use crate::deliver::{Answer, MemorySink};
-    use crate::synthetic::{SyntheticSource, id_of};
+    use crate::synthetic::{GivenSource, SyntheticSource, id_of};
 
-    struct Fixed(Vec<SourceRecord>, bool);
-
-    impl Source for Fixed {
-        fn name(&self) -> &str {
-            "fixed"
-        }
-        async fn fetch(
-            &self,
-            _cursor: Option<&str>,
-            _budget: FetchBudget,
-        ) -> Result<Fetched, SourceError> {
-            Ok(Fetched {
-                skipped: Vec::new(),
-                records: self.0.clone(),
-                pages: 1,
-                stop: Stop::CaughtUp,
-                connects_to_cursor: self.1,
-                rejected: 0,
-                error: None,
-            })
+    /// The records, caught up; `connects` says whether they connect to the cursor.
+    fn fixed(records: Vec<SourceRecord>, connects: bool) -> GivenSource {
+        GivenSource {
+            connects_to_cursor: connects,
+            ..GivenSource::new("fixed", records)
         }
     }
 
@@ -495,14 +480,7 @@ mod tests {
     }
 
     fn synthetic(n: usize) -> SyntheticSource {
-        SyntheticSource {
-            name: "synthetic".into(),
-            seed: 1,
-            per_invocation: n,
-            rate_per_sec: 50,
-            // Posts only: these check delivery, not deletions.
-            delete_every: 0,
-        }
+        SyntheticSource::posts_only(1, n)
     }
 
     fn fast() -> ProduceSettings {
@@ -566,7 +544,7 @@ mod tests {
     async fn a_fetch_caught_up_with_nothing_is_an_empty_run_and_only_that() {
         let (store, sink) = (MemoryCursorStore::default(), MemorySink::default());
         // GIVEN a source that has nothing WHEN a run fetches THEN the run is empty, and no call
-        let out = run(&Fixed(Vec::new(), true), &store, &sink, &fast()).await;
+        let out = run(&fixed(Vec::new(), true), &store, &sink, &fast()).await;
         out.result.unwrap();
         assert_eq!(
             (out.summary.source_empty, out.summary.stop),
@@ -575,7 +553,7 @@ mod tests {
         assert_eq!(out.summary.put_records_calls, 0);
         // GIVEN records, even ones the cursor already covers THEN the run is not empty
         store.save("k", None, "9").await.unwrap();
-        let out = run(&Fixed(vec![rec(9, 10)], true), &store, &sink, &fast()).await;
+        let out = run(&fixed(vec![rec(9, 10)], true), &store, &sink, &fast()).await;
         assert_eq!((out.summary.source_empty, out.summary.new), (0, 0));
         // GIVEN a fetch cut short by its budget with nothing read THEN not empty either: the
         // source was not asked to the end
@@ -594,7 +572,7 @@ mod tests {
         let store = MemoryCursorStore::default();
         store.save("k", None, "5").await.unwrap();
         let sink = MemorySink::default();
-        let source = Fixed(
+        let source = fixed(
             vec![rec(4, 10), rec(5, 10), rec(6, 10), rec(6, 10), rec(7, 10)],
             true,
         );
@@ -612,7 +590,7 @@ mod tests {
         let sink = MemorySink::failing(CallError::Throttled("Rate exceeded".into()));
         // WHEN an invocation runs
         let out = run(
-            &Fixed(vec![rec(1, 10), rec(2, 10)], true),
+            &fixed(vec![rec(1, 10), rec(2, 10)], true),
             &store,
             &sink,
             &fast(),
@@ -650,7 +628,7 @@ mod tests {
         settings.limits.max_records = 1;
         // WHEN five records are produced
         let out = run(
-            &Fixed((1..=5).map(|i| rec(i, 10)).collect(), true),
+            &fixed((1..=5).map(|i| rec(i, 10)).collect(), true),
             &store,
             &sink,
             &settings,
@@ -669,7 +647,7 @@ mod tests {
         let mut settings = fast();
         settings.limits.max_record_bytes = 100;
         let out = run(
-            &Fixed(vec![rec(1, 50), rec(2, 100), rec(3, 99)], true),
+            &fixed(vec![rec(1, 50), rec(2, 100), rec(3, 99)], true),
             &store,
             &sink,
             &settings,
@@ -702,7 +680,7 @@ mod tests {
         store.save("k", None, "1").await.unwrap();
         let sink = MemorySink::default();
         let out = run(
-            &Fixed(vec![rec(8, 10), rec(9, 10)], false),
+            &fixed(vec![rec(8, 10), rec(9, 10)], false),
             &store,
             &sink,
             &fast(),
@@ -760,7 +738,7 @@ mod tests {
         let store = Racing(MemoryCursorStore::default());
         let sink = MemorySink::default();
         let out = produce(
-            &Fixed(vec![rec(1, 10)], true),
+            &fixed(vec![rec(1, 10)], true),
             &store,
             &sink,
             "k",

@@ -492,6 +492,20 @@ pub struct SyntheticSource {
     pub delete_every: u64,
 }
 
+impl SyntheticSource {
+    /// `per_invocation` posts a fetch from `seed`, at the default rate, and no deletions: the
+    /// source of checks of delivery.
+    pub fn posts_only(seed: u64, per_invocation: usize) -> Self {
+        SyntheticSource {
+            name: "synthetic".into(),
+            seed,
+            per_invocation,
+            rate_per_sec: DEFAULT_RATE_PER_SEC,
+            delete_every: 0,
+        }
+    }
+}
+
 impl Source for SyntheticSource {
     fn empty_hint(&self) -> &'static str {
         "the synthetic source always has posts: this is a bug"
@@ -546,6 +560,49 @@ impl Source for SyntheticSource {
             pages,
             stop,
             connects_to_cursor: true,
+            rejected: 0,
+            error: None,
+        })
+    }
+}
+
+/// Hands out the same ready records at every fetch and says it is caught up: the source of
+/// tests, and of benchmarks that must not time the posts' generation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GivenSource {
+    pub name: &'static str,
+    pub records: Vec<SourceRecord>,
+    /// What each fetch says in [`Fetched::connects_to_cursor`].
+    pub connects_to_cursor: bool,
+}
+
+impl GivenSource {
+    /// `records`, connecting to any cursor.
+    pub fn new(name: &'static str, records: Vec<SourceRecord>) -> Self {
+        GivenSource {
+            name,
+            records,
+            connects_to_cursor: true,
+        }
+    }
+}
+
+impl Source for GivenSource {
+    fn name(&self) -> &str {
+        self.name
+    }
+
+    async fn fetch(
+        &self,
+        _cursor: Option<&str>,
+        _budget: FetchBudget,
+    ) -> Result<Fetched, SourceError> {
+        Ok(Fetched {
+            skipped: Vec::new(),
+            records: self.records.clone(),
+            pages: 1,
+            stop: Stop::CaughtUp,
+            connects_to_cursor: self.connects_to_cursor,
             rejected: 0,
             error: None,
         })
@@ -646,14 +703,7 @@ mod tests {
 
     #[tokio::test]
     async fn the_source_continues_after_the_cursor_within_the_budget() {
-        let source = SyntheticSource {
-            name: "synthetic".into(),
-            seed: 5,
-            per_invocation: 250,
-            rate_per_sec: 50,
-            // Posts only: these check delivery, not deletions.
-            delete_every: 0,
-        };
+        let source = SyntheticSource::posts_only(5, 250);
         let budget = FetchBudget {
             max_pages: 10,
             max_records: 1_000,

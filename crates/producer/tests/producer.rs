@@ -10,10 +10,8 @@ use ks_producer::batch::{Keying, PackLimits};
 use ks_producer::cursor::{MemoryCursorStore, Position, RecordKey};
 use ks_producer::kpl::deaggregate;
 use ks_producer::run::{ProduceError, ProduceSettings, produce};
-use ks_producer::{
-    CallError, CursorStore, Entry, EntryOutcome, FetchBudget, Fetched, Source, SourceError,
-    SourceRecord, Stop, StreamSink,
-};
+use ks_producer::synthetic::GivenSource;
+use ks_producer::{CallError, CursorStore, Entry, EntryOutcome, SourceRecord, StreamSink};
 use proptest::prelude::*;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -53,29 +51,6 @@ impl StreamSink for Flaky {
             }
         }
         Ok(out)
-    }
-}
-
-struct Given(Vec<SourceRecord>);
-
-impl Source for Given {
-    fn name(&self) -> &str {
-        "given"
-    }
-    async fn fetch(
-        &self,
-        _cursor: Option<&str>,
-        _budget: FetchBudget,
-    ) -> Result<Fetched, SourceError> {
-        Ok(Fetched {
-            skipped: Vec::new(),
-            records: self.0.clone(),
-            pages: 1,
-            stop: Stop::CaughtUp,
-            connects_to_cursor: true,
-            rejected: 0,
-            error: None,
-        })
     }
 }
 
@@ -168,7 +143,7 @@ proptest! {
             }
 
             // WHEN one invocation runs
-            let out = produce(&Given(records.clone()), &store, &sink, "k", &settings, Instant::now() + Duration::from_secs(600), &mut fastrand::Rng::with_seed(seed)).await;
+            let out = produce(&GivenSource::new("given", records.clone()), &store, &sink, "k", &settings, Instant::now() + Duration::from_secs(600), &mut fastrand::Rng::with_seed(seed)).await;
 
             // THEN each distinct record is accepted at most once, and accepted + rejected +
             // failed account for all of them

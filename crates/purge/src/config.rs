@@ -97,17 +97,17 @@ impl PurgeSettings {
             not_data: Vec::new(),
             state_key: env.get("STATE_KEY").unwrap_or(d.state_key),
             account_statuses: statuses,
-            creation_skew: minutes(
-                env,
+            creation_skew: env.whole(
                 "PURGE_CREATION_SKEW_MINUTES",
                 d.creation_skew,
+                MINUTE,
                 0..=1_440,
             )?,
-            watch: hours(env, "PURGE_WATCH_HOURS", d.watch, 1..=24 * 30)?,
-            pending_alarm: hours(
-                env,
+            watch: env.whole("PURGE_WATCH_HOURS", d.watch, HOUR, 1..=24 * 30)?,
+            pending_alarm: env.whole(
                 "PURGE_PENDING_ALARM_HOURS",
                 d.pending_alarm,
+                HOUR,
                 1..=24 * 30,
             )?,
         })
@@ -121,25 +121,8 @@ fn split(list: &str) -> Vec<String> {
         .collect()
 }
 
-fn minutes<F: Fn(&str) -> Option<String>>(
-    env: &Env<'_, F>,
-    var: &'static str,
-    default: Duration,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<Duration, ConfigError> {
-    let n = env.number(var, default.as_secs() / 60, range)?;
-    Ok(Duration::from_secs(n * 60))
-}
-
-fn hours<F: Fn(&str) -> Option<String>>(
-    env: &Env<'_, F>,
-    var: &'static str,
-    default: Duration,
-    range: std::ops::RangeInclusive<u64>,
-) -> Result<Duration, ConfigError> {
-    let n = env.number(var, default.as_secs() / 3_600, range)?;
-    Ok(Duration::from_secs(n * 3_600))
-}
+const MINUTE: Duration = Duration::from_secs(60);
+const HOUR: Duration = Duration::from_secs(3_600);
 
 #[cfg(test)]
 mod tests {

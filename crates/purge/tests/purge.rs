@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeZone as _, Utc};
 use ks_firehose_local::bucket::{Output, object_key, object_key_with_extension};
 use ks_firehose_local::parquet;
 use ks_purge::store::ObjectInfo;
-use ks_purge::{Bucket, LocalDir, PurgeSettings, purge};
+use ks_purge::{Bucket, LocalDir, PurgeSettings, PurgeSummary, purge};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -170,6 +170,13 @@ fn later() -> Instant {
     Instant::now() + Duration::from_secs(60)
 }
 
+/// One purge of `lake` at `now_ms` with the local settings and a minute to run; it succeeds.
+async fn purge_lake(lake: &Lake, now_ms: i64) -> PurgeSummary {
+    purge(&lake.bucket(), &PurgeSettings::local(), now_ms, later())
+        .await
+        .unwrap()
+}
+
 /// The lines that must remain after the purge: all but the deleted posts and purged accounts'.
 fn expected(
     lake: &Lake,
@@ -212,9 +219,7 @@ async fn every_deleted_post_and_purged_account_goes_and_every_other_record_stays
     let (deleted, purged) = deletions_of(&lake, 7);
     let now = START_MS + 13 * HOUR_MS;
     // WHEN the purge runs
-    let s = purge(&lake.bucket(), &PurgeSettings::local(), now, later())
-        .await
-        .unwrap();
+    let s = purge_lake(&lake, now).await;
     // THEN nothing deleted or purged is left, and everything else is there exactly once
     assert_eq!(lake.delivered(), expected(&lake, &deleted, &purged));
     assert!(s.complete);
@@ -223,14 +228,7 @@ async fn every_deleted_post_and_purged_account_goes_and_every_other_record_stays
     assert_eq!(s.deletions_pending, 0, "every deleted post was found");
     assert_eq!(s.deletions_applied as usize, deleted.len());
     // AND a second run finds nothing more to do
-    let again = purge(
-        &lake.bucket(),
-        &PurgeSettings::local(),
-        now + 60_000,
-        later(),
-    )
-    .await
-    .unwrap();
+    let again = purge_lake(&lake, now + 60_000).await;
     assert_eq!(
         (
             again.objects_rewritten,
@@ -314,9 +312,7 @@ async fn only_the_objects_that_can_hold_a_recent_post_are_read() {
     let records: Vec<Value> = last_hour.iter().map(|l| delete(l, end)).collect();
     lake.deletions(end, &records, 0);
     // WHEN the purge runs, for the first time (every object is new to it)
-    let first = purge(&lake.bucket(), &PurgeSettings::local(), end, later())
-        .await
-        .unwrap();
+    let first = purge_lake(&lake, end).await;
     // THEN it reads each object once to learn the lake, and rewrites only the last hour's
     assert_eq!(first.objects_in_bucket as usize, lake.objects);
     assert!(first.objects_rewritten <= 7, "{first:?}");
@@ -330,14 +326,7 @@ async fn only_the_objects_that_can_hold_a_recent_post_are_read() {
         .map(|l| delete(l, end + HOUR_MS))
         .collect();
     lake.deletions(end + HOUR_MS, &more, 1);
-    let second = purge(
-        &lake.bucket(),
-        &PurgeSettings::local(),
-        end + HOUR_MS,
-        later(),
-    )
-    .await
-    .unwrap();
+    let second = purge_lake(&lake, end + HOUR_MS).await;
     assert_eq!(second.deletions_applied, 12);
     assert!(
         second.objects_read * 50 < second.objects_in_bucket,
@@ -355,9 +344,7 @@ async fn a_deleted_post_that_arrives_late_goes_too_and_an_unseen_one_is_pending(
     let late = post(3, 999, now - 30 * 60_000);
     lake.deletions(now, &[delete(&late, now)], 0);
     // WHEN the purge runs
-    let s = purge(&lake.bucket(), &PurgeSettings::local(), now, later())
-        .await
-        .unwrap();
+    let s = purge_lake(&lake, now).await;
     // THEN the deletion waits for its post
     assert_eq!((s.deletions_pending, s.deletions_applied), (1, 0));
     // AND when a copy arrives in a later object (a producer's replay), the next run takes it
@@ -367,28 +354,14 @@ async fn a_deleted_post_that_arrives_late_goes_too_and_an_unseen_one_is_pending(
         &key,
         format!("{late}\n{}\n", post(5, 1000, now)).as_bytes(),
     );
-    let s = purge(
-        &lake.bucket(),
-        &PurgeSettings::local(),
-        now + 120_000,
-        later(),
-    )
-    .await
-    .unwrap();
+    let s = purge_lake(&lake, now + 120_000).await;
     assert_eq!((s.deletions_pending, s.deletions_applied), (0, 1));
     assert!(!lake.delivered().contains_key(&late));
     assert_eq!(lake.delivered().len(), lake.lines.len() + 1);
     // AND after the alarm's hours a deletion still unseen counts as pending too long
     let orphan = post(3, 1001, now);
     lake.deletions(now + 180_000, &[delete(&orphan, now)], 1);
-    let s = purge(
-        &lake.bucket(),
-        &PurgeSettings::local(),
-        now + 7 * HOUR_MS,
-        later(),
-    )
-    .await
-    .unwrap();
+    let s = purge_lake(&lake, now + 7 * HOUR_MS).await;
     assert_eq!((s.deletions_pending, s.deletions_pending_too_long), (1, 1));
 }
 
@@ -473,9 +446,7 @@ async fn a_run_out_of_time_saves_how_far_it_got_and_the_next_goes_on() {
         .unwrap();
     assert!(!s.complete && s.stopped_by_deadline);
     // WHEN the next run has time
-    let s = purge(&lake.bucket(), &PurgeSettings::local(), end, later())
-        .await
-        .unwrap();
+    let s = purge_lake(&lake, end).await;
     // THEN it finishes: no post of the account is left
     assert!(s.complete);
     let purged = BTreeSet::from(["did:plc:author0".to_owned()]);

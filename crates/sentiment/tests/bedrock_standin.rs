@@ -9,7 +9,7 @@ use ks_sentiment::bedrock::BedrockAnalyzer;
 use ks_testkit::With as _;
 use ks_testkit::bedrock::{FILTERED_MARKER, Faults, StandIn, Stats};
 use ks_testkit::local_sdk_config;
-use ks_transform::record::{FirehoseEvent, FirehoseRecord, RecordResult};
+use ks_transform::record::{FirehoseEvent, RecordResult};
 use ks_transform::sentiment::{CallError, Label, SentimentAnalyzer};
 use ks_transform::transform::{TransformSettings, transform};
 use tokio::time::Instant;
@@ -41,19 +41,11 @@ fn settings() -> TransformSettings {
 }
 
 fn event(texts: &[String]) -> FirehoseEvent {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    FirehoseEvent {
-        records: texts
+    FirehoseEvent::of_payloads(
+        texts
             .iter()
-            .enumerate()
-            .map(|(i, t)| FirehoseRecord {
-                record_id: format!("r{i}"),
-                data: Some(b64.encode(serde_json::json!({ "text": t, "lang": "nl" }).to_string())),
-                ..FirehoseRecord::default()
-            })
-            .collect(),
-        ..FirehoseEvent::default()
-    }
+            .map(|t| serde_json::json!({ "text": t, "lang": "nl" }).to_string()),
+    )
 }
 
 fn texts(n: usize) -> Vec<String> {

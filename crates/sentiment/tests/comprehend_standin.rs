@@ -2,12 +2,11 @@
 
 use std::time::Duration;
 
-use base64::Engine as _;
 use ks_sentiment::comprehend::ComprehendAnalyzer;
 use ks_testkit::With as _;
 use ks_testkit::comprehend::{DOC_ERROR_MARKER, DOC_ERROR_ONCE_MARKER, Faults, StandIn};
 use ks_testkit::local_sdk_config;
-use ks_transform::record::{FirehoseEvent, FirehoseRecord, RecordResult};
+use ks_transform::record::{FirehoseEvent, RecordResult};
 use ks_transform::sentiment::{CallError, Label, SentimentAnalyzer};
 use ks_transform::transform::{TransformSettings, transform};
 use tokio::time::Instant;
@@ -143,19 +142,11 @@ async fn error_list_entries_are_per_document() {
 }
 
 fn event(texts: &[String]) -> FirehoseEvent {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    FirehoseEvent {
-        records: texts
+    FirehoseEvent::of_payloads(
+        texts
             .iter()
-            .enumerate()
-            .map(|(i, t)| FirehoseRecord {
-                record_id: format!("r{i}"),
-                data: Some(b64.encode(serde_json::json!({ "text": t }).to_string())),
-                ..FirehoseRecord::default()
-            })
-            .collect(),
-        ..FirehoseEvent::default()
-    }
+            .map(|t| serde_json::json!({ "text": t }).to_string()),
+    )
 }
 
 #[tokio::test]

@@ -2,14 +2,13 @@
 //! a free loopback port and killed when the test ends. Records are read back with GetRecords.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
 use ks_producer::kpl::deaggregate;
-use ks_producer::run::{ProduceSettings, produce};
+use ks_producer::run::{Outcome, ProduceSettings, produce};
 use ks_producer::synthetic::SyntheticSource;
 use ks_producer::{CallError, CursorError, CursorStore, Entry, EntryOutcome, StreamSink};
 use ks_sources::dynamodb::DynamoCursorStore;
@@ -19,6 +18,7 @@ use ks_testkit::emulator::{
     Moto, ReadRecord, create_stream, missing, read_stream, venv_bin, workspace_root,
 };
 use ks_testkit::local_sdk_config;
+use ks_testkit::proc::run_with_stdin;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -42,39 +42,48 @@ fn id_of(data: &[u8]) -> String {
         .to_owned()
 }
 
-#[tokio::test]
-async fn synthetic_posts_land_in_kinesis_once_each_and_read_back_in_key_order() {
-    let moto = Moto::start();
-    // GIVEN a two-shard stream in moto and 1,200 synthetic posts keyed by user
-    let client = kinesis(&moto);
-    create_stream(&client, "posts", 2).await;
-    let sink = KinesisSink::new(client.clone(), "posts");
+/// `count` synthetic posts (seed `seed`) keyed by user, produced in one invocation into a new
+/// stream (name, shards) in moto with `aggregation`; the client, and the invocation's outcome
+/// (it succeeded).
+async fn posts_into(
+    moto: &Moto,
+    (stream, shards): (&str, i32),
+    seed: u64,
+    count: usize,
+    cursor_key: &str,
+    aggregation: Option<usize>,
+) -> (aws_sdk_kinesis::Client, Outcome) {
+    let client = kinesis(moto);
+    create_stream(&client, stream, shards).await;
+    let sink = KinesisSink::new(client.clone(), stream);
     let store = ks_producer::cursor::MemoryCursorStore::default();
-    let source = SyntheticSource {
-        name: "synthetic".into(),
-        seed: 11,
-        per_invocation: 1_200,
-        rate_per_sec: 50,
-        // Posts only: these check delivery, not deletions.
-        delete_every: 0,
-    };
+    let source = SyntheticSource::posts_only(seed, count);
     let mut settings = ProduceSettings {
         max_pages: 100,
+        aggregation,
         ..ProduceSettings::default()
     };
     settings.keying.partition_key = Some("/user/username".into());
-    // WHEN one invocation runs
     let out = produce(
         &source,
         &store,
         &sink,
-        "synthetic:11",
+        cursor_key,
         &settings,
         Instant::now() + Duration::from_secs(60),
         &mut fastrand::Rng::with_seed(1),
     )
     .await;
-    out.result.unwrap();
+    out.result.as_ref().unwrap();
+    (client, out)
+}
+
+#[tokio::test]
+async fn synthetic_posts_land_in_kinesis_once_each_and_read_back_in_key_order() {
+    let moto = Moto::start();
+    // GIVEN a two-shard stream in moto and 1,200 synthetic posts keyed by user
+    // WHEN one invocation runs
+    let (client, out) = posts_into(&moto, ("posts", 2), 11, 1_200, "synthetic:11", None).await;
     // THEN every post is in the stream exactly once, with the key from its user
     let read = read_stream(&client, "posts").await;
     assert_eq!(read.len(), 1_200);
@@ -173,20 +182,9 @@ fn python_deaggregate(records: &[ReadRecord]) -> Option<Vec<(String, Vec<u8>, bo
         .map(|r| json!({"PartitionKey": r.partition_key, "SequenceNumber": r.sequence_number, "Data": B64.encode(&r.data)}))
         .collect();
     let script = workspace_root().join("crates/sources/tests/kpl_deaggregate.py");
-    let mut child = Command::new(python)
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(&serde_json::to_vec(&input).unwrap())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
+    let mut cmd = Command::new(python);
+    cmd.arg(script);
+    let output = run_with_stdin(cmd, &serde_json::to_vec(&input).unwrap());
     assert!(
         output.status.success(),
         "{}",
@@ -211,36 +209,8 @@ fn python_deaggregate(records: &[ReadRecord]) -> Option<Vec<(String, Vec<u8>, bo
 async fn aggregated_records_de_aggregate_with_ours_and_with_the_reference_library() {
     let moto = Moto::start();
     // GIVEN aggregation on (KPL's 51,200-byte default) and 2,000 posts keyed by user
-    let client = kinesis(&moto);
-    create_stream(&client, "agg", 1).await;
-    let sink = KinesisSink::new(client.clone(), "agg");
-    let store = ks_producer::cursor::MemoryCursorStore::default();
-    let source = SyntheticSource {
-        name: "synthetic".into(),
-        seed: 5,
-        per_invocation: 2_000,
-        rate_per_sec: 50,
-        // Posts only: these check delivery, not deletions.
-        delete_every: 0,
-    };
-    let mut settings = ProduceSettings {
-        max_pages: 100,
-        aggregation: Some(51_200),
-        ..ProduceSettings::default()
-    };
-    settings.keying.partition_key = Some("/user/username".into());
     // WHEN produced into moto and read back
-    let out = produce(
-        &source,
-        &store,
-        &sink,
-        "k",
-        &settings,
-        Instant::now() + Duration::from_secs(60),
-        &mut fastrand::Rng::with_seed(1),
-    )
-    .await;
-    out.result.unwrap();
+    let (client, out) = posts_into(&moto, ("agg", 1), 5, 2_000, "k", Some(51_200)).await;
     let read = read_stream(&client, "agg").await;
     assert_eq!(read.len() as u64, out.summary.kinesis_records);
     assert!(

@@ -32,14 +32,17 @@ impl StreamSink for Stream {
             assert_eq!(v["source"], "bluesky");
             *got.entry(v["id"].as_str().unwrap().to_owned()).or_default() += 1;
         }
-        Ok(entries
-            .iter()
-            .map(|_| EntryOutcome::Accepted {
-                shard_id: "s".into(),
-                sequence_number: "1".into(),
-            })
-            .collect())
+        Ok(all_accepted(entries))
     }
+}
+
+/// Every entry accepted.
+fn all_accepted(entries: &[&Entry]) -> Vec<EntryOutcome> {
+    let accepted = || EntryOutcome::Accepted {
+        shard_id: "s".into(),
+        sequence_number: "1".into(),
+    };
+    entries.iter().map(|_| accepted()).collect()
 }
 
 impl Stream {
@@ -52,18 +55,31 @@ impl Stream {
     }
 }
 
-fn source(urls: &[String], start: StartPosition) -> JetstreamSource {
-    JetstreamSource::new(JetstreamConfig {
-        urls: urls.to_vec(),
+/// The tests' timings (a short replay, stall and connect timeout) for `servers`.
+fn config(servers: &[&StandIn]) -> JetstreamConfig {
+    JetstreamConfig {
+        urls: servers.iter().map(|s| s.url()).collect(),
         replay: Duration::from_millis(500),
         stall: Duration::from_millis(800),
         connect_timeout: Duration::from_millis(500),
+        ..JetstreamConfig::default()
+    }
+}
+
+/// A reader of new posts from `servers`, in order, from the oldest event kept.
+fn oldest(servers: &[&StandIn]) -> JetstreamSource {
+    JetstreamSource::new(JetstreamConfig {
         max_frame_bytes: 4_096,
         // New posts only: these check delivery of posts; forwarding has its own test below.
         deletions: false,
-        ..JetstreamConfig::default()
+        ..config(servers)
     })
-    .starting_at(start)
+    .starting_at(StartPosition::Oldest)
+}
+
+/// A stand-in of `net` with `faults`.
+async fn standin(net: &std::sync::Arc<Network>, faults: Faults) -> StandIn {
+    StandIn::start(net.clone(), faults).await.unwrap()
 }
 
 async fn run(
@@ -98,14 +114,13 @@ async fn a_backlog_is_read_once_until_caught_up_and_other_events_are_counted() {
     let net = Network::new();
     let posts = net.backlog(400, Duration::from_millis(200), Duration::from_millis(10));
     let _live = net.live(Duration::from_millis(20));
-    let server = StandIn::start(
-        net.clone(),
+    let server = standin(
+        &net,
         Faults::with(|f| f.ping_every = Duration::from_millis(50)),
     )
-    .await
-    .unwrap();
+    .await;
     let (store, stream) = (MemoryCursorStore::default(), Stream::default());
-    let src = source(&[server.url()], StartPosition::Oldest);
+    let src = oldest(&[&server]);
     // WHEN the producer runs once from the oldest
     let out = run(&src, &store, &stream, 5_000).await;
     // THEN it caught up, every backlog post is in the stream once, and the rest was counted
@@ -149,11 +164,9 @@ async fn runs_in_small_steps_lose_nothing_and_repeat_nothing() {
     let net = Network::new();
     let mut posts = net.backlog(300, Duration::from_millis(100), Duration::from_millis(5));
     let live = net.live(Duration::from_millis(10));
-    let server = StandIn::start(net.clone(), Faults::default())
-        .await
-        .unwrap();
+    let server = standin(&net, Faults::default()).await;
     let (store, stream) = (MemoryCursorStore::default(), Stream::default());
-    let src = source(&[server.url()], StartPosition::Oldest);
+    let src = oldest(&[&server]);
     // WHEN the producer runs until one run catches up
     let mut runs = 0;
     loop {
@@ -187,8 +200,8 @@ async fn a_closed_connection_is_resumed_and_a_stall_ends_the_read() {
     // and oversize frames among the events, and one that stalls after 50 frames
     let net = Network::new();
     let posts = net.backlog(300, Duration::from_millis(100), Duration::from_millis(5));
-    let flaky = StandIn::start(
-        net.clone(),
+    let flaky = standin(
+        &net,
         Faults::with(|f| {
             f.close_first_connections = 2;
             f.close_after_frames = 30;
@@ -196,17 +209,10 @@ async fn a_closed_connection_is_resumed_and_a_stall_ends_the_read() {
             f.oversize_every = 23;
         }),
     )
-    .await
-    .unwrap();
+    .await;
     let (store, stream) = (MemoryCursorStore::default(), Stream::default());
     // WHEN read (no live posts: the read ends at the stall timeout)
-    let out = run(
-        &source(&[flaky.url()], StartPosition::Oldest),
-        &store,
-        &stream,
-        5_000,
-    )
-    .await;
+    let out = run(&oldest(&[&flaky]), &store, &stream, 5_000).await;
     // THEN the reconnects carried on, bad frames were counted, and every post arrived once
     assert_eq!(out.summary.stop, "stalled", "{:?}", out.summary);
     assert!(out.summary.pages >= 3, "{:?}", out.summary);
@@ -215,18 +221,10 @@ async fn a_closed_connection_is_resumed_and_a_stall_ends_the_read() {
 
     // GIVEN an instance that stalls after 50 frames WHEN a fresh reader starts THEN it stops
     // within the stall timeout, delivering what it read
-    let stalling = StandIn::start(net.clone(), Faults::with(|f| f.stall_after_frames = 50))
-        .await
-        .unwrap();
+    let stalling = standin(&net, Faults::with(|f| f.stall_after_frames = 50)).await;
     let (store2, stream2) = (MemoryCursorStore::default(), Stream::default());
     let started = std::time::Instant::now();
-    let out = run(
-        &source(&[stalling.url()], StartPosition::Oldest),
-        &store2,
-        &stream2,
-        5_000,
-    )
-    .await;
+    let out = run(&oldest(&[&stalling]), &store2, &stream2, 5_000).await;
     assert_eq!(out.summary.stop, "stalled");
     assert!(started.elapsed() < Duration::from_secs(3));
     assert!(out.summary.put > 0 && out.summary.put <= 50);
@@ -238,28 +236,17 @@ async fn a_switch_to_another_instance_with_another_clock_loses_and_repeats_nothi
     let net = Network::new();
     let mut posts = net.backlog(200, Duration::from_millis(300), Duration::from_millis(5));
     let live = net.live(Duration::from_millis(10));
-    let first = StandIn::start(net.clone(), Faults::default())
-        .await
-        .unwrap();
-    let second = StandIn::start(net.clone(), Faults::with(|f| f.skew_us = 200_000))
-        .await
-        .unwrap();
-    let down = StandIn::start(net.clone(), Faults::with(|f| f.refuse = true))
-        .await
-        .unwrap();
+    let first = standin(&net, Faults::default()).await;
+    let second = standin(&net, Faults::with(|f| f.skew_us = 200_000)).await;
+    let down = standin(&net, Faults::with(|f| f.refuse = true)).await;
     let (store, stream) = (MemoryCursorStore::default(), Stream::default());
     // WHEN a run reads the first, and later runs find it down and fall back to the second
-    run(
-        &source(&[first.url()], StartPosition::Oldest),
-        &store,
-        &stream,
-        5_000,
-    )
-    .await
-    .result
-    .unwrap();
+    run(&oldest(&[&first]), &store, &stream, 5_000)
+        .await
+        .result
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(150)).await;
-    let fallback = source(&[down.url(), second.url()], StartPosition::Oldest);
+    let fallback = oldest(&[&down, &second]);
     for _ in 0..2 {
         let out = run(&fallback, &store, &stream, 5_000).await;
         out.result.unwrap();
@@ -295,22 +282,15 @@ async fn a_quiet_server_that_keeps_pinging_is_a_stall_not_a_wait_for_the_deadlin
     // GIVEN an instance with a short backlog and nothing after it, pinging every 50 ms
     let net = Network::new();
     let posts = net.backlog(50, Duration::from_millis(100), Duration::from_millis(5));
-    let server = StandIn::start(
-        net.clone(),
+    let server = standin(
+        &net,
         Faults::with(|f| f.ping_every = Duration::from_millis(50)),
     )
-    .await
-    .unwrap();
+    .await;
     let (store, stream) = (MemoryCursorStore::default(), Stream::default());
     // WHEN read with an 800 ms stall timeout and a 10 s budget
     let started = std::time::Instant::now();
-    let out = run(
-        &source(&[server.url()], StartPosition::Oldest),
-        &store,
-        &stream,
-        5_000,
-    )
-    .await;
+    let out = run(&oldest(&[&server]), &store, &stream, 5_000).await;
     // THEN the pings were answered but did not hold the read: it ended at the stall
     out.result.unwrap();
     assert_eq!(out.summary.stop, "stalled", "{:?}", out.summary);
@@ -333,13 +313,7 @@ impl StreamSink for Forwarded {
                 .iter()
                 .map(|e| serde_json::from_slice(&e.data).unwrap()),
         );
-        Ok(entries
-            .iter()
-            .map(|_| EntryOutcome::Accepted {
-                shard_id: "s".into(),
-                sequence_number: "1".into(),
-            })
-            .collect())
+        Ok(all_accepted(entries))
     }
 }
 
@@ -354,15 +328,8 @@ async fn edits_deletions_and_account_events_are_forwarded_once_each_across_recon
         f.close_after_frames = 150;
         f.garbage_every = 37;
     });
-    let server = StandIn::start(net.clone(), faults).await.unwrap();
-    let src = JetstreamSource::new(JetstreamConfig {
-        urls: vec![server.url()],
-        replay: Duration::from_millis(500),
-        stall: Duration::from_millis(800),
-        connect_timeout: Duration::from_millis(500),
-        ..JetstreamConfig::default()
-    })
-    .starting_at(StartPosition::Oldest);
+    let server = standin(&net, faults).await;
+    let src = JetstreamSource::new(config(&[&server])).starting_at(StartPosition::Oldest);
     let (store, stream) = (MemoryCursorStore::default(), Forwarded::default());
     // WHEN the producer runs until it has caught up
     for _ in 0..5 {

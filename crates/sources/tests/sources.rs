@@ -2,7 +2,7 @@
 //! pages (Link headers, min_id), 429 with Retry-After, 500s, hung responses, malformed and
 //! oversized bodies.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -26,6 +26,7 @@ use ks_sources::http::http_json_config::HttpJsonConfig;
 use ks_sources::http::mastodon::MastodonSource;
 use ks_sources::http::mastodon_config::MastodonTimeline;
 use ks_sources::http::{Credential, Fetcher};
+use ks_testkit::mastodon::{limit, query, timeline_page};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -140,15 +141,6 @@ async fn start(ids: std::ops::RangeInclusive<u64>) -> Running {
 }
 
 /// The query parameters (this test's values need no percent-decoding).
-fn query(uri: &axum::http::Uri) -> HashMap<String, String> {
-    uri.query()
-        .unwrap_or_default()
-        .split('&')
-        .filter_map(|kv| kv.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
-}
-
 /// Applies the next scripted fault, if any.
 async fn faulted(state: &Server) -> Option<Response> {
     let fault = state.faults.lock().unwrap().pop_front()?;
@@ -207,32 +199,7 @@ async fn timeline(
     if let Some(r) = faulted(&s).await {
         return r;
     }
-    let limit: usize = q
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(20)
-        .min(40);
-    // min_id: the statuses right after it (oldest first), served newest first like Mastodon.
-    let mut page: Vec<u64> = match q.get("min_id").and_then(|m| m.parse::<u64>().ok()) {
-        Some(min) => s
-            .ids
-            .iter()
-            .copied()
-            .filter(|&i| i > min)
-            .take(limit)
-            .collect(),
-        None => s
-            .ids
-            .iter()
-            .rev()
-            .copied()
-            .take(limit)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect(),
-    };
-    page.reverse();
+    let (page, limit) = (timeline_page(&s.ids, &q), limit(&q));
     let body = Value::Array(page.iter().map(|&i| status(i)).collect());
     let mut resp = (StatusCode::OK, body.to_string()).into_response();
     if let (Some(newest), Some(oldest)) = (page.first(), page.last()) {

@@ -44,14 +44,7 @@ async fn with_30_percent_of_entries_throttled_every_record_arrives_once_in_key_o
     .unwrap();
     let sink = sink(&server);
     let store = MemoryCursorStore::default();
-    let source = SyntheticSource {
-        name: "synthetic".into(),
-        seed: 3,
-        per_invocation: 3_000,
-        rate_per_sec: 50,
-        // Posts only: these check delivery, not deletions.
-        delete_every: 0,
-    };
+    let source = SyntheticSource::posts_only(3, 3_000);
     // WHEN 3,000 posts keyed by user are produced
     let out = produce(
         &source,
@@ -110,14 +103,7 @@ async fn when_throttling_outlasts_the_retries_the_run_fails_and_the_cursor_holds
     let sink = sink(&server);
     let store = MemoryCursorStore::default();
     store_cursor(&store, &id_of(99)).await;
-    let source = SyntheticSource {
-        name: "synthetic".into(),
-        seed: 3,
-        per_invocation: 50,
-        rate_per_sec: 50,
-        // Posts only: these check delivery, not deletions.
-        delete_every: 0,
-    };
+    let source = SyntheticSource::posts_only(3, 50);
     let mut settings = settings();
     settings.delivery.retry.max_attempts = 4;
     // WHEN produced

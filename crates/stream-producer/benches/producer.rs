@@ -33,9 +33,10 @@ use ks_producer::config::StartPosition;
 use ks_producer::cursor::MemoryCursorStore;
 use ks_producer::kpl::aggregate;
 use ks_producer::limits::PUT_RECORDS_MAX_RECORDS;
+use ks_producer::metrics::ProducerSummary;
 use ks_producer::run::{ProduceSettings, produce};
-use ks_producer::synthetic::posts;
-use ks_producer::{Entry, FetchBudget, Fetched, Source, SourceError, SourceRecord, Stop};
+use ks_producer::synthetic::{GivenSource, posts};
+use ks_producer::{Entry, Source, SourceRecord};
 use ks_sources::jetstream::JetstreamConfig;
 use ks_sources::jetstream::JetstreamSource;
 use ks_sources::kinesis::KinesisSink;
@@ -47,30 +48,6 @@ use ks_testkit::runtime_api::{Outcome, RuntimeApi};
 use serde_json::Value;
 
 const RECORDS: usize = 50_000;
-
-/// Hands out pre-generated posts, so generation is not timed with the producer.
-struct Ready(Vec<SourceRecord>);
-
-impl Source for Ready {
-    fn name(&self) -> &str {
-        "synthetic"
-    }
-    async fn fetch(
-        &self,
-        _cursor: Option<&str>,
-        _budget: FetchBudget,
-    ) -> Result<Fetched, SourceError> {
-        Ok(Fetched {
-            skipped: Vec::new(),
-            records: self.0.clone(),
-            pages: 1,
-            stop: Stop::CaughtUp,
-            connects_to_cursor: true,
-            rejected: 0,
-            error: None,
-        })
-    }
-}
 
 /// CPU time (user + system) this thread has used.
 fn thread_cpu() -> Duration {
@@ -97,20 +74,20 @@ fn sink(url: &str) -> KinesisSink {
     KinesisSink::new(aws_sdk_kinesis::Client::from_conf(conf), "bench")
 }
 
-fn run(
+/// One in-process invocation of `source` into the stand-in at `url`, timed: its summary (a
+/// failed run panics, naming `name`), the wall time and this thread's CPU.
+fn timed(
     rt: &tokio::runtime::Runtime,
+    source: &impl Source,
     url: &str,
-    name: &'static str,
-    records: &[SourceRecord],
     settings: &ProduceSettings,
-    floor: usize,
-) -> Row {
+    name: &str,
+) -> (ProducerSummary, Duration, Duration) {
     let sink = sink(url);
-    let source = Ready(records.to_vec());
     let store = MemoryCursorStore::default();
     let (cpu0, wall0) = (thread_cpu(), Instant::now());
     let out = rt.block_on(produce(
-        &source,
+        source,
         &store,
         &sink,
         "bench",
@@ -120,17 +97,31 @@ fn run(
     ));
     let (wall, cpu) = (wall0.elapsed(), thread_cpu() - cpu0);
     out.result.unwrap_or_else(|e| panic!("{name}: {e}"));
+    (out.summary, wall, cpu)
+}
+
+fn run(
+    rt: &tokio::runtime::Runtime,
+    url: &str,
+    name: &'static str,
+    records: &[SourceRecord],
+    settings: &ProduceSettings,
+    floor: usize,
+) -> Row {
+    // Pre-generated posts, so generation is not timed with the producer.
+    let source = GivenSource::new("synthetic", records.to_vec());
+    let (summary, wall, cpu) = timed(rt, &source, url, settings, name);
     assert_eq!(
-        out.summary.put as usize,
+        summary.put as usize,
         records.len(),
         "{name}: every record put"
     );
     Row {
         name,
-        calls: out.summary.put_records_calls,
+        calls: summary.put_records_calls,
         floor,
-        kinesis_records: out.summary.kinesis_records,
-        units: out.summary.payload_units,
+        kinesis_records: summary.kinesis_records,
+        units: summary.payload_units,
         wall,
         cpu,
     }
@@ -350,20 +341,6 @@ fn workspace_root() -> PathBuf {
     root.canonicalize().unwrap_or(root)
 }
 
-/// A field of `/proc/<pid>/status` in MB (`VmHWM`, `VmRSS`).
-fn status_mb(pid: u32, field: &str) -> Option<f64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))?
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()?;
-    Some(kb / 1024.0)
-}
-
 /// CPU time (user + system, every thread) a process has used, from `/proc/<pid>/stat`.
 fn process_cpu(pid: u32) -> Duration {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).expect("/proc/<pid>/stat");
@@ -421,31 +398,18 @@ jetstream: {JETSTREAM_EVENTS} events over {} min ({} posts) generated in {} ms, 
     })
     .starting_at(StartPosition::Oldest);
     let in_process = |name: &'static str| {
-        let sink = sink(&server.url());
-        let store = MemoryCursorStore::default();
-        let (cpu0, wall0) = (thread_cpu(), Instant::now());
-        let out = rt.block_on(produce(
-            &source,
-            &store,
-            &sink,
-            "bench",
-            &settings,
-            tokio::time::Instant::now() + Duration::from_secs(600),
-            &mut fastrand::Rng::with_seed(1),
-        ));
-        let (wall, cpu) = (wall0.elapsed(), thread_cpu() - cpu0);
-        out.result.unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(out.summary.stop, "caught_up", "{name}: {:?}", out.summary);
+        let (summary, wall, cpu) = timed(rt, &source, &server.url(), &settings, name);
+        assert_eq!(summary.stop, "caught_up", "{name}: {:?}", summary);
         let (posts, bytes) = check_once(server, &backlog, name);
-        assert_eq!(posts, out.summary.put);
+        assert_eq!(posts, summary.put);
         JetRow {
             name,
-            events: out.summary.fetched + out.summary.skipped.values().sum::<u64>(),
+            events: summary.fetched + summary.skipped.values().sum::<u64>(),
             posts,
             wall,
             cpu,
             rss_mb: None,
-            calls: out.summary.put_records_calls,
+            calls: summary.put_records_calls,
             floor: jetstream_floor(posts, bytes, settings.limits.max_request_bytes),
         }
     };
@@ -573,7 +537,7 @@ fn binary_row(
     let id = api.push(br#"{"source":"aws.scheduler"}"#.to_vec());
     let outcome = server_rt.block_on(api.outcome(&id, Duration::from_secs(600)));
     let (wall, cpu) = (wall0.elapsed(), process_cpu(pid) - cpu0);
-    let rss_mb = status_mb(pid, "VmHWM");
+    let rss_mb = ks_testkit::proc::status_mb(pid, "VmHWM");
     drop(child);
     let _ = std::fs::remove_dir_all(&dir);
     let summary: Value = match outcome {

@@ -42,8 +42,6 @@ pub struct ProducerConfig {
 pub const DEFAULT_DEADLINE_MARGIN: Duration = Duration::from_millis(2_000);
 /// See [`DEFAULT_DEADLINE_MARGIN`].
 pub const DEFAULT_CURSOR_TIMEOUT: Duration = Duration::from_millis(1_500);
-/// See [`DEFAULT_DEADLINE_MARGIN`].
-pub const DEFAULT_METRICS_NAMESPACE: &str = "KinesisSentiment";
 /// See [`DEFAULT_DEADLINE_MARGIN`]. At a one-minute schedule, ten minutes of nothing.
 pub const DEFAULT_SOURCE_EMPTY_WARN_RUNS: u64 = 10;
 
@@ -78,14 +76,8 @@ impl ProducerConfig {
                 DEFAULT_CURSOR_TIMEOUT,
                 100..=60_000,
             )?,
-            deadline_margin: env.millis(
-                "DEADLINE_MARGIN_MS",
-                DEFAULT_DEADLINE_MARGIN,
-                0..=600_000,
-            )?,
-            metrics_namespace: env
-                .get("METRICS_NAMESPACE")
-                .unwrap_or_else(|| DEFAULT_METRICS_NAMESPACE.to_owned()),
+            deadline_margin: env.deadline_margin(DEFAULT_DEADLINE_MARGIN, 0..=600_000)?,
+            metrics_namespace: env.metrics_namespace(),
             source_empty_warn_runs: env.number(
                 "SOURCE_EMPTY_WARN_RUNS",
                 DEFAULT_SOURCE_EMPTY_WARN_RUNS,

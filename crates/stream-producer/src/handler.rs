@@ -4,14 +4,14 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
-use ks_kernel::deadline::{now_ms, remaining};
+use ks_kernel::deadline::{local_deadline, now_ms};
 use ks_producer::Source;
 use ks_producer::config::{ConfigError, Overrides};
 use ks_producer::metrics::ProducerSummary;
 use ks_producer::run::{Outcome, ProduceError, ProduceSettings, produce};
 use ks_sources::kinesis::KinesisSink;
 use ks_sources::ssm::SsmSecrets;
-use lambda_runtime::{Diagnostic, LambdaEvent};
+use lambda_runtime::LambdaEvent;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
@@ -45,13 +45,9 @@ impl ks_lambda::EdgeError for HandlerError {
     }
 }
 
-/// The runtime's error report: the type says whether a retry may help, e.g.
-/// `Retryable.DELIVERY` or `Permanent.INPUT`.
-impl From<HandlerError> for Diagnostic {
-    fn from(e: HandlerError) -> Self {
-        ks_lambda::diagnostic(&e)
-    }
-}
+// The runtime's error report: the type says whether a retry may help, e.g.
+// `Retryable.DELIVERY` or `Permanent.INPUT`.
+ks_lambda::diagnostic_from!(HandlerError);
 
 /// Everything built once per cold start.
 pub struct State {
@@ -184,7 +180,7 @@ impl State {
     /// The Lambda deadline (epoch ms) as a local instant, less the margin kept for the checkpoint.
     fn deadline(&self, deadline_ms: u64) -> Instant {
         tracing::debug!(deadline_ms, now_ms = now_ms(), "invocation deadline");
-        Instant::now() + remaining(deadline_ms, now_ms(), self.config.deadline_margin)
+        local_deadline(deadline_ms, self.config.deadline_margin)
     }
 }
 
@@ -256,43 +252,27 @@ fn log_summary(
 mod tests {
     use ks_producer::deliver::DeliveryError;
     use ks_producer::{CursorError, SourceError};
+    use lambda_runtime::Diagnostic;
 
     use super::*;
 
     #[test]
     fn the_summary_line_carries_skipped_as_a_json_object() {
         // GIVEN the Lambdas' log subscriber writing to memory, and a run that skipped records
-        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
-        let sink = out.clone();
-        let subscriber =
-            ks_kernel::log::subscriber(ks_kernel::log::ObjectWriter(move || Capture(sink.clone())));
         let mut s = ProducerSummary::default();
         s.skipped.insert("update", 3);
         s.skipped.insert("garbage", 1);
         // WHEN the summary is logged
-        tracing::subscriber::with_default(subscriber, || {
+        let out = ks_kernel::log::captured(|| {
             log_summary(&s, "req-1", &ProduceSettings::default(), &[], None);
         });
         // THEN the line's `skipped` is an object with a number per reason
-        let line: Value = serde_json::from_slice(&out.lock().unwrap()).unwrap();
+        let line: Value = serde_json::from_slice(&out).unwrap();
         let skipped = &line["fields"]["skipped"];
         assert!(skipped.is_object(), "{line}");
         assert_eq!(skipped["update"], 3);
         assert_eq!(skipped["garbage"], 1);
         assert_eq!(line["fields"]["request_id"], "req-1");
-    }
-
-    /// A log writer into shared memory.
-    struct Capture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Capture {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
     }
 
     #[test]

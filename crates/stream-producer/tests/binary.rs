@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 use ks_producer::synthetic::id_of;
-use ks_testkit::emulator::Moto;
+use ks_testkit::emulator::{Killed, Moto};
 use ks_testkit::local_sdk_config;
 use ks_testkit::mastodon::{Instance, MastodonStandIn};
 use ks_testkit::runtime_api::{Outcome, RuntimeApi};
@@ -45,13 +45,47 @@ async fn answer(api: &RuntimeApi, event: Vec<u8>) -> Outcome {
         .expect("an answer")
 }
 
+/// The Runtime API stand-in, and a directory for the function's log and file cursor.
+async fn runtime() -> (RuntimeApi, tempfile::TempDir) {
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
+    (api, tempfile::tempdir().unwrap())
+}
+
+/// The function reading the Mastodon stand-in `server`, its cursor and its log (`log`) in
+/// `dir`, with `extra` set too.
+fn spawn_on_mastodon(
+    api: &RuntimeApi,
+    dir: &tempfile::TempDir,
+    server: &MastodonStandIn,
+    extra: &[(&str, &str)],
+) -> Killed {
+    let (url, cursors) = (server.url(), dir.path().display().to_string());
+    let mut vars = vec![
+        ("STREAM_NAME", "s"),
+        ("SOURCE", "mastodon"),
+        ("MASTODON_URL", url.as_str()),
+        ("CURSOR_DIR", cursors.as_str()),
+    ];
+    vars.extend_from_slice(extra);
+    spawn(api, &dir.path().join("log"), &vars)
+}
+
+/// Waits for a function that must fail its cold start, and checks it asked for no work.
+async fn refused_to_start(api: &RuntimeApi, mut child: Killed) {
+    let status = tokio::task::spawn_blocking(move || child.0.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!status.success());
+    assert!(api.first_next().is_none());
+}
+
 #[tokio::test]
 async fn the_binary_puts_posts_into_kinesis_and_checkpoints_in_dynamodb() {
     let moto = Moto::start();
     // GIVEN a stream and a cursor table in moto, reachable only through AWS_ENDPOINT_URL
     let (kinesis, dynamodb) = setup(&moto).await;
-    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (api, dir) = runtime().await;
     let log = dir.path().join("function.log");
     let _fn = spawn(
         &api,
@@ -133,8 +167,7 @@ async fn the_binary_puts_posts_into_kinesis_and_checkpoints_in_dynamodb() {
 async fn a_missing_stream_fails_the_invocation() {
     let moto = Moto::start();
     let _ = setup(&moto).await;
-    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (api, dir) = runtime().await;
     let _fn = spawn(
         &api,
         &dir.path().join("log"),
@@ -153,20 +186,14 @@ async fn a_missing_stream_fails_the_invocation() {
 
 #[tokio::test]
 async fn a_bad_setting_stops_the_cold_start_naming_the_variable() {
-    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (api, dir) = runtime().await;
     let log = dir.path().join("log");
-    let mut child = spawn(
+    let child = spawn(
         &api,
         &log,
         &[("STREAM_NAME", "s"), ("MAX_RECORDS_PER_REQUEST", "900")],
     );
-    let status = tokio::task::spawn_blocking(move || child.0.wait())
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(!status.success());
-    assert!(api.first_next().is_none());
+    refused_to_start(&api, child).await;
     let logs = std::fs::read_to_string(&log).unwrap();
     assert!(
         logs.contains("invalid MAX_RECORDS_PER_REQUEST=\\\"900\\\": must be between 1 and 500"),
@@ -183,27 +210,12 @@ async fn a_mastodon_server_with_its_live_feeds_off_stops_the_cold_start_naming_t
     )
     .await
     .unwrap();
-    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (api, dir) = runtime().await;
     let log = dir.path().join("log");
     // WHEN the function starts on its federated timeline (the default)
-    let mut child = spawn(
-        &api,
-        &log,
-        &[
-            ("STREAM_NAME", "s"),
-            ("SOURCE", "mastodon"),
-            ("MASTODON_URL", &server.url()),
-            ("CURSOR_DIR", &dir.path().display().to_string()),
-        ],
-    );
-    let status = tokio::task::spawn_blocking(move || child.0.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let child = spawn_on_mastodon(&api, &dir, &server, &[]);
     // THEN the cold start fails before asking for work, having read the instance only
-    assert!(!status.success());
-    assert!(api.first_next().is_none());
+    refused_to_start(&api, child).await;
     let paths: Vec<String> = server.requests().into_iter().map(|(p, _)| p).collect();
     assert_eq!(paths, ["/api/v2/instance"]);
     // AND the error names the server, the setting as it reports it, and the ways out
@@ -230,20 +242,9 @@ async fn empty_runs_count_up_in_the_summary_and_emf_and_warn_from_the_threshold_
     let server = MastodonStandIn::start(Instance::WithoutAccess, Vec::new())
         .await
         .unwrap();
-    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
+    let (api, dir) = runtime().await;
     let log = dir.path().join("log");
-    let _fn = spawn(
-        &api,
-        &log,
-        &[
-            ("STREAM_NAME", "s"),
-            ("SOURCE", "mastodon"),
-            ("MASTODON_URL", &server.url()),
-            ("CURSOR_DIR", &dir.path().display().to_string()),
-            ("SOURCE_EMPTY_WARN_RUNS", "2"),
-        ],
-    );
+    let _fn = spawn_on_mastodon(&api, &dir, &server, &[("SOURCE_EMPTY_WARN_RUNS", "2")]);
     // WHEN three scheduled runs find nothing
     let mut answers = Vec::new();
     for _ in 0..3 {

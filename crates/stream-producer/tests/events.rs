@@ -55,6 +55,23 @@ fn event(payload: Value, request_id: &str) -> LambdaEvent<Value> {
     LambdaEvent::new(payload, ctx)
 }
 
+/// The Kinesis stand-in with `faults`, a cursor directory, and the function's state over both
+/// with `vars` set.
+async fn given(
+    faults: Faults,
+    vars: &[(&str, &str)],
+) -> (KinesisStandIn, tempfile::TempDir, State) {
+    let server = KinesisStandIn::start(faults).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(&server, dir.path(), vars);
+    (server, dir, state)
+}
+
+/// The EventBridge rule's scheduled event, as invocation `request_id`.
+fn scheduled(request_id: &str) -> LambdaEvent<Value> {
+    event(sample("eventbridge-scheduled.json"), request_id)
+}
+
 #[test]
 fn the_scheduled_envelope_carries_no_overrides_and_the_scheduler_input_does() {
     // GIVEN the EventBridge rule's scheduled event THEN the configured budget stands
@@ -82,18 +99,11 @@ fn the_scheduled_envelope_carries_no_overrides_and_the_scheduler_input_does() {
 #[tokio::test]
 async fn scheduled_invocations_put_new_posts_and_continue_from_the_cursor() {
     // GIVEN the synthetic source (250 posts an invocation), a file cursor, the Kinesis stand-in
-    let server = KinesisStandIn::start(Faults::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let state = state(&server, dir.path(), &[("SYNTHETIC_PER_INVOCATION", "250")]);
+    let (server, _dir, state) =
+        given(Faults::default(), &[("SYNTHETIC_PER_INVOCATION", "250")]).await;
     // WHEN the scheduled event is handled twice
-    let first = state
-        .handle(event(sample("eventbridge-scheduled.json"), "req-1"))
-        .await
-        .unwrap();
-    let second = state
-        .handle(event(sample("eventbridge-scheduled.json"), "req-2"))
-        .await
-        .unwrap();
+    let first = state.handle(scheduled("req-1")).await.unwrap();
+    let second = state.handle(scheduled("req-2")).await.unwrap();
     // THEN each puts 250 new posts and moves the cursor on
     assert_eq!(first["put"], 250);
     assert_eq!(first["cursor_before"], Value::Null);
@@ -106,9 +116,8 @@ async fn scheduled_invocations_put_new_posts_and_continue_from_the_cursor() {
 
 #[tokio::test]
 async fn the_scheduler_input_narrows_the_budget() {
-    let server = KinesisStandIn::start(Faults::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let state = state(&server, dir.path(), &[("SYNTHETIC_PER_INVOCATION", "1000")]);
+    let (_server, _dir, state) =
+        given(Faults::default(), &[("SYNTHETIC_PER_INVOCATION", "1000")]).await;
     // WHEN invoked with the custom input (1 page, 100 records)
     let out = state
         .handle(event(sample("eventbridge-scheduler-input.json"), "req-1"))
@@ -133,24 +142,17 @@ async fn the_scheduler_input_narrows_the_budget() {
 
 #[tokio::test]
 async fn a_stream_that_keeps_throttling_fails_the_invocation_and_holds_the_cursor() {
-    let server = KinesisStandIn::start(Faults::with(|f| f.fail_fraction = 1.0))
-        .await
-        .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let state = state(
-        &server,
-        dir.path(),
+    let (server, _dir, state) = given(
+        Faults::with(|f| f.fail_fraction = 1.0),
         &[
             ("SYNTHETIC_PER_INVOCATION", "20"),
             ("PUT_MAX_ATTEMPTS", "3"),
             ("PUT_BACKOFF_BASE_MS", "1"),
             ("PUT_BACKOFF_CAP_MS", "5"),
         ],
-    );
-    let err = state
-        .handle(event(sample("eventbridge-scheduled.json"), "req-1"))
-        .await
-        .unwrap_err();
+    )
+    .await;
+    let err = state.handle(scheduled("req-1")).await.unwrap_err();
     assert!(
         err.to_string().contains("20 records not delivered"),
         "{err}"
@@ -166,15 +168,10 @@ async fn a_stream_that_keeps_throttling_fails_the_invocation_and_holds_the_curso
 #[tokio::test]
 async fn an_empty_streak_counts_up_and_a_run_with_records_ends_it() {
     // GIVEN a warm function whose source came back empty twice
-    let server = KinesisStandIn::start(Faults::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let state = state(&server, dir.path(), &[("SOURCE_EMPTY_WARN_RUNS", "2")]);
+    let (_server, _dir, state) = given(Faults::default(), &[("SOURCE_EMPTY_WARN_RUNS", "2")]).await;
     assert_eq!((state.count_empty(true), state.count_empty(true)), (1, 2));
     // WHEN a run puts posts
-    let out = state
-        .handle(event(sample("eventbridge-scheduled.json"), "req-1"))
-        .await
-        .unwrap();
+    let out = state.handle(scheduled("req-1")).await.unwrap();
     // THEN it is no empty run, the streak is over, and the next empty run starts it again
     assert_eq!(
         (out["source_empty"].as_u64(), out["empty_runs"].as_u64()),
@@ -186,10 +183,9 @@ async fn an_empty_streak_counts_up_and_a_run_with_records_ends_it() {
 #[tokio::test]
 async fn a_local_emulators_relative_deadline_still_leaves_time_to_work() {
     // GIVEN `cargo lambda watch`'s deadline header: the timeout (600000 ms), not an epoch time
-    let server = KinesisStandIn::start(Faults::default()).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let state = state(&server, dir.path(), &[("SYNTHETIC_PER_INVOCATION", "10")]);
-    let mut e = event(sample("eventbridge-scheduled.json"), "req-1");
+    let (_server, _dir, state) =
+        given(Faults::default(), &[("SYNTHETIC_PER_INVOCATION", "10")]).await;
+    let mut e = scheduled("req-1");
     e.context.deadline = 600_000;
     // WHEN handled THEN the posts are fetched and put, not skipped for lack of time
     let out = state.handle(e).await.unwrap();
@@ -204,16 +200,11 @@ async fn under_30_percent_entry_throttling_retries_last_while_time_remains_and_f
 {
     // GIVEN a stream that throttles 30% of entries at random, and a scheduled producer putting
     // 2,000 posts an invocation with the default attempt limit (backoffs shortened for speed)
-    let server = KinesisStandIn::start(Faults::with(|f| {
-        f.fail_fraction = 0.3;
-        f.seed = 30;
-    }))
-    .await
-    .unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let state = state(
-        &server,
-        dir.path(),
+    let (server, _dir, state) = given(
+        Faults::with(|f| {
+            f.fail_fraction = 0.3;
+            f.seed = 30;
+        }),
         &[
             ("SYNTHETIC_PER_INVOCATION", "2000"),
             // Posts only: duplicates are counted by post id.
@@ -221,16 +212,12 @@ async fn under_30_percent_entry_throttling_retries_last_while_time_remains_and_f
             ("PUT_BACKOFF_BASE_MS", "1"),
             ("PUT_BACKOFF_CAP_MS", "5"),
         ],
-    );
+    )
+    .await;
     // WHEN it runs 20 times
     let mut failed_invocations = 0;
     for i in 0..20 {
-        let out = state
-            .handle(event(
-                sample("eventbridge-scheduled.json"),
-                &format!("req-{i}"),
-            ))
-            .await;
+        let out = state.handle(scheduled(&format!("req-{i}"))).await;
         failed_invocations += u32::from(out.is_err());
     }
     // THEN no invocation gave up on a throttled entry while it had time, and records sent

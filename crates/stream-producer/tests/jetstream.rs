@@ -44,23 +44,6 @@ const BASE: &[(&str, &str)] = &[
     ("RUST_LOG", "info"),
 ];
 
-/// The documented fields of a post record, and nothing else.
-const RECORD_FIELDS: [&str; 13] = [
-    "cid",
-    "created_at",
-    "did",
-    "id",
-    "lang",
-    "langs",
-    "reply_to",
-    "rkey",
-    "source",
-    "tags",
-    "text",
-    "time_us",
-    "url",
-];
-
 /// The function, running under the Runtime API stand-in.
 struct Function {
     api: RuntimeApi,
@@ -682,7 +665,7 @@ async fn other_events_are_counted_not_sent_and_posts_are_the_documented_flat_rec
         let v: Value = serde_json::from_slice(&r.data).unwrap();
         let mut fields: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
         fields.sort_unstable();
-        assert_eq!(fields, RECORD_FIELDS, "{v}");
+        assert_eq!(fields, ks_sources::jetstream::event::POST_FIELDS, "{v}");
         let (did, rkey) = (v["did"].as_str().unwrap(), v["rkey"].as_str().unwrap());
         let i: u64 = rkey.strip_prefix("3k").unwrap().parse().unwrap();
         assert_eq!(v["id"], format!("at://{did}/app.bsky.feed.post/{rkey}"));

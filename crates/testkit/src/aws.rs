@@ -28,6 +28,19 @@ macro_rules! local_sdk_config {
     };
 }
 
+/// An S3 client (of the caller's `aws_sdk_s3`) for the local endpoint `url`, path-style: local
+/// endpoints have no per-bucket host names. `local_s3_client!(moto.url())`.
+#[macro_export]
+macro_rules! local_s3_client {
+    ($url:expr) => {
+        aws_sdk_s3::Client::from_conf(
+            $crate::local_sdk_config!(aws_sdk_s3, $url)
+                .force_path_style(true)
+                .build(),
+        )
+    };
+}
+
 /// Gives a spawned binary [`REGION`] and the test credentials through its environment, as a
 /// user or Lambda would.
 pub fn local_credentials(cmd: &mut Command) -> &mut Command {

@@ -75,11 +75,7 @@ pub struct Stats {
     bucket: std::sync::OnceLock<crate::quota::TokenBucket>,
 }
 
-impl crate::quota::Metered for Stats {
-    fn bucket(&self) -> &std::sync::OnceLock<crate::quota::TokenBucket> {
-        &self.bucket
-    }
-}
+crate::metered!(Stats);
 
 impl Stats {
     pub fn get(a: &AtomicU64) -> u64 {
@@ -116,12 +112,7 @@ async fn handle(
     body: Bytes,
 ) -> Response {
     let n = shared.stats.calls.fetch_add(1, Ordering::SeqCst) + 1;
-    if shared
-        .faults
-        .quota
-        .is_some_and(|q| !shared.stats.quota(q).try_take())
-    {
-        shared.stats.throttled.fetch_add(1, Ordering::SeqCst);
+    if shared.stats.over_quota(shared.faults.quota) {
         return error(
             429,
             "ThrottlingException",

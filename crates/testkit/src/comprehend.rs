@@ -79,11 +79,7 @@ pub struct Stats {
     bucket: std::sync::OnceLock<crate::quota::TokenBucket>,
 }
 
-impl crate::quota::Metered for Stats {
-    fn bucket(&self) -> &std::sync::OnceLock<crate::quota::TokenBucket> {
-        &self.bucket
-    }
-}
+crate::metered!(Stats);
 
 crate::counter_reads!(Stats: calls, documents, rejected, max_batch);
 
@@ -114,12 +110,7 @@ async fn handle(
     let arrived = std::time::Instant::now();
     let faults = &shared.faults;
     let n = shared.stats.calls.fetch_add(1, Ordering::SeqCst) + 1;
-    if shared
-        .faults
-        .quota
-        .is_some_and(|q| !shared.stats.quota(q).try_take())
-    {
-        shared.stats.throttled.fetch_add(1, Ordering::SeqCst);
+    if shared.stats.over_quota(shared.faults.quota) {
         return aws::json_error(
             StatusCode::BAD_REQUEST,
             "ThrottlingException",

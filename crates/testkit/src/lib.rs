@@ -16,8 +16,10 @@
 //! - [`quota`]: a token-bucket service quota both sentiment stand-ins can enforce.
 //! - [`runtime_api`]: the Lambda Runtime API, so a function binary runs as Lambda runs it.
 //! - [`aws`]: the region and test credentials of every local endpoint, for SDK clients
-//!   ([`local_sdk_config!`]) and spawned binaries.
+//!   ([`local_sdk_config!`], [`local_s3_client!`]) and spawned binaries.
 //! - [`emulator`]: moto's server on a free loopback port, and stream helpers over it.
+//! - [`proc`]: a child process run with its stdin given, and a process's `/proc/<pid>/status`
+//!   fields (the benchmarks' peak RSS).
 //! - [`serve`]: what every stand-in shares to run: a loopback listener, the server in the
 //!   background, shutdown on drop; and the stand-in binaries' `[PORT]` argument and start line.
 
@@ -28,6 +30,7 @@ pub mod emulator;
 pub mod jetstream;
 pub mod kinesis;
 pub mod mastodon;
+pub mod proc;
 pub mod quota;
 pub mod readme;
 pub mod runtime_api;

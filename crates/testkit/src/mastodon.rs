@@ -138,15 +138,47 @@ fn gates<'a>(access: &'a Value, uri: &Uri, q: &HashMap<String, String>) -> Vec<&
         .collect()
 }
 
-async fn timeline(State(s): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) -> Response {
-    note(&s, &uri, &headers);
-    let q: HashMap<String, String> = uri
-        .query()
+/// A request's query parameters (no decoding: the tests send plain values).
+pub fn query(uri: &Uri) -> HashMap<String, String> {
+    uri.query()
         .unwrap_or_default()
         .split('&')
         .filter_map(|kv| kv.split_once('='))
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
+        .collect()
+}
+
+/// A timeline request's page size: `limit`, 20 by default, at most 40.
+pub fn limit(q: &HashMap<String, String>) -> usize {
+    q.get("limit")
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(20)
+        .min(40)
+}
+
+/// The ids of a timeline page as Mastodon pages `ids` (oldest first) for `q`: the [`limit`]
+/// statuses right after `min_id`, or the newest; newest first.
+pub fn timeline_page(ids: &[u64], q: &HashMap<String, String>) -> Vec<u64> {
+    let limit = limit(q);
+    let mut page: Vec<u64> = match q.get("min_id").and_then(|m| m.parse::<u64>().ok()) {
+        Some(min) => ids
+            .iter()
+            .copied()
+            .filter(|&i| i > min)
+            .take(limit)
+            .collect(),
+        None => {
+            let newest = ids.len().saturating_sub(limit);
+            ids[newest..].to_vec()
+        }
+    };
+    page.reverse();
+    page
+}
+
+async fn timeline(State(s): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) -> Response {
+    note(&s, &uri, &headers);
+    let q = query(&uri);
     let mut served = true;
     if let Instance::Access(access) = &s.instance {
         let gates = gates(access, &uri, &q);
@@ -156,36 +188,10 @@ async fn timeline(State(s): State<Arc<Shared>>, headers: HeaderMap, uri: Uri) ->
         }
         served = gates.iter().any(|g| *g != "disabled");
     }
-    let limit: usize = q
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(20)
-        .min(40);
-    let min_id: Option<u64> = q.get("min_id").and_then(|m| m.parse().ok());
-    // The statuses right after min_id, or the newest; served newest first, like Mastodon.
-    let mut page: Vec<u64> = match min_id {
-        Some(min) => s
-            .ids
-            .iter()
-            .copied()
-            .filter(|&i| i > min)
-            .take(limit)
-            .collect(),
-        None => s
-            .ids
-            .iter()
-            .rev()
-            .copied()
-            .take(limit)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect(),
-    };
+    let mut page = timeline_page(&s.ids, &q);
     if !served {
         page.clear();
     }
-    page.reverse();
     let body: Vec<Value> = page
         .iter()
         .map(|id| json!({"id": id.to_string(), "content": format!("<p>status {id}</p>"), "language": "en"}))

@@ -16,10 +16,40 @@ pub struct Quota {
 pub trait Metered {
     fn bucket(&self) -> &std::sync::OnceLock<TokenBucket>;
 
+    /// The count of calls throttled.
+    fn throttled(&self) -> &std::sync::atomic::AtomicU64;
+
     /// The bucket enforcing `quota` (the same one for every call of the stand-in).
     fn quota(&self, quota: Quota) -> &TokenBucket {
         self.bucket().get_or_init(|| TokenBucket::new(quota))
     }
+
+    /// Whether this call is over `quota` (no quota: never), counting it as throttled if so.
+    fn over_quota(&self, quota: Option<Quota>) -> bool {
+        let over = quota.is_some_and(|q| !self.quota(q).try_take());
+        if over {
+            self.throttled()
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        over
+    }
+}
+
+/// [`Metered`] for a stand-in's stats whose `bucket` and `throttled` fields hold the quota's
+/// state: `crate::metered!(Stats);`.
+#[macro_export]
+macro_rules! metered {
+    ($stats:ty) => {
+        impl $crate::quota::Metered for $stats {
+            fn bucket(&self) -> &std::sync::OnceLock<$crate::quota::TokenBucket> {
+                &self.bucket
+            }
+
+            fn throttled(&self) -> &std::sync::atomic::AtomicU64 {
+                &self.throttled
+            }
+        }
+    };
 }
 
 /// The bucket's state; starts full.

@@ -10,7 +10,8 @@
 //! - [`json`]: the one-pass validating JSON scan and the byte-exact splice.
 //! - [`text`]: JSON pointers to the text and language, truncation, language codes.
 //! - [`plan`]: the table of distinct documents and their batches.
-//! - [`sentiment`]: what an analyzer answers, and the trait adapters implement.
+//! - [`sentiment`]: what an analyzer answers, the trait adapters implement, and
+//!   [`sentiment::Scripted`], an analyzer whose answers a function gives (tests).
 //! - [`transform`]: one batch, end to end, within the response limit.
 //! - [`config`]: the domain's own settings ([`transform::TransformSettings`] from the
 //!   environment) and [`config::CallSettings`], what a backend reads for its calls.

@@ -129,6 +129,25 @@ impl FirehoseEvent {
     pub fn from_msk(&self) -> bool {
         self.source_msk_arn.is_some()
     }
+
+    /// An event of `payloads` as a Kinesis-fed delivery stream sends them: records `r0`, `r1`,
+    /// …, each payload base64 in `data`. For tests and tools that build events by hand.
+    pub fn of_payloads<P: AsRef<[u8]>>(payloads: impl IntoIterator<Item = P>) -> Self {
+        use base64::Engine as _;
+        let records = payloads
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| FirehoseRecord {
+                record_id: format!("r{i}"),
+                data: Some(base64::engine::general_purpose::STANDARD.encode(p)),
+                ..FirehoseRecord::default()
+            })
+            .collect();
+        FirehoseEvent {
+            records,
+            ..FirehoseEvent::default()
+        }
+    }
 }
 
 /// Present when the delivery stream reads from an Amazon MSK cluster. AWS's own fixtures

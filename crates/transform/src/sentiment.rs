@@ -1,4 +1,4 @@
-//! What a sentiment analyzer answers, and the trait the adapters implement.
+//! What a sentiment analyzer answers, the trait the adapters implement, and a scripted one.
 
 use std::future::Future;
 
@@ -146,4 +146,57 @@ pub trait SentimentAnalyzer: Send + Sync {
     /// Scores `texts`; the answer has exactly one entry per text, in order, and says what the
     /// call spent. [`CallError::Unusable`] ends the invocation's calls to this analyzer.
     fn analyze(&self, language: &str, texts: &[&str]) -> impl Future<Output = Analysis> + Send;
+}
+
+/// An analyzer whose answers a function gives: the stand-in backend of tests and examples. It
+/// reads every language; `answer` is called once per batch with its texts.
+pub struct Scripted<F> {
+    model: &'static str,
+    max_batch_documents: usize,
+    is_remote: bool,
+    answer: F,
+}
+
+impl<F, Fut> Scripted<F>
+where
+    F: Fn(&[&str]) -> Fut + Send + Sync,
+    Fut: Future<Output = Analysis> + Send,
+{
+    /// The bounds are here as well as on the impl so that a closure `answer` is read as taking
+    /// texts of any lifetime.
+    pub fn new(
+        model: &'static str,
+        max_batch_documents: usize,
+        is_remote: bool,
+        answer: F,
+    ) -> Self {
+        Scripted {
+            model,
+            max_batch_documents,
+            is_remote,
+            answer,
+        }
+    }
+}
+
+impl<F, Fut> SentimentAnalyzer for Scripted<F>
+where
+    F: Fn(&[&str]) -> Fut + Send + Sync,
+    Fut: Future<Output = Analysis> + Send,
+{
+    fn model(&self) -> &str {
+        self.model
+    }
+    fn supports_language(&self, _: &str) -> bool {
+        true
+    }
+    fn max_batch_documents(&self) -> usize {
+        self.max_batch_documents
+    }
+    fn is_remote(&self) -> bool {
+        self.is_remote
+    }
+    fn analyze(&self, _: &str, texts: &[&str]) -> impl Future<Output = Analysis> + Send {
+        (self.answer)(texts)
+    }
 }

@@ -6,34 +6,21 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use ks_transform::record::{FirehoseEvent, FirehoseRecord, RecordResult};
-use ks_transform::sentiment::{Analysis, Label, Scores, Sentiment, SentimentAnalyzer};
+use ks_transform::record::{FirehoseEvent, RecordResult};
+use ks_transform::sentiment::{Analysis, Label, Scores, Scripted, Sentiment};
 use ks_transform::transform::{TransformSettings, transform};
 use serde_json::Value;
 use tokio::time::Instant;
 
-/// Scores every text NEUTRAL and remembers which texts it was asked about.
-#[derive(Default)]
-struct Recording {
-    asked: Mutex<Vec<String>>,
-}
-
-impl SentimentAnalyzer for Recording {
-    fn model(&self) -> &str {
-        "recording"
-    }
-    fn supports_language(&self, _: &str) -> bool {
-        true
-    }
-    fn max_batch_documents(&self) -> usize {
-        25
-    }
-    fn is_remote(&self) -> bool {
-        true
-    }
-    async fn analyze(&self, _: &str, texts: &[&str]) -> Analysis {
-        let mut asked = self.asked.lock().unwrap();
-        asked.extend(texts.iter().map(|t| t.to_string()));
+/// Scores every text NEUTRAL and remembers in `asked` which texts it was asked about.
+fn recording(
+    asked: &Mutex<Vec<String>>,
+) -> Scripted<impl Fn(&[&str]) -> std::future::Ready<Analysis> + Send + Sync + '_> {
+    Scripted::new("recording", 25, true, move |texts: &[&str]| {
+        asked
+            .lock()
+            .unwrap()
+            .extend(texts.iter().map(|t| t.to_string()));
         let neutral = Sentiment {
             label: Label::Neutral,
             scores: Scores {
@@ -41,24 +28,15 @@ impl SentimentAnalyzer for Recording {
                 ..Scores::default()
             },
         };
-        Analysis::from(Ok(texts.iter().map(|_| Ok(neutral)).collect()))
-    }
+        std::future::ready(Analysis::from(Ok(texts
+            .iter()
+            .map(|_| Ok(neutral))
+            .collect())))
+    })
 }
 
 fn event(payloads: &[&str]) -> FirehoseEvent {
-    let records = payloads
-        .iter()
-        .enumerate()
-        .map(|(i, p)| FirehoseRecord {
-            record_id: format!("r{i}"),
-            data: Some(B64.encode(p)),
-            ..FirehoseRecord::default()
-        })
-        .collect();
-    FirehoseEvent {
-        records,
-        ..FirehoseEvent::default()
-    }
+    FirehoseEvent::of_payloads(payloads)
 }
 
 const POST: &str = r#"{"id":"at://did:plc:a/app.bsky.feed.post/3k","did":"did:plc:a","text":"first words","time_us":1}"#;
@@ -78,7 +56,8 @@ async fn a_mixed_batch_scores_posts_and_edits_and_routes_deletions_unscored() {
         partition_keys: true,
         ..TransformSettings::default()
     };
-    let analyzer = Recording::default();
+    let asked = Mutex::default();
+    let analyzer = recording(&asked);
     let batch = event(&[POST, EDIT, DELETE, ACCOUNT, OTHER_OP, PRETTY_DELETE]);
     // WHEN transformed
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -118,7 +97,7 @@ async fn a_mixed_batch_scores_posts_and_edits_and_routes_deletions_unscored() {
         assert_eq!(keys(i)["sentiment"], "NONE", "{i}");
     }
     // AND no text of a deletion was sent to the analyzer: only the posts', once each
-    let mut asked = analyzer.asked.lock().unwrap().clone();
+    let mut asked = asked.lock().unwrap().clone();
     asked.sort();
     assert_eq!(asked, ["first words", "second words", "third words"]);
     assert_eq!(summary.deletions, 3);
@@ -129,7 +108,7 @@ async fn a_mixed_batch_scores_posts_and_edits_and_routes_deletions_unscored() {
 async fn without_partition_keys_deletions_still_pass_unscored() {
     // GIVEN partition keys off WHEN a deletion is transformed
     let (resp, summary) = transform(
-        &Recording::default(),
+        &recording(&Mutex::default()),
         &TransformSettings::default(),
         &event(&[DELETE]),
         Instant::now() + Duration::from_secs(30),

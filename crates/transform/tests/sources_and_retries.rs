@@ -243,22 +243,8 @@ async fn the_response_limit_counts_the_longer_field_name() {
 
 /// The warnings a run logs, as the Lambdas' subscriber writes them.
 fn logged_reasons(run: impl FnOnce()) -> Vec<String> {
-    #[derive(Clone, Default)]
-    struct Capture(std::sync::Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Capture {
-        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(b);
-            Ok(b.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let out = Capture::default();
-    let sink = out.clone();
-    let subscriber = ks_kernel::log::subscriber(ks_kernel::log::ObjectWriter(move || sink.clone()));
-    tracing::subscriber::with_default(subscriber, run);
-    let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+    let out = ks_kernel::log::captured(run);
+    let text = String::from_utf8(out).unwrap();
     text.lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
         .filter_map(|v| v["fields"]["reason"].as_str().map(str::to_owned))

@@ -18,7 +18,7 @@
 use std::collections::HashSet;
 use std::fmt;
 
-use ks_sources::jetstream::event::{Event, read_frame};
+use ks_sources::jetstream::event::{Event, POST_FIELDS, read_frame};
 use ks_sources::jetstream::position::{MAX_WINDOW_POSTS, Position};
 use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
@@ -29,23 +29,6 @@ const WANTED: [&[&str]; 3] = [
     &["app.bsky.feed.post"],
     &["app.bsky.feed.*"],
     &["app.bsky.feed.like", "app.bsky.feed.post"],
-];
-
-/// The post record's fields, as the README documents them.
-const POST_FIELDS: [&str; 13] = [
-    "cid",
-    "created_at",
-    "did",
-    "id",
-    "lang",
-    "langs",
-    "reply_to",
-    "rkey",
-    "source",
-    "tags",
-    "text",
-    "time_us",
-    "url",
 ];
 
 pub fn check(data: &[u8]) {

@@ -83,20 +83,8 @@ pub fn check(data: &[u8]) {
         }
         (Err(e), next) => panic!("a page of an array refused ({e}), next {next:?}"),
     };
-    let good: Vec<&Value> = statuses
-        .iter()
-        .filter(|s| s.is_object() && id_of(s).is_some())
-        .collect();
-    assert_eq!(
-        read.records.len(),
-        good.len(),
-        "one record per status with an id"
-    );
-    assert_eq!(
-        read.rejected.len(),
-        statuses.len() - good.len(),
-        "the others rejected"
-    );
+    let has_id = |s: &Value| s.is_object() && id_of(s).is_some();
+    let good = crate::util::records_of(&read, statuses, has_id, "status");
     for (status, record) in good.iter().zip(&read.records) {
         assert_eq!(Some(&record.id), id_of(status).as_ref(), "the record's id");
         let mut out: Value = serde_json::from_slice(&record.data).expect("a record is JSON");

@@ -17,16 +17,22 @@ use crate::util::{Input, all_json_ws, minify};
 /// Record limits the readers are tried with: tiny (most records too big), small, the CLI's.
 pub const LIMITS: [usize; 4] = [8, 40, 1_000, 1_048_576];
 
+/// The fuzz input's text (after the limit's and the buffer's bytes), its record limit and the
+/// items `open` reads from it, whole and through the small buffer alike ([`read_both_ways`]).
+/// A macro: `open` is called with two reader types.
+macro_rules! read_input {
+    ($data:expr, |$r:ident, $max:ident| $open:expr) => {{
+        let mut input = $crate::util::Input::new($data);
+        let ($max, capacity) = $crate::put_array::limit_and_buffer(&mut input);
+        let text = input.rest();
+        let items = $crate::put_array::read_both_ways(text, capacity, |$r| $open, |$r| $open);
+        (text, $max, items)
+    }};
+}
+pub(crate) use read_input;
+
 pub fn check(data: &[u8]) {
-    let mut input = Input::new(data);
-    let (max, capacity) = limit_and_buffer(&mut input);
-    let text = input.rest();
-    let items = read_both_ways(
-        text,
-        capacity,
-        |r| JsonArray::new(r, max),
-        |r| JsonArray::new(r, max),
-    );
+    let (text, max, items) = read_input!(data, |r, max| JsonArray::new(r, max));
     let mut last_line = 0;
     for (i, item) in items.iter().enumerate() {
         let line = match item {

@@ -6,19 +6,10 @@
 use ks_backfill::format::Item;
 use ks_backfill::jsonl::JsonLines;
 
-use crate::put_array::{assert_transform_reads, limit_and_buffer, read_both_ways};
-use crate::util::Input;
+use crate::put_array::{assert_transform_reads, read_input};
 
 pub fn check(data: &[u8]) {
-    let mut input = Input::new(data);
-    let (max, capacity) = limit_and_buffer(&mut input);
-    let text = input.rest();
-    let items = read_both_ways(
-        text,
-        capacity,
-        |r| JsonLines::new(r, max),
-        |r| JsonLines::new(r, max),
-    );
+    let (text, max, items) = read_input!(data, |r, max| JsonLines::new(r, max));
     assert_eq!(
         summarise(&items),
         oracle(text, max),

@@ -208,3 +208,25 @@ pub fn same_json(a: &serde_json::Value, b: &serde_json::Value) -> bool {
         _ => a == b,
     }
 }
+
+/// The items of a page that must become records (`has_id`), after checking that `read` has
+/// one record per such item (`what` names them) and rejected the others.
+pub fn records_of<'a>(
+    read: &ks_sources::http::pager::PageRead,
+    items: &'a [serde_json::Value],
+    has_id: impl Fn(&serde_json::Value) -> bool,
+    what: &str,
+) -> Vec<&'a serde_json::Value> {
+    let good: Vec<_> = items.iter().filter(|i| has_id(i)).collect();
+    assert_eq!(
+        read.records.len(),
+        good.len(),
+        "one record per {what} with an id"
+    );
+    assert_eq!(
+        read.rejected.len(),
+        items.len() - good.len(),
+        "the others rejected"
+    );
+    good
+}

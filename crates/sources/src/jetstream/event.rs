@@ -261,6 +261,24 @@ fn collection_matches(wanted: &str, collection: &str) -> bool {
     }
 }
 
+/// The fields of a post's flat record ([`post_record`]), sorted: the README's list, which the
+/// tests and the fuzz check hold every record to.
+pub const POST_FIELDS: [&str; 13] = [
+    "cid",
+    "created_at",
+    "did",
+    "id",
+    "lang",
+    "langs",
+    "reply_to",
+    "rkey",
+    "source",
+    "tags",
+    "text",
+    "time_us",
+    "url",
+];
+
 /// The flat record: what the transform and the Glue table read like any other source's.
 fn post_record(did: &str, rkey: &str, cid: &str, time_us: u64, uri: &str, r: &Value) -> Vec<u8> {
     let text = r.get("text").and_then(Value::as_str).unwrap_or_default();
