@@ -20,16 +20,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_kinesis-sentiment");
 const AUTHORS: u64 = 8;
 const POSTS: u64 = 240;
 
-/// The rkey (a TID) of a record created at `us`.
-fn tid(us: u64, clock: u64) -> String {
-    const ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
-    let value = (us << 10) | (clock & 1023);
-    (0..13)
-        .rev()
-        .map(|i| ALPHABET[((value >> (5 * i)) & 31) as usize] as char)
-        .collect()
-}
-
 fn did(author: u64) -> String {
     format!("did:plc:author{author}")
 }
@@ -56,7 +46,7 @@ async fn play(net: &Network) -> Script {
     };
     let post = |i: u64| {
         let author = i % AUTHORS;
-        let rkey = tid(now_us(), i);
+        let rkey = ks_purge::rules::tid(now_us(), i);
         let mood = ["what a lovely day", "this is awful", "a chair"][(i % 3) as usize];
         push(
             did(author),

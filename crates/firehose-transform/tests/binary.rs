@@ -129,7 +129,6 @@ async fn the_binary_answers_every_public_and_msk_sample_event_canonically() {
         &api,
         &[("SENTIMENT_BACKEND", "lexicon"), ("NON_JSON", "pass")],
     );
-    let b64 = base64::engine::general_purpose::STANDARD;
     for (name, field) in [
         ("firehose-msk-social-posts.json", "kafkaRecordValue"),
         ("firehose-msk-aws-shape.json", "kafkaRecordValue"),
@@ -154,23 +153,53 @@ async fn the_binary_answers_every_public_and_msk_sample_event_canonically() {
         };
         // THEN one answer per record, same ids in order, the payload in the source's field and
         // canonical base64
-        let resp: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        let answers = resp["records"].as_array().unwrap();
-        let inputs = input["records"].as_array().unwrap();
-        assert_eq!(answers.len(), inputs.len(), "{name}");
-        for (a, i) in answers.iter().zip(inputs) {
-            assert_eq!(a["recordId"], i["recordId"], "{name}");
-            let value = a[field].as_str().unwrap_or_else(|| panic!("{name}: {a}"));
-            let other = if field == "data" {
-                "kafkaRecordValue"
-            } else {
-                "data"
-            };
-            assert!(a.get(other).is_none(), "{name}: {a}");
-            assert_eq!(b64.encode(b64.decode(value).unwrap()), value, "{name}");
+        for (a, _, _) in answers_of(name, &input, &body) {
+            assert!(a.get(field).is_some(), "{name}: {a}");
             println!("{name} {} {}", a["recordId"], a["result"]);
         }
     }
+}
+
+/// The field a record's payload travels in: `kafkaRecordValue` from an MSK source, else `data`.
+fn payload_field(record: &serde_json::Value) -> &'static str {
+    if record.get("kafkaRecordValue").is_some() {
+        "kafkaRecordValue"
+    } else {
+        "data"
+    }
+}
+
+/// The answer to `input`, held to what every sample gets: one answer a record, the same ids in
+/// order, the payload in the field the source requires and not in the other, canonical base64.
+/// Each answer with its input record and decoded payload.
+fn answers_of(
+    at: &str,
+    input: &serde_json::Value,
+    body: &[u8],
+) -> Vec<(serde_json::Value, serde_json::Value, Vec<u8>)> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let resp: serde_json::Value = serde_json::from_slice(body).unwrap();
+    let answers = resp["records"].as_array().unwrap();
+    let inputs = input["records"].as_array().unwrap();
+    assert_eq!(answers.len(), inputs.len(), "{at}");
+    let mut out = Vec::new();
+    for (a, i) in answers.iter().zip(inputs) {
+        assert_eq!(a["recordId"], i["recordId"], "{at}");
+        let field = payload_field(i);
+        let other = if field == "data" {
+            "kafkaRecordValue"
+        } else {
+            "data"
+        };
+        assert!(a.get(other).is_none(), "{at}: {a}");
+        let value = a[field].as_str().unwrap_or_else(|| panic!("{at}: {a}"));
+        let bytes = b64
+            .decode(value)
+            .unwrap_or_else(|e| panic!("{at}: {e}: {a}"));
+        assert_eq!(b64.encode(&bytes), value, "{at}: not canonical");
+        out.push((a.clone(), i.clone(), bytes));
+    }
+    out
 }
 
 /// Every file in `events/public/`: our values in the shape of a Firehose transformation fixture
@@ -195,7 +224,6 @@ fn public_events() -> Vec<(String, Vec<u8>)> {
 #[tokio::test]
 async fn the_binary_answers_every_public_fixture_shape_canonically_under_each_non_json_mode() {
     use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-    let b64 = base64::engine::general_purpose::STANDARD;
     // The test's own reading of an input payload: padding ignored, so an over-padded fixture
     // (the blueprint's apachelog) is still compared byte for byte.
     let unpadded = GeneralPurpose::new(
@@ -251,28 +279,13 @@ async fn the_binary_answers_every_public_fixture_shape_canonically_under_each_no
             };
             // THEN one answer per record, the same ids in order, a valid result, the payload in
             // the field the source requires, in canonical base64 …
-            let resp: serde_json::Value = serde_json::from_slice(&body).unwrap();
-            let answers = resp["records"].as_array().unwrap();
-            let inputs = input["records"].as_array().unwrap();
-            assert_eq!(answers.len(), inputs.len(), "{at}");
-            for (a, i) in answers.iter().zip(inputs) {
-                assert_eq!(a["recordId"], i["recordId"], "{at}");
+            for (a, i, out) in answers_of(&at, &input, &body) {
                 let result = a["result"].as_str().unwrap_or_default();
                 assert!(
                     ["Ok", "Dropped", "ProcessingFailed"].contains(&result),
                     "{at}: {a}"
                 );
-                let (field, other) = if i.get("kafkaRecordValue").is_some() {
-                    ("kafkaRecordValue", "data")
-                } else {
-                    ("data", "kafkaRecordValue")
-                };
-                assert!(a.get(other).is_none(), "{at}: {a}");
-                let value = a[field].as_str().unwrap_or_else(|| panic!("{at}: {a}"));
-                let out = b64
-                    .decode(value)
-                    .unwrap_or_else(|e| panic!("{at}: {e}: {a}"));
-                assert_eq!(b64.encode(&out), value, "{at}: not canonical");
+                let field = payload_field(&i);
                 // … and what each kind of payload gets (README, "What each kind of payload
                 // gets"): a JSON object becomes one NDJSON line; anything else comes back byte
                 // for byte, `Ok` when passed, `ProcessingFailed` when not

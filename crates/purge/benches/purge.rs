@@ -56,15 +56,6 @@ impl Bucket for Counting {
     }
 }
 
-fn tid(us: u64, clock: u64) -> String {
-    const ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
-    let value = (us << 10) | (clock & 1023);
-    (0..13)
-        .rev()
-        .map(|i| ALPHABET[((value >> (5 * i)) & 31) as usize] as char)
-        .collect()
-}
-
 /// 7 days of objects; returns each post's (id, creation ms).
 fn lake(root: &std::path::Path) -> Vec<(String, i64)> {
     let mut posts = Vec::new();
@@ -78,7 +69,7 @@ fn lake(root: &std::path::Path) -> Vec<(String, i64)> {
             let id = format!(
                 "at://did:plc:a{}/app.bsky.feed.post/{}",
                 n % 500,
-                tid(created as u64 * 1_000, n)
+                ks_purge::rules::tid(created as u64 * 1_000, n)
             );
             body.push_str(&format!(
                 r#"{{"id":"{id}","did":"did:plc:a{}","time_us":{},"text":"post {n}","sentiment":{{"label":"NEUTRAL"}}}}"#,

@@ -20,12 +20,7 @@ const START_MS: i64 = 1_764_000_000_000;
 
 /// The rkey (a TID) of a post created at `ms`.
 fn tid(ms: i64, clock: u64) -> String {
-    const ALPHABET: &[u8; 32] = b"234567abcdefghijklmnopqrstuvwxyz";
-    let value = ((ms as u64 * 1_000) << 10) | clock;
-    (0..13)
-        .rev()
-        .map(|i| ALPHABET[((value >> (5 * i)) & 31) as usize] as char)
-        .collect()
+    ks_purge::rules::tid(ms as u64 * 1_000, clock)
 }
 
 fn at(ms: i64) -> DateTime<Utc> {
