@@ -43,6 +43,10 @@ kinesis = boto3.client("kinesis", endpoint_url=URL)
 s3 = boto3.client("s3", endpoint_url=URL)
 
 
+# The languages ks-lexicon scores (ks_lexicon::LANGUAGES).
+LEXICON_LANGUAGES = ("en", "pt", "fr")
+
+
 def fail(msg):
     print(f"e2e check FAILED: {msg}", file=sys.stderr)
     sys.exit(1)
@@ -145,12 +149,16 @@ def check(spec, records, bad):
                 continue
             value = json.loads(line)
             s = value.pop("sentiment", None)
-            if s is None and model == "lexicon" and value.get("lang", "en")[:2].lower() != "en":
-                # VADER is English-only: other languages are delivered as they came.
-                labels["unscored (not English)"] += 1
+            lang = value.get("lang", "en")[:2].lower()
+            if s is None and model == "lexicon" and lang not in LEXICON_LANGUAGES:
+                # The lexicon has analysers for some languages: the others come as they came.
+                labels[f"unscored ({lang})"] += 1
                 delivered[line] += 1
                 continue
-            if not isinstance(s, dict) or s.get("label") not in LABELS or s.get("model") != model:
+            # The lexicon names the analyser of each language (`lexicon:pt-leia`).
+            named = s.get("model", "") if isinstance(s, dict) else ""
+            model_ok = named == model or (model == "lexicon" and named.startswith("lexicon:"))
+            if not isinstance(s, dict) or s.get("label") not in LABELS or not model_ok:
                 fail(f"{key}: record without a {model} sentiment: {line[:200]!r}")
             labels[s["label"]] += 1
             # Byte-exact: the original bytes are kept; the sentiment member is added at the end.
