@@ -26,6 +26,7 @@ RULES = {
     "ks-firehose-local": ["clap", "indicatif", "lambda_runtime"],
     "ks-backfill": ["clap", "indicatif", "ks-firehose-local", "lambda_runtime"],
     "ks-parquet": ["ks-*", AWS, "lambda_runtime"],
+    "ks-s3": ["ks-producer", "ks-transform", "lambda_runtime"],
     "ks-purge": ["ks-producer", "ks-transform", "ks-firehose-local", AWS, "lambda_runtime"],
     "deletion-purge": ["ks-producer", "ks-transform", "ks-firehose-local"],
     "firehose-transform": ["ks-producer"],

@@ -311,25 +311,20 @@ fn read_prefix(
     progress: &Arc<ReadProgress>,
 ) -> Result<Result<(), ReadError>, Closed> {
     let shown = format!("s3://{bucket}/{prefix}");
-    let mut pages = client
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .into_paginator()
-        .send();
+    let mut listing = ks_s3::Listing::new(client, bucket, prefix);
     let mut any = false;
-    while let Some(page) = handle.block_on(pages.next()) {
+    while let Some(page) = handle.block_on(listing.next_page()) {
         let page = match page {
             Ok(p) => p,
             Err(e) => {
                 return Ok(Err(ReadError::S3List {
                     prefix: shown,
-                    reason: describe(&e),
+                    reason: e.reason,
                 }));
             }
         };
-        for object in page.contents() {
-            let Some(key) = object.key() else { continue };
+        for object in &page {
+            let key = object.key.as_str();
             // Zero-byte "folder" markers made by consoles hold no records.
             if key.ends_with('/') {
                 continue;
@@ -337,7 +332,7 @@ fn read_prefix(
             any = true;
             progress
                 .total_bytes
-                .fetch_add(object.size().unwrap_or(0).max(0) as u64, Ordering::Relaxed);
+                .fetch_add(object.size, Ordering::Relaxed);
             let name = format!("s3://{bucket}/{key}");
             let got = handle.block_on(client.get_object().bucket(bucket).key(key).send());
             let body = match got {

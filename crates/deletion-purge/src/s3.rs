@@ -36,24 +36,16 @@ impl S3Bucket {
 
 impl Bucket for S3Bucket {
     async fn list(&self, prefix: &str) -> io::Result<Vec<ObjectInfo>> {
-        let mut pages = self
-            .client
-            .list_objects_v2()
-            .bucket(&self.bucket)
-            .prefix(prefix)
-            .into_paginator()
-            .send();
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let page = page.map_err(|e| self.error("ListObjectsV2", prefix, e))?;
-            out.extend(page.contents().iter().filter_map(|o| {
-                Some(ObjectInfo {
-                    key: o.key()?.to_owned(),
-                    size: o.size().unwrap_or(0).max(0) as u64,
-                })
-            }));
-        }
-        Ok(out)
+        let listed = ks_s3::list_all(&self.client, &self.bucket, prefix)
+            .await
+            .map_err(io::Error::other)?;
+        Ok(listed
+            .into_iter()
+            .map(|o| ObjectInfo {
+                key: o.key,
+                size: o.size,
+            })
+            .collect())
     }
 
     async fn get(&self, key: &str) -> io::Result<Option<Vec<u8>>> {

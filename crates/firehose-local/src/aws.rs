@@ -325,21 +325,11 @@ pub async fn download(
 ) -> io::Result<Downloaded> {
     let local = crate::bucket::LocalBucket::new(dir);
     let mut done = Downloaded::default();
-    let mut pages = client
-        .list_objects_v2()
-        .bucket(bucket)
-        .prefix(prefix)
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| {
-            io_error(format!(
-                "ListObjectsV2 s3://{bucket}/{prefix}: {}",
-                describe(&e)
-            ))
-        })?;
-        for object in page.contents() {
-            let Some(key) = object.key() else { continue };
+    let mut listing = ks_s3::Listing::new(client, bucket, prefix);
+    while let Some(page) = listing.next_page().await {
+        let page = page.map_err(|e| io_error(e.to_string()))?;
+        for object in &page {
+            let key = object.key.as_str();
             let relative = key
                 .strip_prefix(prefix)
                 .unwrap_or(key)
