@@ -132,8 +132,9 @@ pub const ANY_LANGUAGE: &str = "any";
 /// The partition key value for records delivered without a sentiment label.
 pub const NO_LABEL_PARTITION: &str = "NONE";
 
-/// Where a record's `op` is (the producer's deletion and account records carry one).
-pub const OP_POINTER: &str = "/op";
+/// The top-level member that says what a record does (the producer's deletion and account
+/// records carry one).
+pub const OP_MEMBER: &str = "op";
 
 /// The `op` values of records that take something away: a post its author deleted, an
 /// account's change of status. They are delivered as they are, never scored, to their own area.
@@ -707,11 +708,9 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
 /// Whether a record is a deletion or account record: its top-level `op` is one of
 /// [`DELETION_OPS`], as a plain JSON string (the producer writes it so).
 fn is_deletion(text: &str, obj: &ObjectRef<'_>) -> bool {
-    obj.get(text, &OP_POINTER[1..]).is_some_and(|raw| {
-        DELETION_OPS.iter().any(|op| {
-            raw.len() == op.len() + 2 && raw[1..raw.len() - 1] == **op && raw.starts_with('"')
-        })
-    })
+    obj.get(text, OP_MEMBER)
+        .and_then(|raw| raw.strip_prefix('"')?.strip_suffix('"'))
+        .is_some_and(|op| DELETION_OPS.contains(&op))
 }
 
 /// One batch, retried on retryable failures (whole-call or per-document) until it is answered,
