@@ -103,15 +103,15 @@ impl Keys<'_> {
                 })
             }
             "account" if self.active == Some(false) => {
+                let did = self.did.as_deref().filter(|d| !d.is_empty())?;
                 let status = self.status.as_deref()?;
                 purge_statuses
                     .iter()
                     .any(|s| s == status)
                     .then(|| Change::Purge {
-                        did: self.did.as_deref().unwrap_or_default().to_owned(),
+                        did: did.to_owned(),
                         at_ms,
                     })
-                    .filter(|c| !matches!(c, Change::Purge { did, .. } if did.is_empty()))
             }
             _ => None,
         }
@@ -295,11 +295,6 @@ impl Watched {
                 .checked_through
                 .as_ref()
                 .is_none_or(|(t, k)| (at_ms, key) > (*t, k.as_str()))
-    }
-
-    /// The identity that merges a repeated change into its earlier rule.
-    pub fn identity(&self) -> (WatchedKind, &str) {
-        (self.kind, &self.key)
     }
 }
 

@@ -4,7 +4,7 @@
 //! saves how far it got and the next one goes on; killed, it saved nothing and the next one
 //! redoes its work, which changes nothing already done.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 
 use tokio::time::Instant;
 
@@ -248,7 +248,7 @@ async fn pass<B: Bucket>(
     order.sort_by_key(|&i| activation(&state.watched[i]));
     let mut next = 0;
     let mut rules = Rules::default();
-    let mut taken: BTreeMap<String, ()> = BTreeMap::new();
+    let mut taken: HashSet<String> = HashSet::new();
     let mut edits = Vec::new();
     let mut reached = None;
     for o in objects {
@@ -263,7 +263,7 @@ async fn pass<B: Bucket>(
         let is_new = state.data_seen.is_new(o.at_ms, &o.key);
         if !rules.is_empty() || is_new {
             let found = one_object(bucket, o, &rules, is_new, summary).await?;
-            taken.extend(found.taken.into_iter().map(|k| (k, ())));
+            taken.extend(found.taken);
             edits.extend(found.edits);
         }
         if is_new {
@@ -272,7 +272,7 @@ async fn pass<B: Bucket>(
         reached = Some(o.clone());
     }
     for w in &mut state.watched {
-        if !w.applied && taken.contains_key(&w.key) {
+        if !w.applied && taken.contains(&w.key) {
             w.applied = true;
             if w.kind == WatchedKind::Delete {
                 summary.deletions_applied += 1;
