@@ -10,6 +10,8 @@
 //!   records' shapes.
 //! - [`bucket`]: Firehose's key layout, [`bucket::ObjectStore`], and a directory laid out like
 //!   a bucket.
+//! - [`iceberg`]: the Apache Iceberg destination (Iceberg mode): `otfMetadata` routing, insert,
+//!   update and delete by unique key (copy-on-write), atomic commits to a local warehouse.
 //! - [`stream`]: the in-process Kinesis stream (a `StreamSink` and a `ShardReader`).
 //! - [`aws`] (feature `aws`): the SDK's Kinesis reader, the Lambda Invoke processor, the S3 store.
 
@@ -18,6 +20,7 @@ pub mod aws;
 pub mod bucket;
 pub mod delivery;
 pub mod firehose;
+pub mod iceberg;
 pub mod output;
 /// The posts table's Parquet codec (`ks-parquet`).
 pub use ks_parquet as parquet;
