@@ -22,6 +22,10 @@ pub const FORMAT_CONVERSION_FAILED_PREFIX: &str = "format-conversion-failed/";
 /// (the stack's prefix is `!{partitionKeyFromLambda:area}/…`, so posts stay under `data/`).
 pub const DELETIONS_PREFIX: &str = "deletions/";
 
+/// Where the Iceberg destination writes records it could not deliver to a table (no or bad
+/// routing, no unique key, a value that does not fit the table), as error records.
+pub const ICEBERG_FAILED_PREFIX: &str = "iceberg-failed/";
+
 /// See [`ks_parquet::PARQUET_EXTENSION`].
 pub use ks_parquet::PARQUET_EXTENSION;
 
@@ -36,6 +40,8 @@ pub enum Output {
     Deletions,
     ProcessingFailed,
     FormatConversionFailed,
+    /// Records the Iceberg destination refused.
+    IcebergFailed,
 }
 
 impl Output {
@@ -45,6 +51,7 @@ impl Output {
             Output::Deletions => DELETIONS_PREFIX,
             Output::ProcessingFailed => PROCESSING_FAILED_PREFIX,
             Output::FormatConversionFailed => FORMAT_CONVERSION_FAILED_PREFIX,
+            Output::IcebergFailed => ICEBERG_FAILED_PREFIX,
         }
     }
 }
@@ -88,6 +95,7 @@ pub fn parse_key(key: &str) -> Option<ParsedKey> {
         Output::Deletions,
         Output::ProcessingFailed,
         Output::FormatConversionFailed,
+        Output::IcebergFailed,
     ]
     .into_iter()
     .find_map(|o| Some((o, key.strip_prefix(o.prefix())?)))

@@ -4,7 +4,7 @@
 //! objects and error records with Firehose's layout.
 //! <https://docs.aws.amazon.com/firehose/latest/dev/data-transformation.html>
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
 use std::io;
 use std::time::{Duration, Instant};
@@ -22,6 +22,7 @@ use ks_transform::sentiment::SentimentAnalyzer;
 use ks_transform::transform::{TransformSettings, transform};
 
 use crate::bucket::{LocalBucket, Output, object_key};
+use crate::iceberg::{self, IcebergDestination, OtfMetadata, Warehouse};
 use crate::output::{Destination, OutputFormat, write_delivered};
 // Re-exported where the engine's other traits are, which callers name them by.
 pub use crate::bucket::ObjectStore;
@@ -157,13 +158,16 @@ pub struct Answered {
     pub data: Vec<u8>,
     /// `metadata.partitionKeys.area`, where the transform set it.
     pub area: Option<String>,
+    /// `metadata.otfMetadata` (Iceberg routing): `None` when absent, an error when malformed.
+    pub otf: Option<Result<OtfMetadata, String>>,
 }
 
-/// What one buffer delivers, by area.
+/// What one buffer delivers, by area, or (Iceberg mode) by table.
 #[derive(Debug, Default)]
 struct Delivered {
     data: Vec<u8>,
     deletions: Vec<u8>,
+    tables: BTreeMap<iceberg::TableId, Vec<iceberg::RowOp>>,
 }
 
 /// Checks a response against the request's record ids; on success, each record's result,
@@ -236,7 +240,13 @@ pub fn check_response_in(
             .pointer("/metadata/partitionKeys/area")
             .and_then(|v| v.as_str())
             .map(str::to_owned);
-        out.push(Answered { result, data, area });
+        let otf = iceberg::route::parse(r);
+        out.push(Answered {
+            result,
+            data,
+            area,
+            otf,
+        });
     }
     Ok(out)
 }
@@ -261,6 +271,9 @@ pub struct FirehoseSettings {
     /// `mskRecordMetadata` (the shard's index as `partitionId`, the record's position in its
     /// shard as `offset`), and an answer must carry `kafkaRecordValue`, as Firehose requires.
     pub msk_cluster_arn: Option<String>,
+    /// Set: the destination is Apache Iceberg tables (records routed by `otfMetadata`)
+    /// instead of the bucket; the bucket keeps the error output.
+    pub iceberg: Option<IcebergDestination>,
 }
 
 impl FirehoseSettings {
@@ -277,6 +290,7 @@ impl FirehoseSettings {
             account: "000000000000".to_owned(),
             output_format: OutputFormat::Json,
             msk_cluster_arn: None,
+            iceberg: None,
         }
     }
 
@@ -333,6 +347,13 @@ pub struct FirehoseStats {
     pub objects: u64,
     pub error_objects: u64,
     pub bytes_delivered: u64,
+    /// Iceberg mode: snapshots committed, rows written and removed, records refused.
+    pub iceberg_commits: u64,
+    pub iceberg_rows_added: u64,
+    pub iceberg_rows_removed: u64,
+    pub iceberg_failed: u64,
+    /// Iceberg mode: re-delivered records a table already held.
+    pub iceberg_skipped: u64,
 }
 
 impl FirehoseStats {
@@ -342,6 +363,7 @@ impl FirehoseStats {
             + self.batch_failed
             + self.deaggregation_failed
             + self.conversion_failed
+            + self.iceberg_failed
     }
 }
 
@@ -362,6 +384,11 @@ pub struct LocalFirehose<'a, P, B = LocalBucket> {
     stats: FirehoseStats,
     /// With an MSK-shaped source: per shard (partition), the next record's offset.
     msk_offsets: BTreeMap<String, u64>,
+    /// Iceberg mode: the tables (opened at the first flush), the shard of every buffered
+    /// record (by record id), and the records the tables refused.
+    warehouse: Option<Warehouse>,
+    origins: HashMap<String, std::sync::Arc<str>>,
+    iceberg_errors: Vec<ErrorRecord>,
 }
 
 fn now_ms() -> i64 {
@@ -382,6 +409,9 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
             errors: Vec::new(),
             stats: FirehoseStats::default(),
             msk_offsets: BTreeMap::new(),
+            warehouse: None,
+            origins: HashMap::new(),
+            iceberg_errors: Vec::new(),
         }
     }
 
@@ -473,6 +503,10 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
                         }
                     };
                     self.stats.records_in += 1;
+                    if self.settings.iceberg.is_some() {
+                        self.origins
+                            .insert(record.record_id.clone(), shard_id.into());
+                    }
                     self.buffer_started.get_or_insert_with(Instant::now);
                     self.buffered_bytes += u.data.len();
                     self.buffer.push(record);
@@ -507,6 +541,9 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
             self.invoke(chunk, &mut delivered).await;
         }
         let now = chrono::Utc::now();
+        if self.settings.iceberg.is_some() {
+            self.deliver_to_tables(&delivered.tables)?;
+        }
         for (output, body) in [
             (Output::Delivered, delivered.data),
             (Output::Deletions, delivered.deletions),
@@ -524,24 +561,153 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
             self.stats.bytes_delivered += written.bytes;
             self.stats.conversion_failed += written.conversion_failed;
         }
-        if !self.errors.is_empty() {
-            let mut body = Vec::new();
-            for e in self.errors.drain(..) {
-                serde_json::to_writer(&mut body, &e).expect("serialising plain data");
-                body.push(b'\n');
-            }
-            let key = object_key(
-                Output::ProcessingFailed,
-                &self.settings.delivery_stream,
-                now,
-                uuid::Uuid::new_v4(),
-            );
-            self.bucket.put(&key, body).await?;
-            self.stats.error_objects += 1;
+        let processing = std::mem::take(&mut self.errors);
+        let iceberg = std::mem::take(&mut self.iceberg_errors);
+        for (output, errors) in [
+            (Output::ProcessingFailed, processing),
+            (Output::IcebergFailed, iceberg),
+        ] {
+            self.write_errors(output, now, errors).await?;
         }
-        // Everything read so far is now in the bucket.
+        self.origins.clear();
+        // Everything read so far is now in the bucket (or the tables).
         self.delivered.clone_from(&self.read);
         Ok(())
+    }
+
+    /// One object of error records under `output`'s prefix (none when there are none).
+    async fn write_errors(
+        &mut self,
+        output: Output,
+        now: chrono::DateTime<chrono::Utc>,
+        errors: Vec<ErrorRecord>,
+    ) -> io::Result<()> {
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let mut body = Vec::new();
+        for e in errors {
+            serde_json::to_writer(&mut body, &e).expect("serialising plain data");
+            body.push(b'\n');
+        }
+        let stream = &self.settings.delivery_stream;
+        let key = object_key(output, stream, now, uuid::Uuid::new_v4());
+        self.bucket.put(&key, body).await?;
+        self.stats.error_objects += 1;
+        Ok(())
+    }
+
+    /// Iceberg mode: applies each table's records and commits them (the tables record the
+    /// position read so far); records a table refuses become error records.
+    fn deliver_to_tables(
+        &mut self,
+        tables: &BTreeMap<iceberg::TableId, Vec<iceberg::RowOp>>,
+    ) -> io::Result<()> {
+        let destination = self.settings.iceberg.as_ref().expect("Iceberg mode");
+        if self.warehouse.is_none() {
+            self.warehouse = Some(Warehouse::open(destination)?);
+        }
+        let warehouse = self.warehouse.as_mut().expect("opened above");
+        let results = warehouse.apply(tables, &self.read)?;
+        let now = now_ms();
+        for (id, applied) in results {
+            self.stats.iceberg_commits += u64::from(applied.committed);
+            self.stats.iceberg_rows_added += applied.rows_added;
+            self.stats.iceberg_rows_removed += applied.rows_removed;
+            self.stats.iceberg_skipped += applied.skipped as u64;
+            self.stats.iceberg_failed += applied.rejected.len() as u64;
+            self.stats.bytes_delivered += applied.bytes_written;
+            for r in applied.rejected {
+                let line = &tables[&id][r.index].line;
+                let message = format!("table {}.{}: {}", id.0, id.1, r.message);
+                self.iceberg_errors.push(self.error_record(
+                    r.code,
+                    message,
+                    BASE64.encode(line),
+                    now,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn error_record(&self, code: &str, message: String, raw: String, now: i64) -> ErrorRecord {
+        ErrorRecord {
+            attempts_made: 1,
+            arrival_timestamp: now,
+            error_code: code.to_owned(),
+            error_message: message,
+            attempt_ending_timestamp: now,
+            raw_data: raw,
+            lambda_arn: self.settings.lambda_arn.clone(),
+        }
+    }
+
+    /// Iceberg mode: where an `Ok` record goes, as Firehose routes it. A record without
+    /// `otfMetadata` is inserted when the destination has one table, and refused otherwise.
+    fn route(
+        &mut self,
+        r: &FirehoseRecord,
+        data: Vec<u8>,
+        otf: Option<Result<OtfMetadata, String>>,
+        delivered: &mut Delivered,
+    ) {
+        use crate::iceberg::route::codes;
+        let destination = self.settings.iceberg.as_ref().expect("Iceberg mode");
+        let single = || match destination.tables.as_slice() {
+            [only] => Some(OtfMetadata {
+                database: only.database.clone(),
+                table: only.table.clone(),
+                operation: iceberg::Operation::Insert,
+            }),
+            _ => None,
+        };
+        let routed = match otf {
+            Some(Ok(otf)) => Ok(otf),
+            Some(Err(why)) => Err((codes::ROUTING_INVALID, why)),
+            None => single().ok_or((
+                codes::ROUTING_MISSING,
+                "no metadata.otfMetadata, and the destination has several tables".to_owned(),
+            )),
+        };
+        let routed = routed.and_then(|otf| {
+            let known = destination
+                .tables
+                .iter()
+                .any(|t| t.database == otf.database && t.table == otf.table);
+            if known {
+                Ok(otf)
+            } else {
+                let why = format!(
+                    "{}.{} is not one of the destination's tables",
+                    otf.database, otf.table
+                );
+                Err((codes::TABLE_NOT_CONFIGURED, why))
+            }
+        });
+        match routed {
+            Ok(otf) => {
+                let origin = self.origins.get(&r.record_id).map(|shard| iceberg::Origin {
+                    shard: shard.to_string(),
+                    sequence: sequence_of(&r.record_id).to_owned(),
+                });
+                let op = iceberg::RowOp {
+                    operation: otf.operation,
+                    line: data,
+                    origin,
+                };
+                delivered
+                    .tables
+                    .entry((otf.database, otf.table))
+                    .or_default()
+                    .push(op);
+            }
+            Err((code, why)) => {
+                self.stats.iceberg_failed += 1;
+                let e = self.error_record(code, why, BASE64.encode(&data), now_ms());
+                self.iceberg_errors.push(e);
+            }
+        }
     }
 
     /// One batch: up to 1 + retries attempts; a batch that never gets a valid response goes,
@@ -619,8 +785,21 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
         delivered: &mut Delivered,
     ) {
         let now = now_ms();
-        for (r, Answered { result, data, area }) in records.iter().zip(results) {
+        for (
+            r,
+            Answered {
+                result,
+                data,
+                area,
+                otf,
+            },
+        ) in records.iter().zip(results)
+        {
             match result {
+                RecordResult::Ok if self.settings.iceberg.is_some() => {
+                    self.stats.ok += 1;
+                    self.route(r, data, otf, delivered);
+                }
                 RecordResult::Ok => {
                     self.stats.ok += 1;
                     // Firehose writes records back to back: the newline is the transform's.
@@ -694,6 +873,12 @@ impl<P: Processor> RetryLogic for InvokeLogic<'_, P> {
             Err(v) => Decision::RetryAll((v.code(), v.to_string())),
         }
     }
+}
+
+/// The Kinesis sequence number in a record id (the id is the number and 8 digits of
+/// subsequence, as [`LocalFirehose::poll`] makes it).
+fn sequence_of(record_id: &str) -> &str {
+    &record_id[..record_id.len().saturating_sub(8)]
 }
 
 /// A Kafka partition number for a shard id (`shardId-000000000003` → `3`).
@@ -1116,5 +1301,226 @@ mod tests {
                 format!("{{\"n\":{n}}}").as_bytes()
             );
         }
+    }
+
+    /// Answers as the transform does in an Iceberg stack: a post is an insert into posts, an
+    /// `op` update an update, delete a delete on posts, account an insert into account_purges;
+    /// `op` "noroute" comes back without otfMetadata, "fail" ProcessingFailed.
+    struct Router;
+
+    impl Processor for Router {
+        async fn invoke(&self, request: Vec<u8>) -> Result<Vec<u8>, InvokeError> {
+            let event: FirehoseEvent = serde_json::from_slice(&request).unwrap();
+            let records: Vec<serde_json::Value> = event
+                .records
+                .iter()
+                .map(|r| {
+                    let data = BASE64.decode(r.data.as_deref().unwrap()).unwrap();
+                    let v: serde_json::Value = serde_json::from_slice(&data).unwrap();
+                    let (table, operation) = match v["op"].as_str() {
+                        Some("update") => ("posts", "update"),
+                        Some("delete") => ("posts", "delete"),
+                        Some("account") => ("account_purges", "insert"),
+                        _ => ("posts", "insert"),
+                    };
+                    let mut line = data.clone();
+                    line.push(b'\n');
+                    let mut answer = serde_json::json!({"recordId": r.record_id, "result": "Ok",
+                        "data": BASE64.encode(&line)});
+                    match v["op"].as_str() {
+                        Some("fail") => answer["result"] = "ProcessingFailed".into(),
+                        Some("noroute") => {}
+                        _ => {
+                            answer["metadata"] = serde_json::json!({"otfMetadata": {
+                                "destinationDatabaseName": "db", "destinationTableName": table,
+                                "operation": operation}});
+                        }
+                    }
+                    answer
+                })
+                .collect();
+            Ok(serde_json::to_vec(&serde_json::json!({ "records": records })).unwrap())
+        }
+    }
+
+    /// Puts each value with its `id` as partition key: what happens to one post stays in
+    /// order (one shard), as the producer keys posts.
+    async fn put_json(stream: &LocalStream, values: &[serde_json::Value]) {
+        use ks_producer::{Entry, StreamSink as _};
+        for (i, v) in values.iter().enumerate() {
+            let e = Entry {
+                data: serde_json::to_vec(v).unwrap(),
+                partition_key: v["id"]
+                    .as_str()
+                    .map_or_else(|| format!("k{i}"), str::to_owned),
+                explicit_hash_key: None,
+            };
+            stream.put_records(&[&e]).await.unwrap();
+        }
+    }
+
+    fn live_texts(table: &crate::iceberg::Table) -> Vec<(String, String)> {
+        let mut rows: Vec<(String, String)> = table
+            .rows()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap_or("").to_owned(),
+                    r["text"].as_str().unwrap_or("").to_owned(),
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    #[tokio::test]
+    async fn iceberg_mode_routes_by_otf_metadata_and_refused_records_go_to_the_error_output() {
+        use serde_json::json;
+        // GIVEN an Iceberg delivery stream (posts keyed by id, account purges) and a stream of
+        // posts, an edit, a deletion, an account record, an unrouted and a failed record
+        let (dir, bucket, stream, mut settings) = delivery(2);
+        let warehouse = dir.path().join("warehouse");
+        settings.iceberg = Some(IcebergDestination::posts_and_purges(&warehouse, "db"));
+        put_json(
+            &stream,
+            &[
+                json!({"id": "1", "text": "one"}),
+                json!({"id": "2", "text": "two"}),
+                json!({"id": "3", "text": "three"}),
+                json!({"op": "update", "id": "1", "text": "one v2"}),
+                json!({"op": "delete", "id": "2"}),
+                json!({"op": "account", "did": "did:plc:x", "active": false, "status": "deleted"}),
+                json!({"op": "noroute", "id": "9"}),
+                json!({"op": "fail", "id": "8"}),
+            ],
+        )
+        .await;
+        let mut firehose = LocalFirehose::new(settings.clone(), &Router, &bucket);
+        // WHEN it reads and flushes
+        while firehose.poll(&stream).await.unwrap() > 0 {}
+        firehose.flush().await.unwrap();
+        // THEN posts holds 1 (edited) and 3, the account record is in account_purges
+        let tables = Warehouse::open(settings.iceberg.as_ref().unwrap()).unwrap();
+        let posts = tables.table("db", "posts").unwrap();
+        assert_eq!(
+            live_texts(posts),
+            [("1".into(), "one v2".into()), ("3".into(), "three".into())]
+        );
+        let purges = tables
+            .table("db", "account_purges")
+            .unwrap()
+            .rows()
+            .unwrap();
+        assert_eq!(
+            (purges.len(), purges[0]["did"].as_str()),
+            (1, Some("did:plc:x"))
+        );
+        // AND the unrouted record is an Iceberg error record, the failed one a processing failure
+        let keys: Vec<String> = bucket
+            .keys()
+            .unwrap()
+            .into_iter()
+            .filter(|k| !k.starts_with("warehouse/"))
+            .collect();
+        let read = |prefix: &str| -> Vec<ErrorRecord> {
+            keys.iter()
+                .filter(|k| k.starts_with(prefix))
+                .flat_map(|k| {
+                    std::fs::read_to_string(dir.path().join(k))
+                        .unwrap()
+                        .lines()
+                        .map(|l| serde_json::from_str(l).unwrap())
+                        .collect::<Vec<_>>()
+                })
+                .collect()
+        };
+        let iceberg_failed = read(crate::bucket::ICEBERG_FAILED_PREFIX);
+        assert_eq!(iceberg_failed.len(), 1, "{keys:?}");
+        assert_eq!(
+            iceberg_failed[0].error_code,
+            crate::iceberg::route::codes::ROUTING_MISSING
+        );
+        assert_eq!(read("processing-failed/").len(), 1, "{keys:?}");
+        assert_eq!(keys.len(), 2, "nothing else in the bucket: {keys:?}");
+        assert_eq!(firehose.stats().failed(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_injected_crash_before_a_commit_then_a_restart_neither_duplicates_nor_loses() {
+        use crate::delivery::{CheckpointFile, RunOptions, Stopped, run};
+        use serde_json::json;
+        // GIVEN an Iceberg delivery stream whose 2nd commit crashes, and 30 posts, 5 edits and
+        // 5 deletions, read in small buffers (several commits)
+        let (dir, bucket, stream, mut settings) = delivery(2);
+        let mut destination = IcebergDestination::posts_and_purges(dir.path().join("wh"), "db");
+        destination.fault = Some(crate::iceberg::FaultHook::crash_before_commit(2));
+        settings.iceberg = Some(destination);
+        settings.buffer_bytes = 300;
+        let mut values: Vec<serde_json::Value> = (0..30)
+            .map(|n| json!({"id": n.to_string(), "text": format!("post {n}")}))
+            .collect();
+        values
+            .extend((0..5).map(
+                |n| json!({"op": "update", "id": n.to_string(), "text": format!("edit {n}")}),
+            ));
+        values.extend((25..30).map(|n| json!({"op": "delete", "id": n.to_string()})));
+        put_json(&stream, &values).await;
+        let file = CheckpointFile::new(dir.path().join("cp.json"));
+        let options = RunOptions {
+            poll_interval: Duration::from_millis(1),
+            exit_when_idle: Some(Duration::ZERO),
+        };
+        // WHEN it runs, crashes, and a new delivery stream resumes from the saved checkpoints
+        let mut first = LocalFirehose::new(settings.clone(), &Router, &bucket);
+        let err = run(
+            &mut first,
+            &stream,
+            "s",
+            &file,
+            options,
+            std::future::pending(),
+            |_| {},
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            crate::iceberg::IcebergError::is_injected_crash(&err),
+            "{err}"
+        );
+        let mut second = LocalFirehose::new(settings.clone(), &Router, &bucket);
+        second.resume(file.load("s").unwrap());
+        let why = run(
+            &mut second,
+            &stream,
+            "s",
+            &file,
+            options,
+            std::future::pending(),
+            |_| {},
+        )
+        .await
+        .unwrap();
+        // THEN the table holds posts 0..25 once each, the first five edited
+        assert_eq!(why, Stopped::Idle);
+        let tables = Warehouse::open(settings.iceberg.as_ref().unwrap()).unwrap();
+        let want: Vec<(String, String)> = {
+            let mut w: Vec<(String, String)> = (0..25)
+                .map(|n| {
+                    (
+                        n.to_string(),
+                        if n < 5 {
+                            format!("edit {n}")
+                        } else {
+                            format!("post {n}")
+                        },
+                    )
+                })
+                .collect();
+            w.sort();
+            w
+        };
+        assert_eq!(live_texts(tables.table("db", "posts").unwrap()), want);
     }
 }

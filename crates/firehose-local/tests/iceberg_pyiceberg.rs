@@ -75,9 +75,17 @@ fn pyiceberg_sees_inserts_the_edits_new_text_and_sentiment_and_no_deleted_post()
     table.apply(&first, &cp(5), |_| Ok(())).unwrap();
     let second = vec![
         op(Operation::Update, post(2, "a terrible day", "NEGATIVE"), 6),
-        op(Operation::Delete, r#"{"op":"delete","id":"3"}"#.to_owned(), 7),
+        op(
+            Operation::Delete,
+            r#"{"op":"delete","id":"3"}"#.to_owned(),
+            7,
+        ),
         op(Operation::Insert, post(6, "new", "NEUTRAL"), 8),
-        op(Operation::Delete, r#"{"op":"delete","id":"5"}"#.to_owned(), 9),
+        op(
+            Operation::Delete,
+            r#"{"op":"delete","id":"5"}"#.to_owned(),
+            9,
+        ),
     ];
     table.apply(&second, &cp(9), |_| Ok(())).unwrap();
     // WHEN pyiceberg reads the table from its directory (version hint) and its metadata file

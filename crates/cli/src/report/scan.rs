@@ -211,7 +211,9 @@ pub fn scan(root: &Path) -> std::io::Result<Scan> {
             Output::FormatConversionFailed => {
                 read_failed::<ConversionErrorRecord>(&mut scan, &key, &text)
             }
-            Output::ProcessingFailed => read_failed::<ErrorRecord>(&mut scan, &key, &text),
+            Output::ProcessingFailed | Output::IcebergFailed => {
+                read_failed::<ErrorRecord>(&mut scan, &key, &text)
+            }
         }
     }
     Ok(scan)

@@ -118,7 +118,10 @@ pub fn write_manifest(entries: &[Entry], table_schema: &str) -> Result<Vec<u8>, 
             ("status".into(), Avro::Int(e.status as i32)),
             ("snapshot_id".into(), some_long(e.file.snapshot_id)),
             ("sequence_number".into(), some_long(e.file.sequence_number)),
-            ("file_sequence_number".into(), some_long(e.file.sequence_number)),
+            (
+                "file_sequence_number".into(),
+                some_long(e.file.sequence_number),
+            ),
             ("data_file".into(), file),
         ]);
         writer.append(record).map_err(avro_err)?;
@@ -153,7 +156,10 @@ pub fn write_manifest_list(
             ("partition_spec_id".into(), Avro::Int(SPEC_ID)),
             ("content".into(), Avro::Int(CONTENT_DATA)),
             ("sequence_number".into(), Avro::Long(m.sequence_number)),
-            ("min_sequence_number".into(), Avro::Long(m.min_sequence_number)),
+            (
+                "min_sequence_number".into(),
+                Avro::Long(m.min_sequence_number),
+            ),
             ("added_snapshot_id".into(), Avro::Long(m.added_snapshot_id)),
             ("added_files_count".into(), Avro::Int(m.counts[0])),
             ("existing_files_count".into(), Avro::Int(m.counts[1])),
@@ -206,7 +212,9 @@ pub fn read_manifest(bytes: &[u8], inherited: (i64, i64)) -> Result<Vec<Entry>, 
 
 fn field<'a>(record: &'a Avro, name: &str) -> Result<&'a Avro, IcebergError> {
     let Avro::Record(fields) = record else {
-        return Err(IcebergError::Avro(format!("expected a record holding {name}")));
+        return Err(IcebergError::Avro(format!(
+            "expected a record holding {name}"
+        )));
     };
     fields
         .iter()

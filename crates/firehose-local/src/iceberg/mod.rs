@@ -168,7 +168,8 @@ impl Warehouse {
     }
 
     pub fn table_mut(&mut self, database: &str, table: &str) -> Option<&mut Table> {
-        self.tables.get_mut(&(database.to_owned(), table.to_owned()))
+        self.tables
+            .get_mut(&(database.to_owned(), table.to_owned()))
     }
 
     pub fn contains(&self, id: &TableId) -> bool {

@@ -73,7 +73,9 @@ pub fn parse(record: &Value) -> Option<Result<OtfMetadata, String>> {
 fn parse_otf(otf: &Value) -> Result<OtfMetadata, String> {
     let name = |member: &str| match otf.get(member) {
         Some(Value::String(s)) if !s.is_empty() => Ok(s.clone()),
-        _ => Err(format!("otfMetadata.{member} is missing or not a non-empty string")),
+        _ => Err(format!(
+            "otfMetadata.{member} is missing or not a non-empty string"
+        )),
     };
     let operation = match otf.get("operation") {
         None | Some(Value::Null) => Operation::Insert,

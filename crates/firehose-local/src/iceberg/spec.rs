@@ -253,7 +253,11 @@ mod tests {
         assert_eq!(iceberg["fields"][0]["name"], "id");
         assert_eq!(iceberg["identifier-field-ids"], json!([1]));
         // AND the name mapping names the list elements both ways
-        assert!(mapping.to_string().contains(r#""names":["element","item"]"#));
+        assert!(
+            mapping
+                .to_string()
+                .contains(r#""names":["element","item"]"#)
+        );
     }
 
     fn collect_ids(v: &Value, out: &mut Vec<i64>) {

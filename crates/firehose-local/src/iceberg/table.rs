@@ -206,7 +206,11 @@ impl Table {
             for (index, message) in batch.failed {
                 active[index] = false;
                 let code = codes::SCHEMA_MISMATCH;
-                applied.rejected.push(Rejected { index, code, message });
+                applied.rejected.push(Rejected {
+                    index,
+                    code,
+                    message,
+                });
             }
         };
         if finals.is_empty() && batch.parquet.is_none() {
@@ -222,7 +226,11 @@ impl Table {
             return Ok(applied);
         }
         before_commit(&self.config.table)?;
-        applied.rows_added = change.added.iter().map(|(f, _)| f.record_count as u64).sum();
+        applied.rows_added = change
+            .added
+            .iter()
+            .map(|(f, _)| f.record_count as u64)
+            .sum();
         applied.rows_removed = change.rows_removed;
         applied.files_added = change.added.len() as u64;
         applied.files_removed = change.removed.len() as u64;
@@ -252,7 +260,12 @@ impl Table {
 
     /// Folds the batch per unique key (the last operation on a key wins; an insert of a key
     /// the table holds replaces it, so the key stays unique); a table without keys appends.
-    fn plan(&self, ops: &[RowOp], active: &mut [bool], rejected: &mut Vec<Rejected>) -> (Finals, Vec<usize>) {
+    fn plan(
+        &self,
+        ops: &[RowOp],
+        active: &mut [bool],
+        rejected: &mut Vec<Rejected>,
+    ) -> (Finals, Vec<usize>) {
         let keys = &self.config.unique_keys;
         let mut finals = Finals::new();
         let mut appends = Vec::new();
@@ -260,10 +273,17 @@ impl Table {
             if !active[index] {
                 continue;
             }
-            let refuse = |code, message: String| Rejected { index, code, message };
+            let refuse = |code, message: String| Rejected {
+                index,
+                code,
+                message,
+            };
             let row: Option<Map<String, Value>> = serde_json::from_slice(&op.line).ok();
             let Some(row) = row else {
-                rejected.push(refuse(codes::SCHEMA_MISMATCH, "the record is not a JSON object".to_owned()));
+                rejected.push(refuse(
+                    codes::SCHEMA_MISMATCH,
+                    "the record is not a JSON object".to_owned(),
+                ));
                 active[index] = false;
                 continue;
             };
@@ -271,14 +291,21 @@ impl Table {
                 if op.operation == Operation::Insert {
                     appends.push(index);
                 } else {
-                    let why = format!("{} needs unique keys; table {} has none", op.operation.as_str(), self.config.table);
+                    let why = format!(
+                        "{} needs unique keys; table {} has none",
+                        op.operation.as_str(),
+                        self.config.table
+                    );
                     rejected.push(refuse(codes::UNIQUE_KEY_MISSING, why));
                     active[index] = false;
                 }
                 continue;
             }
             let Some(key) = key_of(&row, keys) else {
-                let why = format!("the record lacks the unique key {keys:?} of table {}", self.config.table);
+                let why = format!(
+                    "the record lacks the unique key {keys:?} of table {}",
+                    self.config.table
+                );
                 rejected.push(refuse(codes::UNIQUE_KEY_MISSING, why));
                 active[index] = false;
                 continue;
@@ -291,8 +318,18 @@ impl Table {
 
     /// Encodes the batch's new rows (the final record of each key, and appends) as one
     /// Parquet file; records that do not fit the schema come back in `failed`.
-    fn encode_new(&self, ops: &[RowOp], finals: &Finals, appends: &[usize]) -> Result<NewRows, IcebergError> {
-        let mut puts: Vec<usize> = finals.values().flatten().copied().chain(appends.iter().copied()).collect();
+    fn encode_new(
+        &self,
+        ops: &[RowOp],
+        finals: &Finals,
+        appends: &[usize],
+    ) -> Result<NewRows, IcebergError> {
+        let mut puts: Vec<usize> = finals
+            .values()
+            .flatten()
+            .copied()
+            .chain(appends.iter().copied())
+            .collect();
         puts.sort_unstable();
         let mut body = Vec::new();
         for &i in &puts {
@@ -304,7 +341,11 @@ impl Table {
             path: self.dir.display().to_string(),
             source,
         })?;
-        let failed: Vec<(usize, String)> = encoded.failures.iter().map(|f| (puts[f.index], f.message.clone())).collect();
+        let failed: Vec<(usize, String)> = encoded
+            .failures
+            .iter()
+            .map(|f| (puts[f.index], f.message.clone()))
+            .collect();
         let keys = if self.config.unique_keys.is_empty() || !failed.is_empty() {
             Vec::new()
         } else {
@@ -314,16 +355,30 @@ impl Table {
                 .collect()
         };
         let parquet = encoded.parquet.map(|p| (p, encoded.rows as i64));
-        Ok(NewRows { parquet, failed, keys })
+        Ok(NewRows {
+            parquet,
+            failed,
+            keys,
+        })
     }
 
     /// Rewrites every live file holding a key the batch changes, without those keys' rows.
     fn rewrite_keys(&self, finals: &Finals) -> Result<Change, IcebergError> {
         let mut change = Change::default();
-        let holders: HashSet<&str> = finals.keys().filter_map(|k| self.index.get(k)).map(|p| &**p).collect();
+        let holders: HashSet<&str> = finals
+            .keys()
+            .filter_map(|k| self.index.get(k))
+            .map(|p| &**p)
+            .collect();
         let keys = &self.config.unique_keys;
-        for f in self.live.iter().filter(|f| holders.contains(f.path.as_str())) {
-            let keep = |row: &Map<String, Value>| key_of(row, keys).is_none_or(|k| !finals.contains_key(&k));
+        for f in self
+            .live
+            .iter()
+            .filter(|f| holders.contains(f.path.as_str()))
+        {
+            let keep = |row: &Map<String, Value>| {
+                key_of(row, keys).is_none_or(|k| !finals.contains_key(&k))
+            };
             self.rewrite_file(f, &keep, &mut change)?;
         }
         Ok(change)
@@ -352,20 +407,29 @@ impl Table {
             serde_json::to_writer(&mut body, row).expect("serialising plain data");
             body.push(b'\n');
         }
-        let parquet_err = |source| IcebergError::Parquet { path: f.path.clone(), source };
+        let parquet_err = |source| IcebergError::Parquet {
+            path: f.path.clone(),
+            source,
+        };
         let encoded = ks_parquet::encode(&body).map_err(parquet_err)?;
         let Some(parquet) = encoded.parquet else {
             return Ok(());
         };
         let file = self.write_data_file(&parquet, encoded.rows as i64)?;
-        let keys = kept.iter().filter_map(|r| key_of(r, &self.config.unique_keys)).collect();
+        let keys = kept
+            .iter()
+            .filter_map(|r| key_of(r, &self.config.unique_keys))
+            .collect();
         change.bytes_written += file.size as u64;
         change.added.push((file, keys));
         Ok(())
     }
 
     fn write_data_file(&self, parquet: &[u8], rows: i64) -> Result<DataFile, IcebergError> {
-        let path = self.dir.join("data").join(format!("{}.parquet", uuid::Uuid::new_v4()));
+        let path = self
+            .dir
+            .join("data")
+            .join(format!("{}.parquet", uuid::Uuid::new_v4()));
         std::fs::write(&path, parquet).map_err(io_at(&path))?;
         let path = file_uri(&std::path::absolute(&path).map_err(io_at(&path))?);
         Ok(DataFile {
@@ -379,21 +443,46 @@ impl Table {
     }
 
     /// Writes the manifest, the manifest list and the next metadata file, and publishes it.
-    fn commit(&mut self, change: Change, checkpoint: &BTreeMap<String, String>) -> Result<(), IcebergError> {
+    fn commit(
+        &mut self,
+        change: Change,
+        checkpoint: &BTreeMap<String, String>,
+    ) -> Result<(), IcebergError> {
         let snapshot_id = new_snapshot_id();
         let sequence = self.metadata.last_sequence_number + 1;
         let added: Vec<DataFile> = change
             .added
             .iter()
-            .map(|(f, _)| DataFile { snapshot_id, sequence_number: sequence, ..f.clone() })
+            .map(|(f, _)| DataFile {
+                snapshot_id,
+                sequence_number: sequence,
+                ..f.clone()
+            })
             .collect();
         let mut entries = Vec::new();
         for f in &self.live {
-            let status = if change.removed.contains(&f.path) { Status::Deleted } else { Status::Existing };
-            let snapshot_id = if status == Status::Deleted { snapshot_id } else { f.snapshot_id };
-            entries.push(Entry { status, file: DataFile { snapshot_id, ..f.clone() } });
+            let status = if change.removed.contains(&f.path) {
+                Status::Deleted
+            } else {
+                Status::Existing
+            };
+            let snapshot_id = if status == Status::Deleted {
+                snapshot_id
+            } else {
+                f.snapshot_id
+            };
+            entries.push(Entry {
+                status,
+                file: DataFile {
+                    snapshot_id,
+                    ..f.clone()
+                },
+            });
         }
-        entries.extend(added.iter().map(|f| Entry { status: Status::Added, file: f.clone() }));
+        entries.extend(added.iter().map(|f| Entry {
+            status: Status::Added,
+            file: f.clone(),
+        }));
         let list = self.write_manifests(&entries, snapshot_id, sequence)?;
         let snapshot = self.snapshot(&entries, snapshot_id, sequence, list, checkpoint);
         let next = self.next_metadata(snapshot);
@@ -412,14 +501,21 @@ impl Table {
         Ok(())
     }
 
-    fn write_manifests(&self, entries: &[Entry], snapshot_id: i64, sequence: i64) -> Result<String, IcebergError> {
+    fn write_manifests(
+        &self,
+        entries: &[Entry],
+        snapshot_id: i64,
+        sequence: i64,
+    ) -> Result<String, IcebergError> {
         let meta_dir = self.dir.join("metadata");
         let manifest = avro::write_manifest(entries, &self.metadata.schema().to_string())?;
         let manifest_path = meta_dir.join(format!("{}-m0.avro", uuid::Uuid::new_v4()));
         std::fs::write(&manifest_path, &manifest).map_err(io_at(&manifest_path))?;
         let count = |s: Status| entries.iter().filter(move |e| e.status == s);
-        let counts = [Status::Added, Status::Existing, Status::Deleted].map(|s| count(s).count() as i32);
-        let rows = [Status::Added, Status::Existing, Status::Deleted].map(|s| count(s).map(|e| e.file.record_count).sum());
+        let counts =
+            [Status::Added, Status::Existing, Status::Deleted].map(|s| count(s).count() as i32);
+        let rows = [Status::Added, Status::Existing, Status::Deleted]
+            .map(|s| count(s).map(|e| e.file.record_count).sum());
         let min_sequence = entries
             .iter()
             .filter(|e| e.status != Status::Deleted)
@@ -437,9 +533,14 @@ impl Table {
         };
         let parent = self.metadata.current_snapshot_id;
         let list = avro::write_manifest_list(&[file], snapshot_id, parent, sequence)?;
-        let list_path = meta_dir.join(format!("snap-{snapshot_id}-1-{}.avro", uuid::Uuid::new_v4()));
+        let list_path = meta_dir.join(format!(
+            "snap-{snapshot_id}-1-{}.avro",
+            uuid::Uuid::new_v4()
+        ));
         std::fs::write(&list_path, &list).map_err(io_at(&list_path))?;
-        Ok(file_uri(&std::path::absolute(&list_path).map_err(io_at(&list_path))?))
+        Ok(file_uri(
+            &std::path::absolute(&list_path).map_err(io_at(&list_path))?,
+        ))
     }
 
     fn snapshot(
@@ -450,7 +551,13 @@ impl Table {
         manifest_list: String,
         checkpoint: &BTreeMap<String, String>,
     ) -> Snapshot {
-        let sum = |s: Status| entries.iter().filter(|e| e.status == s).map(|e| e.file.record_count).sum::<i64>();
+        let sum = |s: Status| {
+            entries
+                .iter()
+                .filter(|e| e.status == s)
+                .map(|e| e.file.record_count)
+                .sum::<i64>()
+        };
         let files = |s: Status| entries.iter().filter(|e| e.status == s).count();
         let (added, deleted) = (files(Status::Added), files(Status::Deleted));
         let operation = match (added, deleted) {
@@ -464,11 +571,20 @@ impl Table {
             ("added-data-files".to_owned(), added.to_string()),
             ("deleted-data-files".to_owned(), deleted.to_string()),
             ("added-records".to_owned(), sum(Status::Added).to_string()),
-            ("deleted-records".to_owned(), sum(Status::Deleted).to_string()),
+            (
+                "deleted-records".to_owned(),
+                sum(Status::Deleted).to_string(),
+            ),
             ("total-data-files".to_owned(), live.to_string()),
             ("total-delete-files".to_owned(), "0".to_owned()),
-            ("total-records".to_owned(), (sum(Status::Added) + sum(Status::Existing)).to_string()),
-            (CHECKPOINT_PROPERTY.to_owned(), serde_json::to_string(checkpoint).expect("plain map")),
+            (
+                "total-records".to_owned(),
+                (sum(Status::Added) + sum(Status::Existing)).to_string(),
+            ),
+            (
+                CHECKPOINT_PROPERTY.to_owned(),
+                serde_json::to_string(checkpoint).expect("plain map"),
+            ),
         ]);
         Snapshot {
             snapshot_id,
@@ -486,16 +602,24 @@ impl Table {
         let now = snapshot.timestamp_ms;
         next.metadata_log.push(super::spec::MetadataLogEntry {
             timestamp_ms: self.metadata.last_updated_ms,
-            metadata_file: file_uri(&std::path::absolute(self.metadata_file()).unwrap_or_else(|_| self.metadata_file())),
+            metadata_file: file_uri(
+                &std::path::absolute(self.metadata_file()).unwrap_or_else(|_| self.metadata_file()),
+            ),
         });
         next.last_sequence_number = snapshot.sequence_number;
         next.last_updated_ms = now;
         next.current_snapshot_id = Some(snapshot.snapshot_id);
         next.refs.insert(
             "main".to_owned(),
-            SnapshotRef { snapshot_id: snapshot.snapshot_id, kind: "branch".to_owned() },
+            SnapshotRef {
+                snapshot_id: snapshot.snapshot_id,
+                kind: "branch".to_owned(),
+            },
         );
-        next.snapshot_log.push(SnapshotLogEntry { timestamp_ms: now, snapshot_id: snapshot.snapshot_id });
+        next.snapshot_log.push(SnapshotLogEntry {
+            timestamp_ms: now,
+            snapshot_id: snapshot.snapshot_id,
+        });
         next.snapshots.push(snapshot);
         next
     }
@@ -503,7 +627,8 @@ impl Table {
 
 /// Whether the table already holds the record at `origin`.
 fn is_held(held: &BTreeMap<String, String>, origin: &Origin) -> bool {
-    held.get(&origin.shard).is_some_and(|h| sequence_le(&origin.sequence, h))
+    held.get(&origin.shard)
+        .is_some_and(|h| sequence_le(&origin.sequence, h))
 }
 
 /// Kinesis sequence numbers are decimal strings: shorter is smaller.
@@ -547,7 +672,10 @@ pub fn live_files(metadata: &TableMetadata) -> Result<Vec<DataFile>, IcebergErro
 /// The rows of one data file.
 pub fn read_rows(uri: &str) -> Result<Vec<Map<String, Value>>, IcebergError> {
     let bytes = read_uri(uri)?;
-    ks_parquet::decode(&bytes).map_err(|source| IcebergError::Parquet { path: uri.to_owned(), source })
+    ks_parquet::decode(&bytes).map_err(|source| IcebergError::Parquet {
+        path: uri.to_owned(),
+        source,
+    })
 }
 
 fn read_uri(uri: &str) -> Result<Vec<u8>, IcebergError> {
@@ -575,7 +703,12 @@ pub fn current_version(meta_dir: &Path) -> Result<Option<u64>, IcebergError> {
     let mut version = match std::fs::read_to_string(&hint) {
         Ok(text) => text.trim().parse::<u64>().ok(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(IcebergError::Io { path: hint, source: e }),
+        Err(e) => {
+            return Err(IcebergError::Io {
+                path: hint,
+                source: e,
+            });
+        }
     };
     if version.is_none() && metadata_path(meta_dir, 1).exists() {
         version = Some(1);
@@ -601,7 +734,10 @@ pub fn read_metadata(path: &Path) -> Result<TableMetadata, IcebergError> {
 /// linked to its name (which fails if that version exists), then the hint moved to it.
 fn publish(meta_dir: &Path, version: u64, metadata: &TableMetadata) -> Result<(), IcebergError> {
     let target = metadata_path(meta_dir, version);
-    let tmp = meta_dir.join(format!("v{version}.metadata.json.{}.tmp", uuid::Uuid::new_v4()));
+    let tmp = meta_dir.join(format!(
+        "v{version}.metadata.json.{}.tmp",
+        uuid::Uuid::new_v4()
+    ));
     let body = serde_json::to_vec_pretty(metadata).expect("plain data");
     write_synced(&tmp, &body)?;
     let linked = std::fs::hard_link(&tmp, &target);
@@ -611,7 +747,12 @@ fn publish(meta_dir: &Path, version: u64, metadata: &TableMetadata) -> Result<()
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(IcebergError::Conflict { path: target });
         }
-        Err(e) => return Err(IcebergError::Io { path: target, source: e }),
+        Err(e) => {
+            return Err(IcebergError::Io {
+                path: target,
+                source: e,
+            });
+        }
     }
     let hint_tmp = meta_dir.join(format!(".{VERSION_HINT}.{}.tmp", uuid::Uuid::new_v4()));
     write_synced(&hint_tmp, version.to_string().as_bytes())?;
@@ -630,7 +771,10 @@ fn create_dir(path: &Path) -> Result<(), IcebergError> {
 }
 
 fn io_at(path: &Path) -> impl Fn(std::io::Error) -> IcebergError + '_ {
-    move |source| IcebergError::Io { path: path.to_owned(), source }
+    move |source| IcebergError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 fn now_ms() -> i64 {
@@ -670,7 +814,12 @@ mod tests {
             .rows()
             .unwrap()
             .iter()
-            .map(|r| (r["id"].as_str().unwrap().to_owned(), r["text"].as_str().unwrap_or("").to_owned()))
+            .map(|r| {
+                (
+                    r["id"].as_str().unwrap().to_owned(),
+                    r["text"].as_str().unwrap_or("").to_owned(),
+                )
+            })
             .collect();
         out.sort();
         out
@@ -685,7 +834,13 @@ mod tests {
         // GIVEN a new posts table and a batch of three posts
         let dir = tempfile::tempdir().unwrap();
         let mut table = Table::open_or_create(dir.path(), posts()).unwrap();
-        let first = [1, 2, 3].map(|n| op(Operation::Insert, &format!(r#"{{"id":"{n}","text":"v1"}}"#), n));
+        let first = [1, 2, 3].map(|n| {
+            op(
+                Operation::Insert,
+                &format!(r#"{{"id":"{n}","text":"v1"}}"#),
+                n,
+            )
+        });
         table.apply(&first, &cp(3), |_| Ok(())).unwrap();
         // WHEN a second batch edits 1, deletes 2, inserts 4 then deletes it, and lacks a key once
         let second = [
@@ -697,7 +852,10 @@ mod tests {
         ];
         let applied = table.apply(&second, &cp(8), |_| Ok(())).unwrap();
         // THEN 1 carries its edit, 2 and 4 are gone, the keyless record is refused
-        let want = vec![("1".to_owned(), "v2".to_owned()), ("3".to_owned(), "v1".to_owned())];
+        let want = vec![
+            ("1".to_owned(), "v2".to_owned()),
+            ("3".to_owned(), "v1".to_owned()),
+        ];
         assert_eq!(texts(&table), want);
         assert_eq!(applied.rejected.len(), 1, "{applied:?}");
         assert_eq!(applied.rejected[0].code, codes::UNIQUE_KEY_MISSING);
@@ -714,26 +872,47 @@ mod tests {
         // GIVEN a table holding post 1
         let dir = tempfile::tempdir().unwrap();
         let mut table = Table::open_or_create(dir.path(), posts()).unwrap();
-        table.apply(&[op(Operation::Insert, r#"{"id":"1","text":"a"}"#, 1)], &cp(1), |_| Ok(())).unwrap();
+        table
+            .apply(
+                &[op(Operation::Insert, r#"{"id":"1","text":"a"}"#, 1)],
+                &cp(1),
+                |_| Ok(()),
+            )
+            .unwrap();
         let batch = [
             op(Operation::Insert, r#"{"id":"2","text":"b"}"#, 2),
             op(Operation::Update, r#"{"id":"1","text":"a2"}"#, 3),
         ];
         // WHEN the next commit crashes after writing its files
-        let crash = |t: &str| Err(IcebergError::InjectedCrash { table: t.to_owned() });
+        let crash = |t: &str| {
+            Err(IcebergError::InjectedCrash {
+                table: t.to_owned(),
+            })
+        };
         let err = table.apply(&batch, &cp(3), crash).unwrap_err();
         assert!(matches!(err, IcebergError::InjectedCrash { .. }), "{err}");
         // THEN a reader still sees the old table; new files exist but nothing names them
         let reopened = Table::open_or_create(dir.path(), posts()).unwrap();
         assert_eq!(texts(&reopened), [("1".to_owned(), "a".to_owned())]);
-        let data_files = std::fs::read_dir(dir.path().join("db/posts/data")).unwrap().count();
-        assert!(data_files > reopened.live_files().len(), "no orphan written");
+        let data_files = std::fs::read_dir(dir.path().join("db/posts/data"))
+            .unwrap()
+            .count();
+        assert!(
+            data_files > reopened.live_files().len(),
+            "no orphan written"
+        );
         // WHEN the batch is delivered again, twice (the second as after a crash past the commit)
         let mut table = reopened;
         table.apply(&batch, &cp(3), |_| Ok(())).unwrap();
         let repeat = table.apply(&batch, &cp(3), |_| Ok(())).unwrap();
         // THEN it is applied once: no duplicate, nothing lost
-        assert_eq!(texts(&table), [("1".to_owned(), "a2".to_owned()), ("2".to_owned(), "b".to_owned())]);
+        assert_eq!(
+            texts(&table),
+            [
+                ("1".to_owned(), "a2".to_owned()),
+                ("2".to_owned(), "b".to_owned())
+            ]
+        );
         assert_eq!((repeat.skipped, repeat.committed), (2, false));
     }
 }
