@@ -11,8 +11,13 @@ pub struct ReportArgs {
     /// A directory laid out like Firehose's S3 bucket (e.g. the demo's --out), or (with the
     /// `aws` feature) s3://bucket/prefix, whose objects are copied to a private temporary
     /// directory first, removed once the page is written.
+    #[arg(long, required_unless_present = "iceberg")]
+    pub input: Option<String>,
+    /// Read the live rows of an Iceberg posts table instead (`--destination iceberg`'s output):
+    /// its directory, e.g. <warehouse>/kinesis_sentiment/posts, or one of its metadata files.
+    /// With --input too, the failures and deletions come from --input's directory.
     #[arg(long)]
-    pub input: String,
+    pub iceberg: Option<PathBuf>,
     /// S3's endpoint for an s3:// input (an emulator).
     #[arg(long)]
     pub endpoint_url: Option<String>,
@@ -28,8 +33,12 @@ pub const S3_DEFAULT_HTML: &str = "report.html";
 
 /// `kinesis-sentiment report`.
 pub async fn main(args: ReportArgs) -> Result<(), String> {
-    let Some(s3) = args.input.strip_prefix("s3://") else {
-        return write_report(Path::new(&args.input), args.html.as_deref()).map(|_| ());
+    if let Some(table) = &args.iceberg {
+        return iceberg_report(table, args.input.as_deref(), args.html.as_deref()).map(|_| ());
+    }
+    let input = args.input.clone().expect("clap requires --input or --iceberg");
+    let Some(s3) = input.strip_prefix("s3://") else {
+        return write_report(Path::new(&input), args.html.as_deref()).map(|_| ());
     };
     #[cfg(feature = "aws")]
     {
@@ -49,14 +58,14 @@ pub async fn main(args: ReportArgs) -> Result<(), String> {
         println!(
             "Copied {} objects from {} to a temporary directory, removed after the report{}",
             got.copied,
-            args.input,
+            input,
             match got.refused.len() {
                 0 => String::new(),
                 n => format!(" ({n} not copied: their keys cannot be local paths)"),
             }
         );
         let html = args.html.unwrap_or_else(|| PathBuf::from(S3_DEFAULT_HTML));
-        let written = render(dir.path(), &args.input, Some(&html)).map(|_| ());
+        let written = render(dir.path(), &input, Some(&html)).map(|_| ());
         if let Err(e) = dir.close() {
             eprintln!("warning: removing the temporary copy: {e}");
         }
@@ -87,6 +96,32 @@ fn private_temp_dir() -> Result<tempfile::TempDir, String> {
 /// Writes the report, prints the summary and the page's path; returns the scan.
 pub fn write_report(input: &Path, html: Option<&Path>) -> Result<report::Scan, String> {
     render(input, &input.display().to_string(), html)
+}
+
+/// The report of an Iceberg posts table's live rows (plus, from `errors`, a directory laid out
+/// like the bucket, its error records and deletions). The page goes to --html, or beside the
+/// table (`<table>/report.html`).
+pub fn iceberg_report(
+    table: &Path,
+    errors: Option<&str>,
+    html: Option<&Path>,
+) -> Result<report::Scan, String> {
+    let mut scan = report::scan_iceberg(table).map_err(|e| format!("reading {}: {e}", table.display()))?;
+    if let Some(dir) = errors {
+        let other = report::scan(Path::new(dir)).map_err(|e| format!("reading {dir}: {e}"))?;
+        scan.failed = other.failed;
+        scan.error_objects = other.error_objects;
+        scan.changes = other.changes;
+        scan.deletion_objects = other.deletion_objects;
+    }
+    let dir = if table.is_file() { table.parent().and_then(Path::parent).unwrap_or(table) } else { table };
+    let path = html.map_or_else(|| dir.join("report.html"), Path::to_path_buf);
+    let shown = format!("iceberg table {}", dir.display());
+    std::fs::write(&path, report::html(&scan, &shown))
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    print!("{}", report::text_summary(&scan));
+    println!("Report: {}", std::fs::canonicalize(&path).unwrap_or(path).display());
+    Ok(scan)
 }
 
 /// [`write_report`] of a directory whose page names its input `shown` (an s3:// URL).

@@ -139,14 +139,20 @@ impl Scan {
     }
 }
 
+/// Where the demo keeps its Iceberg warehouse inside its output directory.
+pub const WAREHOUSE_DIR: &str = "warehouse/";
+
 /// Reads every object under `root`. Top-level files (the report, the demo's marker) are not
 /// objects and are skipped.
+
 pub fn scan(root: &Path) -> std::io::Result<Scan> {
     let bucket = LocalBucket::new(root);
     let mut scan = Scan::default();
     for key in bucket.keys()? {
         // The purge's own state is not output.
-        if !key.contains('/') || key.starts_with(ks_purge::config::LOCAL_STATE_DIR) {
+        // The demo's Iceberg warehouse (`--destination iceberg`) is read with `--iceberg`.
+        let warehouse = key.starts_with(WAREHOUSE_DIR);
+        if !key.contains('/') || key.starts_with(ks_purge::config::LOCAL_STATE_DIR) || warehouse {
             continue;
         }
         let Some(parsed) = parse_key(&key) else {
@@ -155,26 +161,8 @@ pub fn scan(root: &Path) -> std::io::Result<Scan> {
         };
         let body = std::fs::read(root.join(&key))?;
         let text = String::from_utf8_lossy(&body);
-        let delivered = |obj: &serde_json::Map<String, serde_json::Value>| {
-            let s = |k: &str| obj.get(k).and_then(|v| v.as_str()).map(str::to_owned);
-            let label = obj
-                .get("sentiment")
-                .and_then(|v| v.get("label"))
-                .and_then(|v| v.as_str())
-                .map(str::to_owned);
-            let created = s("created_at")
-                .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
-                .map(|c| c.with_timezone(&Utc));
-            Delivered {
-                key: key.clone(),
-                id: s("id"),
-                did: s("did"),
-                created,
-                lang: s("lang"),
-                label,
-                hour: parsed.hour,
-            }
-        };
+        let delivered =
+            |obj: &serde_json::Map<String, serde_json::Value>| delivered_row(&key, parsed.hour, obj);
         match parsed.output {
             // Record format conversion: one Parquet file per object, named `….parquet`.
             Output::Delivered if key.ends_with(PARQUET_EXTENSION) => {
@@ -214,6 +202,58 @@ pub fn scan(root: &Path) -> std::io::Result<Scan> {
             Output::ProcessingFailed | Output::IcebergFailed => {
                 read_failed::<ErrorRecord>(&mut scan, &key, &text)
             }
+        }
+    }
+    Ok(scan)
+}
+
+/// A delivered post as the report reads it; `key` names where it is, `hour` its hour prefix.
+pub fn delivered_row(
+    key: &str,
+    hour: DateTime<Utc>,
+    obj: &serde_json::Map<String, serde_json::Value>,
+) -> Delivered {
+    let s = |k: &str| obj.get(k).and_then(|v| v.as_str()).map(str::to_owned);
+    let label = obj
+        .get("sentiment")
+        .and_then(|v| v.get("label"))
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    let created = s("created_at")
+        .and_then(|c| DateTime::parse_from_rfc3339(&c).ok())
+        .map(|c| c.with_timezone(&Utc));
+    Delivered {
+        key: key.to_owned(),
+        id: s("id"),
+        did: s("did"),
+        created,
+        lang: s("lang"),
+        label,
+        hour,
+    }
+}
+
+/// The live rows of an Iceberg posts table (its directory or a metadata file) as delivered
+/// posts. A row's hour is its `created_at`'s (the table has no hour prefixes), or the
+/// snapshot's time when it has none.
+pub fn scan_iceberg(table: &Path) -> Result<Scan, String> {
+    use ks_firehose_local::iceberg;
+    let (table, _) = iceberg::open_table_at(table).map_err(|e| e.to_string())?;
+    let committed = table
+        .metadata()
+        .current_snapshot()
+        .and_then(|s| DateTime::from_timestamp_millis(s.timestamp_ms))
+        .unwrap_or_else(Utc::now);
+    let mut scan = Scan::default();
+    for file in table.live_files() {
+        scan.objects += 1;
+        let rows = iceberg::table::read_rows(&file.path).map_err(|e| e.to_string())?;
+        let key = file.path.strip_prefix("file://").unwrap_or(&file.path);
+        for row in &rows {
+            let mut d = delivered_row(key, committed, row);
+            let at = d.created.unwrap_or(committed).timestamp();
+            d.hour = DateTime::from_timestamp(at - at.rem_euclid(3_600), 0).unwrap_or(committed);
+            scan.delivered.push(d);
         }
     }
     Ok(scan)
