@@ -354,6 +354,8 @@ pub struct FirehoseStats {
     pub iceberg_failed: u64,
     /// Iceberg mode: re-delivered records a table already held.
     pub iceberg_skipped: u64,
+    /// Times the delivery stream started over from its checkpoints ([`LocalFirehose::restart`]).
+    pub restarts: u64,
 }
 
 impl FirehoseStats {
@@ -428,6 +430,21 @@ impl<'a, P: Processor, B: ObjectStore> LocalFirehose<'a, P, B> {
     /// Per shard, the last sequence number whose records are all in the bucket.
     pub fn checkpoints(&self) -> &BTreeMap<String, String> {
         &self.delivered
+    }
+
+    /// Starts over as a delivery stream restarted after a crash does: what was read but not
+    /// delivered is forgotten and read again, from the last checkpoint; the tables are opened
+    /// again from disk. The counts go on.
+    pub fn restart(&mut self) {
+        self.buffer.clear();
+        self.buffered_bytes = 0;
+        self.buffer_started = None;
+        self.errors.clear();
+        self.iceberg_errors.clear();
+        self.origins.clear();
+        self.warehouse = None;
+        self.read.clone_from(&self.delivered);
+        self.stats.restarts += 1;
     }
 
     /// Records read but not yet written (they are written by the next flush).
@@ -1382,7 +1399,12 @@ mod tests {
         // posts, an edit, a deletion, an account record, an unrouted and a failed record
         let (dir, bucket, stream, mut settings) = delivery(2);
         let warehouse = dir.path().join("warehouse");
-        settings.iceberg = Some(IcebergDestination::posts_and_purges(&warehouse, "db"));
+        settings.iceberg = Some(IcebergDestination::posts_and_purges(
+            &warehouse,
+            "db",
+            "posts",
+            "account_purges",
+        ));
         put_json(
             &stream,
             &[
@@ -1454,7 +1476,12 @@ mod tests {
         // GIVEN an Iceberg delivery stream whose 2nd commit crashes, and 30 posts, 5 edits and
         // 5 deletions, read in small buffers (several commits)
         let (dir, bucket, stream, mut settings) = delivery(2);
-        let mut destination = IcebergDestination::posts_and_purges(dir.path().join("wh"), "db");
+        let mut destination = IcebergDestination::posts_and_purges(
+            dir.path().join("wh"),
+            "db",
+            "posts",
+            "account_purges",
+        );
         destination.fault = Some(crate::iceberg::FaultHook::crash_before_commit(2));
         settings.iceberg = Some(destination);
         settings.buffer_bytes = 300;

@@ -14,11 +14,15 @@ use ks_producer::synthetic::{DEFAULT_DELETE_EVERY, SyntheticSource, index_of};
 use ks_producer::{FetchBudget, Fetched, Source, SourceError};
 use ks_purge::{LocalDir, PurgeSettings, PurgeSummary};
 use ks_sources::jetstream::{DEFAULT_JETSTREAM_URL, JetstreamConfig};
+use ks_transform::route::Destination as TransformDestination;
 use ks_transform::text::Pointer;
 use ks_transform::transform::TransformSettings;
 
 use ks_firehose_local::bucket::LocalBucket;
-use ks_firehose_local::firehose::{FirehoseSettings, FirehoseStats, InProcess, LocalFirehose};
+use ks_firehose_local::firehose::{
+    FirehoseSettings, FirehoseStats, InProcess, LocalFirehose, Processor,
+};
+use ks_firehose_local::iceberg::IcebergError;
 use ks_firehose_local::output::OutputFormat;
 use ks_firehose_local::stream::LocalStream;
 
@@ -73,6 +77,8 @@ pub struct DemoOptions {
     /// The delivery stream's source is shaped as an Amazon MSK cluster: invocation events carry
     /// `kafkaRecordValue` and `mskRecordMetadata`, and answers must too.
     pub msk_source: bool,
+    /// Set: the delivery stream writes Iceberg tables (the transform routes by otfMetadata).
+    pub iceberg: Option<super::iceberg::IcebergArgs>,
 }
 
 /// The cluster ARN the demo's MSK-shaped source names.
@@ -98,6 +104,7 @@ impl Default for DemoOptions {
             delete_every: DEFAULT_DELETE_EVERY,
             purge: true,
             msk_source: false,
+            iceberg: None,
         }
     }
 }
@@ -122,6 +129,9 @@ pub struct DemoOutcome {
     pub firehose: FirehoseStats,
     /// The purge of the output once the pipeline is done (zero with `purge` off).
     pub purge: PurgeSummary,
+    /// Iceberg mode: the account purge over the tables, and the warehouse.
+    pub iceberg_purge: Option<super::iceberg::IcebergPurge>,
+    pub warehouse: Option<PathBuf>,
     pub elapsed: Duration,
 }
 
@@ -204,6 +214,58 @@ pub fn transform_settings() -> TransformSettings {
     }
 }
 
+/// [`transform_settings`] for a destination: on an Iceberg one, records are routed by
+/// otfMetadata instead of partition keys (the transform refuses both at once).
+pub fn transform_settings_for(destination: TransformDestination) -> TransformSettings {
+    let iceberg = matches!(destination, TransformDestination::Iceberg(_));
+    TransformSettings {
+        destination,
+        partition_keys: !iceberg,
+        ..transform_settings()
+    }
+}
+
+/// The warehouse of a demo in Iceberg mode, inside its output directory.
+pub fn demo_warehouse(out: &Path) -> PathBuf {
+    out.join(crate::report::WAREHOUSE_DIR.trim_end_matches('/'))
+}
+
+/// Polls until nothing is new. A crash injected before a table commit (the fault hook) makes
+/// the delivery stream start over from its checkpoints, as a restarted one would.
+async fn drain<P: Processor>(
+    firehose: &mut LocalFirehose<'_, P>,
+    stream: &LocalStream,
+) -> std::io::Result<()> {
+    loop {
+        match firehose.poll(stream).await {
+            Ok(0) => return Ok(()),
+            Ok(_) => {}
+            Err(e) if IcebergError::is_injected_crash(&e) => restart(firehose, &e),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// [`drain`], then delivers what is buffered (starting over after an injected crash).
+async fn finish<P: Processor>(
+    firehose: &mut LocalFirehose<'_, P>,
+    stream: &LocalStream,
+) -> std::io::Result<()> {
+    loop {
+        drain(firehose, stream).await?;
+        match firehose.flush().await {
+            Ok(()) => return Ok(()),
+            Err(e) if IcebergError::is_injected_crash(&e) => restart(firehose, &e),
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn restart<P: Processor>(firehose: &mut LocalFirehose<'_, P>, why: &std::io::Error) {
+    eprintln!("{why}: the delivery stream starts over from its checkpoints");
+    firehose.restart();
+}
+
 /// Runs the pipeline; `progress` is called with the posts produced so far and the stats.
 pub async fn run(
     opts: &DemoOptions,
@@ -214,12 +276,21 @@ pub async fn run(
     let bucket = LocalBucket::new(&opts.out);
     let stream = LocalStream::new(STREAM_NAME, opts.shards);
     let cursors = MemoryCursorStore::default();
+    let (transform, iceberg) = match &opts.iceberg {
+        Some(args) => (
+            args.transform_destination(),
+            args.destination(Some(&demo_warehouse(&opts.out)))
+                .map_err(DemoError::Output)?,
+        ),
+        None => (TransformDestination::S3, None),
+    };
     let processor = InProcess {
         analyzer: Lexicon::new(),
-        settings: transform_settings(),
+        settings: transform_settings_for(transform),
         timeout: Duration::from_secs(300),
     };
     let mut firehose_settings = FirehoseSettings::new(DELIVERY_STREAM_NAME);
+    firehose_settings.iceberg = iceberg.clone();
     firehose_settings.buffer_bytes = opts.buffer_bytes;
     if opts.msk_source {
         firehose_settings.msk_cluster_arn = Some(DEMO_MSK_CLUSTER_ARN.to_owned());
@@ -257,8 +328,7 @@ pub async fn run(
             jetstream(&mut pipeline, config, &mut totals, &mut progress).await?
         }
     }
-    while firehose.poll(&stream).await? > 0 {}
-    firehose.flush().await?;
+    finish(&mut firehose, &stream).await?;
     let Totals {
         produced,
         producer_calls,
@@ -280,6 +350,13 @@ pub async fn run(
     } else {
         PurgeSummary::default()
     };
+    let iceberg_purge = match (&iceberg, opts.purge) {
+        (Some(destination), true) => Some(
+            super::iceberg::purge_iceberg(destination, &PurgeSettings::local().account_statuses)
+                .map_err(DemoError::Output)?,
+        ),
+        _ => None,
+    };
     Ok(DemoOutcome {
         produced,
         corrupted,
@@ -287,6 +364,8 @@ pub async fn run(
         kinesis_records,
         firehose: stats,
         purge,
+        iceberg_purge,
+        warehouse: iceberg.map(|d| d.warehouse),
         elapsed: started.elapsed(),
     })
 }
@@ -361,7 +440,7 @@ impl Pipeline<'_, '_> {
             totals.produced += outcome.summary.put;
             totals.producer_calls += outcome.summary.put_records_calls;
             totals.kinesis_records += outcome.summary.kinesis_records;
-            while self.firehose.poll(self.stream).await? > 0 {}
+            drain(self.firehose, self.stream).await?;
             progress(totals.produced, self.firehose.stats());
             match (outcome.summary.put, live) {
                 (0, false) => break,
@@ -461,6 +540,10 @@ pub struct DemoArgs {
     /// payload in `kafkaRecordValue` (with `mskRecordMetadata`) and must answer in it.
     #[arg(long)]
     pub msk_source: bool,
+    /// The destination (default: the bucket layout); Iceberg tables go to
+    /// <out>/warehouse unless --warehouse says otherwise.
+    #[command(flatten)]
+    pub iceberg: super::iceberg::IcebergArgs,
 }
 
 /// `--delete-every`: 0, or at least 2 (every item a deletion would delete nothing).
@@ -515,7 +598,22 @@ pub async fn main(args: DemoArgs) -> Result<(), String> {
     let outcome = outcome.map_err(|e| e.to_string())?;
     print_summary(&opts, &outcome);
     println!();
-    super::report::write_report(&opts.out, args.html.as_deref())?;
+    match (&outcome.warehouse, &opts.iceberg) {
+        (Some(warehouse), Some(names)) => {
+            let posts = warehouse
+                .join(&names.iceberg_database)
+                .join(&names.iceberg_posts_table);
+            let errors = opts.out.display().to_string();
+            let html = args
+                .html
+                .clone()
+                .unwrap_or_else(|| opts.out.join("report.html"));
+            super::report::iceberg_report(&posts, Some(&errors), Some(&html))?;
+        }
+        _ => {
+            super::report::write_report(&opts.out, args.html.as_deref())?;
+        }
+    }
     Ok(())
 }
 
@@ -546,6 +644,8 @@ fn options(args: &DemoArgs) -> Result<DemoOptions, String> {
         delete_every: args.delete_every,
         purge: !args.no_purge,
         msk_source: args.msk_source,
+        iceberg: (args.iceberg.destination == super::iceberg::DestinationArg::Iceberg)
+            .then(|| args.iceberg.clone()),
         ..DemoOptions::default()
     })
 }
@@ -593,6 +693,24 @@ fn print_summary(opts: &DemoOptions, outcome: &DemoOutcome) {
         f.objects,
         f.error_objects
     );
+    if let Some(warehouse) = &outcome.warehouse {
+        println!(
+            "Iceberg: {} commits to {}, {} rows written, {} removed (updates and deletes, copy-on-write), {} records refused (iceberg-failed/), {} re-delivered records skipped, {} restarts",
+            f.iceberg_commits,
+            warehouse.display(),
+            report::grouped(f.iceberg_rows_added),
+            report::grouped(f.iceberg_rows_removed),
+            f.iceberg_failed,
+            f.iceberg_skipped,
+            f.restarts
+        );
+    }
+    if let Some(p) = &outcome.iceberg_purge {
+        println!(
+            "Iceberg account purge: {} purged accounts, {} posts removed",
+            p.accounts, p.rows_removed
+        );
+    }
     let p = &outcome.purge;
     println!(
         "Purge: {} deletions and {} account purges applied, {} records removed, {} of {} objects read, {} rewritten",

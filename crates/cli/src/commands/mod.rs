@@ -3,6 +3,7 @@
 pub mod demo;
 #[cfg(feature = "aws")]
 pub mod firehose;
+pub mod iceberg;
 pub mod purge;
 #[cfg(feature = "aws")]
 pub mod put;

@@ -36,7 +36,10 @@ pub async fn main(args: ReportArgs) -> Result<(), String> {
     if let Some(table) = &args.iceberg {
         return iceberg_report(table, args.input.as_deref(), args.html.as_deref()).map(|_| ());
     }
-    let input = args.input.clone().expect("clap requires --input or --iceberg");
+    let input = args
+        .input
+        .clone()
+        .expect("clap requires --input or --iceberg");
     let Some(s3) = input.strip_prefix("s3://") else {
         return write_report(Path::new(&input), args.html.as_deref()).map(|_| ());
     };
@@ -106,7 +109,8 @@ pub fn iceberg_report(
     errors: Option<&str>,
     html: Option<&Path>,
 ) -> Result<report::Scan, String> {
-    let mut scan = report::scan_iceberg(table).map_err(|e| format!("reading {}: {e}", table.display()))?;
+    let mut scan =
+        report::scan_iceberg(table).map_err(|e| format!("reading {}: {e}", table.display()))?;
     if let Some(dir) = errors {
         let other = report::scan(Path::new(dir)).map_err(|e| format!("reading {dir}: {e}"))?;
         scan.failed = other.failed;
@@ -114,13 +118,20 @@ pub fn iceberg_report(
         scan.changes = other.changes;
         scan.deletion_objects = other.deletion_objects;
     }
-    let dir = if table.is_file() { table.parent().and_then(Path::parent).unwrap_or(table) } else { table };
+    let dir = if table.is_file() {
+        table.parent().and_then(Path::parent).unwrap_or(table)
+    } else {
+        table
+    };
     let path = html.map_or_else(|| dir.join("report.html"), Path::to_path_buf);
     let shown = format!("iceberg table {}", dir.display());
     std::fs::write(&path, report::html(&scan, &shown))
         .map_err(|e| format!("writing {}: {e}", path.display()))?;
     print!("{}", report::text_summary(&scan));
-    println!("Report: {}", std::fs::canonicalize(&path).unwrap_or(path).display());
+    println!(
+        "Report: {}",
+        std::fs::canonicalize(&path).unwrap_or(path).display()
+    );
     Ok(scan)
 }
 

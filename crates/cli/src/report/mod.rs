@@ -15,7 +15,7 @@ mod svg;
 
 pub use html::{html, text_summary};
 pub use numbers::grouped;
-pub use scan::{Delivered, Failed, Scan, scan, scan_iceberg};
+pub use scan::{Delivered, Failed, Scan, WAREHOUSE_DIR, scan, scan_iceberg};
 
 /// The labels in display order; records without one are `UNSCORED` (another language, no text).
 pub const LABELS: [&str; 5] = ["POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED", "UNSCORED"];

@@ -161,8 +161,9 @@ pub fn scan(root: &Path) -> std::io::Result<Scan> {
         };
         let body = std::fs::read(root.join(&key))?;
         let text = String::from_utf8_lossy(&body);
-        let delivered =
-            |obj: &serde_json::Map<String, serde_json::Value>| delivered_row(&key, parsed.hour, obj);
+        let delivered = |obj: &serde_json::Map<String, serde_json::Value>| {
+            delivered_row(&key, parsed.hour, obj)
+        };
         match parsed.output {
             // Record format conversion: one Parquet file per object, named `….parquet`.
             Output::Delivered if key.ends_with(PARQUET_EXTENSION) => {

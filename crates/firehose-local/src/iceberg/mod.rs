@@ -121,7 +121,12 @@ pub struct IcebergDestination {
 
 impl IcebergDestination {
     /// The routing contract's two tables: posts keyed by `id`, account purges insert-only.
-    pub fn posts_and_purges(warehouse: impl Into<PathBuf>, database: &str) -> Self {
+    pub fn posts_and_purges(
+        warehouse: impl Into<PathBuf>,
+        database: &str,
+        posts: &str,
+        purges: &str,
+    ) -> Self {
         let table = |name: &str, keys: &[&str]| TableConfig {
             database: database.to_owned(),
             table: name.to_owned(),
@@ -129,10 +134,7 @@ impl IcebergDestination {
         };
         IcebergDestination {
             warehouse: warehouse.into(),
-            tables: vec![
-                table(DEFAULT_POSTS_TABLE, &[POSTS_UNIQUE_KEY]),
-                table(DEFAULT_PURGES_TABLE, &[]),
-            ],
+            tables: vec![table(posts, &[POSTS_UNIQUE_KEY]), table(purges, &[])],
             fault: None,
         }
     }
