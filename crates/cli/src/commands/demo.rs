@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use ks_lexicon::LEXICON_MAX_DOCUMENT_BYTES;
 use ks_lexicon::Lexicon;
+use ks_producer::batch::Keying;
 use ks_producer::cursor::MemoryCursorStore;
 use ks_producer::limits::KPL_DEFAULT_AGGREGATION_MAX_BYTES;
 use ks_producer::run::{ProduceSettings, produce};
@@ -230,6 +231,21 @@ pub fn demo_warehouse(out: &Path) -> PathBuf {
     out.join(crate::report::WAREHOUSE_DIR.trim_end_matches('/'))
 }
 
+/// The partition key of records: by default the record's own id; for Iceberg tables the
+/// post's `id` (a post, its edits and its deletion carry it), so that everything that happens
+/// to one post lands on one shard and is applied in order: an update or delete read before
+/// its post (another shard) would leave the post behind, and the tables apply operations in
+/// the order they read them. (Firehose says it keeps no order across records.)
+fn keying(iceberg: bool) -> Keying {
+    Keying {
+        partition_key: iceberg.then(|| POST_ID_POINTER.to_owned()),
+        explicit_hash_key: None,
+    }
+}
+
+/// The post id every record of a post carries.
+pub const POST_ID_POINTER: &str = "/id";
+
 /// Polls until nothing is new. A crash injected before a table commit (the fault hook) makes
 /// the delivery stream start over from its checkpoints, as a restarted one would.
 async fn drain<P: Processor>(
@@ -416,6 +432,7 @@ impl Pipeline<'_, '_> {
                 max_pages: u32::MAX,
                 max_records: n,
                 put_reserve: Duration::from_secs(1),
+                keying: keying(self.opts.iceberg.is_some()),
                 ..ProduceSettings::default()
             };
             // A live read stops at `--seconds` (plus the put reserve), like the Lambda's budget.

@@ -80,6 +80,11 @@ pub struct FirehoseArgs {
     /// Stop (delivering everything) after this many seconds with nothing new; default: run until Ctrl-C.
     #[arg(long)]
     pub exit_when_idle: Option<u64>,
+    /// The destination: the bucket layout (default) or Iceberg tables in --warehouse (the
+    /// bucket, or --out, keeps the error records). A function invoked through --function must
+    /// route by itself (DESTINATION=iceberg); the in-process transform is set up here.
+    #[command(flatten)]
+    pub iceberg: super::iceberg::IcebergArgs,
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -103,7 +108,8 @@ pub async fn main(args: FirehoseArgs) -> Result<(), String> {
         &args.stream,
         start,
     );
-    let settings = settings_from(&args, &region);
+    let mut settings = settings_from(&args, &region);
+    settings.iceberg = args.iceberg.destination(None)?;
     let function = args.function.clone();
     let checkpoints = CheckpointFile::new(args.checkpoint_file.clone().unwrap_or_else(|| {
         PathBuf::from(format!(
@@ -155,7 +161,7 @@ pub async fn main(args: FirehoseArgs) -> Result<(), String> {
         None => {
             let processor = InProcess {
                 analyzer: ks_lexicon::Lexicon::new(),
-                settings: super::demo::transform_settings(),
+                settings: super::demo::transform_settings_for(args.iceberg.transform_destination()),
                 timeout: Duration::from_secs(300),
             };
             let mut firehose = LocalFirehose::new(settings, &processor, &store);
@@ -207,11 +213,17 @@ async fn drive<P: Processor, B: ObjectStore>(
 
 /// The opening line: what is read, what runs the transform, where it goes.
 fn print_banner(args: &FirehoseArgs, checkpoints: &CheckpointFile, resuming: bool) {
-    let destination = match (&args.bucket, &args.out) {
+    let mut destination = match (&args.bucket, &args.out) {
         (Some(bucket), _) => format!("s3://{bucket}/{}", args.prefix),
         (None, Some(out)) => out.display().to_string(),
         (None, None) => unreachable!("clap requires --bucket or --out"),
     };
+    if let Some(warehouse) = &args.iceberg.warehouse {
+        destination = format!(
+            "Iceberg tables in {} (errors: {destination})",
+            warehouse.display()
+        );
+    }
     let invoker = args.function.as_deref().map_or_else(
         || "in-process transform (lexicon)".to_owned(),
         |f| {
@@ -300,6 +312,16 @@ fn print_summary(why: Stopped, stats: &FirehoseStats, elapsed: Duration) {
         stats.records_in as f64 / secs,
         secs
     );
+    if stats.iceberg_commits > 0 || stats.iceberg_failed > 0 {
+        println!(
+            "Iceberg: {} commits, {} rows written, {} removed, {} records refused (iceberg-failed/), {} re-delivered records skipped",
+            stats.iceberg_commits,
+            report::grouped(stats.iceberg_rows_added),
+            report::grouped(stats.iceberg_rows_removed),
+            stats.iceberg_failed,
+            stats.iceberg_skipped
+        );
+    }
 }
 
 /// One of the two object stores, chosen at run time.

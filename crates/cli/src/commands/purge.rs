@@ -13,8 +13,19 @@ use crate::report::grouped;
 pub struct PurgeArgs {
     /// A directory laid out like Firehose's S3 bucket: posts under YYYY/MM/DD/HH/, deletion and
     /// account records under deletions/. The purge keeps its state under purge/.
+    #[arg(long, required_unless_present = "iceberg", conflicts_with = "iceberg")]
+    pub input: Option<PathBuf>,
+    /// Purge Iceberg tables instead (`--destination iceberg`'s warehouse): delete from the posts
+    /// table every post of an account the account purges table says is gone (deletions and
+    /// edits are applied by the delivery itself).
     #[arg(long)]
-    pub input: PathBuf,
+    pub iceberg: Option<PathBuf>,
+    #[arg(long, default_value = ks_firehose_local::iceberg::DEFAULT_DATABASE)]
+    pub iceberg_database: String,
+    #[arg(long, default_value = ks_firehose_local::iceberg::DEFAULT_POSTS_TABLE)]
+    pub iceberg_posts_table: String,
+    #[arg(long, default_value = ks_firehose_local::iceberg::DEFAULT_PURGES_TABLE)]
+    pub iceberg_purges_table: String,
     /// Stop starting objects after this many seconds; the next run goes on where it stopped.
     #[arg(long, default_value_t = 3_600)]
     pub seconds: u64,
@@ -22,16 +33,35 @@ pub struct PurgeArgs {
 
 /// `kinesis-sentiment purge`.
 pub async fn main(args: PurgeArgs) -> Result<(), String> {
-    if !args.input.is_dir() {
+    if let Some(warehouse) = &args.iceberg {
+        let destination = ks_firehose_local::iceberg::IcebergDestination::posts_and_purges(
+            warehouse,
+            &args.iceberg_database,
+            &args.iceberg_posts_table,
+            &args.iceberg_purges_table,
+        );
+        let statuses = PurgeSettings::local().account_statuses;
+        let done = super::iceberg::purge_iceberg(&destination, &statuses)?;
+        println!(
+            "Iceberg: {} purged accounts; {} posts removed from {}.{}",
+            done.accounts, done.rows_removed, args.iceberg_database, args.iceberg_posts_table
+        );
+        return Ok(());
+    }
+    let input = args
+        .input
+        .clone()
+        .expect("clap requires --input or --iceberg");
+    if !input.is_dir() {
         return Err(format!(
             "{}: not a directory (give the output directory of `demo` or `firehose`)",
-            args.input.display()
+            input.display()
         ));
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(args.seconds);
     let now = chrono::Utc::now().timestamp_millis();
     let s = ks_purge::purge(
-        &LocalDir::new(&args.input),
+        &LocalDir::new(&input),
         &PurgeSettings::local(),
         now,
         deadline,

@@ -22,6 +22,9 @@ pub const NAME_MAPPING_PROPERTY: &str = "schema.name-mapping.default";
 /// Snapshot summary property: per shard, the last source sequence number this table holds.
 /// A re-delivered record at or below it is already in the table.
 pub const CHECKPOINT_PROPERTY: &str = "kinesis-sentiment.checkpoint";
+/// Snapshot summary property: the file of deleted keys (and when they were deleted) that keeps
+/// a version of a post read after its deletion out of the table. Readers need not know it.
+pub const TOMBSTONES_PROPERTY: &str = "kinesis-sentiment.tombstones";
 
 /// The Iceberg schema (fields with ids) and its name mapping, from an Arrow schema.
 pub fn iceberg_schema(fields: &Fields, unique_keys: &[String]) -> (Value, Value, i32) {

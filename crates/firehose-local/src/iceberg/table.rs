@@ -20,7 +20,10 @@ use serde_json::{Map, Value};
 use super::IcebergError;
 use super::avro::{self, DataFile, Entry, ManifestFile, Status};
 use super::route::{Operation, codes};
-use super::spec::{CHECKPOINT_PROPERTY, Snapshot, SnapshotLogEntry, SnapshotRef, TableMetadata};
+use super::spec::{
+    CHECKPOINT_PROPERTY, Snapshot, SnapshotLogEntry, SnapshotRef, TOMBSTONES_PROPERTY,
+    TableMetadata,
+};
 
 /// The file naming the current metadata version (the Hadoop catalog's convention, which
 /// pyiceberg's `StaticTable` also reads).
@@ -74,20 +77,35 @@ pub struct Applied {
     pub committed: bool,
 }
 
-/// A key's state at the end of a batch: the record holding it (an op index), or gone.
-type Finals = HashMap<String, Option<usize>>;
+/// A key's state at the end of a batch: the record holding it (an op index) or gone (`None`),
+/// and that record's event time.
+#[derive(Debug, Clone, Copy)]
+struct Final {
+    op: Option<usize>,
+    time: u64,
+}
+
+type Finals = HashMap<String, Final>;
 
 /// A batch's new rows, encoded.
 struct NewRows {
     parquet: Option<(Vec<u8>, i64)>,
     failed: Vec<(usize, String)>,
-    keys: Vec<String>,
+    keys: Vec<(String, u64)>,
+}
+
+/// A live key: the file holding its row, and the row's event time.
+#[derive(Debug, Clone)]
+struct Held {
+    path: Arc<str>,
+    time: u64,
 }
 
 /// What a commit changes.
 #[derive(Debug, Default)]
 struct Change {
-    added: Vec<(DataFile, Vec<String>)>,
+    /// New files, with the keys (and event times) of their rows.
+    added: Vec<(DataFile, Vec<(String, u64)>)>,
     removed: HashSet<String>,
     rows_removed: u64,
     bytes_written: u64,
@@ -100,7 +118,10 @@ pub struct Table {
     version: u64,
     live: Vec<DataFile>,
     /// Keyed tables: which live file holds each key.
-    index: HashMap<String, Arc<str>>,
+    index: HashMap<String, Held>,
+    /// Keyed tables: deleted keys and when they were deleted (event time), so that a version
+    /// of a post read after its deletion (records of one post on different shards) stays out.
+    tombstones: HashMap<String, u64>,
 }
 
 impl Table {
@@ -129,8 +150,10 @@ impl Table {
             version,
             live,
             index: HashMap::new(),
+            tombstones: HashMap::new(),
         };
         table.build_index()?;
+        table.tombstones = read_tombstones(&table.metadata)?;
         Ok(table)
     }
 
@@ -172,7 +195,14 @@ impl Table {
             let path: Arc<str> = Arc::from(f.path.as_str());
             for row in read_rows(&f.path)? {
                 if let Some(key) = key_of(&row, &self.config.unique_keys) {
-                    self.index.insert(key, path.clone());
+                    let time = event_time(&row);
+                    self.index.insert(
+                        key,
+                        Held {
+                            path: path.clone(),
+                            time,
+                        },
+                    );
                 }
             }
         }
@@ -213,7 +243,8 @@ impl Table {
                 });
             }
         };
-        if finals.is_empty() && batch.parquet.is_none() {
+        let tombstones = self.new_tombstones(&finals);
+        if finals.is_empty() && batch.parquet.is_none() && tombstones.is_empty() {
             return Ok(applied);
         }
         let mut change = self.rewrite_keys(&finals)?;
@@ -222,9 +253,10 @@ impl Table {
             change.bytes_written += file.size as u64;
             change.added.push((file, batch.keys));
         }
-        if change.added.is_empty() && change.removed.is_empty() {
+        if change.added.is_empty() && change.removed.is_empty() && tombstones.is_empty() {
             return Ok(applied);
         }
+        let tombstones = self.write_tombstones(tombstones)?;
         before_commit(&self.config.table)?;
         applied.rows_added = change
             .added
@@ -235,9 +267,46 @@ impl Table {
         applied.files_added = change.added.len() as u64;
         applied.files_removed = change.removed.len() as u64;
         applied.bytes_written = change.bytes_written;
-        self.commit(change, checkpoint)?;
+        self.commit(change, checkpoint, tombstones)?;
         applied.committed = true;
         Ok(applied)
+    }
+
+    /// The batch's deletions merged into the table's tombstones (empty if it deletes nothing).
+    fn new_tombstones(&self, finals: &Finals) -> HashMap<String, u64> {
+        let deleted: Vec<(&String, u64)> = finals
+            .iter()
+            .filter(|(_, f)| f.op.is_none())
+            .map(|(k, f)| (k, f.time))
+            .collect();
+        if deleted.is_empty() {
+            return HashMap::new();
+        }
+        let mut all = self.tombstones.clone();
+        for (k, t) in deleted {
+            let e = all.entry(k.clone()).or_default();
+            *e = (*e).max(t);
+        }
+        all
+    }
+
+    /// Writes every tombstone to a new file the snapshot names; `None`: the snapshot keeps
+    /// the previous file.
+    fn write_tombstones(
+        &self,
+        tombstones: HashMap<String, u64>,
+    ) -> Result<Option<(String, HashMap<String, u64>)>, IcebergError> {
+        if tombstones.is_empty() {
+            return Ok(None);
+        }
+        let path = self
+            .dir
+            .join("metadata")
+            .join(format!("tombstones-{}.json", uuid::Uuid::new_v4()));
+        let body = serde_json::to_vec(&tombstones).expect("plain map");
+        std::fs::write(&path, body).map_err(io_at(&path))?;
+        let uri = file_uri(&std::path::absolute(&path).map_err(io_at(&path))?);
+        Ok(Some((uri, tombstones)))
     }
 
     /// Deletes every live row `matches` selects (copy-on-write) and commits; the rows removed.
@@ -254,7 +323,7 @@ impl Table {
         }
         let removed = change.rows_removed;
         let checkpoint = self.metadata.checkpoint();
-        self.commit(change, &checkpoint)?;
+        self.commit(change, &checkpoint, None)?;
         Ok(removed)
     }
 
@@ -310,10 +379,26 @@ impl Table {
                 active[index] = false;
                 continue;
             };
-            let state = (op.operation != Operation::Delete).then_some(index);
-            finals.insert(key, state);
+            let state = Final {
+                op: (op.operation != Operation::Delete).then_some(index),
+                time: event_time(&row),
+            };
+            // A version older than one already read (read later, from another shard) loses.
+            if finals.get(&key).is_none_or(|prev| prev.time <= state.time) {
+                finals.insert(key, state);
+            }
         }
+        finals.retain(|key, f| f.op.is_none() || !self.is_stale(key, f.time));
         (finals, appends)
+    }
+
+    /// Whether a version of `key` at `time` is older than what the table holds: a later
+    /// version, or a deletion at or after it.
+    fn is_stale(&self, key: &str, time: u64) -> bool {
+        self.tombstones
+            .get(key)
+            .is_some_and(|deleted| *deleted >= time)
+            || self.index.get(key).is_some_and(|held| held.time > time)
     }
 
     /// Encodes the batch's new rows (the final record of each key, and appends) as one
@@ -326,8 +411,7 @@ impl Table {
     ) -> Result<NewRows, IcebergError> {
         let mut puts: Vec<usize> = finals
             .values()
-            .flatten()
-            .copied()
+            .filter_map(|f| f.op)
             .chain(appends.iter().copied())
             .collect();
         puts.sort_unstable();
@@ -351,7 +435,7 @@ impl Table {
         } else {
             puts.iter()
                 .filter_map(|&i| serde_json::from_slice::<Map<String, Value>>(&ops[i].line).ok())
-                .filter_map(|row| key_of(&row, &self.config.unique_keys))
+                .filter_map(|row| Some((key_of(&row, &self.config.unique_keys)?, event_time(&row))))
                 .collect()
         };
         let parquet = encoded.parquet.map(|p| (p, encoded.rows as i64));
@@ -368,7 +452,7 @@ impl Table {
         let holders: HashSet<&str> = finals
             .keys()
             .filter_map(|k| self.index.get(k))
-            .map(|p| &**p)
+            .map(|held| &*held.path)
             .collect();
         let keys = &self.config.unique_keys;
         for f in self
@@ -418,7 +502,7 @@ impl Table {
         let file = self.write_data_file(&parquet, encoded.rows as i64)?;
         let keys = kept
             .iter()
-            .filter_map(|r| key_of(r, &self.config.unique_keys))
+            .filter_map(|r| Some((key_of(r, &self.config.unique_keys)?, event_time(r))))
             .collect();
         change.bytes_written += file.size as u64;
         change.added.push((file, keys));
@@ -447,6 +531,7 @@ impl Table {
         &mut self,
         change: Change,
         checkpoint: &BTreeMap<String, String>,
+        tombstones: Option<(String, HashMap<String, u64>)>,
     ) -> Result<(), IcebergError> {
         let snapshot_id = new_snapshot_id();
         let sequence = self.metadata.last_sequence_number + 1;
@@ -484,18 +569,37 @@ impl Table {
             file: f.clone(),
         }));
         let list = self.write_manifests(&entries, snapshot_id, sequence)?;
-        let snapshot = self.snapshot(&entries, snapshot_id, sequence, list, checkpoint);
+        let mut snapshot = self.snapshot(&entries, snapshot_id, sequence, list, checkpoint);
+        let previous = self
+            .metadata
+            .current_snapshot()
+            .and_then(|s| s.summary.get(TOMBSTONES_PROPERTY));
+        if let Some(uri) = tombstones.as_ref().map(|(uri, _)| uri).or(previous) {
+            snapshot
+                .summary
+                .insert(TOMBSTONES_PROPERTY.to_owned(), uri.clone());
+        }
         let next = self.next_metadata(snapshot);
         publish(&self.dir.join("metadata"), self.version + 1, &next)?;
         self.version += 1;
         self.metadata = next;
         self.live.retain(|f| !change.removed.contains(&f.path));
-        self.index.retain(|_, p| !change.removed.contains(&**p));
+        self.index
+            .retain(|_, held| !change.removed.contains(&*held.path));
         for (f, (_, keys)) in added.iter().zip(change.added) {
             let path: Arc<str> = Arc::from(f.path.as_str());
-            for k in keys {
-                self.index.insert(k, path.clone());
+            for (k, time) in keys {
+                self.index.insert(
+                    k,
+                    Held {
+                        path: path.clone(),
+                        time,
+                    },
+                );
             }
+        }
+        if let Some((_, all)) = tombstones {
+            self.tombstones = all;
         }
         self.live.extend(added);
         Ok(())
@@ -623,6 +727,26 @@ impl Table {
         next.snapshots.push(snapshot);
         next
     }
+}
+
+/// A row's event time: its `time_us` (the source's), 0 when it has none.
+fn event_time(row: &Map<String, Value>) -> u64 {
+    row.get("time_us").and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// The tombstones the current snapshot names.
+fn read_tombstones(metadata: &TableMetadata) -> Result<HashMap<String, u64>, IcebergError> {
+    let Some(uri) = metadata
+        .current_snapshot()
+        .and_then(|s| s.summary.get(TOMBSTONES_PROPERTY))
+    else {
+        return Ok(HashMap::new());
+    };
+    let bytes = read_uri(uri)?;
+    serde_json::from_slice(&bytes).map_err(|e| IcebergError::Metadata {
+        path: path_of(uri),
+        message: e.to_string(),
+    })
 }
 
 /// Whether the table already holds the record at `origin`.
@@ -914,5 +1038,44 @@ mod tests {
             ]
         );
         assert_eq!((repeat.skipped, repeat.committed), (2, false));
+    }
+
+    #[test]
+    fn a_post_or_edit_read_after_its_deletion_or_a_newer_edit_stays_out() {
+        // GIVEN a table where post 1 (time 10) was deleted at time 30 before it was ever read,
+        // and post 2 (time 10) was edited at time 20
+        let dir = tempfile::tempdir().unwrap();
+        let mut table = Table::open_or_create(dir.path(), posts()).unwrap();
+        let first = [
+            op(Operation::Delete, r#"{"id":"1","time_us":30}"#, 1),
+            op(
+                Operation::Insert,
+                r#"{"id":"2","text":"v1","time_us":10}"#,
+                2,
+            ),
+            op(
+                Operation::Update,
+                r#"{"id":"2","text":"v2","time_us":20}"#,
+                3,
+            ),
+        ];
+        table.apply(&first, &cp(3), |_| Ok(())).unwrap();
+        // WHEN post 1 and the older version of 2 are read later (another shard), after a reopen
+        let mut table = Table::open_or_create(dir.path(), posts()).unwrap();
+        let late = [
+            op(
+                Operation::Insert,
+                r#"{"id":"1","text":"v1","time_us":10}"#,
+                4,
+            ),
+            op(
+                Operation::Insert,
+                r#"{"id":"2","text":"v1","time_us":10}"#,
+                5,
+            ),
+        ];
+        table.apply(&late, &cp(5), |_| Ok(())).unwrap();
+        // THEN the deleted post stays gone and the edit stays
+        assert_eq!(texts(&table), [("2".to_owned(), "v2".to_owned())]);
     }
 }
