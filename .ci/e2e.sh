@@ -8,6 +8,8 @@
 #        the producer ran again), into s3://BUCKET/lexicon/
 #     2. Comprehend backend against the local stand-in (throttling injected), into
 #        s3://BUCKET/comprehend/
+#     2d. Iceberg mode (.ci/e2e_iceberg.py): the demo against a scripted Jetstream with
+#        deletions, a crash injected before a table commit; pyiceberg reads the posts table
 #     3. a function that fails to start (a bad setting): every record, after the retries, is an
 #        error record in s3://BUCKET/broken/processing-failed/
 #   and .ci/e2e_check.py reads the stream and the bucket back and asserts every record is in
@@ -131,6 +133,9 @@ jetstream_port=$(free_port)
 pids+=($!)
 wait_for_port "$jetstream_port" "the Jetstream stand-in" "$logs/jetstream.log"
 "$PY" .ci/jetstream_client.py "ws://127.0.0.1:$jetstream_port/subscribe" | sed 's/^/   /'
+
+echo "== e2e: 2d. Iceberg mode: a scripted Jetstream (posts, edits, deletions, accounts gone) through the demo, a crash injected before a commit; pyiceberg scans the posts table"
+"$PY" .ci/e2e_iceberg.py "$KS" "$logs/iceberg" | sed 's/^/   /'
 
 echo "== e2e: 3. a function that cannot start (bad setting): retried, then every record is an error record"
 TIMEOUT=3 start_transform broken --env-var SENTIMENT_BACKEND=bogus

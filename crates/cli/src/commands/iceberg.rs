@@ -178,3 +178,71 @@ fn purged_accounts(
     }
     Ok(purged)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ks_firehose_local::iceberg::{Operation, RowOp, Warehouse};
+
+    fn insert(line: &str) -> RowOp {
+        RowOp {
+            operation: Operation::Insert,
+            line: line.as_bytes().to_vec(),
+            origin: None,
+        }
+    }
+
+    #[test]
+    fn the_account_purge_removes_a_gone_account_s_earlier_posts_once() {
+        // GIVEN posts of a (two before its deletion, one after), b (suspended) and c, and the
+        // account records of a (deleted) and b (suspended)
+        let dir = tempfile::tempdir().unwrap();
+        let destination = IcebergDestination::posts_and_purges(dir.path(), "db", "posts", "purges");
+        let mut warehouse = Warehouse::open(&destination).unwrap();
+        let post = |id: &str, did: &str, t: u64| {
+            insert(&format!(r#"{{"id":"{id}","did":"{did}","time_us":{t}}}"#))
+        };
+        let posts = vec![
+            post("a1", "a", 1),
+            post("a2", "a", 2),
+            post("a3", "a", 9),
+            post("b1", "b", 1),
+            post("c1", "c", 1),
+        ];
+        let account = |did: &str, status: &str| {
+            insert(&format!(
+                r#"{{"op":"account","did":"{did}","active":false,"status":"{status}","time_us":5}}"#
+            ))
+        };
+        let purges = vec![account("a", "deleted"), account("b", "suspended")];
+        let id = |t: &str| ("db".to_owned(), t.to_owned());
+        let batches = std::collections::BTreeMap::from([(id("posts"), posts), (id("purges"), purges)]);
+        warehouse.apply(&batches, &Default::default()).unwrap();
+        let statuses = ks_purge::PurgeSettings::local().account_statuses;
+        // WHEN the purge runs, twice
+        let first = purge_iceberg(&destination, &statuses).unwrap();
+        let again = purge_iceberg(&destination, &statuses).unwrap();
+        // THEN a's two earlier posts are gone, the rest stay; the second run removes nothing
+        assert_eq!(first, IcebergPurge { accounts: 1, rows_removed: 2 });
+        assert_eq!(again.rows_removed, 0);
+        let warehouse = Warehouse::open(&destination).unwrap();
+        let mut left: Vec<String> = warehouse
+            .table("db", "posts")
+            .unwrap()
+            .rows()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap().to_owned())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["a3", "b1", "c1"]);
+    }
+
+    #[test]
+    fn the_crash_hook_variable_is_checked() {
+        assert!(crash_hook(None).unwrap().is_none());
+        assert!(crash_hook(Some("2")).unwrap().is_some());
+        let err = crash_hook(Some("0")).unwrap_err();
+        assert!(err.contains(CRASH_BEFORE_COMMIT_VAR), "{err}");
+    }
+}

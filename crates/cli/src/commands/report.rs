@@ -47,7 +47,7 @@ pub async fn main(args: ReportArgs) -> Result<(), String> {
     {
         let (bucket, prefix) = s3.split_once('/').unwrap_or((s3, ""));
         if bucket.is_empty() {
-            return Err(format!("{}: no bucket name after s3://", args.input));
+            return Err(format!("{input}: no bucket name after s3://"));
         }
         let config = ks_firehose_local::aws::sdk_config().await;
         let client = ks_firehose_local::aws::s3_client(&config, args.endpoint_url.as_deref());
@@ -76,7 +76,7 @@ pub async fn main(args: ReportArgs) -> Result<(), String> {
     }
     #[cfg(not(feature = "aws"))]
     {
-        let _ = (s3, args.endpoint_url);
+        let _ = (s3, &input, args.endpoint_url);
         Err("s3:// inputs need the `aws` feature (the default build has it)".to_owned())
     }
 }
