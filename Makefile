@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 DEMO_ARGS ?=
 
-.PHONY: help venv demo test lint unit e2e bench bench-transform bench-lexicon bench-producer bench-put bench-purge invoke-transform invoke-producer build
+.PHONY: help venv demo test lint unit e2e bench bench-transform bench-lexicon bench-producer bench-put bench-purge bench-iceberg invoke-transform invoke-producer build
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -39,7 +39,7 @@ unit: venv
 e2e: venv ## The whole pipeline on local emulators (moto, cargo lambda watch, Comprehend stand-in)
 	./.ci/e2e.sh
 
-bench: bench-transform bench-lexicon bench-producer bench-put bench-purge ## Benchmarks, with the baselines they are compared to
+bench: bench-transform bench-lexicon bench-producer bench-put bench-purge bench-iceberg ## Benchmarks, with the baselines they are compared to
 
 bench-transform:
 	cargo bench -p firehose-transform --bench transform
@@ -63,6 +63,11 @@ bench-put:
 # S3 call counted (LIST pages, GET, PUT, DELETE).
 bench-purge:
 	cargo bench -p ks-purge --bench purge
+
+# The local Firehose into Iceberg tables (copy-on-write updates and deletes) against NDJSON
+# objects, on the same input.
+bench-iceberg:
+	cargo bench -p ks-firehose-local --bench iceberg
 
 invoke-transform: venv ## Run firehose-transform under `cargo lambda watch` and invoke it with events/
 	./.ci/invoke-transform.sh
