@@ -67,7 +67,7 @@ bench-purge:
 # The local Firehose into Iceberg tables (copy-on-write updates and deletes) against NDJSON
 # objects, on the same input.
 bench-iceberg:
-	cargo bench -p ks-firehose-local --bench iceberg
+	cargo bench -p ks-firehose-local --no-default-features --bench iceberg
 
 invoke-transform: venv ## Run firehose-transform under `cargo lambda watch` and invoke it with events/
 	./.ci/invoke-transform.sh

@@ -11,7 +11,9 @@
 //! - [`bucket`]: Firehose's key layout, [`bucket::ObjectStore`], and a directory laid out like
 //!   a bucket.
 //! - [`iceberg`]: the Apache Iceberg destination (Iceberg mode): `otfMetadata` routing, insert,
-//!   update and delete by unique key (copy-on-write), atomic commits to a local warehouse.
+//!   update and delete by unique key, atomic commits to a local warehouse. Updates and deletes
+//!   are copy-on-write (readable by every engine, pyiceberg included, unlike equality deletes):
+//!   the cost is a rewrite of each data file holding a changed row, and a key → file map.
 //! - [`stream`]: the in-process Kinesis stream (a `StreamSink` and a `ShardReader`).
 //! - [`aws`] (feature `aws`): the SDK's Kinesis reader, the Lambda Invoke processor, the S3 store.
 

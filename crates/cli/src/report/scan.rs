@@ -144,7 +144,6 @@ pub const WAREHOUSE_DIR: &str = "warehouse/";
 
 /// Reads every object under `root`. Top-level files (the report, the demo's marker) are not
 /// objects and are skipped.
-
 pub fn scan(root: &Path) -> std::io::Result<Scan> {
     let bucket = LocalBucket::new(root);
     let mut scan = Scan::default();

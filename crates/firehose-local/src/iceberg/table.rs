@@ -94,6 +94,9 @@ struct NewRows {
     keys: Vec<(String, u64)>,
 }
 
+/// The tombstones of a commit: the file they were written to, and the tombstones.
+type Tombstones = (String, HashMap<String, u64>);
+
 /// A live key: the file holding its row, and the row's event time.
 #[derive(Debug, Clone)]
 struct Held {
@@ -295,7 +298,7 @@ impl Table {
     fn write_tombstones(
         &self,
         tombstones: HashMap<String, u64>,
-    ) -> Result<Option<(String, HashMap<String, u64>)>, IcebergError> {
+    ) -> Result<Option<Tombstones>, IcebergError> {
         if tombstones.is_empty() {
             return Ok(None);
         }
@@ -531,7 +534,7 @@ impl Table {
         &mut self,
         change: Change,
         checkpoint: &BTreeMap<String, String>,
-        tombstones: Option<(String, HashMap<String, u64>)>,
+        tombstones: Option<Tombstones>,
     ) -> Result<(), IcebergError> {
         let snapshot_id = new_snapshot_id();
         let sequence = self.metadata.last_sequence_number + 1;
