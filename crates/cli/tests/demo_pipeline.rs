@@ -138,7 +138,9 @@ async fn every_post_lands_exactly_once_delivered_with_sentiment_or_in_processing
                     }
                 }
                 Output::FormatConversionFailed => panic!("JSON output converts nothing: {key}"),
-                Output::IcebergFailed => panic!("the S3 destination writes no Iceberg errors: {key}"),
+                Output::IcebergFailed => {
+                    panic!("the S3 destination writes no Iceberg errors: {key}")
+                }
             }
         }
         // AND every post is in exactly one place, exactly once, or deleted and gone

@@ -216,14 +216,21 @@ mod tests {
         };
         let purges = vec![account("a", "deleted"), account("b", "suspended")];
         let id = |t: &str| ("db".to_owned(), t.to_owned());
-        let batches = std::collections::BTreeMap::from([(id("posts"), posts), (id("purges"), purges)]);
+        let batches =
+            std::collections::BTreeMap::from([(id("posts"), posts), (id("purges"), purges)]);
         warehouse.apply(&batches, &Default::default()).unwrap();
         let statuses = ks_purge::PurgeSettings::local().account_statuses;
         // WHEN the purge runs, twice
         let first = purge_iceberg(&destination, &statuses).unwrap();
         let again = purge_iceberg(&destination, &statuses).unwrap();
         // THEN a's two earlier posts are gone, the rest stay; the second run removes nothing
-        assert_eq!(first, IcebergPurge { accounts: 1, rows_removed: 2 });
+        assert_eq!(
+            first,
+            IcebergPurge {
+                accounts: 1,
+                rows_removed: 2
+            }
+        );
         assert_eq!(again.rows_removed, 0);
         let warehouse = Warehouse::open(&destination).unwrap();
         let mut left: Vec<String> = warehouse
