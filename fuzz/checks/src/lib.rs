@@ -7,6 +7,8 @@
 //! # Layout
 //! - [`json_splice`]: the transform's one-pass JSON scan and byte-exact splice, against serde_json.
 //! - [`firehose_event`]: our Firehose event model on any bytes, then the whole transform.
+//! - [`firehose_response`]: the local Firehose's check of a function's answer, and its Iceberg
+//!   routing (`otfMetadata`) against serde_json.
 //! - [`transform`]: the whole transform (lexicon analyzer) on batches built from the input:
 //!   every record answered once, in order, with the contract's result.
 //! - [`kpl`]: KPL de-aggregation on any bytes and on framed messages; aggregation round trips.
@@ -35,6 +37,7 @@ macro_rules! targets {
 targets!(
     bedrock_answer,
     firehose_event,
+    firehose_response,
     http_json_page,
     id_cmp,
     jetstream_frame,
