@@ -88,6 +88,14 @@ pub const BEDROCK: ServiceCodes = ServiceCodes {
     ],
 };
 
+/// Amazon Athena: `TooManyRequestsException` is its throttling; an invalid query is permanent.
+/// <https://docs.aws.amazon.com/athena/latest/APIReference/CommonErrors.html>
+pub const ATHENA: ServiceCodes = ServiceCodes {
+    throttling: &["TooManyRequestsException"],
+    transient: &["InternalServerException"],
+    permanent: &["InvalidRequestException", "ResourceNotFoundException"],
+};
+
 /// Services with no codes of their own (SSM, S3, Lambda's Invoke API).
 pub const GENERIC: ServiceCodes = ServiceCodes {
     throttling: &[],
