@@ -183,6 +183,26 @@ mod tests {
                 &GENERIC,
                 ErrorClass::Throttled,
             ),
+            // Athena throttles with a 400 of its own code; a bad query is permanent even
+            // when a proxy answers it with a 5xx.
+            (
+                Some("TooManyRequestsException"),
+                400,
+                &ATHENA,
+                ErrorClass::Throttled,
+            ),
+            (
+                Some("InvalidRequestException"),
+                500,
+                &ATHENA,
+                ErrorClass::Permanent,
+            ),
+            (
+                Some("InternalServerException"),
+                500,
+                &ATHENA,
+                ErrorClass::Transient,
+            ),
             (
                 Some("ProvisionedThroughputExceededException"),
                 400,

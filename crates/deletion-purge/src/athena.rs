@@ -281,3 +281,70 @@ impl RetryLogic for Poll<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_athena::operation::get_query_execution::GetQueryExecutionOutput;
+    use aws_sdk_athena::types::{QueryExecution, QueryExecutionStatus};
+
+    use super::*;
+
+    fn answer(state: QueryExecutionState, reason: Option<&str>) -> PollAnswer {
+        let status = QueryExecutionStatus::builder()
+            .state(state)
+            .set_state_change_reason(reason.map(str::to_owned))
+            .build();
+        Ok(GetQueryExecutionOutput::builder()
+            .query_execution(QueryExecution::builder().status(status).build())
+            .build())
+    }
+
+    #[test]
+    fn a_query_is_polled_while_it_runs_and_its_own_failure_is_never_retried() {
+        // GIVEN the poll of one query (deciding needs no call)
+        let config = aws_sdk_athena::Config::builder()
+            .behavior_version(aws_sdk_athena::config::BehaviorVersion::latest())
+            .build();
+        let client = Client::from_conf(config);
+        let mut poll = Poll {
+            client: &client,
+            id: "q-1",
+        };
+        // WHEN it is QUEUED or RUNNING THEN it is asked again, bounded by the deadline alone
+        for state in [QueryExecutionState::Queued, QueryExecutionState::Running] {
+            assert!(matches!(
+                poll.decide(&(), Ok(answer(state, None))),
+                Decision::RetryWhileTime(
+                    (),
+                    SqlError {
+                        retryable: true,
+                        ..
+                    }
+                )
+            ));
+        }
+        // AND a call that timed out is asked again too
+        let timed_out = TimedOut {
+            after: Duration::from_secs(20),
+        };
+        assert!(matches!(
+            poll.decide(&(), Err(timed_out)),
+            Decision::RetryWhileTime(..)
+        ));
+        // AND SUCCEEDED ends the poll
+        let done = poll.decide(&(), Ok(answer(QueryExecutionState::Succeeded, None)));
+        assert_eq!(done, Decision::Done);
+        // AND FAILED or CANCELLED gives up with the query's reason, not retryable
+        for state in [QueryExecutionState::Failed, QueryExecutionState::Cancelled] {
+            let reason = Some("ICEBERG_COMMIT_ERROR: conflict");
+            let Decision::GiveUp(e) = poll.decide(&(), Ok(answer(state.clone(), reason))) else {
+                panic!("{state:?} was not given up");
+            };
+            assert!(!e.retryable);
+            assert!(
+                e.message.contains("q-1") && e.message.contains("ICEBERG_COMMIT_ERROR"),
+                "{e:?}"
+            );
+        }
+    }
+}
