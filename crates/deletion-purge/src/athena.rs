@@ -289,14 +289,14 @@ mod tests {
 
     use super::*;
 
-    fn answer(state: QueryExecutionState, reason: Option<&str>) -> PollAnswer {
+    fn answer(state: QueryExecutionState, reason: Option<&str>) -> GetQueryExecutionOutput {
         let status = QueryExecutionStatus::builder()
             .state(state)
             .set_state_change_reason(reason.map(str::to_owned))
             .build();
-        Ok(GetQueryExecutionOutput::builder()
+        GetQueryExecutionOutput::builder()
             .query_execution(QueryExecution::builder().status(status).build())
-            .build())
+            .build()
     }
 
     #[test]
@@ -313,7 +313,7 @@ mod tests {
         // WHEN it is QUEUED or RUNNING THEN it is asked again, bounded by the deadline alone
         for state in [QueryExecutionState::Queued, QueryExecutionState::Running] {
             assert!(matches!(
-                poll.decide(&(), Ok(answer(state, None))),
+                poll.decide(&(), Ok(Ok(answer(state, None)))),
                 Decision::RetryWhileTime(
                     (),
                     SqlError {
@@ -332,12 +332,13 @@ mod tests {
             Decision::RetryWhileTime(..)
         ));
         // AND SUCCEEDED ends the poll
-        let done = poll.decide(&(), Ok(answer(QueryExecutionState::Succeeded, None)));
+        let done = poll.decide(&(), Ok(Ok(answer(QueryExecutionState::Succeeded, None))));
         assert_eq!(done, Decision::Done);
         // AND FAILED or CANCELLED gives up with the query's reason, not retryable
         for state in [QueryExecutionState::Failed, QueryExecutionState::Cancelled] {
             let reason = Some("ICEBERG_COMMIT_ERROR: conflict");
-            let Decision::GiveUp(e) = poll.decide(&(), Ok(answer(state.clone(), reason))) else {
+            let Decision::GiveUp(e) = poll.decide(&(), Ok(Ok(answer(state.clone(), reason))))
+            else {
                 panic!("{state:?} was not given up");
             };
             assert!(!e.retryable);
