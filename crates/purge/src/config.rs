@@ -117,8 +117,7 @@ impl PurgeSettings {
 }
 
 /// The table names used when their variables are unset (the transform's defaults too).
-pub const DEFAULT_POSTS_TABLE: &str = "posts";
-pub const DEFAULT_PURGES_TABLE: &str = "account_purges";
+pub use ks_kernel::catalog::{DEFAULT_POSTS_TABLE, DEFAULT_PURGES_TABLE};
 
 /// `DESTINATION`: `s3` (the default: the objects are purged) or `iceberg` (account purges are
 /// applied with SQL to the tables `ICEBERG_DATABASE`, `ICEBERG_POSTS_TABLE` and
