@@ -158,6 +158,11 @@ impl State {
         match purge_accounts(sql, lake, now_us).await {
             Ok(summary) => {
                 log_lake_summary(&summary, request_id);
+                emf::emit(
+                    &self.config.metrics_namespace,
+                    &self.function_name,
+                    |namespace, function, now| summary.to_emf(namespace, function, now),
+                );
                 Ok(json!(summary))
             }
             Err(e) => {

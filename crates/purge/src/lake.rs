@@ -299,6 +299,30 @@ pub struct LakeSummary {
     pub statements: u64,
 }
 
+impl LakeSummary {
+    /// The EMF document: `AccountPurgesRead` is the S3 purge's metric of the same meaning, so
+    /// the dashboard's purge widget reads either stack.
+    pub fn to_emf(
+        &self,
+        namespace: &str,
+        function_name: &str,
+        timestamp_ms: u64,
+    ) -> serde_json::Value {
+        use ks_kernel::emf::{Emf, Unit};
+        let mut emf = Emf::new(function_name);
+        for (name, value) in [
+            ("AccountPurgesRead", self.purge_rows_read),
+            ("AccountsPurged", self.accounts_purged),
+            ("AccountPurgesUnusable", self.purge_rows_unusable),
+            ("AccountPurgesExpired", self.accounts_expired),
+            ("PurgeStatements", self.statements),
+        ] {
+            emf.metric(name, Unit::Count, value);
+        }
+        emf.finish(namespace, &[&["FunctionName"]], timestamp_ms)
+    }
+}
+
 /// One run over `sql` at `now_us`: read, delete the posts, then the rows applied. A failed
 /// statement stops the run before any row is removed that it has not applied.
 pub async fn purge_accounts<S: Sql>(
@@ -527,6 +551,16 @@ mod tests {
             ),
             (2, 1, 3)
         );
+        // AND its EMF document carries the counts under the purge's names
+        let emf = summary.to_emf("Ns", "deletion-purge", 0);
+        assert_eq!(
+            (
+                emf["AccountPurgesRead"].as_u64(),
+                emf["AccountsPurged"].as_u64()
+            ),
+            (Some(2), Some(2))
+        );
+        assert_eq!(emf["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Ns");
     }
 
     #[tokio::test]
