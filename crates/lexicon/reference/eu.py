@@ -21,7 +21,7 @@ parts of speech averaged, the loaders' extra forms added), keyed by lowercase fo
 Pattern lowercases every token before looking it up (data/<lang>/sentiment.tsv).
 """
 
-import math
+import functools
 import sys
 from pathlib import Path
 
@@ -55,6 +55,7 @@ def pattern_label(polarity):
 
 # ---------------------------------------------------------------- es
 
+@functools.lru_cache(maxsize=None)
 def es_model():
     import warnings
     warnings.filterwarnings("ignore")
