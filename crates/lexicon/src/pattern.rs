@@ -30,6 +30,17 @@ pub const PATTERN_THRESHOLD: f64 = 0.1;
 
 /// Pattern's `EOS`: what a blank line becomes, a sentence break.
 const EOS: &str = "END-OF-SENTENCE";
+/// The punctuation `find_tokens` splits off words (Pattern's `PUNCTUATION` but the period).
+const PUNCT_BYTES: [bool; 256] = {
+    let mut t = [false; 256];
+    let set = b",;:!?()[]{}`'\"@#$^&*+-|=~_";
+    let mut i = 0;
+    while i < set.len() {
+        t[set[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 /// Pattern's `PUNCTUATION`; `w not in PUNCTUATION` is a substring test in the reference.
 const PUNCTUATION: &str = ".,;:!?()[]{}`''\"@#$^&*+-|=~_";
 
@@ -186,8 +197,10 @@ pub struct Pattern {
     lexicon: FxHashMap<&'static str, Entry>,
     /// `find_tokens`' `replace`, applied in order before anything else.
     replacements: Vec<(String, String)>,
-    /// The glue-back patterns, longest first (see `glue_emoticons`).
-    emoticons: Vec<Vec<char>>,
+    /// The glue-back patterns, longest first, each as its chars (see `glue_emoticons`).
+    emoticons: Vec<Vec<&'static str>>,
+    /// Indices into `emoticons` by the first byte of their first char.
+    emoticons_by_first_byte: Vec<Vec<usize>>,
     /// Each emoticon group's forms, lowercased (what the assessment compares).
     emoticon_groups: Vec<(f64, Vec<String>)>,
 }
@@ -213,7 +226,8 @@ struct Scratch {
     toks: Vec<Tok>,
     sentence: String,
     glued: String,
-    chars: Vec<char>,
+    /// The sentence with "(!)" glued, swapped in for it.
+    chars: String,
     lower: String,
     assessments: Vec<Assessment>,
 }
@@ -254,8 +268,19 @@ impl Pattern {
                 .flat_map(|(_, group)| group.iter())
                 .filter(move |e| heart || **e != "❤")
         };
-        let mut emoticons: Vec<Vec<char>> = forms().map(|e| e.chars().collect()).collect();
-        emoticons.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        let mut sorted: Vec<&'static str> = forms().copied().collect();
+        sorted.sort_by(|a, b| {
+            let (ca, cb) = (a.chars().count(), b.chars().count());
+            cb.cmp(&ca).then_with(|| a.cmp(b))
+        });
+        let emoticons: Vec<Vec<&'static str>> = sorted
+            .iter()
+            .map(|e| e.char_indices().map(|(i, c)| &e[i..i + c.len_utf8()]).collect())
+            .collect();
+        let mut emoticons_by_first_byte = vec![Vec::new(); 256];
+        for (k, e) in sorted.iter().enumerate() {
+            emoticons_by_first_byte[usize::from(e.as_bytes()[0])].push(k);
+        }
         let emoticon_groups = EMOTICONS
             .iter()
             .map(|(p, group)| {
@@ -269,6 +294,7 @@ impl Pattern {
             lexicon,
             replacements,
             emoticons,
+            emoticons_by_first_byte,
             emoticon_groups,
         }
     }
@@ -544,7 +570,7 @@ impl Pattern {
     /// Splits leading punctuation, then trailing punctuation, "..." and a final period
     /// (unless the token is an abbreviation) off `text[b..e]`.
     fn split_punctuation(&self, text: &str, b: usize, e: usize, toks: &mut Vec<Tok>) {
-        let is_punct = |c: u8| b",;:!?()[]{}`'\"@#$^&*+-|=~_".contains(&c);
+        let is_punct = |c: u8| PUNCT_BYTES[usize::from(c)];
         let mut b = b;
         let mut e = e;
         let in_replace = |b: usize, e: usize| self.replacements.iter().any(|(k, _)| *k == text[b..e]);
@@ -642,14 +668,11 @@ impl Pattern {
     /// `s.glued`.
     fn glue(&self, s: &mut Scratch) {
         s.glued.clear();
-        let sentence = s.sentence.as_str();
-        let sarcasm = sentence.contains('(') && sentence.contains('!');
-        s.chars.clear();
-        s.chars.extend(sentence.chars());
-        if sarcasm {
-            glue_sarcasm(&mut s.chars);
+        if s.sentence.contains('(') && s.sentence.contains('!') {
+            glue_sarcasm(&s.sentence, &mut s.chars);
+            std::mem::swap(&mut s.sentence, &mut s.chars);
         }
-        self.glue_emoticons(&s.chars, &mut s.glued);
+        self.glue_emoticons(&s.sentence, &mut s.glued);
         match self.language {
             PatternLanguage::Nl if s.glued.contains("' s ") => {
                 for w in ["ochtends", "morgens", "middags", "avonds"] {
@@ -666,61 +689,65 @@ impl Pattern {
 
     /// `RE_EMOTICONS.sub`: at each position the first emoticon (longest first) whose chars
     /// occur with at most one space between each, followed by a space or the end, loses its
-    /// inner spaces.
-    fn glue_emoticons(&self, chars: &[char], out: &mut String) {
-        let mut i = 0;
-        'scan: while i < chars.len() {
-            for e in &self.emoticons {
-                if e[0] != chars[i] {
-                    continue;
-                }
-                if let Some(end) = match_spaced(chars, i, e)
-                    && (end == chars.len() || is_space(chars[end]))
+    /// inner spaces. Positions are bytes; only a char's first byte can start an emoticon.
+    fn glue_emoticons(&self, sentence: &str, out: &mut String) {
+        let b = sentence.as_bytes();
+        let (mut copied, mut i) = (0, 0);
+        'scan: while i < b.len() {
+            for &k in &self.emoticons_by_first_byte[usize::from(b[i])] {
+                let e = &self.emoticons[k];
+                if let Some(end) = match_spaced(b, i, e)
+                    && (end == b.len() || sentence[end..].starts_with(is_space))
                 {
-                    out.extend(e.iter());
+                    out.push_str(&sentence[copied..i]);
+                    e.iter().for_each(|c| out.push_str(c));
                     i = end;
+                    copied = end;
                     continue 'scan;
                 }
             }
-            out.push(chars[i]);
             i += 1;
         }
+        out.push_str(&sentence[copied..]);
     }
 }
 
-/// Where `pattern` ends when it matches `chars` at `i` with an optional space between
+/// Where `pattern` (its chars) ends when it matches `b` at `i` with an optional space between
 /// consecutive chars.
-fn match_spaced(chars: &[char], i: usize, pattern: &[char]) -> Option<usize> {
+fn match_spaced(b: &[u8], i: usize, pattern: &[&str]) -> Option<usize> {
     let mut k = i;
-    for (n, &p) in pattern.iter().enumerate() {
-        if n > 0 && chars.get(k) == Some(&' ') && chars.get(k + 1) == Some(&p) {
+    for (n, p) in pattern.iter().enumerate() {
+        let p = p.as_bytes();
+        if n > 0 && b.get(k) == Some(&b' ') && b[k + 1..].starts_with(p) {
             k += 1;
         }
-        if chars.get(k) != Some(&p) {
+        if !b[k.min(b.len())..].starts_with(p) {
             return None;
         }
-        k += 1;
+        k += p.len();
     }
     Some(k)
 }
 
-/// `RE_SARCASM.sub("(!)")`: `\( ?\! ?\)`, left to right.
-fn glue_sarcasm(chars: &mut Vec<char>) {
-    let pattern = ['(', '!', ')'];
-    let mut out = Vec::with_capacity(chars.len());
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i] == '('
-            && let Some(end) = match_spaced(chars, i, &pattern)
+/// `RE_SARCASM.sub("(!)")`: `\( ?\! ?\)`, left to right, from `sentence` into `out`.
+fn glue_sarcasm(sentence: &str, out: &mut String) {
+    const SARCASM: [&str; 3] = ["(", "!", ")"];
+    out.clear();
+    let b = sentence.as_bytes();
+    let (mut copied, mut i) = (0, 0);
+    while i < b.len() {
+        if b[i] == b'('
+            && let Some(end) = match_spaced(b, i, &SARCASM)
         {
-            out.extend_from_slice(&pattern);
+            out.push_str(&sentence[copied..i]);
+            out.push_str("(!)");
             i = end;
+            copied = end;
             continue;
         }
-        out.push(chars[i]);
         i += 1;
     }
-    *chars = out;
+    out.push_str(&sentence[copied..]);
 }
 
 #[cfg(test)]

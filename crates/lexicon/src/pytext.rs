@@ -7,7 +7,9 @@ use unicode_normalization::char::is_combining_mark;
 /// final-sigma rule (the one context-dependent mapping, left to std's `to_lowercase`).
 pub(crate) fn lower_into(text: &str, out: &mut String) {
     if text.is_ascii() {
-        out.extend(text.bytes().map(|b| char::from(b.to_ascii_lowercase())));
+        let from = out.len();
+        out.push_str(text);
+        out[from..].make_ascii_lowercase();
     } else if text.contains('Σ') {
         out.push_str(&text.to_lowercase());
     } else {
