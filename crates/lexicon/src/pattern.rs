@@ -81,8 +81,8 @@ const EN_CONTRACTIONS: &[(&str, &str)] = &[
 /// Pattern's Italian elisions: `k'` becomes `k' ` (lowercase, then capitalised).
 const IT_ELISIONS: &[&str] = &[
     "a", "co", "all", "anch", "nient", "cinquant", "b", "de", "dev", "bell", "quell", "diciott",
-    "c", "gl", "don", "cent", "quest", "occupo", "d", "po", "dov", "dall", "trent", "sessant",
-    "l", "un", "nel", "dell", "tropp", "m", "king", "n", "nell", "r", "sant", "s", "sott", "sull",
+    "c", "gl", "don", "cent", "quest", "occupo", "d", "po", "dov", "dall", "trent", "sessant", "l",
+    "un", "nel", "dell", "tropp", "m", "king", "n", "nell", "r", "sant", "s", "sott", "sull",
     "tant", "tutt", "vent",
 ];
 
@@ -136,13 +136,44 @@ const NL: Settings = Settings {
 /// Pattern's emoticons by sentiment, in the reference's dict order.
 const EMOTICONS: &[(f64, &[&str])] = &[
     (1.0, &["<3", "♥", "❤"]),
-    (1.0, &[">:D", ":-D", ":D", "=-D", "=D", "X-D", "x-D", "XD", "xD", "8-D"]),
-    (0.75, &[">:P", ":-P", ":P", ":-p", ":p", ":-b", ":b", ":c)", ":o)", ":^)"]),
-    (0.5, &[">:)", ":-)", ":)", "=)", "=]", ":]", ":}", ":>", ":3", "8)", "8-)"]),
-    (0.25, &[">;]", ";-)", ";)", ";-]", ";]", ";D", ";^)", "*-)", "*)"]),
-    (0.05, &[">:o", ":-O", ":O", ":o", ":-o", "o_O", "o.O", "°O°", "°o°"]),
-    (-0.25, &[">:/", ":-/", ":/", ":\\", ">:\\", ":-.", ":-s", ":s", ":S", ":-S", ">.>"]),
-    (-0.75, &[">:[", ":-(", ":(", "=(", ":-[", ":[", ":{", ":-<", ":c", ":-c", "=/"]),
+    (
+        1.0,
+        &[
+            ">:D", ":-D", ":D", "=-D", "=D", "X-D", "x-D", "XD", "xD", "8-D",
+        ],
+    ),
+    (
+        0.75,
+        &[
+            ">:P", ":-P", ":P", ":-p", ":p", ":-b", ":b", ":c)", ":o)", ":^)",
+        ],
+    ),
+    (
+        0.5,
+        &[
+            ">:)", ":-)", ":)", "=)", "=]", ":]", ":}", ":>", ":3", "8)", "8-)",
+        ],
+    ),
+    (
+        0.25,
+        &[">;]", ";-)", ";)", ";-]", ";]", ";D", ";^)", "*-)", "*)"],
+    ),
+    (
+        0.05,
+        &[">:o", ":-O", ":O", ":o", ":-o", "o_O", "o.O", "°O°", "°o°"],
+    ),
+    (
+        -0.25,
+        &[
+            ">:/", ":-/", ":/", ":\\", ">:\\", ":-.", ":-s", ":s", ":S", ":-S", ">.>",
+        ],
+    ),
+    (
+        -0.75,
+        &[
+            ">:[", ":-(", ":(", "=(", ":-[", ":[", ":{", ":-<", ":c", ":-c", "=/",
+        ],
+    ),
     (-1.0, &[":'(", ":'''(", ";'("]),
 ];
 
@@ -186,7 +217,10 @@ impl Sentiment {
     /// [`Sentiment::from_polarity`] does.
     pub fn from_pattern(score: &PatternScore) -> Self {
         let p = score.polarity.clamp(-1.0, 1.0);
-        Sentiment::with_label(score.label(), [p.max(0.0), (-p).max(0.0), 1.0 - p.abs(), 0.0])
+        Sentiment::with_label(
+            score.label(),
+            [p.max(0.0), (-p).max(0.0), 1.0 - p.abs(), 0.0],
+        )
     }
 }
 
@@ -275,7 +309,11 @@ impl Pattern {
         });
         let emoticons: Vec<Vec<&'static str>> = sorted
             .iter()
-            .map(|e| e.char_indices().map(|(i, c)| &e[i..i + c.len_utf8()]).collect())
+            .map(|e| {
+                e.char_indices()
+                    .map(|(i, c)| &e[i..i + c.len_utf8()])
+                    .collect()
+            })
             .collect();
         let mut emoticons_by_first_byte = vec![Vec::new(); 256];
         for (k, e) in sorted.iter().enumerate() {
@@ -533,16 +571,17 @@ impl Pattern {
     fn tokenize(&self, text: &str, toks: &mut Vec<Tok>) {
         toks.clear();
         let older = self.settings.older_tokenizer;
-        let is_quote = |c: char| matches!(c, '“' | '”' | '‘' | '’') || (older && matches!(c, '\'' | '"'));
+        let is_quote =
+            |c: char| matches!(c, '“' | '”' | '‘' | '’') || (older && matches!(c, '\'' | '"'));
         let mut start: Option<usize> = None;
         let mut newlines = 0u32; // consecutive '\n' in the current whitespace run
         let mut eos = false;
         for (i, c) in text.char_indices() {
             let quote = is_quote(c);
-            if quote || is_space(c) {
-                if let Some(b) = start.take() {
-                    self.split_punctuation(text, b, i, toks);
-                }
+            if (quote || is_space(c))
+                && let Some(b) = start.take()
+            {
+                self.split_punctuation(text, b, i, toks);
             }
             if quote {
                 flush_eos(&mut eos, &mut newlines, toks);
@@ -573,13 +612,17 @@ impl Pattern {
         let is_punct = |c: u8| PUNCT_BYTES[usize::from(c)];
         let mut b = b;
         let mut e = e;
-        let in_replace = |b: usize, e: usize| self.replacements.iter().any(|(k, _)| *k == text[b..e]);
+        let in_replace =
+            |b: usize, e: usize| self.replacements.iter().any(|(k, _)| *k == text[b..e]);
         while b < e && is_punct(text.as_bytes()[b]) && !in_replace(b, e) {
             toks.push(Tok::Text(b as u32, b as u32 + 1));
             b += 1;
         }
         let mark = toks.len();
-        while b < e && (is_punct(text.as_bytes()[e - 1]) || text.as_bytes()[e - 1] == b'.') && !in_replace(b, e) {
+        while b < e
+            && (is_punct(text.as_bytes()[e - 1]) || text.as_bytes()[e - 1] == b'.')
+            && !in_replace(b, e)
+        {
             if is_punct(text.as_bytes()[e - 1]) {
                 toks.push(Tok::Text(e as u32 - 1, e as u32));
                 e -= 1;
@@ -611,17 +654,17 @@ impl Pattern {
         if self.settings.abbreviations.contains(&t) {
             return true;
         }
-        let c: Vec<char> = t.chars().collect();
-        let letter = |x: char| x.is_ascii_alphabetic();
-        let letter_dots = c.len() >= 2
-            && c.len().is_multiple_of(2)
-            && c.chunks(2).all(|p| letter(p[0]) && p[1] == '.');
-        let capital_consonants = c.len() >= 3
-            && c[0].is_ascii_uppercase()
-            && c[1..c.len() - 1]
-                .iter()
-                .all(|&x| "bcdfghjklmnpqrstvwxz|".contains(x))
-            && c[c.len() - 1] != '\n';
+        let n = t.chars().count();
+        let mut chars = t.chars();
+        let mut pairs = std::iter::from_fn(|| Some((chars.next()?, chars.next()?)));
+        let letter_dots = n >= 2
+            && n.is_multiple_of(2)
+            && pairs.all(|(a, b)| a.is_ascii_alphabetic() && b == '.');
+        let consonant = |x: char| "bcdfghjklmnpqrstvwxz|".contains(x);
+        let capital_consonants = n >= 3
+            && t.starts_with(|c: char| c.is_ascii_uppercase())
+            && t.chars().skip(1).take(n - 2).all(consonant)
+            && !t.ends_with('\n');
         letter_dots || capital_consonants
     }
 }
@@ -769,7 +812,10 @@ mod tests {
     fn given_punctuation_and_abbreviations_when_tokenized_then_they_split_as_pattern_does() {
         let de = Pattern::new(PatternLanguage::De);
         assert_eq!(tokens(&de, "(gut)!"), ["(", "gut", ")", "!"]);
-        assert_eq!(tokens(&de, "Mr. gut... z.B. Dr. x."), ["Mr.", "gut", "...", "z.B.", "Dr.", "x."]);
+        assert_eq!(
+            tokens(&de, "Mr. gut... z.B. Dr. x."),
+            ["Mr.", "gut", "...", "z.B.", "Dr.", "x."]
+        );
         assert_eq!(tokens(&de, "wow.....\n\nja"), ["wow", "...", EOS, "ja"]);
         assert_eq!(tokens(&de, "„gut“"), ["„gut", "“"]);
     }
@@ -778,7 +824,10 @@ mod tests {
     fn given_a_split_emoticon_when_glued_then_it_counts_as_one() {
         let de = Pattern::new(PatternLanguage::De);
         assert_eq!(de.score(":)").polarity, 0.5);
-        assert_eq!(de.score("super :-)").assessed, 1 + usize::from(de.lexicon.contains_key("super")));
+        assert_eq!(
+            de.score("super :-)").assessed,
+            1 + usize::from(de.lexicon.contains_key("super"))
+        );
         assert_eq!(de.score("toll (!)").assessed, 2);
     }
 }

@@ -110,7 +110,9 @@ impl SpanishNb {
     /// Parses the shipped model (about 5,000 lines).
     pub fn new() -> Self {
         let mut lines = MODEL_TSV.lines().filter(|l| !l.starts_with('#'));
-        let prior = lines.next().expect("the model's first line holds the priors");
+        let prior = lines
+            .next()
+            .expect("the model's first line holds the priors");
         let mut p = prior.split('\t').map(parse_f64);
         let log_prior = [p.next().unwrap_or(0.0), p.next().unwrap_or(0.0)];
         let mut nb = SpanishNb {
@@ -182,7 +184,10 @@ impl SpanishNb {
         s.ids.clear();
         let text = s.lower.as_str();
         let mut start: Option<(usize, usize)> = None; // (byte offset, chars so far)
-        for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        for (i, c) in text
+            .char_indices()
+            .chain(std::iter::once((text.len(), ' ')))
+        {
             if i < text.len() && pytext::is_word_char(c) {
                 start = Some(start.map_or((i, 1), |(b, n)| (b, n + 1)));
                 continue;
@@ -205,10 +210,9 @@ impl SpanishNb {
                 if window.contains(&0) {
                     continue;
                 }
-                let key = window
-                    .iter()
-                    .enumerate()
-                    .fold(0, |key, (k, &id)| key | GramKey::from(id) << (ID_BITS * k as u32));
+                let key = window.iter().enumerate().fold(0, |key, (k, &id)| {
+                    key | GramKey::from(id) << (ID_BITS * k as u32)
+                });
                 if let Some(&column) = self.features.get(&key) {
                     s.hits.push(column);
                 }

@@ -49,7 +49,11 @@ fn assert_fresh(lang: &str, texts: Vec<&str>) {
         corpus, texts,
         "{lang}: golden.jsonl is stale: rerun reference/languages.py {lang}"
     );
-    assert!(texts.len() >= 3_000, "{lang}: corpus too small: {}", texts.len());
+    assert!(
+        texts.len() >= 3_000,
+        "{lang}: corpus too small: {}",
+        texts.len()
+    );
 }
 
 /// Prints and returns the share of same labels and of equal numbers.
@@ -79,7 +83,10 @@ fn given_the_es_corpus_when_scored_then_it_agrees_with_sentiment_analysis_spanis
         numbers += usize::from(close);
         if !close && shown < 10 {
             shown += 1;
-            eprintln!("  es: rust {score:?} python {}: {:?}", row.probability, row.text);
+            eprintln!(
+                "  es: rust {score:?} python {}: {:?}",
+                row.probability, row.text
+            );
         }
     }
     // THEN at least 99% of the mapped labels agree
@@ -136,10 +143,7 @@ fn given_the_pattern_corpora_then_the_emoticon_order_cases_are_marked() {
     for lang in ["de", "it", "nl"] {
         let rows: Vec<PatternRow> = read(lang, "golden.jsonl");
         // WHEN the rows the other order would change are looked up
-        let marked: Vec<&PatternRow> = rows
-            .iter()
-            .filter(|r| !r.fix.is_empty())
-            .collect();
+        let marked: Vec<&PatternRow> = rows.iter().filter(|r| !r.fix.is_empty()).collect();
         // THEN there are some, each names the fix, and each holds a glued emoticon
         assert!(!marked.is_empty(), "{lang}: no EmoticonOrder case");
         for row in marked {
