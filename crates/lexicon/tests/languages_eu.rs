@@ -5,7 +5,11 @@
 //! (`ES_NEGATIVE_THRESHOLD`, `ES_POSITIVE_THRESHOLD`, NEUTRAL where no feature matched), the
 //! Pattern languages by `PATTERN_THRESHOLD`. The numbers themselves are compared too.
 
-use ks_lexicon::{Label, Pattern, PatternLanguage, SpanishNb};
+use ks_lexicon::{
+    ES_NEGATIVE_THRESHOLD, ES_POSITIVE_THRESHOLD, Label, Lexicon, NbScore, Pattern,
+    PatternLanguage, Sentiment, SpanishNb,
+};
+use ks_transform::sentiment::SentimentAnalyzer;
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -175,4 +179,90 @@ fn given_negation_and_modifiers_when_scored_then_pattern_rules_apply() {
     assert_eq!(de.score("gut!").polarity, (gut * 1.25).min(1.0));
     assert_eq!(de.score("nicht gut").label(), Label::Negative);
     assert_eq!(de.score("Das Auto ist rot").assessed, 0);
+}
+
+#[test]
+fn given_probabilities_around_the_bands_when_labelled_then_the_middle_is_neutral() {
+    // GIVEN Naive Bayes answers at and around the documented bands
+    let at = |probability: f64, matched: bool| NbScore {
+        probability,
+        matched,
+    };
+    // WHEN labelled THEN only a matched, decided probability is POSITIVE or NEGATIVE
+    assert_eq!(at(ES_POSITIVE_THRESHOLD, true).label(), Label::Positive);
+    assert_eq!(at(ES_NEGATIVE_THRESHOLD, true).label(), Label::Negative);
+    assert_eq!(at(0.5, true).label(), Label::Neutral);
+    assert_eq!(at(0.99, false).label(), Label::Neutral);
+    // AND the four scores sum to 1 with the label's the largest
+    for p in [0.0, 0.2, 0.35, 0.5, 0.64, 0.65, 0.9, 1.0] {
+        let s = Sentiment::from_nb(&at(p, true));
+        let scores = [s.positive, s.negative, s.neutral, s.mixed];
+        assert!(
+            (scores.iter().sum::<f64>() - 1.0).abs() < 1e-12,
+            "{p}: {s:?}"
+        );
+        let own = match s.label {
+            Label::Positive => s.positive,
+            Label::Negative => s.negative,
+            _ => s.neutral,
+        };
+        assert!(scores.iter().all(|x| *x <= own + 1e-12), "{p}: {s:?}");
+    }
+}
+
+#[test]
+fn given_the_spanish_package_examples_when_labelled_then_they_read_as_it_means_them() {
+    // GIVEN sentences of the package's own test (positive ones, then negative ones)
+    let nb = SpanishNb::new();
+    // WHEN labelled THEN the clear ones land on their side
+    for t in ["me encanta la tombola", "esto es precioso, muy bonito"] {
+        assert_eq!(nb.score(t).label(), Label::Positive, "{t}");
+    }
+    for t in [
+        "no me gusta",
+        "me parece terrible esto que me estás diciendo",
+    ] {
+        assert_eq!(nb.score(t).label(), Label::Negative, "{t}");
+    }
+}
+
+#[tokio::test]
+async fn given_the_backend_when_es_de_it_nl_texts_arrive_then_each_has_its_analyser_and_model() {
+    // GIVEN the multilingual backend, nothing parsed
+    let lexicon = Lexicon::new();
+    for (lang, model, text, want) in [
+        (
+            "es",
+            "lexicon:es-nb",
+            "me encanta, es genial",
+            Label::Positive,
+        ),
+        (
+            "de",
+            "lexicon:de-textblob",
+            "Das ist nicht gut",
+            Label::Negative,
+        ),
+        (
+            "it",
+            "lexicon:it-pattern",
+            "Che giornata meravigliosa!",
+            Label::Positive,
+        ),
+        (
+            "nl",
+            "lexicon:nl-pattern",
+            "Wat een verschrikkelijke dag",
+            Label::Negative,
+        ),
+    ] {
+        assert!(!lexicon.is_loaded(lang), "{lang}");
+        // WHEN a text of that language is analysed
+        let out = lexicon.analyze(lang, &[text]).await.outcome.unwrap();
+        // THEN its analyser was parsed, labelled it, and the model names it
+        assert_eq!(out[0].as_ref().unwrap().label, want, "{lang}: {text}");
+        assert!(lexicon.is_loaded(lang) && lexicon.supports_language(lang));
+        assert_eq!(lexicon.model_for(lang), model);
+    }
+    assert!(!lexicon.is_loaded("pt") && !lexicon.is_loaded("en"));
 }
