@@ -240,6 +240,8 @@ DE_SENTENCES = [
     "8)", "( 8 )", "box D", "don't worry", "it's good",
 ]
 NL_SENTENCES = [
+    # pattern's own test_nl.py sentiment examples, then own sentences.
+    "geweldig", "verschrikkelijk",
     "Dit is een mooie film.", "Dit is geen mooie film.", "Het eten was niet lekker!",
     "Wat een verschrikkelijke dag", "Heel erg goed", "Ik vind het prachtig :)", "Jammer :(",
     "Nooit meer!", "Het is 's ochtends koud", "auto's zijn duur", "Dit is 'n goede dag",
