@@ -18,7 +18,8 @@ pub(crate) const C_INCR: f64 = 0.733;
 pub(crate) const N_SCALAR: f64 = -0.74;
 
 /// A word table: a fast, fixed-seed hash (the keys are our own data, not an attacker's).
-pub(crate) type WordMap<V> = HashMap<Box<str>, V, foldhash::fast::FixedState>;
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+pub(crate) type WordMap<V> = FastMap<Box<str>, V>;
 pub(crate) type WordSet = HashSet<Box<str>, foldhash::fast::FixedState>;
 
 /// Booster words and n-grams, with the first words of the n-grams, so the n-gram rule builds
