@@ -16,7 +16,7 @@ help: ## List the targets
 
 venv: $(VENV)/.installed ## Install the pinned Python tools (cargo-lambda, zig, emulators) into .venv
 
-$(VENV)/.installed: requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt crates/lexicon/reference/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@
@@ -32,8 +32,11 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 	python3 .ci/layout.py
 
+# The lexicon ports' references (crates/lexicon/reference, pinned in .venv) are run again and
+# their output diffed with the committed corpora, golden files and exported tables.
 unit: venv
 	cargo test --workspace
+	$(PY) crates/lexicon/reference/languages.py --check
 
 # The pipeline end to end on moto and `cargo lambda watch`, through `kinesis-sentiment firehose`.
 e2e: venv ## The whole pipeline on local emulators (moto, cargo lambda watch, Comprehend stand-in)

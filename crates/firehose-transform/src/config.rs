@@ -8,6 +8,7 @@ use std::time::Duration;
 
 pub use ks_kernel::env::ConfigError;
 use ks_kernel::env::Env;
+use ks_transform::limits::COMPREHEND_SENTIMENT_LANGUAGES;
 use ks_transform::transform::TransformSettings;
 
 use crate::registry::BackendConfig;
@@ -36,8 +37,15 @@ impl TransformConfig {
         let env = Env(&lookup);
         let backend = BackendConfig::from_env(&env)?;
         let settings = TransformSettings::from_env(&env, backend.calls())?;
-        // Any of Comprehend's languages may be the default: the analyser's own
-        // `supports_language` decides, per record, which texts it scores.
+        // The analyser's own `supports_language` decides, per record, which texts it scores;
+        // but a default Comprehend cannot read would leave every untagged text unscored.
+        let comprehend = matches!(backend, BackendConfig::Comprehend(_));
+        if comprehend && !COMPREHEND_SENTIMENT_LANGUAGES.contains(&settings.default_language) {
+            return Err(env.invalid(
+                "DEFAULT_LANGUAGE",
+                "not a language Comprehend's sentiment API reads (ar, hi, ko, zh-TW, ja, zh, de, pt, en, it, fr, es)",
+            ));
+        }
         Ok(TransformConfig {
             backend,
             settings,

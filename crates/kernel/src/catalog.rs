@@ -2,6 +2,11 @@
 //! Firehose's routing answers and into Athena SQL: checked once, so a name is always safe to
 //! put in a query unquoted.
 
+/// The Iceberg tables' names when `ICEBERG_POSTS_TABLE` / `ICEBERG_PURGES_TABLE` are unset:
+/// one default for the transform (which routes to them) and the purge (which reads them).
+pub const DEFAULT_POSTS_TABLE: &str = "posts";
+pub const DEFAULT_PURGES_TABLE: &str = "account_purges";
+
 /// The longest database or table name the Glue Data Catalog takes (`Name`, 1–255 characters:
 /// <https://docs.aws.amazon.com/glue/latest/webapi/API_TableInput.html>).
 pub const GLUE_NAME_MAX_CHARS: usize = 255;

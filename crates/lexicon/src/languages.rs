@@ -8,23 +8,35 @@ use std::sync::OnceLock;
 use ks_transform::sentiment::{Analysis, SentimentAnalyzer};
 
 use crate::analyzer::{LEXICON_BATCH_DOCUMENTS, to_core};
-use crate::{DEFAULT_MAX_BYTES, Leia, Polarity, Sentiment, Vader, VaderFr, truncate};
+use crate::{
+    DEFAULT_MAX_BYTES, Leia, Pattern, PatternLanguage, Polarity, Sentiment, SpanishNb, Vader,
+    VaderFr, truncate,
+};
 
 /// The languages [`Lexicon`] scores (normalised, Comprehend-style codes) and the model name
 /// written next to each result.
-pub const LANGUAGES: [(&str, &str); 3] = [
+pub const LANGUAGES: [(&str, &str); 7] = [
     ("en", "lexicon:en-vader"),
     ("pt", "lexicon:pt-leia"),
     ("fr", "lexicon:fr-vader"),
+    ("es", "lexicon:es-nb"),
+    ("de", "lexicon:de-textblob"),
+    ("it", "lexicon:it-pattern"),
+    ("nl", "lexicon:nl-pattern"),
 ];
 
-/// The multilingual lexicon backend: English VADER, Portuguese LeIA, French vaderSentiment-fr.
+/// The multilingual lexicon backend: English VADER, Portuguese LeIA, French vaderSentiment-fr,
+/// Spanish Naive Bayes (sentiment-analysis-spanish), German, Italian and Dutch Pattern.
 #[derive(Default)]
 pub struct Lexicon {
     max_bytes: usize,
     en: OnceLock<Vader>,
     pt: OnceLock<Leia>,
     fr: OnceLock<VaderFr>,
+    es: OnceLock<SpanishNb>,
+    de: OnceLock<Pattern>,
+    it: OnceLock<Pattern>,
+    nl: OnceLock<Pattern>,
 }
 
 impl std::fmt::Debug for Lexicon {
@@ -34,6 +46,10 @@ impl std::fmt::Debug for Lexicon {
             .field("en_loaded", &self.en.get().is_some())
             .field("pt_loaded", &self.pt.get().is_some())
             .field("fr_loaded", &self.fr.get().is_some())
+            .field("es_loaded", &self.es.get().is_some())
+            .field("de_loaded", &self.de.get().is_some())
+            .field("it_loaded", &self.it.get().is_some())
+            .field("nl_loaded", &self.nl.get().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -51,10 +67,15 @@ impl Lexicon {
             en: OnceLock::new(),
             pt: OnceLock::new(),
             fr: OnceLock::new(),
+            es: OnceLock::new(),
+            de: OnceLock::new(),
+            it: OnceLock::new(),
+            nl: OnceLock::new(),
         }
     }
 
-    /// The polarity of `text` by `language`'s analyser, or `None` for a language it lacks.
+    /// The VADER polarity of `text` by `language`'s analyser (en, pt, fr), or `None` for a
+    /// language without a VADER-style analyser.
     pub fn polarity_scores(&self, language: &str, text: &str) -> Option<Polarity> {
         let text = truncate(text, self.max_bytes);
         Some(match language {
@@ -68,8 +89,25 @@ impl Lexicon {
     /// Label and four scores (see [`Sentiment::from_polarity`]), or `None` for a language
     /// without an analyser.
     pub fn sentiment(&self, language: &str, text: &str) -> Option<Sentiment> {
-        self.polarity_scores(language, text)
-            .map(|p| Sentiment::from_polarity(&p))
+        let cut = truncate(text, self.max_bytes);
+        match language {
+            "es" => Some(self.es.get_or_init(SpanishNb::new).sentiment(cut)),
+            "de" | "it" | "nl" => self.pattern(language).map(|p| p.sentiment(cut)),
+            _ => self
+                .polarity_scores(language, text)
+                .map(|p| Sentiment::from_polarity(&p)),
+        }
+    }
+
+    /// The Pattern analyser of `language` (de, it, nl), parsed on first use.
+    fn pattern(&self, language: &str) -> Option<&Pattern> {
+        let (cell, lang) = match language {
+            "de" => (&self.de, PatternLanguage::De),
+            "it" => (&self.it, PatternLanguage::It),
+            "nl" => (&self.nl, PatternLanguage::Nl),
+            _ => return None,
+        };
+        Some(cell.get_or_init(|| Pattern::new(lang)))
     }
 
     /// Whether `language`'s tables have been parsed yet.
@@ -78,6 +116,10 @@ impl Lexicon {
             "en" => self.en.get().is_some(),
             "pt" => self.pt.get().is_some(),
             "fr" => self.fr.get().is_some(),
+            "es" => self.es.get().is_some(),
+            "de" => self.de.get().is_some(),
+            "it" => self.it.get().is_some(),
+            "nl" => self.nl.get().is_some(),
             _ => false,
         }
     }

@@ -11,6 +11,7 @@ pub use ks_kernel::env::ConfigError;
 use ks_kernel::env::Env;
 use ks_kernel::retry::RetryPolicy;
 
+use crate::language::LanguageDetection;
 use crate::route::{DEFAULT_POSTS_TABLE, DEFAULT_PURGES_TABLE, Destination, IcebergTables};
 use crate::text::{Pointer, normalize_language};
 use crate::transform::{NoTextPolicy, NonJsonPolicy, OnSentimentError, TransformSettings};
@@ -118,9 +119,18 @@ fn read_text_settings<F: Fn(&str) -> Option<String>>(
     let default_language = match env.get("DEFAULT_LANGUAGE") {
         None => defaults.default_language,
         Some(v) => normalize_language(&v).ok_or_else(|| {
-            env.invalid("DEFAULT_LANGUAGE", "not a language Comprehend's sentiment API supports (ar, hi, ko, zh-TW, ja, zh, de, pt, en, it, fr, es)")
+            env.invalid("DEFAULT_LANGUAGE", "not a language any backend reads (ar, hi, ko, zh-TW, ja, zh, de, pt, en, it, fr, es, nl)")
         })?,
     };
+    let language_detection = env.choice(
+        "LANGUAGE_DETECTION",
+        defaults.language_detection.as_str(),
+        &[
+            ("off", LanguageDetection::Off),
+            ("reliable", LanguageDetection::Reliable),
+            ("best", LanguageDetection::Best),
+        ],
+    )?;
     let field = env.get("SENTIMENT_FIELD").unwrap_or(defaults.field.clone());
     if field.is_empty() {
         return Err(env.invalid("SENTIMENT_FIELD", "must not be empty"));
@@ -129,6 +139,7 @@ fn read_text_settings<F: Fn(&str) -> Option<String>>(
         text_pointers,
         language_pointers,
         default_language,
+        language_detection,
         field,
         ..defaults
     })

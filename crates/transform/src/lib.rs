@@ -9,6 +9,7 @@
 //!   canonically; gzip payloads recognised.
 //! - [`json`]: the one-pass validating JSON scan and the byte-exact splice.
 //! - [`text`]: JSON pointers to the text and language, truncation, language codes.
+//! - [`language`]: the language of a record without a tag, identified from its text.
 //! - [`plan`]: the table of distinct documents and their batches.
 //! - [`sentiment`]: what an analyzer answers, the trait adapters implement, and
 //!   [`sentiment::Scripted`], an analyzer whose answers a function gives (tests).
@@ -22,6 +23,7 @@
 
 pub mod config;
 pub mod json;
+pub mod language;
 pub mod limits;
 pub mod metrics;
 pub mod payload;

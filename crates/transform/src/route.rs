@@ -33,8 +33,7 @@ pub const POST_KEY: &str = "id";
 pub const ACCOUNT_KEY: &str = "did";
 
 /// The table names used when their variables are unset.
-pub const DEFAULT_POSTS_TABLE: &str = "posts";
-pub const DEFAULT_PURGES_TABLE: &str = "account_purges";
+pub use ks_kernel::catalog::{DEFAULT_POSTS_TABLE, DEFAULT_PURGES_TABLE};
 
 /// Where the delivery stream writes.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

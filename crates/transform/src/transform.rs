@@ -14,6 +14,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::json::{Edit, JsonError, Member, ObjectRef};
+use crate::language::{Identifier, LanguageDetection};
 use crate::limits::FIREHOSE_MAX_RESPONSE_BYTES;
 use crate::metrics::Summary;
 use crate::payload;
@@ -88,6 +89,8 @@ pub struct TransformSettings {
     /// `default_language`.
     pub language_pointers: Vec<Pointer>,
     pub default_language: &'static str,
+    /// Whether a record without a language tag has its language identified from its text.
+    pub language_detection: LanguageDetection,
     pub max_document_bytes: usize,
     /// Texts are also cut to this many characters (after the byte cap), if set.
     pub max_document_chars: Option<usize>,
@@ -111,6 +114,7 @@ impl Default for TransformSettings {
             text_pointers: vec![Pointer::parse("/text").expect("valid pointer")],
             language_pointers: Vec::new(),
             default_language: "en",
+            language_detection: LanguageDetection::Reliable,
             max_document_bytes: crate::limits::COMPREHEND_MAX_DOCUMENT_BYTES,
             max_document_chars: None,
             concurrency: 8,
@@ -153,6 +157,35 @@ impl Area {
             Area::Deletions => "deletions",
         }
     }
+}
+
+/// A record's language group, and whether it was identified from the text.
+struct LanguageOf {
+    code: Option<&'static str>,
+    identified: bool,
+}
+
+/// The language group of a record's text: its tag's language; without a tag, the language
+/// identified from the text or else the default; every text in one group for an analyzer that
+/// reads any language.
+fn language_of<A: SentimentAnalyzer>(
+    analyzer: &A,
+    settings: &TransformSettings,
+    identifier: &Identifier,
+    (text, obj): (&str, ObjectRef<'_>),
+    found: &str,
+) -> LanguageOf {
+    let (code, identified) = if analyzer.any_language() {
+        (Some(ANY_LANGUAGE), false)
+    } else if let Some(tag) = find_text(text, obj, &settings.language_pointers) {
+        (normalize_language(&tag), false)
+    } else {
+        match identifier.identify(found) {
+            Some(language) => (Some(language), true),
+            None => (Some(settings.default_language), false),
+        }
+    };
+    LanguageOf { code, identified }
 }
 
 /// No record: the end of a waiting list.
@@ -408,6 +441,8 @@ struct Work<'a, A> {
     members: Vec<Member>,
     line: Vec<u8>,
     docs: DocTable,
+    /// The language of records without a tag.
+    identifier: Identifier,
     /// Per document: its answer once known, and the first record waiting for it.
     answers: Vec<Option<Answer>>,
     waiting: Vec<u32>,
@@ -439,6 +474,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
             members: Vec::new(),
             line: Vec::new(),
             docs: DocTable::default(),
+            identifier: Identifier::new(analyzer, settings.language_detection),
             answers: Vec::new(),
             waiting: Vec::new(),
             fields: Vec::new(),
@@ -552,16 +588,17 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
                 NoTextPolicy::Drop => Outcome::Drop,
             };
         };
-        // A record without a language tag is taken to be in the default language; an
-        // analyzer that reads every language gets them all in one group.
-        let language = if self.analyzer.any_language() {
-            Some(ANY_LANGUAGE)
-        } else {
-            match find_text(text, obj, &settings.language_pointers) {
-                Some(tag) => normalize_language(&tag),
-                None => Some(settings.default_language),
-            }
-        };
+        let language = language_of(
+            self.analyzer,
+            settings,
+            &self.identifier,
+            (text, obj),
+            &found,
+        );
+        if language.identified {
+            summary.languages_identified += 1;
+        }
+        let language = language.code;
         let Some(language) = language.filter(|l| self.analyzer.supports_language(l)) else {
             summary.unsupported_language += 1;
             return self.deliver_json(src, kind);

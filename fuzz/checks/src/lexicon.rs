@@ -1,0 +1,77 @@
+//! Every language of the multilingual lexicon backend (`ks_lexicon::Lexicon`, so a language
+//! added to `LANGUAGES` is covered without a change here) on any text: the text is the input
+//! read as UTF-8 (lossily), and also cut to a byte budget taken from its first byte.
+//!
+//! Properties: every language answers; the four scores are finite, in [0, 1], sum to 1, and
+//! the label's score is the largest; the same text gives the same answer twice; the es and
+//! Pattern analysers' own numbers stay in their ranges and give the same label.
+
+use std::sync::OnceLock;
+
+use ks_lexicon::{LANGUAGES, Lexicon, Pattern, PatternLanguage, Sentiment, SpanishNb};
+use ks_transform::sentiment::Label;
+
+const EPS: f64 = 1e-9;
+
+struct Analysers {
+    lexicon: Lexicon,
+    small: Lexicon,
+    es: SpanishNb,
+    pattern: [Pattern; 3],
+}
+
+fn analysers() -> &'static Analysers {
+    static A: OnceLock<Analysers> = OnceLock::new();
+    A.get_or_init(|| Analysers {
+        lexicon: Lexicon::new(),
+        small: Lexicon::with_max_bytes(64),
+        es: SpanishNb::new(),
+        pattern: [
+            Pattern::new(PatternLanguage::De),
+            Pattern::new(PatternLanguage::It),
+            Pattern::new(PatternLanguage::Nl),
+        ],
+    })
+}
+
+pub fn check(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let a = analysers();
+    for (lang, _) in LANGUAGES {
+        for lexicon in [&a.lexicon, &a.small] {
+            let s = lexicon
+                .sentiment(lang, &text)
+                .unwrap_or_else(|| panic!("{lang}: no answer"));
+            assert_well_formed(lang, &s);
+            assert_eq!(Some(s), lexicon.sentiment(lang, &text), "{lang}: not repeatable");
+        }
+    }
+    let nb = a.es.score(&text);
+    assert!((0.0..=1.0).contains(&nb.probability), "es: {nb:?}");
+    assert_eq!(nb.label(), a.es.sentiment(&text).label, "es: label");
+    for p in &a.pattern {
+        let score = p.score(&text);
+        let lang = p.language();
+        assert!((-1.0..=1.0).contains(&score.polarity), "{lang:?}: {score:?}");
+        assert!((-1.0..=1.0).contains(&score.subjectivity), "{lang:?}: {score:?}");
+        assert_eq!(score.label(), p.sentiment(&text).label, "{lang:?}: label");
+    }
+}
+
+fn assert_well_formed(lang: &str, s: &Sentiment) {
+    let scores = [s.positive, s.negative, s.neutral, s.mixed];
+    assert!(
+        scores.iter().all(|x| x.is_finite() && (-EPS..=1.0 + EPS).contains(x)),
+        "{lang}: {s:?}"
+    );
+    let sum: f64 = scores.iter().sum();
+    assert!((sum - 1.0).abs() < EPS, "{lang}: sum {sum}: {s:?}");
+    let own = match s.label {
+        Label::Positive => s.positive,
+        Label::Negative => s.negative,
+        Label::Neutral => s.neutral,
+        Label::Mixed => s.mixed,
+    };
+    let max = scores.iter().copied().fold(0.0, f64::max);
+    assert!(own >= max - EPS, "{lang}: the label's score is not the largest: {s:?}");
+}
