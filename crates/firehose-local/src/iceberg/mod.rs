@@ -36,11 +36,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 pub use route::{Operation, OtfMetadata};
 pub use table::{Applied, Origin, Rejected, RowOp, Table, TableConfig};
 
-/// The default database and tables of the routing contract (`ICEBERG_POSTS_TABLE`,
-/// `ICEBERG_PURGES_TABLE` of the transform).
-pub const DEFAULT_DATABASE: &str = "kinesis_sentiment";
-pub const DEFAULT_POSTS_TABLE: &str = "posts";
-pub const DEFAULT_PURGES_TABLE: &str = "account_purges";
+/// The local warehouse's database when none is given (the Glue database the stack names).
+pub const DEFAULT_DATABASE: &str = crate::output::GLUE_DATABASE;
+/// The tables' default names, as the transform's `ICEBERG_POSTS_TABLE` / `ICEBERG_PURGES_TABLE`.
+pub use ks_kernel::catalog::{DEFAULT_POSTS_TABLE, DEFAULT_PURGES_TABLE};
 /// The posts table's unique key.
 pub const POSTS_UNIQUE_KEY: &str = "id";
 
