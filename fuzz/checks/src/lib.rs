@@ -9,6 +9,8 @@
 //! - [`firehose_event`]: our Firehose event model on any bytes, then the whole transform.
 //! - [`transform`]: the whole transform (lexicon analyzer) on batches built from the input:
 //!   every record answered once, in order, with the contract's result.
+//! - [`lexicon`]: the multilingual lexicon backend on any text in every language, Japanese
+//!   segmentation included.
 //! - [`kpl`]: KPL de-aggregation on any bytes and on framed messages; aggregation round trips.
 //! - [`put_csv`], [`put_jsonl`], [`put_array`]: the `put` readers, each against an oracle and
 //!   against itself through a tiny read buffer.
@@ -40,6 +42,7 @@ targets!(
     jetstream_frame,
     json_splice,
     kpl,
+    lexicon,
     link_header,
     mastodon_page,
     purge_object,
