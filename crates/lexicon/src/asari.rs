@@ -16,8 +16,7 @@
 //! model (`data/ja/asari.bin.deflate`, exported by `reference/ja.py`) and the vibrato
 //! dictionary (`build.rs`, from Debian's mecab-ipadic, the dictionary janome is built from).
 
-use std::collections::HashMap;
-
+use foldhash::HashMap;
 use vibrato::{Dictionary, Tokenizer};
 
 use crate::pystr;
@@ -192,12 +191,12 @@ impl Model {
             n_clf as usize, CLASSIFIERS,
             "asari's model: classifier count"
         );
-        let mut unigrams = HashMap::with_capacity(n_uni as usize);
+        let mut unigrams = HashMap::with_capacity_and_hasher(n_uni as usize, Default::default());
         for i in 0..n_uni {
             let word = r.line();
             unigrams.insert(word.into(), i);
         }
-        let mut bigrams = HashMap::with_capacity(n_bi as usize);
+        let mut bigrams = HashMap::with_capacity_and_hasher(n_bi as usize, Default::default());
         for j in 0..n_bi {
             bigrams.insert((r.u32(), r.u32()), n_uni + j);
         }
