@@ -16,7 +16,7 @@ help: ## List the targets
 
 venv: $(VENV)/.installed ## Install the pinned Python tools (cargo-lambda, zig, emulators) into .venv
 
-$(VENV)/.installed: requirements-dev.txt
+$(VENV)/.installed: requirements-dev.txt crates/lexicon/reference/requirements.txt
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --disable-pip-version-check -q -r requirements-dev.txt
 	touch $@
