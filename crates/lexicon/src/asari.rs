@@ -319,6 +319,9 @@ mod tests {
 
     #[test]
     fn given_mixed_case_when_lowercased_then_each_char_maps_to_one_char() {
+        // GIVEN full-width, dotted, titlecase, Greek and mathematical capitals
+        // WHEN lower-cased as onnxruntime does
+        // THEN each maps to one character: İ to "i" (glibc), not to "i̇" (Unicode's full mapping)
         assert_eq!(lowercase("ＡＢＣ İ ǅ Σ 𝐀"), "ａｂｃ i ǆ σ 𝐀");
     }
 }
