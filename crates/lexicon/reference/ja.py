@@ -44,6 +44,7 @@ MODEL_OUT = CRATE / "data" / "ja" / "asari.bin.deflate"
 GOLDEN_OUT = CRATE / "tests" / "data" / "ja"
 SEED = 23
 GENERATED = 3000
+POSTS = 500
 
 
 def model_path():
@@ -165,6 +166,36 @@ ODD = ["。", "、", "！", "？", "!", "?", "…", "♡", "♪", "★", "（笑
 SPACES = [""] * 14 + [" ", "  ", "\u3000", "\n", "\t"]
 
 
+# Post-shaped sentences, like the demo's synthetic Japanese posts: opener, subject, phrase,
+# sometimes a contrast, an ending, emoji and hashtags.
+OPENERS = ["", "", "正直、", "うーん、", "速報：", "やっぱり", "ねえ、", "【悲報】", "【朗報】"]
+SUBJECTS = ["新しいスマホ", "このコーヒー", "今日の電車", "うちのチーム", "今回のアップデート",
+            "このアルバム", "コンサート", "あの店のラーメン", "新作の映画", "このアプリ",
+            "駅前のカフェ", "週末の天気", "上司", "推し", "配送", "サポートの対応"]
+PHRASES = ["は最高です", "がとても好き", "はすごく良い", "のおかげで幸せな一日", "は最悪です",
+           "がまた壊れた", "は時間の無駄だった", "にはがっかり", "は明日届きます",
+           "は机の上にあります", "が今日発表されました", "が神すぎる", "はまあまあ",
+           "が遅すぎてイライラ", "に感動しました", "は二度と使わない", "が楽しみ", "が高すぎる",
+           "は思ったより普通", "がかわいすぎる", "で泣いた", "はおすすめです"]
+TAGS = ["", "", "#テック", "#音楽", "#旅行", "#ニュース", "#推し活"]
+
+
+def posts(rng, n):
+    texts = []
+    for _ in range(n):
+        text = rng.choice(OPENERS) + rng.choice(SUBJECTS) + rng.choice(PHRASES)
+        if rng.random() < 0.3:
+            text += rng.choice(["けど", "、でも", "。ただ、"]) + rng.choice(SUBJECTS) + rng.choice(
+                PHRASES)
+        text += rng.choice(["", "。", "！", "！！", "…", "ｗ", "ｗｗｗ", "（笑）"])
+        if rng.random() < 0.6:
+            text += " " + rng.choice(["😀", "😍", "🎉", "👍", "✨", "❤️", "😡", "😞", "👎", "💔",
+                                      "😤", "🤔", "📦"])
+        tag = rng.choice(TAGS)
+        texts.append(text + (" " + tag if tag else ""))
+    return texts
+
+
 def generate(rng, unigrams):
     pools = [PARTICLES, ENDINGS, WORDS, ODD, unigrams]
     weights = [20, 10, 30, 10, 30]
@@ -191,7 +222,8 @@ def corpus(model_bytes):
     model = onnx.load_from_string(model_bytes)
     tfidf = attrs(next(n for n in model.graph.node if n.op_type == "TfIdfVectorizer"))
     unigrams = [p.decode() for p in tfidf["pool_strings"][:tfidf["ngram_counts"][1]]]
-    return SENTENCES + generate(random.Random(SEED), unigrams)
+    rng = random.Random(SEED)
+    return SENTENCES + generate(rng, unigrams) + posts(rng, POSTS)
 
 
 # ---------------------------------------------------------------- output
