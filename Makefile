@@ -45,8 +45,12 @@ lint: ipadic
 	cargo clippy --workspace --all-targets -- -D warnings
 	python3 .ci/layout.py
 
+# The lexicon ports' references (crates/lexicon/reference, pinned in .venv) are run again and
+# their output diffed with the committed corpora, golden files and exported tables (Japanese:
+# crates/lexicon/tests/ja.rs runs reference/ja.py --check).
 unit: venv ipadic
 	cargo test --workspace
+	$(PY) crates/lexicon/reference/languages.py --check
 
 # The pipeline end to end on moto and `cargo lambda watch`, through `kinesis-sentiment firehose`.
 e2e: venv ipadic ## The whole pipeline on local emulators (moto, cargo lambda watch, Comprehend stand-in)

@@ -12,6 +12,7 @@ Run by `make infra-check` with the pytest pinned in infra/requirements.txt.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from pathlib import Path
@@ -252,6 +253,9 @@ NAME_PROPERTIES = ("Name", "TableName", "FunctionName")
 
 def param_default(template: dict, value) -> str | None:
     """The value an env var gets with default parameters; None for names only the stack knows."""
+    if isinstance(value, dict) and set(value) == {"Fn::If"}:
+        # Every Fn::If asks IcebergDestination, false with the default Destination (s3).
+        return param_default(template, value["Fn::If"][2])
     if isinstance(value, dict) and set(value) == {"Ref"}:
         target = value["Ref"]
         if target in template["Parameters"]:
@@ -335,7 +339,7 @@ def test_the_dashboard_body_is_json_once_substituted(template):
     import json
 
     body, variables = template["Resources"]["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
-    assert set(variables) <= {"Ns", "Dlq", "PurgeDlq"}
+    assert set(variables) <= {"Ns", "Dlq", "PurgeDlq", "DeliveryStream", "Delivered", "Freshness"}
     widgets = json.loads(re.sub(r"\$\{[^}!][^}]*\}", "x", body))["widgets"]
     titles = {w["properties"].get("title") for w in widgets}
     assert {"Sentiment mix", "Comprehend: calls, retries, units", "Transform: records"} <= titles
@@ -761,8 +765,9 @@ def test_the_delivery_stream_puts_posts_in_data_and_deletions_in_deletions(templ
     assert template["Parameters"]["S3BufferSizeMB"]["MinValue"] >= 64
 
 
-def test_the_transform_always_returns_partition_keys(template):
-    assert env_of(template, "TransformFunction")["PARTITION_KEYS"] == "true"
+def test_the_transform_returns_partition_keys_on_an_s3_stack(template):
+    env = resolve(env_of(template, "TransformFunction"), {**{c: False for c in template["Conditions"]}})
+    assert env["PARTITION_KEYS"] == "true"
 
 
 def test_the_producer_forwards_deletions_by_default(template):
@@ -913,16 +918,25 @@ def test_the_saved_query_and_the_readme_create_the_same_view(template):
 def test_the_purge_readme_states_the_stacks_defaults(template):
     # GIVEN crates/deletion-purge/README.md's settings table (`VARIABLE` | `default` | ...)
     readme = (ROOT / "crates" / "deletion-purge" / "README.md").read_text(encoding="utf-8")
-    rows = {}
+    rows, required = {}, set()
     for line in readme.splitlines():
         m = re.match(r"\| `([A-Z][A-Z0-9_]*)` \| `([^`<]*)` \|", line)
         if m:
             rows[m.group(1)] = m.group(2)
+        m = re.match(r"\| `([A-Z][A-Z0-9_]*)` \| \(required", line)
+        if m:
+            required.add(m.group(1))
     # THEN every setting the purge reads is in it, and each literal default is what the stack sets
     read = vars_read("PurgeFunction")
-    assert read <= set(rows) | {"BUCKET", "RUST_LOG"}, f"not in the README: {sorted(read - set(rows))}"
+    documented = set(rows) | required | {"RUST_LOG"}
+    assert read <= documented, f"not in the README: {sorted(read - documented)}"
     for var, documented in rows.items():
-        value = param_default(template, env_of(template, "PurgeFunction")[var])
+        set_by_stack = env_of(template, "PurgeFunction")[var]
+        if resolve(set_by_stack, conditions_for(template, "s3")) == NO_VALUE:
+            # Set only on an Iceberg stack: an S3 stack leaves it at the code's default.
+            assert var in ("DESTINATION", "ICEBERG_POSTS_TABLE", "ICEBERG_PURGES_TABLE"), var
+            continue
+        value = param_default(template, set_by_stack)
         assert value == documented, f"{var}: the README says {documented!r}, the template {value!r}"
 
 
@@ -944,3 +958,168 @@ def test_the_purge_parameters_default_to_the_codes_defaults(template):
     assert params["PurgePendingAlarmHours"]["Default"] * 3600 == seconds("DEFAULT_PENDING_ALARM")
     assert params["PurgeDeadlineMarginMs"]["Default"] == seconds("DEFAULT_DEADLINE_MARGIN") * 1000
     assert f'DEFAULT_METRICS_NAMESPACE: &str = "{params["MetricsNamespace"]["Default"]}"' in code
+
+
+# --------------------------------------------------------------------------- Destination=iceberg
+
+
+def conditions_for(template: dict, destination: str) -> dict[str, bool]:
+    conditions = {name: False for name in template["Conditions"]}
+    conditions["IcebergDestination"] = destination == "iceberg"
+    conditions["S3Destination"] = destination == "s3"
+    return conditions
+
+
+def stack(template: dict, destination: str) -> dict:
+    """The resources created with Destination=`destination` (each Fn::If taken)."""
+    conditions = conditions_for(template, destination)
+    resources = resolve(template["Resources"], conditions)
+    return {n: r for n, r in resources.items() if conditions.get(r.get("Condition"), True)}
+
+
+def test_destination_is_a_parameter_with_s3_the_default(template):
+    param = template["Parameters"]["Destination"]
+    assert (param["AllowedValues"], param["Default"]) == (["s3", "iceberg"], "s3")
+    assert template["Conditions"]["IcebergDestination"] == {"Fn::Equals": [{"Ref": "Destination"}, "iceberg"]}
+
+
+def test_an_s3_stack_is_the_stack_of_before(template):
+    # GIVEN Destination=s3 (the default) WHEN deployed
+    resources = stack(template, "s3")
+    # THEN no Iceberg resource exists, the S3 delivery stream does, and no function is told
+    # about Iceberg
+    assert "PartitionedDeliveryStream" in resources
+    assert not any(n.startswith("Iceberg") or n == "PurgeAthenaWorkGroup" for n in resources)
+    for function in ("TransformFunction", "PurgeFunction"):
+        env = resources[function]["Properties"]["Environment"]["Variables"]
+        assert not {"DESTINATION", "ICEBERG_DATABASE", "ICEBERG_POSTS_TABLE", "ICEBERG_PURGES_TABLE",
+                    "ATHENA_WORKGROUP"} & set(env), function
+    # AND neither role reaches Glue's Iceberg tables or Athena
+    for role in ("FirehoseRole", "PurgeRole"):
+        text = json.dumps(resources[role])
+        assert "IcebergDatabase" not in text and "athena:" not in text, role
+
+
+def test_an_iceberg_stack_routes_to_the_tables_firehose_delivers_to(template):
+    # GIVEN Destination=iceberg WHEN deployed
+    resources = stack(template, "iceberg")
+    assert "PartitionedDeliveryStream" not in resources
+    ice = resources["IcebergDeliveryStream"]["Properties"]["IcebergDestinationConfiguration"]
+    env = resources["TransformFunction"]["Properties"]["Environment"]["Variables"]
+    # THEN the transform routes to exactly the tables the delivery stream lists, by the same names
+    assert env["DESTINATION"] == "iceberg"
+    assert env["PARTITION_KEYS"] == "false"
+    tables = {t["DestinationTableName"]["Ref"]: t for t in ice["DestinationTableConfigurationList"]}
+    assert set(tables) == {env["ICEBERG_POSTS_TABLE"]["Ref"], env["ICEBERG_PURGES_TABLE"]["Ref"]}
+    assert {t["DestinationDatabaseName"]["Ref"] for t in tables.values()} == {env["ICEBERG_DATABASE"]["Ref"]}
+    # AND those names are the Glue tables the stack creates, in that database
+    assert resources["IcebergPostsTable"]["Properties"]["TableInput"]["Name"] == env["ICEBERG_POSTS_TABLE"]
+    assert resources["IcebergPurgesTable"]["Properties"]["TableInput"]["Name"] == env["ICEBERG_PURGES_TABLE"]
+    assert env["ICEBERG_DATABASE"] == {"Ref": "IcebergDatabase"}
+    # AND posts are matched on id, updates and deletes applied (not append-only), errors kept
+    posts = tables[env["ICEBERG_POSTS_TABLE"]["Ref"]]
+    assert "id" in posts["UniqueKeys"]
+    assert ice["AppendOnly"] is False
+    assert all(t["S3ErrorOutputPrefix"].startswith("errors/") for t in tables.values())
+    assert ice["S3Configuration"]["BucketARN"] == {"Fn::GetAtt": ["DataBucket", "Arn"]}
+    assert ice["CatalogConfiguration"]["CatalogArn"]["Fn::Sub"].endswith(":catalog")
+    # AND the transform is the processor, as on the S3 stack
+    (processor,) = ice["ProcessingConfiguration"]["Processors"]
+    assert {p["ParameterName"]: p["ParameterValue"] for p in processor["Parameters"]}["LambdaArn"] == {
+        "Fn::GetAtt": ["TransformFunction", "Arn"]}
+    # AND the purge reads the same names
+    purge = resources["PurgeFunction"]["Properties"]["Environment"]["Variables"]
+    assert {k: purge[k] for k in ("DESTINATION", "ICEBERG_DATABASE", "ICEBERG_POSTS_TABLE", "ICEBERG_PURGES_TABLE")} == {
+        k: env[k] for k in ("DESTINATION", "ICEBERG_DATABASE", "ICEBERG_POSTS_TABLE", "ICEBERG_PURGES_TABLE")}
+    assert purge["ATHENA_WORKGROUP"] == {"Ref": "PurgeAthenaWorkGroup"}
+
+
+def _hive_to_iceberg(hive: str, field) -> bool:
+    """Whether an Iceberg schema field's type is the Hive type `hive`."""
+    t = field if not isinstance(field, dict) else field
+    if hive == "bigint":
+        return t == "long"
+    if hive in ("string", "boolean", "double"):
+        return t == hive
+    if hive.startswith("array<"):
+        return isinstance(t, dict) and t["type"] == "list" and _hive_to_iceberg(hive[6:-1], t["element"])
+    if hive.startswith("struct<"):
+        parts, depth, cur = [], 0, ""
+        for ch in hive[7:-1]:
+            depth += ch == "<"
+            depth -= ch == ">"
+            if ch == "," and depth == 0:
+                parts.append(cur)
+                cur = ""
+            else:
+                cur += ch
+        parts.append(cur)
+        if not (isinstance(t, dict) and t["type"] == "struct" and len(t["fields"]) == len(parts)):
+            return False
+        return all(f["name"] == p.split(":", 1)[0] and _hive_to_iceberg(p.split(":", 1)[1], f["type"])
+                   for f, p in zip(t["fields"], parts))
+    return False
+
+
+def test_the_iceberg_posts_table_has_the_s3_posts_tables_columns_and_a_day_partition(template):
+    # GIVEN the S3 stack's posts table and the Iceberg stack's
+    name = lambda c: c["Name"] if isinstance(c["Name"], str) else c["Name"]["Ref"]  # noqa: E731
+    today = [(name(c), c["Type"]) for c in template["Resources"]["PostsTable"]["Properties"]["TableInput"]
+             ["StorageDescriptor"]["Columns"]]
+    table = stack(template, "iceberg")["IcebergPostsTable"]["Properties"]
+    columns = [(name(c), c["Type"]) for c in table["TableInput"]["StorageDescriptor"]["Columns"]]
+    # THEN the Glue columns are today's, in order
+    assert columns == today
+    # AND the Iceberg schema has the same fields, types translated, id the required identifier
+    iceberg = table["OpenTableFormatInput"]["IcebergInput"]["IcebergTableInput"]
+    fields = iceberg["Schema"]["Fields"]
+    assert [name(f) for f in fields] == [n for n, _ in today]
+    for (n, hive), f in zip(today, fields):
+        assert _hive_to_iceberg(hive, f["Type"]), (n, hive, f["Type"])
+    ids = {name(f): f["Id"] for f in fields}
+    assert iceberg["Schema"]["IdentifierFieldIds"] == [ids["id"]]
+    assert [f["Required"] for f in fields if name(f) == "id"] == [True]
+    # AND every field id, nested ones too, is unique
+    def all_ids(t):
+        if isinstance(t, dict) and t.get("type") == "struct":
+            for f in t["fields"]:
+                yield f["id"]
+                yield from all_ids(f["type"])
+        elif isinstance(t, dict) and t.get("type") == "list":
+            yield t["element-id"]
+            yield from all_ids(t["element"])
+    every = [f["Id"] for f in fields] + [i for f in fields for i in all_ids(f["Type"])]
+    assert len(every) == len(set(every))
+    # AND it is partitioned by the day of time_us (microseconds)
+    (part,) = iceberg["PartitionSpec"]["Fields"]
+    assert (part["SourceId"], part["Transform"]) == (ids["time_us"], f"truncate[{86_400 * 1_000_000}]")
+
+
+def test_the_iceberg_roles_reach_only_their_tables_workgroup_and_prefixes(template):
+    resources = stack(template, "iceberg")
+    def grants(role):
+        statements = [s for p in resources[role]["Properties"]["Policies"] for s in p["PolicyDocument"]["Statement"]]
+        return {(a, sub_text(r) if not (isinstance(r, dict) and "Fn::GetAtt" in r) else ".".join(r["Fn::GetAtt"]))
+                for s in statements for a in _as_list(s["Action"]) for r in _as_list(s["Resource"])}
+    glue = "arn:${AWS::Partition}:glue:${AWS::Region}:${AWS::AccountId}:"
+    tables = {f"{glue}catalog", f"{glue}database/${{IcebergDatabase}}",
+              f"{glue}table/${{IcebergDatabase}}/${{IcebergPostsTableName}}",
+              f"{glue}table/${{IcebergDatabase}}/${{IcebergPurgesTableName}}"}
+    for role in ("FirehoseRole", "PurgeRole"):
+        g = grants(role)
+        # THEN Glue on exactly the catalog, the database and the two tables
+        assert {r for a, r in g if a.startswith("glue:")} == tables, role
+        assert {a for a, _ in g if a.startswith("glue:")} == {"glue:GetDatabase", "glue:GetTable", "glue:UpdateTable"}
+        # AND no Lake Formation (the tables use IAM access control)
+        assert not any(a.startswith("lakeformation:") for a, _ in g)
+    # AND Athena only in the purge's workgroup, three calls
+    athena = {(a, r) for a, r in grants("PurgeRole") if a.startswith("athena:")}
+    workgroup = "arn:${AWS::Partition}:athena:${AWS::Region}:${AWS::AccountId}:workgroup/${PurgeAthenaWorkGroup}"
+    assert athena == {(a, workgroup) for a in
+                      ("athena:StartQueryExecution", "athena:GetQueryExecution", "athena:GetQueryResults")}
+    # AND the purge's new S3 reach is the warehouse and its own results
+    new_objects = {r for a, r in grants("PurgeRole") if a in ("s3:PutObject", "s3:GetObject")} - {
+        "${DataBucket.Arn}/data/*", "${DataBucket.Arn}/deletions/*", "${DataBucket.Arn}/purge/*"}
+    assert new_objects == {"${DataBucket.Arn}/lake/*", "${DataBucket.Arn}/athena-results/purge/*"}
+    workgroup_output = resources["PurgeAthenaWorkGroup"]["Properties"]["WorkGroupConfiguration"]["ResultConfiguration"]
+    assert sub_text(workgroup_output["OutputLocation"]) == "s3://${DataBucket}/athena-results/purge/"

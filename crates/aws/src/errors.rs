@@ -88,6 +88,14 @@ pub const BEDROCK: ServiceCodes = ServiceCodes {
     ],
 };
 
+/// Amazon Athena: `TooManyRequestsException` is its throttling; an invalid query is permanent.
+/// <https://docs.aws.amazon.com/athena/latest/APIReference/CommonErrors.html>
+pub const ATHENA: ServiceCodes = ServiceCodes {
+    throttling: &["TooManyRequestsException"],
+    transient: &["InternalServerException"],
+    permanent: &["InvalidRequestException", "ResourceNotFoundException"],
+};
+
 /// Services with no codes of their own (SSM, S3, Lambda's Invoke API).
 pub const GENERIC: ServiceCodes = ServiceCodes {
     throttling: &[],
@@ -174,6 +182,26 @@ mod tests {
                 400,
                 &GENERIC,
                 ErrorClass::Throttled,
+            ),
+            // Athena throttles with a 400 of its own code; a bad query is permanent even
+            // when a proxy answers it with a 5xx.
+            (
+                Some("TooManyRequestsException"),
+                400,
+                &ATHENA,
+                ErrorClass::Throttled,
+            ),
+            (
+                Some("InvalidRequestException"),
+                500,
+                &ATHENA,
+                ErrorClass::Permanent,
+            ),
+            (
+                Some("InternalServerException"),
+                500,
+                &ATHENA,
+                ErrorClass::Transient,
             ),
             (
                 Some("ProvisionedThroughputExceededException"),

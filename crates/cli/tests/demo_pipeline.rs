@@ -328,7 +328,10 @@ async fn parquet_output_holds_the_same_records_and_the_report_counts_them_the_sa
     assert_eq!(json.delivered.len(), 300 - 42 - 6 - 5);
     assert_eq!(parquet.delivered.len(), json.delivered.len());
     assert_eq!(parquet.label_counts(), json.label_counts());
-    assert_eq!(parquet.languages(), json.languages());
+    assert_eq!(
+        parquet.sentiment_by_language(),
+        json.sentiment_by_language()
+    );
     assert_eq!(parquet.failure_codes(), json.failure_codes());
     // AND the same records, with the same fields the report reads
     let records = |s: &report::Scan| {

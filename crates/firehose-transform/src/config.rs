@@ -8,6 +8,7 @@ use std::time::Duration;
 
 pub use ks_kernel::env::ConfigError;
 use ks_kernel::env::Env;
+use ks_transform::limits::COMPREHEND_SENTIMENT_LANGUAGES;
 use ks_transform::transform::TransformSettings;
 
 use crate::registry::BackendConfig;
@@ -36,8 +37,15 @@ impl TransformConfig {
         let env = Env(&lookup);
         let backend = BackendConfig::from_env(&env)?;
         let settings = TransformSettings::from_env(&env, backend.calls())?;
-        // Any of Comprehend's languages may be the default: the analyser's own
-        // `supports_language` decides, per record, which texts it scores.
+        // The analyser's own `supports_language` decides, per record, which texts it scores;
+        // but a default Comprehend cannot read would leave every untagged text unscored.
+        let comprehend = matches!(backend, BackendConfig::Comprehend(_));
+        if comprehend && !COMPREHEND_SENTIMENT_LANGUAGES.contains(&settings.default_language) {
+            return Err(env.invalid(
+                "DEFAULT_LANGUAGE",
+                "not a language Comprehend's sentiment API reads (ar, hi, ko, zh-TW, ja, zh, de, pt, en, it, fr, es)",
+            ));
+        }
         Ok(TransformConfig {
             backend,
             settings,
@@ -151,6 +159,73 @@ mod tests {
             assert_eq!(err.var, var);
             let msg = err.to_string();
             assert!(msg.contains(var) && msg.contains(needle), "{msg}");
+        }
+    }
+
+    #[test]
+    fn given_destination_iceberg_when_read_then_the_tables_are_the_defaults_or_those_set() {
+        use ks_transform::route::{Destination, IcebergTables};
+        // GIVEN DESTINATION=iceberg and only the database WHEN read THEN the default tables
+        let c = load(&[
+            ("DESTINATION", "iceberg"),
+            ("ICEBERG_DATABASE", "social_lake"),
+        ])
+        .unwrap();
+        let tables = |database: &str, posts: &str, purges: &str| {
+            Destination::Iceberg(IcebergTables {
+                database: database.into(),
+                posts: posts.into(),
+                purges: purges.into(),
+            })
+        };
+        assert_eq!(
+            c.settings.destination,
+            tables("social_lake", "posts", "account_purges")
+        );
+        // AND with every table named, those names
+        let c = load(&[
+            ("DESTINATION", "Iceberg"),
+            ("ICEBERG_DATABASE", "lake"),
+            ("ICEBERG_POSTS_TABLE", "bsky_posts"),
+            ("ICEBERG_PURGES_TABLE", "bsky_purges"),
+        ])
+        .unwrap();
+        assert_eq!(
+            c.settings.destination,
+            tables("lake", "bsky_posts", "bsky_purges")
+        );
+        // AND unset, or s3, the stack is an S3 one whatever the ICEBERG_* say
+        for vars in [
+            &[][..],
+            &[("DESTINATION", "s3"), ("ICEBERG_DATABASE", "Not A Name")][..],
+        ] {
+            assert_eq!(load(vars).unwrap().settings.destination, Destination::S3);
+        }
+    }
+
+    #[test]
+    fn given_destination_iceberg_when_a_setting_cannot_be_honoured_then_it_is_named() {
+        let iceberg = [("DESTINATION", "iceberg"), ("ICEBERG_DATABASE", "lake")];
+        for (var, value, needle) in [
+            ("DESTINATION", "glue", "expected one of: s3, iceberg"),
+            ("ICEBERG_DATABASE", "", "required when DESTINATION=iceberg"),
+            ("ICEBERG_DATABASE", "Lake", "lowercase letter"),
+            ("ICEBERG_POSTS_TABLE", "my-posts", "only lowercase letters"),
+            (
+                "ICEBERG_PURGES_TABLE",
+                "purges;drop",
+                "only lowercase letters",
+            ),
+            ("NON_JSON", "pass", "JSON rows only"),
+            ("PARTITION_KEYS", "true", "partition spec"),
+        ] {
+            // GIVEN an Iceberg stack and one variable set badly (first: the lookup takes the
+            // first match) WHEN read THEN the error names that variable and why
+            let mut vars = vec![(var, value)];
+            vars.extend(iceberg);
+            let err = load(&vars).unwrap_err();
+            assert_eq!(err.var, var, "{err}");
+            assert!(err.to_string().contains(needle), "{err}");
         }
     }
 

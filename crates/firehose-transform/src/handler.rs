@@ -157,6 +157,7 @@ fn log_summary(s: &Summary, request_id: &str, model: &str) {
         deduplicated = s.deduplicated,
         no_text = s.no_text,
         unsupported_language = s.unsupported_language,
+        languages_identified = s.languages_identified,
         passed_through = s.passed_through,
         deletions = s.deletions,
         sentiment_errors = s.sentiment_errors,

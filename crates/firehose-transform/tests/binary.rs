@@ -312,3 +312,85 @@ async fn the_binary_answers_every_public_fixture_shape_canonically_under_each_no
         }
     }
 }
+
+#[tokio::test]
+async fn on_an_iceberg_stack_the_binary_routes_each_record_in_firehoses_field_names() {
+    // GIVEN the built binary told, as the template's Destination=iceberg tells it, where to route
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
+    let _fn = spawn(
+        &api,
+        &[
+            ("SENTIMENT_BACKEND", "lexicon"),
+            ("LANGUAGE_POINTER", "/lang"),
+            ("DESTINATION", "iceberg"),
+            ("ICEBERG_DATABASE", "kinesis_sentiment_lake"),
+            ("PARTITION_KEYS", "false"),
+        ],
+    );
+    // WHEN the mixed sample event (post, edit, deletion, account, no text, not JSON) is invoked
+    let event = std::fs::read(format!(
+        "{}/../../events/firehose-iceberg-mixed.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let id = api.push(event);
+    let Some(Outcome::Response(body)) = api.outcome(&id, Duration::from_secs(30)).await else {
+        panic!("no answer")
+    };
+    // THEN the bytes on the wire route each record with exactly Firehose's three fields
+    let wire: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    let routes: Vec<(String, String, serde_json::Value)> = wire["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["recordId"].as_str().unwrap().to_owned(),
+                r["result"].as_str().unwrap().to_owned(),
+                r["metadata"].clone(),
+            )
+        })
+        .collect();
+    let to = |table: &str, operation: &str| {
+        serde_json::json!({"otfMetadata": {"destinationDatabaseName": "kinesis_sentiment_lake",
+            "destinationTableName": table, "operation": operation}})
+    };
+    let expected = [
+        ("01-post", "Ok", to("posts", "insert")),
+        ("02-edit", "Ok", to("posts", "update")),
+        ("03-delete", "Ok", to("posts", "delete")),
+        ("04-account", "Ok", to("account_purges", "insert")),
+        ("05-no-text", "Ok", to("posts", "insert")),
+        ("06-garbage", "ProcessingFailed", serde_json::Value::Null),
+    ]
+    .map(|(id, result, meta)| (id.to_owned(), result.to_owned(), meta));
+    assert_eq!(routes, expected);
+}
+
+#[tokio::test]
+async fn an_iceberg_stack_without_its_database_stops_the_cold_start_naming_it() {
+    // GIVEN DESTINATION=iceberg and no ICEBERG_DATABASE
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
+    let child = spawn(
+        &api,
+        &[("SENTIMENT_BACKEND", "lexicon"), ("DESTINATION", "iceberg")],
+    );
+    // WHEN the function starts
+    let output = tokio::task::spawn_blocking(move || {
+        let mut child = child;
+        let taken = std::mem::replace(&mut child.0, Command::new("true").spawn().unwrap());
+        taken.wait_with_output()
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    // THEN it exits before asking for work, naming the variable
+    assert!(!output.status.success());
+    assert!(api.first_next().is_none());
+    let logs = String::from_utf8_lossy(&output.stdout).into_owned()
+        + &String::from_utf8_lossy(&output.stderr);
+    assert!(
+        logs.contains("ICEBERG_DATABASE") && logs.contains("required when DESTINATION=iceberg"),
+        "{logs}"
+    );
+}

@@ -169,6 +169,13 @@ impl<F: Fn(&str) -> Option<String>> Env<'_, F> {
         }
     }
 
+    /// A Glue Data Catalog name ([`crate::catalog::check_name`]), or `default` when unset.
+    pub fn catalog_name(&self, var: &'static str, default: &str) -> Result<String, ConfigError> {
+        let name = self.get(var).unwrap_or_else(|| default.to_owned());
+        crate::catalog::check_name(&name).map_err(|why| self.invalid(var, why))?;
+        Ok(name)
+    }
+
     /// A retry policy from `<PREFIX>_MAX_ATTEMPTS`, `<PREFIX>_BACKOFF_BASE_MS` and
     /// `<PREFIX>_BACKOFF_CAP_MS`, each defaulting to `default`'s value.
     pub fn retry(

@@ -14,7 +14,9 @@
 //! - [`emf`]: CloudWatch Embedded Metric Format documents, and writing one out.
 //! - [`log`]: JSON logs that keep the Lambda runtime's invocation span.
 //! - [`time`]: RFC 3339 timestamps, read exactly.
+//! - [`catalog`]: Glue Data Catalog database and table names, checked so they are safe in SQL.
 
+pub mod catalog;
 pub mod concurrency;
 pub mod deadline;
 pub mod emf;

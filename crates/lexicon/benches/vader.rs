@@ -9,8 +9,9 @@
 //! over until at least one second has passed. `reference/bench.py` prints the Python
 //! reference's numbers in the same format.
 //!
-//! Then each other language of [`Lexicon`] on its own corpus (`tests/data/<lang>/`), after a
-//! line with what parsing its tables cost: time and resident memory added.
+//! Then each other language of [`Lexicon`] on its own corpus (`tests/data/<lang>/`), through
+//! `Lexicon::sentiment` (label and four scores), after a line with what parsing its tables
+//! cost: time and resident memory added.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -112,7 +113,6 @@ fn main() {
             start.elapsed().as_secs_f64() * 1e3,
             resident_kb().saturating_sub(rss)
         );
-        // The label and scores: Japanese (a classifier) has no VADER polarity.
         let score = |t: &str| lexicon.sentiment(lang, t).expect("a supported language");
         measure(&format!("{lang}/corpus.jsonl"), &texts, score);
         let tweets: Vec<String> = texts

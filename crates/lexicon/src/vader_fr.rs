@@ -15,10 +15,8 @@
 //! - two more amplifiers: runs of dots (`_amplify_sp`) and words in capitals after their first
 //!   letter (`_amplify_uc`, which also counts digits).
 
-use std::collections::{HashMap, HashSet};
-
 use crate::Polarity;
-use crate::classic::{self, Words};
+use crate::classic::{self, Boosters, WordMap, WordSet, Words};
 use crate::pystr::{is_space, strip, strip_punc_if_word};
 
 const LEXICON: &str = include_str!("../data/fr/fr_lexicon.txt");
@@ -138,19 +136,25 @@ const SPECIAL_CASES: [(&str, f64); 9] = [
     ("beating heart", 3.5),
 ];
 
+/// A token's lexicon valence and whether it reads "no", found once per text.
+struct Base {
+    valence: Option<f64>,
+    is_no: bool,
+}
+
 /// The French analyser: vaderSentiment-fr's lexicon, emoji descriptions and rules.
 pub struct VaderFr {
-    lexicon: HashMap<Box<str>, f64>,
-    emoji: HashMap<char, Box<str>>,
-    boosters: HashMap<Box<str>, f64>,
-    no_negate: HashSet<Box<str>>,
+    lexicon: WordMap<f64>,
+    emoji: std::collections::HashMap<char, Box<str>>,
+    boosters: Boosters,
+    no_negate: WordSet,
 }
 
 classic::port_impls!(VaderFr);
 
 impl VaderFr {
     pub fn new() -> Self {
-        let mut lexicon = HashMap::with_capacity(9_200);
+        let mut lexicon = WordMap::with_capacity_and_hasher(9_200, Default::default());
         for line in LEXICON.trim_end_matches('\n').split('\n') {
             if line.is_empty() {
                 continue;
@@ -163,7 +167,7 @@ impl VaderFr {
             }
         }
         // Only one-code-point keys can ever match: the reference looks up each char.
-        let mut emoji = HashMap::new();
+        let mut emoji = std::collections::HashMap::new();
         for line in EMOJI.trim_end_matches('\n').split('\n') {
             let mut fields = strip(line).split('\t');
             if let (Some(key), Some(description)) = (fields.next(), fields.next()) {
@@ -173,7 +177,7 @@ impl VaderFr {
                 }
             }
         }
-        let boosters = BOOSTERS.iter().map(|&(w, v)| (w.into(), v)).collect();
+        let boosters = BOOSTERS.iter().copied().collect();
         let no_negate = NO_NEGATE
             .trim()
             .split('\n')
@@ -196,16 +200,17 @@ impl VaderFr {
             .map(|t| strip_punc_if_word(t, t.is_ascii()))
             .collect();
         let w = Words::new(&raw);
+        let bases = self.bases(&w);
         let cap_diff = classic::allcap_differential(&raw);
         let mut sentiments = Vec::with_capacity(raw.len());
         for i in 0..w.len() {
-            if self.boosters.contains_key(w.lower(i))
+            if self.boosters.contains(w.lower(i))
                 || (i + 1 < w.len() && w.lower(i) == "kind" && w.lower(i + 1) == "of")
             {
                 sentiments.push(0.0);
                 continue;
             }
-            sentiments.push(self.sentiment_valence(&w, i, cap_diff));
+            sentiments.push(self.sentiment_valence(&w, &bases, i, cap_diff));
         }
         let punct = classic::punctuation_emphasis(text) + amplify_sp(text);
         let uc = amplify_uc(text);
@@ -238,13 +243,34 @@ impl VaderFr {
         self.lexicon.contains_key(w.lower(j))
     }
 
-    fn sentiment_valence(&self, w: &Words, i: usize, cap_diff: bool) -> f64 {
-        let key = fold(w.lower(i));
-        let Some(&base) = self.lexicon.get(&*key) else {
+    /// Per token: its valence, looked up by its accent-folded lowercase form, and whether that
+    /// form is "no". Folded once per token, into one reused buffer.
+    fn bases(&self, w: &Words) -> Vec<Base> {
+        let mut folded = String::new();
+        let mut out = Vec::with_capacity(w.len());
+        for i in 0..w.len() {
+            let lower = w.lower(i);
+            let key = if lower.is_ascii() {
+                lower
+            } else {
+                folded.clear();
+                fold_into(lower, &mut folded);
+                folded.as_str()
+            };
+            out.push(Base {
+                valence: self.lexicon.get(key).copied(),
+                is_no: key == "no",
+            });
+        }
+        out
+    }
+
+    fn sentiment_valence(&self, w: &Words, bases: &[Base], i: usize, cap_diff: bool) -> f64 {
+        let Some(base) = bases[i].valence else {
             return 0.0;
         };
         let mut valence = base;
-        if key == "no" && i + 1 != w.len() && self.in_lexicon(w, i + 1) {
+        if bases[i].is_no && i + 1 != w.len() && self.in_lexicon(w, i + 1) {
             valence = 0.0;
         }
         if (i > 0 && w.lower(i - 1) == "no")
@@ -381,11 +407,17 @@ fn amplify_uc(text: &str) -> f64 {
 /// typographic quotes, dashes and ellipses become ASCII. Other characters are kept as they
 /// are (unidecode transliterates them; no lexicon word is spelled that way).
 pub(crate) fn fold(s: &str) -> std::borrow::Cow<'_, str> {
-    use unicode_normalization::UnicodeNormalization;
     if s.is_ascii() {
         return s.into();
     }
     let mut out = String::with_capacity(s.len());
+    fold_into(s, &mut out);
+    out.into()
+}
+
+/// [`fold`] of `s`, pushed onto `out`.
+fn fold_into(s: &str, out: &mut String) {
+    use unicode_normalization::UnicodeNormalization;
     for c in s.chars() {
         let spelled = match c {
             'œ' => "oe",
@@ -424,7 +456,6 @@ pub(crate) fn fold(s: &str) -> std::borrow::Cow<'_, str> {
             }
         }
     }
-    out.into()
 }
 
 #[cfg(test)]

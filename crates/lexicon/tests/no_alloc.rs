@@ -4,7 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use ks_lexicon::Vader;
+use ks_lexicon::{Pattern, PatternLanguage, SpanishNb, Vader};
 
 struct Counting;
 
@@ -58,6 +58,45 @@ fn given_warm_buffers_when_scoring_texts_then_nothing_is_allocated() {
         for t in &texts {
             std::hint::black_box(vader.sentiment(std::hint::black_box(t)));
         }
+    }
+    let after = ALLOCATIONS.with(Cell::get);
+
+    // THEN no allocation happened
+    assert_eq!(after - before, 0);
+}
+
+#[test]
+fn given_warm_buffers_when_es_de_it_nl_texts_are_scored_then_nothing_is_allocated() {
+    // GIVEN the Spanish and Pattern analysers and texts with accents, emoji, emoticons split
+    // by punctuation, abbreviations, sentence and paragraph breaks (no apostrophe: the
+    // contraction rules rewrite such a text, the one case that allocates)
+    let es = SpanishNb::new();
+    let pattern = [
+        Pattern::new(PatternLanguage::De),
+        Pattern::new(PatternLanguage::It),
+        Pattern::new(PatternLanguage::Nl),
+    ];
+    let texts = [
+        "¡Me encanta! El servicio fue EXCELENTE, pero la comida... horrible 😡 #mal @x",
+        "Das ist nicht gut!!! Mr. X war wirklich schrecklich... :-) z.B. toll\n\nNein.",
+        "Non è bello, davvero orribile (ma il prof. è bravo) :( 😍",
+        "Dit is geen mooie film. Heel erg goed! :D ... “prachtig”",
+        "",
+    ];
+    let score_all = || {
+        for t in &texts {
+            std::hint::black_box(es.sentiment(std::hint::black_box(t)));
+            for p in &pattern {
+                std::hint::black_box(p.sentiment(std::hint::black_box(t)));
+            }
+        }
+    };
+    score_all();
+
+    // WHEN they are scored again
+    let before = ALLOCATIONS.with(Cell::get);
+    for _ in 0..100 {
+        score_all();
     }
     let after = ALLOCATIONS.with(Cell::get);
 

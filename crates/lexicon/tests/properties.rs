@@ -63,3 +63,56 @@ proptest! {
         }
     }
 }
+
+fn lexicon() -> &'static ks_lexicon::Lexicon {
+    static LEXICON: OnceLock<ks_lexicon::Lexicon> = OnceLock::new();
+    LEXICON.get_or_init(|| ks_lexicon::Lexicon::with_max_bytes(512))
+}
+
+/// Rule words of the es, de, it and nl analysers mixed with arbitrary text.
+fn texty_eu() -> impl Strategy<Value = String> {
+    let word = prop_oneof![
+        Just("nicht gut".to_string()),
+        Just("sehr schlecht!".to_string()),
+        Just("non è bello".to_string()),
+        Just("l'amore".to_string()),
+        Just("niet slecht".to_string()),
+        Just("'s ochtends".to_string()),
+        Just("me encanta".to_string()),
+        Just("( ! )".to_string()),
+        Just(": c )".to_string()),
+        Just("Mr.".to_string()),
+        Just("...\n\n".to_string()),
+        Just("“".to_string()),
+        "\\PC{0,8}",
+    ];
+    prop::collection::vec(word, 0..40).prop_map(|w| w.join(" "))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn given_any_string_when_scored_in_every_language_then_scores_are_well_formed(
+        text in prop_oneof![any::<String>(), texty_eu()]
+    ) {
+        for (lang, _) in ks_lexicon::LANGUAGES {
+            // WHEN the string is scored as this language (it must not panic)
+            let s = lexicon().sentiment(lang, &text).expect("a supported language");
+            // THEN the four scores are in [0, 1], sum to 1, and the label's is the largest
+            let scores = [s.positive, s.negative, s.neutral, s.mixed];
+            for x in scores {
+                prop_assert!((0.0..=1.0).contains(&x), "{lang}: {s:?}");
+            }
+            let sum: f64 = scores.iter().sum();
+            prop_assert!((sum - 1.0).abs() <= 1e-9, "{lang}: sum {sum}: {s:?}");
+            let own = match s.label {
+                Label::Positive => s.positive,
+                Label::Negative => s.negative,
+                Label::Neutral => s.neutral,
+                Label::Mixed => s.mixed,
+            };
+            prop_assert!(scores.iter().all(|x| *x <= own + 1e-12), "{lang}: {s:?}");
+        }
+    }
+}

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use ks_kernel::env::{ConfigError, Env};
 
+use crate::lake::{ATHENA_MAX_QUERY_BYTES, LakeSettings, LakeTables};
+
 /// The deletions area's prefix: the transform's `area` partition key (`deletions`).
 pub const DEFAULT_DELETIONS_PREFIX: &str = "deletions/";
 /// The stack's data prefix (`data/`, before `YYYY/MM/DD/HH/`).
@@ -114,6 +116,36 @@ impl PurgeSettings {
     }
 }
 
+/// The table names used when their variables are unset (the transform's defaults too).
+pub use ks_kernel::catalog::{DEFAULT_POSTS_TABLE, DEFAULT_PURGES_TABLE};
+
+/// `DESTINATION`: `s3` (the default: the objects are purged) or `iceberg` (account purges are
+/// applied with SQL to the tables `ICEBERG_DATABASE`, `ICEBERG_POSTS_TABLE` and
+/// `ICEBERG_PURGES_TABLE` name); `None` for s3.
+pub fn lake_from_env<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+    settings: &PurgeSettings,
+) -> Result<Option<LakeSettings>, ConfigError> {
+    let iceberg = env.choice("DESTINATION", "s3", &[("s3", false), ("iceberg", true)])?;
+    if !iceberg {
+        return Ok(None);
+    }
+    if env.get("ICEBERG_DATABASE").is_none() {
+        return Err(env.invalid("ICEBERG_DATABASE", "required when DESTINATION=iceberg"));
+    }
+    let database = env.catalog_name("ICEBERG_DATABASE", "")?;
+    let posts = env.catalog_name("ICEBERG_POSTS_TABLE", DEFAULT_POSTS_TABLE)?;
+    let purges = env.catalog_name("ICEBERG_PURGES_TABLE", DEFAULT_PURGES_TABLE)?;
+    let tables = LakeTables::new(&database, &posts, &purges)
+        .map_err(|e| env.invalid("ICEBERG_DATABASE", e.to_string()))?;
+    Ok(Some(LakeSettings {
+        tables,
+        account_statuses: settings.account_statuses.clone(),
+        watch: settings.watch,
+        max_query_bytes: ATHENA_MAX_QUERY_BYTES,
+    }))
+}
+
 fn split(list: &str) -> Vec<String> {
     list.split(',')
         .map(|s| s.trim().to_owned())
@@ -145,6 +177,47 @@ mod tests {
             let err =
                 PurgeSettings::from_env(&Env(&ks_kernel::env::fixed(&[(var, value)]))).unwrap_err();
             assert_eq!(err.var, var);
+        }
+    }
+
+    #[test]
+    fn given_destination_iceberg_the_lake_settings_are_read_and_checked() {
+        let read = |vars: &[(&str, &str)]| {
+            let lookup = ks_kernel::env::fixed(vars);
+            let env = Env(&lookup);
+            lake_from_env(&env, &PurgeSettings::from_env(&env).unwrap())
+        };
+        // GIVEN no DESTINATION, or s3 THEN no lake
+        assert_eq!(read(&[]), Ok(None));
+        assert_eq!(
+            read(&[("DESTINATION", "s3"), ("ICEBERG_DATABASE", "X")]),
+            Ok(None)
+        );
+        // GIVEN iceberg and a database THEN the default tables, the purge's statuses and watch
+        let lake = read(&[("DESTINATION", "iceberg"), ("ICEBERG_DATABASE", "lake")])
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            lake.tables,
+            LakeTables::new("lake", "posts", "account_purges").unwrap()
+        );
+        assert_eq!(lake.account_statuses, ["deleted", "takendown"]);
+        assert_eq!(lake.watch, DEFAULT_WATCH);
+        // AND bad or missing names are refused by variable
+        for (var, value, needle) in [
+            ("ICEBERG_DATABASE", "", "required when DESTINATION=iceberg"),
+            ("ICEBERG_POSTS_TABLE", "Posts", "lowercase letter"),
+            ("ICEBERG_PURGES_TABLE", "a b", "only lowercase"),
+            ("DESTINATION", "lake", "expected one of: s3, iceberg"),
+        ] {
+            let err = read(&[
+                (var, value),
+                ("DESTINATION", "iceberg"),
+                ("ICEBERG_DATABASE", "lake"),
+            ])
+            .unwrap_err();
+            assert_eq!(err.var, var);
+            assert!(err.to_string().contains(needle), "{err}");
         }
     }
 }

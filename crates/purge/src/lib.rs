@@ -14,9 +14,11 @@
 //! - [`store`]: the [`store::Bucket`] trait and [`store::LocalDir`].
 //! - [`state`]: what a run remembers for the next.
 //! - [`run`]: [`run::purge`], one run in phases.
+//! - [`lake`]: an Iceberg stack's account purges, applied with SQL (Athena) over a [`lake::Sql`].
 //! - [`config`]: [`config::PurgeSettings`]; [`metrics`]: the summary and its EMF document.
 
 pub mod config;
+pub mod lake;
 pub mod metrics;
 pub mod objects;
 pub mod rules;

@@ -11,6 +11,8 @@ pub use ks_kernel::env::ConfigError;
 use ks_kernel::env::Env;
 use ks_kernel::retry::RetryPolicy;
 
+use crate::language::LanguageDetection;
+use crate::route::{DEFAULT_POSTS_TABLE, DEFAULT_PURGES_TABLE, Destination, IcebergTables};
 use crate::text::{Pointer, normalize_language};
 use crate::transform::{NoTextPolicy, NonJsonPolicy, OnSentimentError, TransformSettings};
 
@@ -40,14 +42,65 @@ impl TransformSettings {
                 1..=calls.max_document_bytes_ceiling,
             )?,
             partition_keys: env.flag("PARTITION_KEYS", defaults.partition_keys)?,
+            destination: read_destination(env)?,
             max_document_chars: calls.max_document_chars,
             concurrency: calls.concurrency,
             retry: calls.retry,
             call_timeout: calls.call_timeout,
             ..read_text_settings(env, defaults.clone())?
         };
-        read_policies(env, settings)
+        check_destination(env, read_policies(env, settings)?)
     }
+}
+
+/// `DESTINATION`, and on an Iceberg stack the tables records are routed to.
+fn read_destination<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+) -> Result<Destination, ConfigError> {
+    #[derive(Clone, Copy)]
+    enum Choice {
+        S3,
+        Iceberg,
+    }
+    let choice = env.choice(
+        "DESTINATION",
+        Destination::default().as_str(),
+        &[("s3", Choice::S3), ("iceberg", Choice::Iceberg)],
+    )?;
+    if let Choice::S3 = choice {
+        return Ok(Destination::S3);
+    }
+    if env.get("ICEBERG_DATABASE").is_none() {
+        return Err(env.invalid("ICEBERG_DATABASE", "required when DESTINATION=iceberg"));
+    }
+    Ok(Destination::Iceberg(IcebergTables {
+        database: env.catalog_name("ICEBERG_DATABASE", "")?,
+        posts: env.catalog_name("ICEBERG_POSTS_TABLE", DEFAULT_POSTS_TABLE)?,
+        purges: env.catalog_name("ICEBERG_PURGES_TABLE", DEFAULT_PURGES_TABLE)?,
+    }))
+}
+
+/// Refuses settings an Iceberg stack cannot honour: rows are JSON, and Firehose partitions an
+/// Iceberg table by its own partition spec, not by keys from the transform.
+fn check_destination<F: Fn(&str) -> Option<String>>(
+    env: &Env<'_, F>,
+    settings: TransformSettings,
+) -> Result<TransformSettings, ConfigError> {
+    if let Destination::Iceberg(_) = settings.destination {
+        if settings.non_json == NonJsonPolicy::PassThrough {
+            return Err(env.invalid(
+                "NON_JSON",
+                "\"pass\" cannot be used with DESTINATION=iceberg: an Iceberg table takes JSON rows only",
+            ));
+        }
+        if settings.partition_keys {
+            return Err(env.invalid(
+                "PARTITION_KEYS",
+                "cannot be used with DESTINATION=iceberg: the table's partition spec partitions it",
+            ));
+        }
+    }
+    Ok(settings)
 }
 
 /// Where the text and its language are, and the field the answer goes in.
@@ -66,9 +119,18 @@ fn read_text_settings<F: Fn(&str) -> Option<String>>(
     let default_language = match env.get("DEFAULT_LANGUAGE") {
         None => defaults.default_language,
         Some(v) => normalize_language(&v).ok_or_else(|| {
-            env.invalid("DEFAULT_LANGUAGE", "not a language Comprehend's sentiment API supports (ar, hi, ko, zh-TW, ja, zh, de, pt, en, it, fr, es)")
+            env.invalid("DEFAULT_LANGUAGE", "not a language any backend reads (ar, hi, ko, zh-TW, ja, zh, de, pt, en, it, fr, es, nl)")
         })?,
     };
+    let language_detection = env.choice(
+        "LANGUAGE_DETECTION",
+        defaults.language_detection.as_str(),
+        &[
+            ("off", LanguageDetection::Off),
+            ("reliable", LanguageDetection::Reliable),
+            ("best", LanguageDetection::Best),
+        ],
+    )?;
     let field = env.get("SENTIMENT_FIELD").unwrap_or(defaults.field.clone());
     if field.is_empty() {
         return Err(env.invalid("SENTIMENT_FIELD", "must not be empty"));
@@ -77,6 +139,7 @@ fn read_text_settings<F: Fn(&str) -> Option<String>>(
         text_pointers,
         language_pointers,
         default_language,
+        language_detection,
         field,
         ..defaults
     })

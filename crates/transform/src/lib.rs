@@ -9,9 +9,12 @@
 //!   canonically; gzip payloads recognised.
 //! - [`json`]: the one-pass validating JSON scan and the byte-exact splice.
 //! - [`text`]: JSON pointers to the text and language, truncation, language codes.
+//! - [`language`]: the language of a record without a tag, identified from its text.
 //! - [`plan`]: the table of distinct documents and their batches.
 //! - [`sentiment`]: what an analyzer answers, the trait adapters implement, and
 //!   [`sentiment::Scripted`], an analyzer whose answers a function gives (tests).
+//! - [`route`]: where a record goes on an Iceberg stack: its table and operation
+//!   (`otfMetadata`), by its `op`.
 //! - [`transform`]: one batch, end to end, within the response limit.
 //! - [`config`]: the domain's own settings ([`transform::TransformSettings`] from the
 //!   environment) and [`config::CallSettings`], what a backend reads for its calls.
@@ -20,11 +23,13 @@
 
 pub mod config;
 pub mod json;
+pub mod language;
 pub mod limits;
 pub mod metrics;
 pub mod payload;
 pub mod plan;
 pub mod record;
+pub mod route;
 pub mod sentiment;
 pub mod text;
 pub mod transform;

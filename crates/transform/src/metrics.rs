@@ -20,6 +20,8 @@ pub struct Summary {
     pub deduplicated: u64,
     pub no_text: u64,
     pub unsupported_language: u64,
+    /// Records without a language tag whose language was identified from their text.
+    pub languages_identified: u64,
     pub passed_through: u64,
     /// Deletion and account records, delivered to their own area unscored.
     pub deletions: u64,
@@ -77,6 +79,7 @@ impl Summary {
             ("TextsDeduplicated", self.deduplicated),
             ("RecordsWithoutText", self.no_text),
             ("UnsupportedLanguage", self.unsupported_language),
+            ("LanguagesIdentified", self.languages_identified),
             ("PassedThrough", self.passed_through),
             ("DeletionRecords", self.deletions),
             ("SentimentErrors", self.sentiment_errors),
@@ -128,7 +131,7 @@ mod tests {
         let declared = emf["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap();
-        assert_eq!(declared.len(), 26);
+        assert_eq!(declared.len(), 27);
         for m in declared {
             let name = m["Name"].as_str().unwrap();
             assert!(emf[name].is_u64(), "{name} has no value");

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::json;
+use crate::route::OtfMetadata;
 
 /// The event. Only `records` and each record's `recordId` are required: everything else is
 /// metadata, read leniently (see [`lenient`]), and can never fail the invocation or a record.
@@ -434,11 +435,16 @@ impl Serialize for ResponseRecord {
     }
 }
 
-/// Keys for Firehose dynamic partitioning (`!{partitionKeyFromLambda:key}`).
+/// Where Firehose puts the record: keys for dynamic partitioning
+/// (`!{partitionKeyFromLambda:key}`) on an S3 stack, the table and operation on an Iceberg one.
+/// Each is written only when it says something.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ResponseMetadata {
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub partition_keys: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub otf_metadata: Option<OtfMetadata>,
 }
 
 /// {"recordId":…,"result":"…","data":"…"} without the values.
@@ -505,10 +511,24 @@ mod tests {
     fn computed_length_matches_serialised_length() {
         let mut keys = BTreeMap::new();
         keys.insert("sentiment".to_owned(), "POSITIVE".to_owned());
+        let otf = crate::route::OtfMetadata {
+            destination_database_name: "lake".into(),
+            destination_table_name: "account_purges".into(),
+            operation: crate::route::Operation::Delete,
+        };
         for metadata in [
             None,
             Some(ResponseMetadata {
+                partition_keys: keys.clone(),
+                otf_metadata: None,
+            }),
+            Some(ResponseMetadata {
+                partition_keys: BTreeMap::new(),
+                otf_metadata: Some(otf.clone()),
+            }),
+            Some(ResponseMetadata {
                 partition_keys: keys,
+                otf_metadata: Some(otf),
             }),
         ] {
             for field in [PayloadField::Data, PayloadField::KafkaRecordValue] {

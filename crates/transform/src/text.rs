@@ -109,11 +109,20 @@ pub fn truncate_utf8(s: &str, max_bytes: usize) -> &str {
     &s[..end]
 }
 
+/// Languages an offline analyser reads that Comprehend's sentiment API does not.
+pub const OTHER_LANGUAGES: [&str; 1] = ["nl"];
+
 /// Maps a language tag as sources write it (`en`, `EN-gb`, `pt_BR`, `zh-Hant`, `zh-cn`) to the
-/// code Comprehend's sentiment API expects, or `None` when Comprehend cannot do the language.
+/// code Comprehend's sentiment API expects (or, for [`OTHER_LANGUAGES`], its ISO 639-1 code),
+/// or `None` when no backend can do the language.
 pub fn normalize_language(tag: &str) -> Option<&'static str> {
-    // Most records carry the code exactly as Comprehend wants it.
-    if let Some(code) = COMPREHEND_SENTIMENT_LANGUAGES.iter().find(|c| **c == tag) {
+    let known = || {
+        COMPREHEND_SENTIMENT_LANGUAGES
+            .iter()
+            .chain(&OTHER_LANGUAGES)
+    };
+    // Most records carry the code exactly as it is wanted.
+    if let Some(code) = known().find(|c| **c == tag) {
         return Some(code);
     }
     let tag = tag.trim().replace('_', "-").to_ascii_lowercase();
@@ -123,10 +132,7 @@ pub fn normalize_language(tag: &str) -> Option<&'static str> {
         let traditional = parts.any(|p| matches!(p, "tw" | "hant" | "hk" | "mo"));
         return Some(if traditional { "zh-TW" } else { "zh" });
     }
-    COMPREHEND_SENTIMENT_LANGUAGES
-        .iter()
-        .copied()
-        .find(|code| *code == primary)
+    known().copied().find(|code| *code == primary)
 }
 
 #[cfg(test)]
@@ -197,7 +203,8 @@ mod tests {
         assert_eq!(normalize_language("zh-TW"), Some("zh-TW"));
         assert_eq!(normalize_language("zh-cn"), Some("zh"));
         assert_eq!(normalize_language("und"), None);
-        assert_eq!(normalize_language("nl"), None);
+        assert_eq!(normalize_language("nl-BE"), Some("nl"));
+        assert_eq!(normalize_language("sv"), None);
         assert_eq!(normalize_language(""), None);
     }
 }

@@ -14,6 +14,7 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::json::{Edit, JsonError, Member, ObjectRef};
+use crate::language::{Identifier, LanguageDetection};
 use crate::limits::FIREHOSE_MAX_RESPONSE_BYTES;
 use crate::metrics::Summary;
 use crate::payload;
@@ -21,6 +22,7 @@ use crate::plan::{Batch, DocTable};
 use crate::record::{
     FirehoseEvent, FirehoseRecord, FirehoseResponse, RecordResult, ResponseMetadata, ResponseRecord,
 };
+use crate::route::{Destination, Kind};
 use crate::sentiment::{Analysis, CallError, ModelUsage, Scores, Sentiment, SentimentAnalyzer};
 use crate::text::{Pointer, find_text, normalize_language, truncate_chars, truncate_utf8};
 use ks_kernel::concurrency::{AdaptiveLimit, Signal};
@@ -87,6 +89,8 @@ pub struct TransformSettings {
     /// `default_language`.
     pub language_pointers: Vec<Pointer>,
     pub default_language: &'static str,
+    /// Whether a record without a language tag has its language identified from its text.
+    pub language_detection: LanguageDetection,
     pub max_document_bytes: usize,
     /// Texts are also cut to this many characters (after the byte cap), if set.
     pub max_document_chars: Option<usize>,
@@ -98,6 +102,8 @@ pub struct TransformSettings {
     pub no_text: NoTextPolicy,
     pub field: String,
     pub partition_keys: bool,
+    /// S3 objects, or Iceberg tables routed by each answer's `otfMetadata`.
+    pub destination: Destination,
     /// The response ceiling; Firehose's limit unless a test wants a smaller one.
     pub max_response_bytes: usize,
 }
@@ -108,6 +114,7 @@ impl Default for TransformSettings {
             text_pointers: vec![Pointer::parse("/text").expect("valid pointer")],
             language_pointers: Vec::new(),
             default_language: "en",
+            language_detection: LanguageDetection::Reliable,
             max_document_bytes: crate::limits::COMPREHEND_MAX_DOCUMENT_BYTES,
             max_document_chars: None,
             concurrency: 8,
@@ -118,6 +125,7 @@ impl Default for TransformSettings {
             no_text: NoTextPolicy::Deliver,
             field: "sentiment".to_owned(),
             partition_keys: false,
+            destination: Destination::S3,
             max_response_bytes: FIREHOSE_MAX_RESPONSE_BYTES,
         }
     }
@@ -131,14 +139,6 @@ pub const ANY_LANGUAGE: &str = "any";
 
 /// The partition key value for records delivered without a sentiment label.
 pub const NO_LABEL_PARTITION: &str = "NONE";
-
-/// The top-level member that says what a record does (the producer's deletion and account
-/// records carry one).
-pub const OP_MEMBER: &str = "op";
-
-/// The `op` values of records that take something away: a post its author deleted, an
-/// account's change of status. They are delivered as they are, never scored, to their own area.
-pub const DELETION_OPS: [&str; 2] = ["delete", "account"];
 
 /// Where Firehose writes a record when the stack partitions by the transform's keys: the
 /// partition key `area` (`data` or `deletions`), beside `sentiment`.
@@ -159,6 +159,35 @@ impl Area {
     }
 }
 
+/// A record's language group, and whether it was identified from the text.
+struct LanguageOf {
+    code: Option<&'static str>,
+    identified: bool,
+}
+
+/// The language group of a record's text: its tag's language; without a tag, the language
+/// identified from the text or else the default; every text in one group for an analyzer that
+/// reads any language.
+fn language_of<A: SentimentAnalyzer>(
+    analyzer: &A,
+    settings: &TransformSettings,
+    identifier: &Identifier,
+    (text, obj): (&str, ObjectRef<'_>),
+    found: &str,
+) -> LanguageOf {
+    let (code, identified) = if analyzer.any_language() {
+        (Some(ANY_LANGUAGE), false)
+    } else if let Some(tag) = find_text(text, obj, &settings.language_pointers) {
+        (normalize_language(&tag), false)
+    } else {
+        match identifier.identify(found) {
+            Some(language) => (Some(language), true),
+            None => (Some(settings.default_language), false),
+        }
+    };
+    LanguageOf { code, identified }
+}
+
 /// No record: the end of a waiting list.
 const NONE: u32 = u32::MAX;
 
@@ -167,11 +196,11 @@ enum Outcome {
     /// `ProcessingFailed`; Firehose gets the original data back.
     Fail(String),
     Drop,
-    /// `Ok`, with its base64 line, its partition label and area.
+    /// `Ok`, with its base64 line, its partition label and what it is (its area or table).
     Ready {
         data: String,
         label: &'static str,
-        area: Area,
+        kind: Kind,
     },
     /// Waiting for document `doc`'s answer.
     Waiting(Waiting),
@@ -182,6 +211,7 @@ struct Waiting {
     src: Range<usize>,
     edit: Edit,
     doc: usize,
+    kind: Kind,
     next: u32,
 }
 
@@ -411,6 +441,8 @@ struct Work<'a, A> {
     members: Vec<Member>,
     line: Vec<u8>,
     docs: DocTable,
+    /// The language of records without a tag.
+    identifier: Identifier,
     /// Per document: its answer once known, and the first record waiting for it.
     answers: Vec<Option<Answer>>,
     waiting: Vec<u32>,
@@ -442,6 +474,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
             members: Vec::new(),
             line: Vec::new(),
             docs: DocTable::default(),
+            identifier: Identifier::new(analyzer, settings.language_detection),
             answers: Vec::new(),
             waiting: Vec::new(),
             fields: Vec::new(),
@@ -466,7 +499,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         match outcome {
             Outcome::Fail(reason) => self.fail(rec, &reason, input),
             Outcome::Drop => self.records[rec].result = RecordResult::Dropped,
-            Outcome::Ready { data, label, area } => self.ready(rec, data, label, area),
+            Outcome::Ready { data, label, kind } => self.ready(rec, data, label, kind),
             Outcome::Waiting(mut waiting) => {
                 let doc = waiting.doc;
                 if self.answers[doc].is_some() {
@@ -480,16 +513,28 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         }
     }
 
-    /// Answers `rec` `Ok` with `data`.
-    fn ready(&mut self, rec: usize, data: String, label: &'static str, area: Area) {
+    /// Answers `rec` `Ok` with `data`, and the metadata that says where it goes: partition
+    /// keys if asked for, the Iceberg table and operation on an Iceberg stack.
+    fn ready(&mut self, rec: usize, data: String, label: &'static str, kind: Kind) {
+        let settings = self.settings;
         let r = &mut self.records[rec];
         r.data = data;
-        if self.settings.partition_keys {
+        let partition_keys = if settings.partition_keys {
+            BTreeMap::from([
+                ("area".to_owned(), kind.area().as_str().to_owned()),
+                ("sentiment".to_owned(), label.to_owned()),
+            ])
+        } else {
+            BTreeMap::new()
+        };
+        let otf_metadata = match &settings.destination {
+            Destination::S3 => None,
+            Destination::Iceberg(tables) => Some(tables.route(kind)),
+        };
+        if !partition_keys.is_empty() || otf_metadata.is_some() {
             r.metadata = Some(ResponseMetadata {
-                partition_keys: BTreeMap::from([
-                    ("area".to_owned(), area.as_str().to_owned()),
-                    ("sentiment".to_owned(), label.to_owned()),
-                ]),
+                partition_keys,
+                otf_metadata,
             });
         }
     }
@@ -528,30 +573,35 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
             Err(e @ JsonError::TooDeep { .. }) => return Outcome::Fail(format!("payload {e}")),
             Err(e) => return self.non_json(format!("payload {e}"), src, summary),
         };
-        if is_deletion(text, &obj) {
+        let kind = match record_kind(&settings.destination, text, &obj) {
+            Ok(kind) => kind,
+            Err(why) => return Outcome::Fail(why),
+        };
+        if kind.is_deletion() {
             summary.deletions += 1;
-            return self.deliver_json(src, Area::Deletions);
+            return self.deliver_json(src, kind);
         }
         let Some(found) = find_text(text, obj, &settings.text_pointers) else {
             summary.no_text += 1;
             return match settings.no_text {
-                NoTextPolicy::Deliver => self.deliver_json(src, Area::Data),
+                NoTextPolicy::Deliver => self.deliver_json(src, kind),
                 NoTextPolicy::Drop => Outcome::Drop,
             };
         };
-        // A record without a language tag is taken to be in the default language; an
-        // analyzer that reads every language gets them all in one group.
-        let language = if self.analyzer.any_language() {
-            Some(ANY_LANGUAGE)
-        } else {
-            match find_text(text, obj, &settings.language_pointers) {
-                Some(tag) => normalize_language(&tag),
-                None => Some(settings.default_language),
-            }
-        };
+        let language = language_of(
+            self.analyzer,
+            settings,
+            &self.identifier,
+            (text, obj),
+            &found,
+        );
+        if language.identified {
+            summary.languages_identified += 1;
+        }
+        let language = language.code;
         let Some(language) = language.filter(|l| self.analyzer.supports_language(l)) else {
             summary.unsupported_language += 1;
-            return self.deliver_json(src, Area::Data);
+            return self.deliver_json(src, kind);
         };
         let edit = obj.edit(text, &settings.field);
         let doc = self.docs.intern(language, cut(&found, settings));
@@ -563,13 +613,17 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
             src,
             edit,
             doc,
+            kind,
             next: NONE,
         })
     }
 
     fn non_json(&mut self, why: String, src: Range<usize>, summary: &mut Summary) -> Outcome {
+        // An Iceberg table takes JSON rows only: such a payload is failed whatever the policy.
+        let iceberg = matches!(self.settings.destination, Destination::Iceberg(_));
         match self.settings.non_json {
             NonJsonPolicy::Fail => Outcome::Fail(why),
+            NonJsonPolicy::PassThrough if iceberg => Outcome::Fail(why),
             NonJsonPolicy::PassThrough => {
                 summary.passed_through += 1;
                 self.pass_through(src)
@@ -577,10 +631,10 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         }
     }
 
-    /// A JSON payload unchanged but for its line breaks, as one line, to `area`.
-    fn deliver_json(&mut self, src: Range<usize>, area: Area) -> Outcome {
+    /// A JSON payload unchanged but for its line breaks, as one line, routed as `kind`.
+    fn deliver_json(&mut self, src: Range<usize>, kind: Kind) -> Outcome {
         if !has_line_breaks(&self.arena[src.clone()]) {
-            return self.deliver(src, area);
+            return self.deliver(src, kind);
         }
         self.line.clear();
         self.line.extend_from_slice(&self.arena[src]);
@@ -588,7 +642,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         Outcome::Ready {
             data: encode_line(&self.line),
             label: NO_LABEL_PARTITION,
-            area,
+            kind,
         }
     }
 
@@ -598,16 +652,16 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         Outcome::Ready {
             data: BASE64_FAST.encode_to_string(&self.arena[src]),
             label: NO_LABEL_PARTITION,
-            area: Area::Data,
+            kind: Kind::Post,
         }
     }
 
-    /// A JSON payload unchanged (it has no line break), as one NDJSON line, to `area`.
-    fn deliver(&mut self, src: Range<usize>, area: Area) -> Outcome {
+    /// A JSON payload unchanged (it has no line break), as one NDJSON line, routed as `kind`.
+    fn deliver(&mut self, src: Range<usize>, kind: Kind) -> Outcome {
         Outcome::Ready {
             data: encode_line(&self.arena[src]),
             label: NO_LABEL_PARTITION,
-            area,
+            kind,
         }
     }
 
@@ -667,7 +721,13 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         input: &FirehoseRecord,
         summary: &mut Summary,
     ) {
-        let Waiting { src, edit, doc, .. } = waiting;
+        let Waiting {
+            src,
+            edit,
+            doc,
+            kind,
+            ..
+        } = waiting;
         let settings = self.settings;
         let answer = self.answers[doc]
             .as_ref()
@@ -701,16 +761,28 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
         edit.write(&self.arena[src], &settings.field, value, &mut self.line);
         remove_line_breaks(&mut self.line);
         let data = encode_line(&self.line);
-        self.ready(rec, data, label, Area::Data);
+        self.ready(rec, data, label, kind);
     }
 }
 
-/// Whether a record is a deletion or account record: its top-level `op` is one of
-/// [`DELETION_OPS`], as a plain JSON string (the producer writes it so).
-fn is_deletion(text: &str, obj: &ObjectRef<'_>) -> bool {
-    obj.get(text, OP_MEMBER)
-        .and_then(|raw| raw.strip_prefix('"')?.strip_suffix('"'))
-        .is_some_and(|op| DELETION_OPS.contains(&op))
+/// What a JSON record is. On an S3 stack an `op` of no known kind is a post, as it always
+/// was; on an Iceberg stack it fails, as does a record without its table's key, since
+/// neither can be routed to a row.
+fn record_kind(destination: &Destination, text: &str, obj: &ObjectRef<'_>) -> Result<Kind, String> {
+    let iceberg = matches!(destination, Destination::Iceberg(_));
+    let kind = match Kind::of(text, obj) {
+        Ok(kind) => kind,
+        Err(_) if !iceberg => Kind::Post,
+        Err(op) => {
+            return Err(format!(
+                "its \"op\" is {op}: an Iceberg stack routes only none, \"create\", \"update\", \"delete\" and \"account\""
+            ));
+        }
+    };
+    if iceberg {
+        kind.check_key(text, obj)?;
+    }
+    Ok(kind)
 }
 
 /// One batch, retried on retryable failures (whole-call or per-document) until it is answered,

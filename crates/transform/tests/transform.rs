@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
+use ks_transform::language::LanguageDetection;
 use ks_transform::record::{FirehoseEvent, FirehoseRecord, RecordResult};
 use ks_transform::sentiment::{
     Analysis, BatchOutcome, CallError, DocError, Label, Scores, Sentiment, SentimentAnalyzer,
@@ -268,6 +269,61 @@ async fn records_without_text_are_delivered_unchanged_or_dropped() {
 }
 
 #[tokio::test]
+async fn a_record_without_a_language_tag_is_grouped_by_its_identified_language() {
+    // GIVEN an analyzer of en, pt and de, a tagged record, and two untagged ones: a long
+    // Portuguese text and a two-word one the identifier cannot be sure of
+    let pt = "Hoje o dia está lindo e eu estou muito feliz com a minha família e os meus amigos";
+    let records = vec![
+        record("tagged", br#"{"text":"Guten Morgen zusammen","lang":"de"}"#),
+        record("pt", format!(r#"{{"text":"{pt}"}}"#).as_bytes()),
+        record("short", br#"{"text":"ok sim"}"#),
+    ];
+    let settings = TransformSettings {
+        language_pointers: Pointer::parse_list("/lang").unwrap(),
+        ..Default::default()
+    };
+    let fake = Fake {
+        languages: Some(vec!["en", "pt", "de"]),
+        ..Fake::default()
+    };
+    // WHEN transformed with the default (reliable) identification
+    let (_, summary) = transform(&fake, &settings, &event(records.clone()), later()).await;
+    // THEN the tag decides the first, the identifier the second, the default language the third
+    let mut batches: Vec<(String, Vec<String>)> = fake.batches.lock().unwrap().clone();
+    batches.sort();
+    let expected = [
+        ("de".to_owned(), vec!["Guten Morgen zusammen".to_owned()]),
+        ("en".to_owned(), vec!["ok sim".to_owned()]),
+        ("pt".to_owned(), vec![pt.to_owned()]),
+    ];
+    assert_eq!(batches, expected);
+    assert_eq!(summary.languages_identified, 1);
+
+    // AND with identification off, every untagged text is in the default language
+    let fake = Fake {
+        languages: Some(vec!["en", "pt", "de"]),
+        ..Fake::default()
+    };
+    let off = TransformSettings {
+        language_detection: LanguageDetection::Off,
+        ..settings
+    };
+    let (_, summary) = transform(&fake, &off, &event(records), later()).await;
+    let languages: Vec<String> = fake
+        .batches
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|b| b.0.clone())
+        .collect();
+    assert!(
+        languages.iter().all(|l| l == "de" || l == "en"),
+        "{languages:?}"
+    );
+    assert_eq!(summary.languages_identified, 0);
+}
+
+#[tokio::test]
 async fn identical_texts_are_sent_once_and_batches_respect_language_and_size() {
     // GIVEN 60 records with 30 distinct English texts, and 2 Spanish ones, languages by pointer
     let mut records = Vec::new();
@@ -278,7 +334,7 @@ async fn identical_texts_are_sent_once_and_batches_respect_language_and_size() {
         ));
     }
     records.push(record("es", br#"{"text":"hola","lang":"es"}"#));
-    records.push(record("nl", br#"{"text":"hallo","lang":"nl"}"#));
+    records.push(record("sv", br#"{"text":"hej","lang":"sv"}"#));
     records.push(record("nolang", br#"{"text":"text 0"}"#));
     let settings = TransformSettings {
         language_pointers: Pointer::parse_list("/language,/lang").unwrap(),
@@ -287,7 +343,7 @@ async fn identical_texts_are_sent_once_and_batches_respect_language_and_size() {
     let fake = Fake::default();
     // WHEN transformed
     let (resp, summary) = transform(&fake, &settings, &event(records), later()).await;
-    // THEN 30 English texts go in 2 calls (25 + 5), Spanish in its own, Dutch is not sent
+    // THEN 30 English texts go in 2 calls (25 + 5), Spanish in its own, Swedish (no backend reads it) is not sent
     let mut batches: Vec<(String, usize)> = fake
         .batches
         .lock()
@@ -310,12 +366,12 @@ async fn identical_texts_are_sent_once_and_batches_respect_language_and_size() {
     );
     assert_eq!(summary.unsupported_language, 1);
     assert_eq!(summary.texts_analysed, 31);
-    // The Dutch record is delivered without sentiment; every other record has it.
+    // The Swedish record is delivered without sentiment; every other record has it.
     for r in &resp.records {
         let line = decoded(&r.data);
         assert_eq!(
             line.contains("\"sentiment\""),
-            r.record_id != "nl",
+            r.record_id != "sv",
             "{line}"
         );
     }
@@ -712,4 +768,88 @@ async fn a_character_cap_bounds_what_each_long_text_bills() {
     // (the é text is 4,000 bytes: under the 5,000-byte cap, so 2,000 characters too)
     assert_eq!(without.billed_units, 20 + 20);
     assert!((with_cap.estimated_cost_usd - 10.0 * 0.0001).abs() < 1e-12);
+}
+
+/// A record an Iceberg stack may see: any `op` (ours, another, none), with or without its key,
+/// with or without text; or any bytes at all.
+fn arb_routed_payload() -> impl Strategy<Value = Vec<u8>> {
+    let op = prop::sample::select(vec![
+        None,
+        Some("create"),
+        Some("update"),
+        Some("delete"),
+        Some("account"),
+        Some("merge"),
+    ]);
+    let routed = (op, any::<bool>(), "[a-z ]{0,12}").prop_map(|(op, keyed, text)| {
+        let mut v = serde_json::json!({ "text": text });
+        if keyed {
+            v["id"] = "at://did:plc:a/app.bsky.feed.post/1".into();
+            v["did"] = "did:plc:a".into();
+        }
+        if let Some(op) = op {
+            v["op"] = op.into();
+        }
+        v.to_string().into_bytes()
+    });
+    prop_oneof![3 => routed, 1 => proptest::collection::vec(any::<u8>(), 0..20)]
+}
+
+/// The table and operation the docs' table in `route` gives a payload; `None`: it must fail.
+fn expected_route(payload: &[u8]) -> Option<(&'static str, &'static str)> {
+    let v: Value = serde_json::from_slice(payload).ok()?;
+    let (table, op, key) = match v.get("op").and_then(Value::as_str) {
+        None | Some("create") => ("posts", "insert", "id"),
+        Some("update") => ("posts", "update", "id"),
+        Some("delete") => ("posts", "delete", "id"),
+        Some("account") => ("account_purges", "insert", "did"),
+        Some(_) => return None,
+    };
+    v.get(key)?.as_str().filter(|k| !k.is_empty())?;
+    Some((table, op))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// On an Iceberg stack too, every recordId comes back exactly once, in order; each record
+    /// is routed by its `op` to its table, or fails when no row could be matched by it.
+    #[test]
+    fn every_record_comes_back_exactly_once_routed_on_an_iceberg_stack(
+        payloads in proptest::collection::vec(arb_routed_payload(), 0..200)
+    ) {
+        use ks_transform::route::{Destination, IcebergTables};
+        let settings = TransformSettings {
+            destination: Destination::Iceberg(IcebergTables {
+                database: "lake".into(),
+                posts: "posts".into(),
+                purges: "account_purges".into(),
+            }),
+            ..TransformSettings::default()
+        };
+        let input = FirehoseEvent::of_payloads(&payloads);
+        let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+        let (resp, summary) = rt.block_on(transform(&Fake::default(), &settings, &input, later()));
+        let ids: Vec<&str> = resp.records.iter().map(|r| r.record_id.as_str()).collect();
+        let expected: Vec<&str> = input.records.iter().map(|r| r.record_id.as_str()).collect();
+        prop_assert_eq!(ids, expected);
+        prop_assert_eq!(summary.ok + summary.failed + summary.dropped, payloads.len() as u64);
+        for (r, payload) in resp.records.iter().zip(&payloads) {
+            let wire = serde_json::to_value(r).unwrap();
+            match expected_route(payload) {
+                Some((table, op)) => {
+                    prop_assert_eq!(r.result, RecordResult::Ok);
+                    prop_assert_eq!(
+                        &wire["metadata"],
+                        &serde_json::json!({"otfMetadata": {"destinationDatabaseName": "lake",
+                            "destinationTableName": table, "operation": op}})
+                    );
+                }
+                None => {
+                    prop_assert_eq!(r.result, RecordResult::ProcessingFailed);
+                    prop_assert!(wire.get("metadata").is_none());
+                }
+            }
+        }
+    }
 }

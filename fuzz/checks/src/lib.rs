@@ -9,14 +9,14 @@
 //! - [`firehose_event`]: our Firehose event model on any bytes, then the whole transform.
 //! - [`transform`]: the whole transform (lexicon analyzer) on batches built from the input:
 //!   every record answered once, in order, with the contract's result.
-//! - [`lexicon`]: the multilingual lexicon backend on any text in every language, Japanese
-//!   segmentation included.
 //! - [`kpl`]: KPL de-aggregation on any bytes and on framed messages; aggregation round trips.
 //! - [`put_csv`], [`put_jsonl`], [`put_array`]: the `put` readers, each against an oracle and
 //!   against itself through a tiny read buffer.
 //! - [`mastodon_page`], [`http_json_page`]: the HTTP sources' page parsing.
 //! - [`jetstream_frame`]: a Jetstream frame read into a post or a skip, and the stored position.
 //! - [`bedrock_answer`]: the validation of a Bedrock model's tool answer.
+//! - [`lexicon`]: every language of the lexicon backend on any text: well-formed scores;
+//!   Japanese segmentation loses nothing.
 //! - [`link_header`]: `Link` (RFC 8288) and `Retry-After` header parsing.
 //! - [`id_cmp`]: the record-id order is a total order.
 //! - [`purge_object`]: the purge's filtering of any object (NDJSON, GZIP) against an oracle.

@@ -10,6 +10,10 @@
 //!   to the original bytes (line breaks aside);
 //! - partition keys name the added label (or `NONE`), and the response fits the limit whenever
 //!   its smallest form does;
+//! - on an Iceberg stack (`DESTINATION=iceberg`), every `Ok` answer routes its record by its
+//!   `op` (`otfMetadata`: the posts table's insert / update / delete, the purges table's
+//!   insert), and a record that cannot be a row (not JSON, an unknown `op`, no `id` / `did`)
+//!   fails; deletion and account records (`op` `delete` / `account`) are never scored;
 //! - every answer's payload is canonical base64 (a failed record's is the original payload
 //!   re-encoded, or empty when it was not base64), in the field the record came in.
 //!
@@ -27,8 +31,10 @@ use ks_lexicon::Vader;
 use ks_transform::limits::{FIREHOSE_MAX_RESPONSE_BYTES, MAX_JSON_NESTING_DEPTH};
 use ks_transform::metrics::Summary;
 use ks_transform::record::{
-    FirehoseEvent, FirehoseRecord, FirehoseResponse, RecordResult, ResponseRecord,
+    FirehoseEvent, FirehoseRecord, FirehoseResponse, RecordResult, ResponseMetadata,
+    ResponseRecord,
 };
+use ks_transform::route::{Destination, IcebergTables, Operation};
 use ks_transform::text::{Pointer, normalize_language};
 use ks_transform::transform::{NoTextPolicy, NonJsonPolicy, TransformSettings, transform};
 use serde_json::Value;
@@ -108,6 +114,15 @@ fn settings(a: u8, b: u8) -> TransformSettings {
             NonJsonPolicy::Fail
         },
         field: field.to_owned(),
+        destination: if a & 8 != 0 {
+            Destination::Iceberg(IcebergTables {
+                database: "lake".to_owned(),
+                posts: "posts".to_owned(),
+                purges: "account_purges".to_owned(),
+            })
+        } else {
+            Destination::S3
+        },
         max_response_bytes: match b >> 4 {
             12 => 150,
             13 => 400,
@@ -291,26 +306,99 @@ fn check_record(i: usize, input: &FirehoseRecord, answer: &ResponseRecord, s: &T
             } else {
                 "NONE".to_owned()
             };
-            match &answer.metadata {
-                Some(m) if s.partition_keys => {
-                    assert_eq!(
-                        m.partition_keys.get("sentiment"),
-                        Some(&label),
-                        "record {i}"
-                    );
-                }
-                None if !s.partition_keys => {}
-                other => panic!(
-                    "record {i}: metadata {other:?} with partition_keys={}",
-                    s.partition_keys
-                ),
-            }
+            check_metadata(i, answer.metadata.as_ref(), &label, p, s);
             kind
         }
     };
     if expect != Expect::Unknown {
         assert_eq!(got, expect, "record {i}: {:?}", input.data);
     }
+}
+
+/// An `Ok` answer's metadata: partition keys naming the label when asked for, the route its
+/// `op` gives on an Iceberg stack, nothing else.
+fn check_metadata(
+    i: usize,
+    metadata: Option<&ResponseMetadata>,
+    label: &str,
+    payload: &[u8],
+    s: &TransformSettings,
+) {
+    let iceberg = matches!(s.destination, Destination::Iceberg(_));
+    let Some(m) = metadata else {
+        assert!(
+            !s.partition_keys && !iceberg,
+            "record {i}: no metadata with partition_keys={} on {}",
+            s.partition_keys,
+            s.destination.as_str()
+        );
+        return;
+    };
+    if s.partition_keys {
+        assert_eq!(
+            m.partition_keys.get("sentiment").map(String::as_str),
+            Some(label),
+            "record {i}"
+        );
+    } else {
+        assert!(m.partition_keys.is_empty(), "record {i}: {m:?}");
+    }
+    match (&m.otf_metadata, iceberg) {
+        (None, false) => {}
+        (Some(otf), true) => {
+            assert_eq!(otf.destination_database_name, "lake", "record {i}");
+            // The payload's own `op`, read by serde_json (when it can be read into a `Value`).
+            let op = serde_json::from_slice::<Value>(payload).ok().map(|v| v.get("op").cloned());
+            if let Some(op) = op {
+                let want = match op.as_ref().and_then(Value::as_str) {
+                    None | Some("create") => ("posts", Operation::Insert),
+                    Some("update") => ("posts", Operation::Update),
+                    Some("delete") => ("posts", Operation::Delete),
+                    Some("account") => ("account_purges", Operation::Insert),
+                    Some(other) => panic!("record {i}: routed with an unknown op {other:?}"),
+                };
+                assert_eq!(
+                    (otf.destination_table_name.as_str(), otf.operation),
+                    want,
+                    "record {i}"
+                );
+            }
+        }
+        (otf, _) => panic!(
+            "record {i}: otfMetadata {otf:?} on {}",
+            s.destination.as_str()
+        ),
+    }
+}
+
+/// What a record is by its `op`, as the README says: no `op` or `create` a post, `update` an
+/// edit, `delete` / `account` a deletion, anything else another (a post on an S3 stack);
+/// `Kind::Other` too on an Iceberg stack when the row's key (`id`, `did` for an account) is
+/// not a non-empty string. `None` where the transform reads the raw `op` and serde_json the
+/// unescaped one, and they may differ (a backslash in the payload).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Post,
+    Deletion,
+    Other,
+}
+
+fn kind_of(text: &str, v: &Value, iceberg: bool) -> Option<Kind> {
+    let op = v.get("op");
+    if op.is_some() && text.contains('\\') {
+        return None;
+    }
+    let (kind, key) = match op.map(|o| o.as_str()) {
+        None | Some(Some("create" | "update")) => (Kind::Post, "id"),
+        Some(Some("delete")) => (Kind::Deletion, "id"),
+        Some(Some("account")) => (Kind::Deletion, "did"),
+        Some(_) => (Kind::Other, "id"),
+    };
+    let keyed = v
+        .get(key)
+        .and_then(Value::as_str)
+        .is_some_and(|k| !k.is_empty());
+    Some(if iceberg && !keyed { Kind::Other } else { kind })
 }
 
 /// The label of a lexicon sentiment field, checked for its shape.
@@ -339,7 +427,9 @@ fn scored_label(field: &str) -> String {
 /// The README's decision for one decoded payload, reached without the transform's code
 /// (serde_json and RFC 6901 pointers; only the language tag's normalisation is the transform's).
 fn expect(p: &[u8], s: &TransformSettings) -> Expect {
-    let not_json = if s.non_json == NonJsonPolicy::PassThrough {
+    let iceberg = matches!(s.destination, Destination::Iceberg(_));
+    // An Iceberg table takes JSON rows only, whatever NON_JSON says.
+    let not_json = if s.non_json == NonJsonPolicy::PassThrough && !iceberg {
         Expect::Passed
     } else {
         Expect::Failed
@@ -359,6 +449,12 @@ fn expect(p: &[u8], s: &TransformSettings) -> Expect {
     };
     if !v.is_object() {
         return not_json;
+    }
+    match kind_of(text, &v, iceberg) {
+        Some(Kind::Other) if iceberg => return Expect::Failed,
+        Some(Kind::Deletion) => return Expect::Unchanged,
+        Some(_) => {}
+        None => return Expect::Unknown,
     }
     let first_text = |pointers: &[Pointer]| {
         pointers

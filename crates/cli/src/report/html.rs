@@ -29,6 +29,7 @@ pub fn text_summary(scan: &Scan) -> String {
             pct(n, total)
         );
     }
+    out.push_str(&languages_text(scan));
     let _ = writeln!(
         out,
         "Failed    {} records in {} objects under the error prefixes",
@@ -62,6 +63,21 @@ pub fn text_summary(scan: &Scan) -> String {
             scan.bad_lines.len(),
             scan.unexpected_keys.len()
         );
+    }
+    out
+}
+
+/// Per language: its records, and its share of each label (the unscored last).
+fn languages_text(scan: &Scan) -> String {
+    let mut out =
+        String::from("By language   records  positive negative  neutral    mixed unscored\n");
+    for (lang, counts) in scan.sentiment_by_language() {
+        let n: u64 = counts.iter().sum();
+        let _ = write!(out, "  {lang:<9} {:>9}", grouped(n));
+        for c in counts {
+            let _ = write!(out, " {:>7.1}%", pct(c, n));
+        }
+        out.push('\n');
     }
     out
 }
@@ -162,17 +178,12 @@ pub fn html(scan: &Scan, input: &str) -> String {
         .zip(COLORS)
         .map(|((l, n), c)| ((*l).to_owned(), *n, c))
         .collect();
-    let langs: Vec<(String, u64, &str)> = scan
-        .languages()
-        .into_iter()
-        .map(|(l, n, s)| (l, n, if s > 0 { "#3b63c4" } else { "#aab4c5" }))
-        .collect();
     let _ = write!(
         out,
-        r#"<div class="row"><section class="card"><h2>Records per label</h2><p class="sub">All delivered records; UNSCORED ones pass through without a label.</p><div class="mixrow">{}<div style="flex:1">{}</div></div></section><section class="card"><h2>Languages</h2><p class="sub">Blue: scored by the lexicon analyser of that language (en VADER, pt LeIA, fr vaderSentiment-fr); grey: delivered as they were (no analyser for the language, or no text).</p>{}</section></div>"#,
+        r#"<div class="row"><section class="card"><h2>Records per label</h2><p class="sub">All delivered records; UNSCORED ones pass through without a label.</p><div class="mixrow">{}<div style="flex:1">{}</div></div></section><section class="card"><h2>Sentiment by language</h2><p class="sub">Each language's records by label, scored offline by that language's analyser (the label's <code>model</code> names it); UNSCORED: no analyser for the language, or no text. Hover a bar for counts.</p>{}</section></div>"#,
         donut_svg(&counts),
         bars_svg(&rows, total),
-        bars_svg(&langs, total)
+        stacked_svg(&scan.sentiment_by_language())
     );
     out.push_str(&failures_html(scan));
     let _ = write!(

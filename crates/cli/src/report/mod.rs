@@ -90,6 +90,51 @@ mod tests {
         assert_eq!(scan.bad_lines, vec![(broken, 0)]);
     }
 
+    #[test]
+    fn sentiment_is_broken_down_by_language_in_the_summary_and_the_page() {
+        // GIVEN three pt records (2 positive, 1 negative), one unscored ja and one without a tag
+        let at = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap();
+        let record = |lang: Option<&str>, label: Option<&str>| Delivered {
+            lang: lang.map(str::to_owned),
+            label: label.map(str::to_owned),
+            ..delivered_at(at, None)
+        };
+        let scan = Scan {
+            delivered: vec![
+                record(Some("pt"), Some("POSITIVE")),
+                record(Some("pt"), Some("POSITIVE")),
+                record(Some("pt"), Some("NEGATIVE")),
+                record(Some("ja"), None),
+                record(None, Some("NEUTRAL")),
+            ],
+            ..Scan::default()
+        };
+        // WHEN broken down by language
+        let rows = scan.sentiment_by_language();
+        // THEN each language has its counts per label, the most frequent language first
+        assert_eq!(
+            rows,
+            vec![
+                ("pt".to_owned(), [2, 1, 0, 0, 0]),
+                ("?".to_owned(), [0, 0, 1, 0, 0]),
+                ("ja".to_owned(), [0, 0, 0, 0, 1]),
+            ]
+        );
+        // AND the text summary shows the shares per language, the page one bar per language
+        let text = text_summary(&scan);
+        assert!(
+            text.contains("  pt                3    66.7%    33.3%"),
+            "{text}"
+        );
+        assert!(text.contains("  ja                1     0.0%"), "{text}");
+        let page = html(&scan, "test");
+        assert!(page.contains("Sentiment by language"));
+        assert!(
+            page.contains("<title>pt POSITIVE: 2 (66.7%)</title>"),
+            "stacked bar"
+        );
+    }
+
     fn delivered_at(hour: DateTime<Utc>, created: Option<DateTime<Utc>>) -> Delivered {
         Delivered {
             key: String::new(),

@@ -123,18 +123,19 @@ impl Scan {
         codes
     }
 
-    pub fn languages(&self) -> Vec<(String, u64, u64)> {
-        let mut langs: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    /// Per language (`?` for records without one), delivered records per label in [`LABELS`]
+    /// order, the most frequent language first.
+    pub fn sentiment_by_language(&self) -> Vec<(String, [u64; 5])> {
+        let mut langs: BTreeMap<String, [u64; 5]> = BTreeMap::new();
         for d in &self.delivered {
-            let e = langs
-                .entry(d.lang.clone().unwrap_or_else(|| "?".to_owned()))
-                .or_default();
-            e.0 += 1;
-            e.1 += u64::from(d.label.is_some());
+            let lang = d.lang.clone().unwrap_or_else(|| "?".to_owned());
+            let label = d.label.as_deref().unwrap_or("UNSCORED");
+            let k = LABELS.iter().position(|l| *l == label).unwrap_or(4);
+            langs.entry(lang).or_default()[k] += 1;
         }
-        let mut out: Vec<(String, u64, u64)> =
-            langs.into_iter().map(|(l, (n, s))| (l, n, s)).collect();
-        out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let mut out: Vec<(String, [u64; 5])> = langs.into_iter().collect();
+        let total = |c: &[u64; 5]| c.iter().sum::<u64>();
+        out.sort_by(|a, b| total(&b.1).cmp(&total(&a.1)).then(a.0.cmp(&b.0)));
         out
     }
 }

@@ -214,6 +214,48 @@ pub(super) fn bars_svg(rows: &[(String, u64, &str)], total: u64) -> String {
     svg
 }
 
+/// One horizontal bar per row, split by label in [`LABELS`] order (each segment's share of
+/// its row), with the row's count at the end.
+pub(super) fn stacked_svg(rows: &[(String, [u64; 5])]) -> String {
+    let (w, row_h, label_w) = (370.0, 34.0, 44.0);
+    let h = row_h * rows.len() as f64 + 4.0;
+    let bar_w = w - label_w - 70.0;
+    let mut svg = format!(r#"<svg viewBox="0 0 {w} {h}" width="100%" role="img">"#);
+    for (i, (name, counts)) in rows.iter().enumerate() {
+        let y = row_h * i as f64 + 4.0;
+        let n: u64 = counts.iter().sum();
+        let _ = write!(
+            svg,
+            r#"<text x="0" y="{:.1}" class="lbl">{}</text>"#,
+            y + 16.0,
+            esc(name)
+        );
+        let mut x = label_w;
+        for (k, c) in counts.iter().enumerate().filter(|(_, c)| **c > 0) {
+            let len = bar_w * *c as f64 / n.max(1) as f64;
+            let _ = write!(
+                svg,
+                r#"<rect x="{x:.1}" y="{y:.1}" width="{len:.1}" height="22" fill="{}"><title>{} {}: {} ({:.1}%)</title></rect>"#,
+                COLORS[k],
+                esc(name),
+                LABELS[k],
+                grouped(*c),
+                pct(*c, n)
+            );
+            x += len;
+        }
+        let _ = write!(
+            svg,
+            r#"<text x="{:.1}" y="{:.1}" class="num">{}</text>"#,
+            label_w + bar_w + 8.0,
+            y + 16.0,
+            grouped(n)
+        );
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
 /// A donut of the label shares.
 pub(super) fn donut_svg(counts: &[(&'static str, u64)]) -> String {
     let total: u64 = counts.iter().map(|c| c.1).sum();
