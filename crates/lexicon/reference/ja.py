@@ -198,7 +198,7 @@ def posts(rng, n):
 
 def generate(rng, unigrams):
     pools = [PARTICLES, ENDINGS, WORDS, ODD, unigrams]
-    weights = [20, 10, 30, 10, 30]
+    weights = [20, 10, 30, 6, 30]
     texts = []
     for _ in range(GENERATED):
         length = rng.choice([1, 2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 30, 60])
@@ -218,10 +218,17 @@ def generate(rng, unigrams):
     return texts
 
 
+def is_japanese(c):
+    return "\u3041" <= c <= "\u30ff" or "\u4e00" <= c <= "\u9fff"
+
+
 def corpus(model_bytes):
     model = onnx.load_from_string(model_bytes)
     tfidf = attrs(next(n for n in model.graph.node if n.op_type == "TfIdfVectorizer"))
-    unigrams = [p.decode() for p in tfidf["pool_strings"][:tfidf["ngram_counts"][1]]]
+    # Only the model's words in Japanese script (kana, kanji, the long-vowel mark): the corpus
+    # is Japanese text, which the transform's language identifier is also measured on.
+    unigrams = [w for w in (p.decode() for p in tfidf["pool_strings"][:tfidf["ngram_counts"][1]])
+                if all(is_japanese(c) for c in w)]
     rng = random.Random(SEED)
     return SENTENCES + generate(rng, unigrams) + posts(rng, POSTS)
 
