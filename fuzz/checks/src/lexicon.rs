@@ -4,11 +4,13 @@
 //!
 //! Properties: every language answers; the four scores are finite, in [0, 1], sum to 1, and
 //! the label's score is the largest; the same text gives the same answer twice; the es and
-//! Pattern analysers' own numbers stay in their ranges and give the same label.
+//! Pattern analysers' own numbers stay in their ranges and give the same label. Japanese: the
+//! segmentation's tokens, joined, are the text without its surrounding whitespace (nothing
+//! lost, nothing made up), and the label is the likelier of asari's two classes.
 
 use std::sync::OnceLock;
 
-use ks_lexicon::{LANGUAGES, Lexicon, Pattern, PatternLanguage, Sentiment, SpanishNb};
+use ks_lexicon::{Asari, LANGUAGES, Lexicon, Pattern, PatternLanguage, Sentiment, SpanishNb};
 use ks_transform::sentiment::Label;
 
 const EPS: f64 = 1e-9;
@@ -18,6 +20,7 @@ struct Analysers {
     small: Lexicon,
     es: SpanishNb,
     pattern: [Pattern; 3],
+    ja: Asari,
 }
 
 fn analysers() -> &'static Analysers {
@@ -31,6 +34,7 @@ fn analysers() -> &'static Analysers {
             Pattern::new(PatternLanguage::It),
             Pattern::new(PatternLanguage::Nl),
         ],
+        ja: Asari::new(),
     })
 }
 
@@ -56,6 +60,25 @@ pub fn check(data: &[u8]) {
         assert!((-1.0..=1.0).contains(&score.subjectivity), "{lang:?}: {score:?}");
         assert_eq!(score.label(), p.sentiment(&text).label, "{lang:?}: label");
     }
+    check_japanese(&a.ja, &text);
+}
+
+/// Python's `str.isspace()`, which janome's `strip()` uses.
+fn is_py_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+fn check_japanese(asari: &Asari, text: &str) {
+    let tokens = asari.segment(text);
+    assert_eq!(
+        tokens.concat(),
+        text.trim_matches(is_py_space),
+        "ja: the tokens are not the stripped text"
+    );
+    assert!(tokens.iter().all(|t| !t.is_empty()), "ja: an empty token");
+    let p = asari.positive(text);
+    let want = if p > 0.5 { Label::Positive } else { Label::Negative };
+    assert_eq!(asari.sentiment(text).label, want, "ja: {p}");
 }
 
 fn assert_well_formed(lang: &str, s: &Sentiment) {
