@@ -14,7 +14,8 @@
 //!
 //! Both tables are embedded compressed and inflated on the first Japanese text only: the
 //! model (`data/ja/asari.bin.deflate`, exported by `reference/ja.py`) and the vibrato
-//! dictionary (`build.rs`, from Debian's mecab-ipadic, the dictionary janome is built from).
+//! dictionary (`data/ja/ipadic.vibrato.deflate`, compiled from Debian's mecab-ipadic, the
+//! dictionary janome is built from; `tests/ja_dictionary.rs` checks it).
 
 use vibrato::{Dictionary, Tokenizer};
 
@@ -22,7 +23,7 @@ use crate::classic::FastMap;
 use crate::pystr;
 
 const MODEL: &[u8] = include_bytes!("../data/ja/asari.bin.deflate");
-const DICTIONARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/ipadic.vibrato.deflate"));
+const DICTIONARY: &[u8] = include_bytes!("../data/ja/ipadic.vibrato.deflate");
 const MAGIC: &[u8] = b"KSJA1\n";
 /// The calibrated classifiers averaged by asari's model (sklearn's default 5-fold calibration).
 const CLASSIFIERS: usize = 5;

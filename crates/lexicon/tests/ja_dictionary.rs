@@ -1,7 +1,9 @@
-//! Compiles the Japanese segmentation dictionary (Debian's `mecab-ipadic` source: CSV lexicon,
-//! matrix.def, char.def, unk.def, EUC-JP) into a vibrato dictionary, DEFLATE-compressed into
-//! OUT_DIR for `src/asari.rs` to embed. Only the columns segmentation needs are kept: surface,
-//! connection ids and cost (the part-of-speech features become "*").
+//! The Japanese segmentation dictionary the crate embeds (`data/ja/ipadic.vibrato.deflate`) is
+//! Debian's `mecab-ipadic` source (CSV lexicon, matrix.def, char.def, unk.def, EUC-JP) compiled
+//! into a vibrato dictionary and DEFLATE-compressed. It is committed, so a build needs nothing
+//! outside the repository; this test compiles it again from the source and checks the bytes
+//! (`KS_WRITE_JA_DICTIONARY=1` writes it). Only the columns segmentation needs are kept:
+//! surface, connection ids and cost (the part-of-speech features become "*").
 //!
 //! The source directory is `MECAB_IPADIC_DIR`, else where `apt-get install mecab-ipadic` puts it
 //! (`make ipadic` does that).
@@ -14,11 +16,40 @@ const DEFAULT_DIR: &str = "/usr/share/mecab/dic/ipadic";
 /// miniz_oxide's level 6: within a few percent of level 9 on this data, much faster to build.
 const DEFLATE_LEVEL: u8 = 6;
 
-fn main() {
-    println!("cargo:rerun-if-env-changed={DIR_VAR}");
-    println!("cargo:rerun-if-changed=build.rs");
+/// The committed dictionary, as `src/asari.rs` embeds it.
+const COMMITTED: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/data/ja/ipadic.vibrato.deflate"
+);
+
+/// Set to write the dictionary instead of comparing it.
+const WRITE_VAR: &str = "KS_WRITE_JA_DICTIONARY";
+
+#[test]
+#[ignore = "needs Debian's mecab-ipadic: `make unit` installs it (make ipadic) and runs this"]
+fn the_committed_dictionary_is_the_one_debians_mecab_ipadic_compiles_to() {
+    // GIVEN Debian's mecab-ipadic source dictionary
     let dir = std::env::var_os(DIR_VAR).map_or_else(|| PathBuf::from(DEFAULT_DIR), PathBuf::from);
-    println!("cargo:rerun-if-changed={}", dir.display());
+    // WHEN it is compiled the way asari's segmenter reads it
+    let raw = compile(&dir);
+    if std::env::var_os(WRITE_VAR).is_some() {
+        let packed = miniz_oxide::deflate::compress_to_vec(&raw, DEFLATE_LEVEL);
+        fs::write(COMMITTED, packed).expect("writing the dictionary");
+    }
+    // THEN it is, byte for byte, the dictionary the crate embeds
+    let committed = fs::read(COMMITTED).expect("reading the committed dictionary");
+    let committed = miniz_oxide::inflate::decompress_to_vec(&committed).expect("DEFLATE data");
+    assert!(
+        committed == raw,
+        "data/ja/ipadic.vibrato.deflate differs from {} compiled ({} vs {} bytes): rerun with {WRITE_VAR}=1",
+        dir.display(),
+        committed.len(),
+        raw.len()
+    );
+}
+
+/// The vibrato system dictionary of the source in `dir`, serialised.
+fn compile(dir: &Path) -> Vec<u8> {
     if !dir.join("matrix.def").is_file() {
         panic!(
             "ks-lexicon needs the mecab-ipadic source dictionary for Japanese and found no \
@@ -27,7 +58,7 @@ fn main() {
             dir.display()
         );
     }
-    let lexicon = read_lexicon(&dir);
+    let lexicon = read_lexicon(dir);
     let matrix = read_euc_jp(&dir.join("matrix.def"));
     let chars = janome_char_def(&read_euc_jp(&dir.join("char.def")));
     let unknown = read_euc_jp(&dir.join("unk.def"));
@@ -47,9 +78,7 @@ fn main() {
     dictionary
         .write(&mut raw)
         .expect("serialising the vibrato dictionary");
-    let packed = miniz_oxide::deflate::compress_to_vec(&raw, DEFLATE_LEVEL);
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
-    fs::write(out.join("ipadic.vibrato.deflate"), packed).expect("writing the dictionary");
+    raw
 }
 
 /// The file decoded as Python's `euc_jp` codec decodes it, which janome's dictionary was built
