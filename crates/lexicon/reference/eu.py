@@ -9,9 +9,14 @@ es: sentiment-analysis-spanish 0.0.25, `SentimentAnalysisSpanish().sentiment(tex
     probability of the positive class of its MultinomialNB over its CountVectorizer (word
     1-3-grams). Exported: the 5,000 features in column order with the two classes' log
     probabilities, and the two log priors (data/es/naive_bayes.tsv).
-de: textblob-de 0.4.3, `textblob_de.sentiments.pattern_sentiment(text)`: Pattern's Sentiment
-    with the package's de-sentiment.xml and its German settings, on the raw text (the lemmatizing
-    front end of `PatternAnalyzer`, Pattern's German tagger, is not ported).
+de: textblob-de 0.4.3, two configurations in each golden row. The row's own numbers are the
+    default `PatternAnalyzer().analyze(text)` (lemmatize=True: PatternTokenizer, Pattern's German
+    parser and find_lemmata, the lemmata re-joined and scored); `"lemmatize_false"` holds
+    `PatternAnalyzer(lemmatize=False).analyze(text)`, Pattern's Sentiment with de-sentiment.xml
+    on the raw text, which is what the port implements. `TextBlobDE(text).sentiment` is the
+    default analyser behind NLTK's Punkt tokenizer, whose German model comes from NLTK's data
+    server (no package registry ships it), so the reference runs the analyser's own default
+    tokenizer (PatternTokenizer).
 nl: textblob-nl 0.0.1, `textblob_nl.sentiments.PatternAnalyzer().analyze(text)`.
 it: Pattern's Sentiment (the Pattern 2.6 copy vendored in textblob-de) with Pattern's Italian
     lexicon (data/it/it-sentiment.xml, which no registry package ships) and Pattern's Italian
@@ -187,17 +192,15 @@ def pattern_sentiment(lang):
     return s
 
 
-def pattern_reference(lang):
-    s = pattern_sentiment(lang)
-    emoticon_order(longest_first=True)
-    if lang == "de":
-        from textblob_de.sentiments import pattern_sentiment as analyze
-    elif lang == "nl":
-        from textblob_nl.sentiments import PatternAnalyzer
-        analyze = PatternAnalyzer().analyze
-    else:
-        analyze = s
+def de_analyzers():
+    """textblob-de's two configurations: the default `PatternAnalyzer()` (lemmatize=True: the
+    text goes through Pattern's German parser and its lemmata are scored) and
+    `PatternAnalyzer(lemmatize=False)` (the raw text is scored, what the port implements)."""
+    from textblob_de.sentiments import PatternAnalyzer
+    return PatternAnalyzer().analyze, PatternAnalyzer(lemmatize=False).analyze
 
+
+def pattern_scorer(analyze):
     def score(text):
         polarity, subjectivity = analyze(text)
         emoticon_order(longest_first=False)
@@ -206,7 +209,21 @@ def pattern_reference(lang):
         fix = ["EmoticonOrder"] if tuple(other) != (polarity, subjectivity) else []
         return {"polarity": polarity, "subjectivity": subjectivity,
                 "label": pattern_label(polarity), "fix": fix}
-    return score, s
+    return score
+
+
+def pattern_reference(lang):
+    s = pattern_sentiment(lang)
+    emoticon_order(longest_first=True)
+    if lang == "de":
+        lemmatized, raw = (pattern_scorer(a) for a in de_analyzers())
+        return (lambda text: {**lemmatized(text), "lemmatize_false": raw(text)}), s
+    if lang == "nl":
+        from textblob_nl.sentiments import PatternAnalyzer
+        analyze = PatternAnalyzer().analyze
+    else:
+        analyze = s
+    return pattern_scorer(analyze), s
 
 
 def pattern_export(lang, s):
