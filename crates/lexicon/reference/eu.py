@@ -329,9 +329,15 @@ def de_parser_exports():
     infinitives = "".join(f"{v}\n" for v in sorted(dict.keys(verbs)))
     verb_text = (head.format("verb table: `form<TAB>infinitive` lines, then a blank line, then "
                              "the infinitives") + forms + "\n" + infinitives)
+    inflect = pattern_de.inflect
+    plural = (head.format("plural noun endings and their singulars, in the order `singularize` "
+                          "tries them; first the whole words it knows")
+              + "".join(f"={w}\t{v}\n" for w, v in sorted(inflect.singular.items()))
+              + "".join(f"{a}\t{b}\n" for a, b in inflect.singular_inflections))
     out = DATA / "de" / "parser"
     return [(out / "lexicon.tsv", lex), (out / "morphology.txt", morph),
-            (out / "context.txt", ctx), (out / "verbs.tsv", verb_text)]
+            (out / "context.txt", ctx), (out / "verbs.tsv", verb_text),
+            (out / "singular.tsv", plural)]
 
 
 # ---------------------------------------------------------------- the exported tables

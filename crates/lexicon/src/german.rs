@@ -10,10 +10,6 @@
 //! to their infinitive, plural nouns singularized). Lemmata of punctuation tokens are dropped;
 //! the rest, "ß" written "ss", are joined by spaces and scored.
 //!
-//! Left out: `singularize` for plural nouns (NNS). No NNS lemma changes a label on the German
-//! corpus (measured by switching each lemma function off in the reference), so nouns keep their
-//! form.
-//!
 //! The tables (`data/de/parser/`, Pattern's German data as textblob-de bundles it, exported by
 //! `reference/eu.py`) are parsed on the first German text, not at start.
 
@@ -28,6 +24,7 @@ const LEXICON: &str = include_str!("../data/de/parser/lexicon.tsv");
 const MORPHOLOGY: &str = include_str!("../data/de/parser/morphology.txt");
 const CONTEXT: &str = include_str!("../data/de/parser/context.txt");
 const VERBS: &str = include_str!("../data/de/parser/verbs.tsv");
+const SINGULAR: &str = include_str!("../data/de/parser/singular.tsv");
 
 /// Python's `string.punctuation`; the lemmatizer drops tokens that are a substring of it.
 const ASCII_PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
@@ -131,6 +128,9 @@ pub(crate) struct GermanParser {
     /// Every known verb form and its infinitive (`Verbs._inverse`).
     inflections: FastMap<&'static str, &'static str>,
     infinitives: FastMap<&'static str, ()>,
+    /// `singularize`'s known plurals (`=word`), then its endings in the order it tries them.
+    singular_words: Vec<(&'static str, &'static str)>,
+    singular_endings: Vec<(&'static str, &'static str)>,
     tokenizer: Pattern,
 }
 
@@ -168,6 +168,8 @@ impl GermanParser {
         }
         let context_any = (0..froms.len()).filter(|&i| froms[i] == "*").collect();
         let (forms, infinitives) = VERBS.split_once("\n\n").unwrap_or((VERBS, ""));
+        let pairs = data_lines(SINGULAR).filter_map(|l| l.split_once('\t'));
+        let (words, endings): (Vec<_>, Vec<_>) = pairs.partition(|(a, _)| a.starts_with('='));
         GermanParser {
             lexicon,
             morphology,
@@ -178,6 +180,8 @@ impl GermanParser {
                 .filter_map(|l| l.split_once('\t'))
                 .collect(),
             infinitives: data_lines(infinitives).map(|v| (v, ())).collect(),
+            singular_words: words.into_iter().map(|(a, b)| (&a[1..], b)).collect(),
+            singular_endings: endings,
             tokenizer: Pattern::german_parser_tokenizer(),
         }
     }
@@ -522,6 +526,9 @@ impl GermanParser {
             pytext::lower_into(word, &mut lower);
             return predicative(&lower);
         }
+        if tag == "NNS" {
+            return self.singularize(word);
+        }
         if tag.starts_with("VB") || tag.starts_with("MD") {
             let infinitive = self.infinitive(word);
             let chosen = if infinitive.is_empty() {
@@ -592,6 +599,33 @@ fn is_number(w: &str) -> bool {
 }
 
 impl GermanParser {
+    /// inflect.py's `singularize` for a noun, lowercased: a known plural, else the first
+    /// plural ending it knows swapped for its singular, else a plural suffix cut.
+    fn singularize(&self, word: &str) -> String {
+        if let Some((_, s)) = self.singular_words.iter().find(|(p, _)| *p == word) {
+            let mut out = String::new();
+            pytext::lower_into(s, &mut out);
+            return out;
+        }
+        let mut w = String::new();
+        pytext::lower_into(word, &mut w);
+        for (a, b) in &self.singular_endings {
+            if let Some(stem) = w.strip_suffix(a) {
+                return format!("{stem}{b}");
+            }
+        }
+        if let Some(s) = ["nen", "en", "n", "e", "er", "s"]
+            .iter()
+            .find(|s| w.ends_with(*s))
+        {
+            w.truncate(w.len() - s.len());
+        }
+        if ["rr", "rv", "nz"].iter().any(|s| w.ends_with(s)) {
+            w.push('e');
+        }
+        w
+    }
+
     /// inflect.py's `Verbs.find_lemma`: a known verb behind a prefix, else the endings and
     /// stem vowels undone by rule (`v` is lowercase and holds no space).
     fn find_lemma(&self, v: &str) -> String {
