@@ -255,6 +255,13 @@ DE_SENTENCES = [
     "ÄRGERLICH", "ärgerlich", "Wunderbar!!!", "Ich finde das nicht wirklich schlecht",
     "Das war ziemlich gut", "Das war äußerst schlecht", "grauenhaft ❤", "<3", "♥ gut", "xD",
     "8)", "( 8 )", "box D", "don't worry", "it's good",
+    # The lemmatizer's own cases: inflected adjectives, verbs and plurals, "/" (a placeholder
+    # word in the reference), the punctuation only it splits off, its sentence-final period.
+    "Die Filme gefielen mir, sie waren wunderschöne Geschichten", "Er hat mich enttäuscht",
+    "Wir lieben schöne Anzeigen", "Das Essen schmeckte furchtbar.", "gut/schlecht",
+    "50% gut", "<gut>", "schlecht\\gut", "Dr. Müller ist nett.", "z.B. enttäuschend.",
+    "Sie ärgerten sich über die Verspätungen", "Großartige Leistung!", "ß", "/",
+    "Hässliche, teure und langweilige Produkte", "Ich hasse es. Ich liebe es.",
 ]
 NL_SENTENCES = [
     # pattern's own test_nl.py sentiment examples, then own sentences.
@@ -296,6 +303,18 @@ def pattern_corpus(lang, rng):
     filler += ["x", "y", "#tag", "@iemand", "https://x.eu/a", "123", "2024", "A", "B2"]
     pools = [words, modifiers, negations, specials, filler, EMOJI, EMOTICONS + pattern_emoticons]
     weights = [30, 10, 8, 6, 30, 3, 6]
+    if lang == "de":
+        # Inflected forms for the lemmatizer of the default analyser: the verb table's forms of
+        # lexicon verbs, lexicon words with attributive endings, capitalised plural-looking nouns.
+        from textblob_de.packages import pattern_de
+        known = set(words)
+        verb_forms = sorted(f for f, v in pattern_de.inflect.verbs.inflections.items()
+                            if v in known and f != v)
+        endings = ["e", "en", "er", "es", "em", "n", "s"]
+        inflected = [w + e for w in words[::7] for e in endings]
+        nouns = [w.capitalize() + e for w in words[::31] for e in ("en", "innen", "ungen", "er")]
+        pools += [verb_forms, inflected, nouns, ["/", "%", "<", ">", "\\", "50%", "a/b"]]
+        weights += [12, 12, 4, 2]
     sentences = {"de": DE_SENTENCES, "nl": NL_SENTENCES, "it": IT_SENTENCES}[lang]
     texts = sentences + generate(rng, pools, weights, GENERATED)
     # Punctuation glued to words, sentence breaks and paragraph breaks.
