@@ -13,6 +13,7 @@
 //! The tables (`data/de/parser/`, Pattern's German data as textblob-de bundles it, exported by
 //! `reference/eu.py`) are parsed on the first German text, not at start.
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 use crate::classic::FastMap;
@@ -32,6 +33,8 @@ const ASCII_PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 const SLASH_WORD: &str = " FORWARDSLASH ";
 /// The context rules' padding tag, three on each side.
 const STAART: &str = "STAART";
+/// A word the tagger lexicon lacks, until the unknown-word rules tag it.
+const UNKNOWN: &str = "\0";
 
 /// `prefix_inseparable + prefix_separable` of pattern.de's inflect module, in its order.
 #[rustfmt::skip]
@@ -186,63 +189,176 @@ impl GermanParser {
         }
     }
 
-    /// The text textblob-de's default analyser scores instead of `text`: its lemmata joined
-    /// by spaces.
-    pub(crate) fn lemmatize(&self, text: &str) -> String {
+    /// Calls `f` with the text textblob-de's default analyser scores instead of `text`: its
+    /// lemmata joined by spaces. Warm buffers make this allocation-free (but for texts with
+    /// an apostrophe, which the contraction rules rewrite).
+    pub(crate) fn with_lemmata<R>(&self, text: &str, f: impl FnOnce(&str) -> R) -> R {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut s) => {
+                self.lemmatize(text, &mut s);
+                f(&s.out)
+            }
+            Err(_) => {
+                let mut s = Scratch::default();
+                self.lemmatize(text, &mut s);
+                f(&s.out)
+            }
+        })
+    }
+
+    fn lemmatize(&self, text: &str, s: &mut Scratch) {
+        s.out.clear();
         if text.chars().all(is_space) {
-            return String::new();
+            return;
         }
-        let slashed = text.replace('/', SLASH_WORD);
-        let mut words: Vec<String> = Vec::new();
-        for sentence in self.tokenizer.sentences(&slashed) {
-            split_final_period(&sentence, &mut words);
+        s.slashed.clear();
+        for (k, piece) in text.split('/').enumerate() {
+            if k > 0 {
+                s.slashed.push_str(SLASH_WORD);
+            }
+            s.slashed.push_str(piece);
         }
-        let ss: Vec<String> = words.iter().map(|w| w.replace('ß', "ss")).collect();
-        let tags = self.tags(&ss);
-        let mut out = String::with_capacity(text.len() + 8);
-        for (i, (word, tag)) in words.iter().zip(tags).enumerate() {
-            if word.is_empty() || ASCII_PUNCTUATION.contains(word.as_str()) {
+        s.words.clear();
+        s.ranges.clear();
+        let (words, ranges) = (&mut s.words, &mut s.ranges);
+        self.tokenizer.for_each_sentence(&s.slashed, |sentence| {
+            split_final_period(sentence, words, ranges);
+        });
+        s.ss.clear();
+        s.ss_ranges.clear();
+        for &(a, b) in &s.ranges {
+            let from = s.ss.len() as u32;
+            push_ss(&s.words[a as usize..b as usize], &mut s.ss);
+            s.ss_ranges.push((from, s.ss.len() as u32));
+        }
+        let ss = Words {
+            text: &s.ss,
+            ranges: &s.ss_ranges,
+        };
+        self.tags(ss, &mut s.tags, &mut s.buf);
+        self.join_lemmata(s);
+    }
+
+    /// The lemmatizer's output loop: punctuation tokens dropped, each lemma with "ß" written
+    /// "ss", the placeholder turned back into a dropped "/", capitalised as the word was.
+    fn join_lemmata(&self, s: &mut Scratch) {
+        let words = Words {
+            text: &s.words,
+            ranges: &s.ranges,
+        };
+        for i in 0..words.len() {
+            let word = words.get(i);
+            if word.is_empty() || ASCII_PUNCTUATION.contains(word) {
                 continue;
             }
-            let lemma = self.lemma(word, penn(tag)).replace('ß', "ss");
-            let lemma = lemma.replace("forwardslash", "/");
-            if lemma == "/" {
-                continue;
+            let tag = penn(s.tags[i]);
+            s.lemma.clear();
+            self.lemma(word, tag, &mut s.lemma, (&mut s.buf, &mut s.tmp));
+            s.buf.clear();
+            push_ss(&s.lemma, &mut s.buf);
+            if s.buf == "forwardslash" {
+                continue; // the lemma "/" is dropped
             }
-            if !out.is_empty() {
-                out.push(' ');
+            if s.buf.contains("forwardslash") {
+                s.buf = s.buf.replace("forwardslash", "/");
+            }
+            if !s.out.is_empty() {
+                s.out.push(' ');
             }
             let title = (i > 0 && word.chars().next().is_some_and(char::is_uppercase))
-                || (i == 0 && penn(tag).starts_with('N'));
+                || (i == 0 && tag.starts_with('N'));
             if title {
-                push_title(&lemma, &mut out);
+                push_title(&s.buf, &mut s.out);
             } else {
-                out.push_str(&lemma);
+                s.out.push_str(&s.buf);
             }
         }
-        out
+    }
+}
+
+/// The lemmatizer's reused buffers.
+#[derive(Default)]
+struct Scratch {
+    slashed: String,
+    /// The tokens, back to back, and each one's byte range.
+    words: String,
+    ranges: Vec<(u32, u32)>,
+    /// The same with "ß" written "ss" (what the tagger looks up).
+    ss: String,
+    ss_ranges: Vec<(u32, u32)>,
+    tags: Vec<&'static str>,
+    lemma: String,
+    buf: String,
+    tmp: String,
+    out: String,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Tokens stored back to back in one string.
+#[derive(Clone, Copy)]
+struct Words<'a> {
+    text: &'a str,
+    ranges: &'a [(u32, u32)],
+}
+
+impl<'a> Words<'a> {
+    fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    fn get(&self, i: usize) -> &'a str {
+        let (a, b) = self.ranges[i];
+        &self.text[a as usize..b as usize]
+    }
+
+    /// The word `d` places from `i`, or the padding outside the sentence.
+    fn at(&self, i: usize, d: isize) -> Option<&'a str> {
+        let j = i.checked_add_signed(d)?;
+        (j < self.len()).then(|| self.get(j))
+    }
+}
+
+fn push_ss(word: &str, out: &mut String) {
+    for c in word.chars() {
+        if c == 'ß' {
+            out.push_str("ss");
+        } else {
+            out.push(c);
+        }
     }
 }
 
 /// textblob-de's `word_tokenize`: a sentence's tokens, its last word's final period split off
 /// (a sentence that is one punctuation token stays whole).
-fn split_final_period(sentence: &str, out: &mut Vec<String>) {
+fn split_final_period(sentence: &str, words: &mut String, ranges: &mut Vec<(u32, u32)>) {
     if sentence.chars().all(is_space) {
         return;
     }
-    let tokens: Vec<&str> = sentence.split(' ').collect();
-    if tokens.len() == 1 && ASCII_PUNCTUATION.contains(tokens[0]) {
-        out.push(tokens[0].to_owned());
+    let mut push = |w: &str| {
+        let from = words.len() as u32;
+        words.push_str(w);
+        ranges.push((from, words.len() as u32));
+    };
+    let (rest, last) = match sentence.rsplit_once(' ') {
+        Some((rest, last)) => (Some(rest), last),
+        None => (None, sentence),
+    };
+    if rest.is_none() && ASCII_PUNCTUATION.contains(last) {
+        push(last);
         return;
     }
-    let (last, rest) = tokens.split_last().expect("split yields a token");
-    out.extend(rest.iter().map(|t| (*t).to_owned()));
+    if let Some(rest) = rest {
+        rest.split(' ').for_each(&mut push);
+    }
     match last.strip_suffix('.') {
         Some(stem) if last.chars().count() > 1 => {
-            out.push(stem.to_owned());
-            out.push(".".to_owned());
+            push(stem);
+            push(".");
         }
-        _ => out.push((*last).to_owned()),
+        _ => push(last),
     }
 }
 
@@ -380,35 +496,34 @@ fn penn(tag: &str) -> &str {
 }
 
 impl GermanParser {
-    /// `find_tags` on the tokens ("ß" already written "ss"): STTS tags.
-    fn tags<'a>(&'a self, words: &'a [String]) -> Vec<&'a str> {
-        let mut tags: Vec<Option<&'a str>> = words
-            .iter()
-            .enumerate()
-            .map(|(i, w)| {
-                self.lexicon.get(w.as_str()).copied().or_else(|| {
-                    let mut lower = String::new();
-                    pytext::lower_into(w, &mut lower);
-                    (i == 0).then(|| self.lexicon.get(lower.as_str()).copied())?
-                })
-            })
-            .collect();
-        let mut buf = String::new();
+    /// `find_tags` on the tokens ("ß" already written "ss"): their STTS tags into `tags`.
+    fn tags(&self, words: Words<'_>, tags: &mut Vec<&'static str>, buf: &mut String) {
+        tags.clear();
         for i in 0..words.len() {
-            if tags[i].is_some() {
+            let w = words.get(i);
+            let mut tag = self.lexicon.get(w).copied();
+            if tag.is_none() && i == 0 {
+                buf.clear();
+                pytext::lower_into(w, buf);
+                tag = self.lexicon.get(buf.as_str()).copied();
+            }
+            tags.push(tag.unwrap_or(UNKNOWN));
+        }
+        // Unknown words, left to right: the word before already retagged, the one after not.
+        for (i, tag) in tags.iter_mut().enumerate() {
+            if *tag != UNKNOWN {
                 continue;
             }
-            let tag = if is_number(&words[i]) {
+            let w = words.get(i);
+            *tag = if is_number(w) {
                 "CARDNUM"
             } else {
-                let prev = i.checked_sub(1).map(|p| words[p].as_str());
-                let next = words.get(i + 1).map(String::as_str);
-                self.morphology_tag(&words[i], prev, next, &mut buf)
+                let prev = words.at(i, -1);
+                let next = words.at(i, 1);
+                self.morphology_tag(w, prev, next, buf)
             };
-            tags[i] = Some(tag);
         }
-        let tags: Vec<&'a str> = tags.into_iter().map(|t| t.unwrap_or("NN")).collect();
-        self.apply_context(words, tags)
+        self.apply_context(words, tags);
     }
 
     /// `Morphology.apply` on an unknown word tagged NN: every matching rule in turn retags it.
@@ -456,139 +571,137 @@ impl GermanParser {
 
     /// `Context.apply`: left to right, each word's rules are those for the tag it had when
     /// its turn came; every one that holds retags it (the last wins).
-    fn apply_context<'a>(&'a self, words: &'a [String], mut tags: Vec<&'a str>) -> Vec<&'a str> {
-        let n = words.len();
-        let word = |k: isize| -> &str {
-            if k < 0 || k as usize >= n {
-                STAART
-            } else {
-                words[k as usize].as_str()
-            }
-        };
-        for i in 0..n {
-            let original = tags[i];
+    fn apply_context(&self, words: Words<'_>, tags: &mut [&'static str]) {
+        for i in 0..words.len() {
             let rules = self
                 .context_by_tag
-                .get(original)
+                .get(tags[i])
                 .unwrap_or(&self.context_any);
-            let ii = i as isize;
             for &k in rules {
                 let r = &self.context[k];
-                let tag = |d: isize| -> &str {
-                    let j = ii + d;
-                    if j < 0 || j as usize >= n {
-                        STAART
-                    } else {
-                        tags[j as usize]
-                    }
-                };
-                let (x, y) = (r.x, r.y);
-                let hit = match r.cmd {
-                    ContextCmd::PrevTag => x == tag(-1),
-                    ContextCmd::NextTag => x == tag(1),
-                    ContextCmd::Prev2Tag => x == tag(-2),
-                    ContextCmd::Next2Tag => x == tag(2),
-                    ContextCmd::Prev1or2Tag => x == tag(-1) || x == tag(-2),
-                    ContextCmd::Next1or2Tag => x == tag(1) || x == tag(2),
-                    ContextCmd::Prev1or2or3Tag => (1..=3).any(|d| x == tag(-d)),
-                    ContextCmd::Next1or2or3Tag => (1..=3).any(|d| x == tag(d)),
-                    ContextCmd::SurroundTag => x == tag(-1) && y == tag(1),
-                    ContextCmd::CurWd => x == word(ii),
-                    ContextCmd::PrevWd => x == word(ii - 1),
-                    ContextCmd::NextWd => x == word(ii + 1),
-                    ContextCmd::Prev1or2Wd => x == word(ii - 1) || x == word(ii - 2),
-                    ContextCmd::Next1or2Wd => x == word(ii + 1) || x == word(ii + 2),
-                    ContextCmd::PrevWdTag => x == word(ii - 1) && y == tag(-1),
-                    ContextCmd::NextWdTag => x == word(ii + 1) && y == tag(1),
-                    ContextCmd::WdPrevTag => x == tag(-1) && y == word(ii),
-                    ContextCmd::WdNextTag => x == word(ii) && y == tag(1),
-                    ContextCmd::WdAnd2Aft => x == word(ii) && y == word(ii + 2),
-                    ContextCmd::WdAnd2TagBfr => x == tag(-2) && y == word(ii),
-                    ContextCmd::WdAnd2TagAft => x == word(ii) && y == tag(2),
-                    ContextCmd::LBigram => x == word(ii - 1) && y == word(ii),
-                    ContextCmd::RBigram => x == word(ii) && y == word(ii + 1),
-                    ContextCmd::PrevBigram => x == tag(-2) && y == tag(-1),
-                    ContextCmd::NextBigram => x == tag(1) && y == tag(2),
-                    ContextCmd::Never => false,
-                };
-                if hit {
+                if context_holds(r, words, tags, i) {
                     tags[i] = r.to;
                 }
             }
         }
-        tags
-    }
-
-    /// `find_lemmata` for one token (Penn tag), lowercased.
-    fn lemma(&self, word: &str, tag: &str) -> String {
-        let mut lower = String::new();
-        if tag.starts_with("DT") || tag.starts_with("JJ") {
-            pytext::lower_into(word, &mut lower);
-            return predicative(&lower);
-        }
-        if tag == "NNS" {
-            return self.singularize(word);
-        }
-        if tag.starts_with("VB") || tag.starts_with("MD") {
-            let infinitive = self.infinitive(word);
-            let chosen = if infinitive.is_empty() {
-                word
-            } else {
-                &infinitive
-            };
-            pytext::lower_into(chosen, &mut lower);
-            return lower;
-        }
-        pytext::lower_into(word, &mut lower);
-        lower
-    }
-
-    /// `conjugate(word, INFINITIVE)`: the verb table's infinitive, else the rule-based one.
-    fn infinitive(&self, verb: &str) -> String {
-        let mut lower = String::new();
-        pytext::lower_into(verb, &mut lower);
-        let base = match self
-            .inflections
-            .get(lower.as_str())
-            .or_else(|| self.inflections.get(verb))
-        {
-            Some(inf) => (*inf).to_owned(),
-            None => self.find_lemma(&lower),
-        };
-        if self.infinitives.contains_key(base.as_str()) {
-            return base;
-        }
-        let mut v = String::new();
-        pytext::lower_into(&base, &mut v);
-        let sz = v.replace('ß', "ss");
-        if self.infinitives.contains_key(sz.as_str()) {
-            return sz.replace("ss", "ß");
-        }
-        v
     }
 }
 
-/// inflect.py's `predicative`: the attributive ending cut (at most down to three letters).
-fn predicative(w: &str) -> String {
+/// Whether context rule `r` holds at word `i`; outside the text words and tags are padding.
+fn context_holds(r: &ContextRule, words: Words<'_>, tags: &[&'static str], i: usize) -> bool {
+    let word = |d: isize| words.at(i, d).unwrap_or(STAART);
+    let tag = |d: isize| {
+        i.checked_add_signed(d)
+            .and_then(|j| tags.get(j).copied())
+            .unwrap_or(STAART)
+    };
+    let (x, y) = (r.x, r.y);
+    match r.cmd {
+        ContextCmd::PrevTag => x == tag(-1),
+        ContextCmd::NextTag => x == tag(1),
+        ContextCmd::Prev2Tag => x == tag(-2),
+        ContextCmd::Next2Tag => x == tag(2),
+        ContextCmd::Prev1or2Tag => x == tag(-1) || x == tag(-2),
+        ContextCmd::Next1or2Tag => x == tag(1) || x == tag(2),
+        ContextCmd::Prev1or2or3Tag => (1..=3).any(|d| x == tag(-d)),
+        ContextCmd::Next1or2or3Tag => (1..=3).any(|d| x == tag(d)),
+        ContextCmd::SurroundTag => x == tag(-1) && y == tag(1),
+        ContextCmd::CurWd => x == word(0),
+        ContextCmd::PrevWd => x == word(-1),
+        ContextCmd::NextWd => x == word(1),
+        ContextCmd::Prev1or2Wd => x == word(-1) || x == word(-2),
+        ContextCmd::Next1or2Wd => x == word(1) || x == word(2),
+        ContextCmd::PrevWdTag => x == word(-1) && y == tag(-1),
+        ContextCmd::NextWdTag => x == word(1) && y == tag(1),
+        ContextCmd::WdPrevTag => x == tag(-1) && y == word(0),
+        ContextCmd::WdNextTag => x == word(0) && y == tag(1),
+        ContextCmd::WdAnd2Aft => x == word(0) && y == word(2),
+        ContextCmd::WdAnd2TagBfr => x == tag(-2) && y == word(0),
+        ContextCmd::WdAnd2TagAft => x == word(0) && y == tag(2),
+        ContextCmd::LBigram => x == word(-1) && y == word(0),
+        ContextCmd::RBigram => x == word(0) && y == word(1),
+        ContextCmd::PrevBigram => x == tag(-2) && y == tag(-1),
+        ContextCmd::NextBigram => x == tag(1) && y == tag(2),
+        ContextCmd::Never => false,
+    }
+}
+
+impl GermanParser {
+    /// `find_lemmata` for one token (Penn tag), lowercased, into `out`.
+    fn lemma(&self, word: &str, tag: &str, out: &mut String, bufs: (&mut String, &mut String)) {
+        let (buf, tmp) = bufs;
+        if tag.starts_with("DT") || tag.starts_with("JJ") {
+            buf.clear();
+            pytext::lower_into(word, buf);
+            predicative(buf, out);
+        } else if tag == "NNS" {
+            self.singularize(word, out);
+        } else if tag.starts_with("VB") || tag.starts_with("MD") {
+            buf.clear();
+            self.infinitive(word, buf, tmp);
+            // `conjugate(...) or word`: the rules never give an empty infinitive but for ""
+            let chosen = if buf.is_empty() { word } else { buf.as_str() };
+            pytext::lower_into(chosen, out);
+        } else {
+            pytext::lower_into(word, out);
+        }
+    }
+
+    /// `conjugate(verb, INFINITIVE)` into `out`: the verb table's infinitive, else the
+    /// rule-based one.
+    fn infinitive(&self, verb: &str, out: &mut String, lower: &mut String) {
+        lower.clear();
+        pytext::lower_into(verb, lower);
+        let known = self
+            .inflections
+            .get(lower.as_str())
+            .or_else(|| self.inflections.get(verb));
+        match known {
+            Some(inf) => out.push_str(inf),
+            None => self.find_lemma(lower, out),
+        }
+        if self.infinitives.contains_key(out.as_str()) {
+            return;
+        }
+        // `find_lexeme(b)[0]`: the lowercase form, or the table's spelling with "ß".
+        lower.clear();
+        pytext::lower_into(out, lower);
+        out.clear();
+        push_ss(lower, out);
+        if self.infinitives.contains_key(out.as_str()) {
+            if out.contains("ss") {
+                *out = out.replace("ss", "ß");
+            }
+        } else {
+            out.clear();
+            out.push_str(lower);
+        }
+    }
+}
+
+/// inflect.py's `predicative` of a lowercase word, into `out`: the attributive ending cut
+/// (at most down to three letters).
+fn predicative(w: &str, out: &mut String) {
+    out.push_str(w);
     let n = w.chars().count();
-    if n > 3 {
-        for suffix in ["em", "en", "er", "es", "e"] {
-            if w.ends_with(suffix) {
-                let cut = suffix.len().min(n - 3);
-                let mut b: String = w.chars().take(n - cut).collect();
-                if b.ends_with("bl") {
-                    b.pop();
-                    b.push_str("el");
-                }
-                if b.ends_with("pr") {
-                    b.pop();
-                    b.push_str("er");
-                }
-                return b;
+    if n <= 3 {
+        return;
+    }
+    if let Some(suffix) = ["em", "en", "er", "es", "e"]
+        .iter()
+        .find(|x| w.ends_with(*x))
+    {
+        let cut = suffix.len().min(n - 3);
+        for _ in 0..cut {
+            out.pop();
+        }
+        for (from, to) in [("bl", "el"), ("pr", "er")] {
+            if out.ends_with(from) {
+                out.pop();
+                out.push_str(to);
             }
         }
     }
-    w.to_owned()
 }
 
 /// Pattern's `CD` pattern: only digits and `-,.:/%$`.
@@ -599,81 +712,100 @@ fn is_number(w: &str) -> bool {
 }
 
 impl GermanParser {
-    /// inflect.py's `singularize` for a noun, lowercased: a known plural, else the first
-    /// plural ending it knows swapped for its singular, else a plural suffix cut.
-    fn singularize(&self, word: &str) -> String {
+    /// inflect.py's `singularize` for a noun, lowercased, into `out`: a known plural, else the
+    /// first plural ending it knows swapped for its singular, else a plural suffix cut.
+    fn singularize(&self, word: &str, out: &mut String) {
         if let Some((_, s)) = self.singular_words.iter().find(|(p, _)| *p == word) {
-            let mut out = String::new();
-            pytext::lower_into(s, &mut out);
-            return out;
+            pytext::lower_into(s, out);
+            return;
         }
-        let mut w = String::new();
-        pytext::lower_into(word, &mut w);
+        let from = out.len();
+        pytext::lower_into(word, out);
         for (a, b) in &self.singular_endings {
-            if let Some(stem) = w.strip_suffix(a) {
-                return format!("{stem}{b}");
+            if cap_ends_with(&out[from..], a) {
+                out.truncate(out.len() - a.len());
+                out.push_str(b);
+                return;
             }
         }
-        if let Some(s) = ["nen", "en", "n", "e", "er", "s"]
+        let cut = ["nen", "en", "n", "e", "er", "s"]
             .iter()
-            .find(|s| w.ends_with(*s))
+            .find(|s| cap_ends_with(&out[from..], s))
+            .map_or(0, |s| s.len());
+        out.truncate(out.len() - cut);
+        if ["rr", "rv", "nz"]
+            .iter()
+            .any(|s| cap_ends_with(&out[from..], s))
         {
-            w.truncate(w.len() - s.len());
+            out.push('e');
         }
-        if ["rr", "rv", "nz"].iter().any(|s| w.ends_with(s)) {
-            w.push('e');
-        }
-        w
     }
 
-    /// inflect.py's `Verbs.find_lemma`: a known verb behind a prefix, else the endings and
-    /// stem vowels undone by rule (`v` is lowercase and holds no space).
-    fn find_lemma(&self, v: &str) -> String {
+    /// inflect.py's `Verbs.find_lemma` into `out`: a known verb behind a prefix, else the
+    /// endings and stem vowels undone by rule (`v` is lowercase and holds no space).
+    fn find_lemma(&self, v: &str, out: &mut String) {
         if !(v.starts_with("ge") && v.ends_with('t')) {
             for prefix in VERB_PREFIXES {
                 if let Some(rest) = v.strip_prefix(prefix)
                     && let Some(inf) = self.inflections.get(rest)
                 {
-                    return format!("{prefix}{inf}");
+                    out.push_str(prefix);
+                    out.push_str(inf);
+                    return;
                 }
             }
         }
+        out.push_str(v);
         if v.ends_with("ln") || v.ends_with("rn") {
-            return v.to_owned();
+            return;
         }
-        let mut b = v.to_owned();
-        if let Some(x) = VERB_ENDINGS.iter().find(|x| b.ends_with(*x)) {
-            b.truncate(b.len() - x.len());
+        if let Some(x) = VERB_ENDINGS.iter().find(|x| out.ends_with(*x)) {
+            out.truncate(out.len() - x.len());
         }
-        if let Some((x, y)) = VERB_STEMS.iter().find(|(x, _)| b.ends_with(x)) {
-            b.truncate(b.len() - x.len());
-            b.push_str(y);
+        if let Some((x, y)) = VERB_STEMS.iter().find(|(x, _)| out.ends_with(x)) {
+            out.truncate(out.len() - x.len());
+            out.push_str(y);
         }
-        b = b.replace("eeiss", "eiss").replace("eeid", "eit");
-        let third_last_vowel = b.chars().rev().nth(2).is_some_and(|c| "aeiouy".contains(c));
-        let er_after_consonant = b.ends_with("er") && b.chars().count() >= 3 && !third_last_vowel;
-        if !(b.ends_with('e') || b.ends_with('l')) && !er_after_consonant {
-            b.push('e');
+        for (from, to) in [("eeiss", "eiss"), ("eeid", "eit")] {
+            if out.contains(from) {
+                *out = out.replace(from, to);
+            }
         }
-        if ["hl", "ll", "ul", "eil"].iter().any(|s| b.ends_with(s)) {
-            b.push('e');
-        }
-        if b.starts_with("ge") && v.ends_with('t') {
-            b.drain(..2);
-        }
-        if b.ends_with("lnde") || b.ends_with("rnde") {
-            b.truncate(b.len() - 3);
-        }
-        if ["ae", "al", "öe", "üe"].iter().any(|s| b.ends_with(s)) {
-            b.truncate(b.trim_end_matches('e').len());
-            b.push_str("te");
-        }
-        if b.ends_with("äl") {
-            b.push('e');
-        }
-        b.push('n');
-        b
+        rule_endings(v, out);
     }
+}
+
+/// `w.capitalize().endswith(suffix)` for a lowercase `w` and suffix: a suffix that is the
+/// whole word misses when capitalising changes the first letter.
+fn cap_ends_with(w: &str, suffix: &str) -> bool {
+    w.ends_with(suffix)
+        && (w.len() > suffix.len() || !w.chars().next().is_some_and(char::is_lowercase))
+}
+
+/// The end of `find_lemma`: an "e" and "n" put back as the infinitive needs them.
+fn rule_endings(v: &str, b: &mut String) {
+    let third_last_vowel = b.chars().rev().nth(2).is_some_and(|c| "aeiouy".contains(c));
+    let er_after_consonant = b.ends_with("er") && b.chars().count() >= 3 && !third_last_vowel;
+    if !(b.ends_with('e') || b.ends_with('l') || er_after_consonant) {
+        b.push('e');
+    }
+    if ["hl", "ll", "ul", "eil"].iter().any(|s| b.ends_with(s)) {
+        b.push('e');
+    }
+    if b.starts_with("ge") && v.ends_with('t') {
+        b.drain(..2);
+    }
+    if b.ends_with("lnde") || b.ends_with("rnde") {
+        b.truncate(b.len() - 3);
+    }
+    if ["ae", "al", "öe", "üe"].iter().any(|s| b.ends_with(s)) {
+        b.truncate(b.trim_end_matches('e').len());
+        b.push_str("te");
+    }
+    if b.ends_with("äl") {
+        b.push('e');
+    }
+    b.push('n');
 }
 
 #[cfg(test)]
@@ -683,15 +815,20 @@ mod tests {
     #[test]
     fn given_inflected_words_when_lemmatized_then_the_reference_lemmata_come_out() {
         // GIVEN texts whose lemmata textblob-de's default analyser prints (see eu.py)
-        let p = parser();
+        let lemmata = |t: &str| parser().with_lemmata(t, str::to_owned);
         // WHEN they are lemmatized
-        // THEN adjectives, verbs and punctuation come out as the reference has them
+        // THEN adjectives, verbs, plurals and punctuation come out as the reference has them
         assert_eq!(
-            p.lemmatize("Das ist ein hässliches Auto."),
+            lemmata("Das ist ein hässliches Auto."),
             "das sein ein hässlich Auto"
         );
-        assert_eq!(p.lemmatize("Ich liebe diesen Film!"), "ich lieb dies Film");
-        assert_eq!(p.lemmatize("  \n "), "");
+        assert_eq!(lemmata("Ich liebe diesen Film!"), "ich lieb dies Film");
+        assert_eq!(
+            lemmata("Wir lieben schöne Anzeigen"),
+            "wir lieb schöne Anzeige"
+        );
+        assert_eq!(lemmata("gut/schlecht"), "gut schlecht");
+        assert_eq!(lemmata("  \n "), "");
     }
 
     #[test]
@@ -699,10 +836,16 @@ mod tests {
         // GIVEN attributive adjectives, a short word and a "-bles" ending
         // WHEN made predicative
         // THEN the ending goes, never below three letters, "bl" becomes "bel"
-        assert_eq!(predicative("schönes"), "schön");
-        assert_eq!(predicative("gute"), "gut");
-        assert_eq!(predicative("alte"), "alt");
-        assert_eq!(predicative("plausibles"), "plausibel");
-        assert_eq!(predicative("gut"), "gut");
+        let pred = |w: &str| {
+            let mut out = String::new();
+            predicative(w, &mut out);
+            out
+        };
+        assert_eq!(pred("schönes"), "schön");
+        assert_eq!(pred("gute"), "gut");
+        assert_eq!(pred("alte"), "alt");
+        assert_eq!(pred("plausibles"), "plausibel");
+        assert_eq!(pred("propres"), "proper");
+        assert_eq!(pred("gut"), "gut");
     }
 }
