@@ -31,10 +31,16 @@ const SINGULAR: &str = include_str!("../data/de/parser/singular.tsv");
 const ASCII_PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
 /// What textblob-de writes for "/" before parsing (lowercase in the lemma, turned back).
 const SLASH_WORD: &str = " FORWARDSLASH ";
-/// The context rules' padding tag, three on each side.
-const STAART: &str = "STAART";
+/// A part-of-speech tag, interned: tags are compared for every rule at every word.
+type Tag = u8;
 /// A word the tagger lexicon lacks, until the unknown-word rules tag it.
-const UNKNOWN: &str = "\0";
+const UNKNOWN: Tag = 0;
+/// The context rules' padding tag, three on each side.
+const STAART: Tag = 1;
+const NN: Tag = 2;
+const CARDNUM: Tag = 3;
+/// The tags with fixed ids, in id order.
+const FIXED_TAGS: [&str; 4] = ["\0", "STAART", "NN", "CARDNUM"];
 
 /// `prefix_inseparable + prefix_separable` of pattern.de's inflect module, in its order.
 #[rustfmt::skip]
@@ -61,10 +67,13 @@ const VERB_STEMS: &[(&str, &str)] = &[
 
 /// A morphology rule: with `need_tag`, only for a word currently so tagged.
 struct MorphRule {
-    need_tag: Option<&'static str>,
+    need_tag: Option<Tag>,
     cmd: MorphCmd,
     x: &'static str,
-    tag: &'static str,
+    tag: Tag,
+    /// A byte the word must start (`Some((true, b))`) or end with for the rule to hold: most
+    /// rules are skipped on one byte compare.
+    gate: Option<(bool, u8)>,
 }
 
 #[derive(Clone, Copy)]
@@ -83,10 +92,13 @@ enum MorphCmd {
 
 /// A context rule: a word tagged `from` becomes `to` when `cmd` holds for `x` (and `y`).
 struct ContextRule {
-    to: &'static str,
+    to: Tag,
     cmd: ContextCmd,
     x: &'static str,
     y: &'static str,
+    /// `x` and `y` as tags, for the commands that compare tags.
+    x_tag: Tag,
+    y_tag: Tag,
 }
 
 #[derive(Clone, Copy)]
@@ -122,12 +134,13 @@ enum ContextCmd {
 
 /// Pattern's German parser tables and the tokenizer textblob-de runs before it.
 pub(crate) struct GermanParser {
-    lexicon: FastMap<&'static str, &'static str>,
+    lexicon: FastMap<&'static str, Tag>,
     morphology: Vec<MorphRule>,
     context: Vec<ContextRule>,
     /// Context rule indices by the tag they rewrite ("*" rules merged in), in file order.
-    context_by_tag: FastMap<&'static str, Vec<usize>>,
-    context_any: Vec<usize>,
+    context_by_tag: Vec<Vec<u16>>,
+    /// Each tag's Penn Treebank tag.
+    penn: Vec<&'static str>,
     /// Every known verb form and its infinitive (`Verbs._inverse`).
     inflections: FastMap<&'static str, &'static str>,
     infinitives: FastMap<&'static str, ()>,
@@ -151,25 +164,24 @@ fn data_lines(text: &'static str) -> impl Iterator<Item = &'static str> {
 
 impl GermanParser {
     fn load() -> Self {
+        let mut tags = Interner::default();
         let lexicon = data_lines(LEXICON)
             .filter_map(|l| l.split_once('\t'))
+            .map(|(w, t)| (w, tags.id(t)))
             .collect();
-        let morphology = data_lines(MORPHOLOGY).filter_map(morph_rule).collect();
-        let (context, froms): (Vec<ContextRule>, Vec<&str>) =
-            data_lines(CONTEXT).filter_map(context_rule).unzip();
-        let mut context_by_tag: FastMap<&'static str, Vec<usize>> = FastMap::default();
-        for (i, from) in froms.iter().enumerate() {
-            if *from == "*" {
-                context_by_tag.values_mut().for_each(|v| v.push(i));
-            } else {
-                let any = froms[..i].iter().enumerate().filter(|(_, f)| **f == "*");
-                let entry = context_by_tag
-                    .entry(from)
-                    .or_insert_with(|| any.map(|(k, _)| k).collect());
-                entry.push(i);
-            }
-        }
-        let context_any = (0..froms.len()).filter(|&i| froms[i] == "*").collect();
+        let morphology = data_lines(MORPHOLOGY)
+            .filter_map(|l| morph_rule(l, &mut tags))
+            .collect();
+        let (context, froms): (Vec<ContextRule>, Vec<&str>) = data_lines(CONTEXT)
+            .filter_map(|l| context_rule(l, &mut tags))
+            .unzip();
+        let context_by_tag = (0..tags.names.len())
+            .map(|t| {
+                let fits = |f: &&str| *f == "*" || *f == tags.names[t];
+                let rules = froms.iter().enumerate().filter(|(_, f)| fits(f));
+                rules.map(|(i, _)| i as u16).collect()
+            })
+            .collect();
         let (forms, infinitives) = VERBS.split_once("\n\n").unwrap_or((VERBS, ""));
         let pairs = data_lines(SINGULAR).filter_map(|l| l.split_once('\t'));
         let (words, endings): (Vec<_>, Vec<_>) = pairs.partition(|(a, _)| a.starts_with('='));
@@ -178,7 +190,7 @@ impl GermanParser {
             morphology,
             context,
             context_by_tag,
-            context_any,
+            penn: tags.names.iter().map(|t| penn(t)).collect(),
             inflections: data_lines(forms)
                 .filter_map(|l| l.split_once('\t'))
                 .collect(),
@@ -251,7 +263,7 @@ impl GermanParser {
             if word.is_empty() || ASCII_PUNCTUATION.contains(word) {
                 continue;
             }
-            let tag = penn(s.tags[i]);
+            let tag = self.penn[usize::from(s.tags[i])];
             s.lemma.clear();
             self.lemma(word, tag, &mut s.lemma, (&mut s.buf, &mut s.tmp));
             s.buf.clear();
@@ -276,6 +288,37 @@ impl GermanParser {
     }
 }
 
+/// Tag names and their ids, the fixed ones first.
+struct Interner {
+    ids: FastMap<&'static str, Tag>,
+    names: Vec<&'static str>,
+}
+
+impl Default for Interner {
+    fn default() -> Self {
+        let mut interner = Interner {
+            ids: FastMap::default(),
+            names: Vec::new(),
+        };
+        FIXED_TAGS.iter().for_each(|t| {
+            interner.id(t);
+        });
+        interner
+    }
+}
+
+impl Interner {
+    fn id(&mut self, name: &'static str) -> Tag {
+        if let Some(&id) = self.ids.get(name) {
+            return id;
+        }
+        let id = Tag::try_from(self.names.len()).expect("fewer than 256 tags in the tables");
+        self.ids.insert(name, id);
+        self.names.push(name);
+        id
+    }
+}
+
 /// The lemmatizer's reused buffers.
 #[derive(Default)]
 struct Scratch {
@@ -286,7 +329,7 @@ struct Scratch {
     /// The same with "ß" written "ss" (what the tagger looks up).
     ss: String,
     ss_ranges: Vec<(u32, u32)>,
-    tags: Vec<&'static str>,
+    tags: Vec<Tag>,
     lemma: String,
     buf: String,
     tmp: String,
@@ -376,7 +419,7 @@ fn push_title(s: &str, out: &mut String) {
     }
 }
 
-fn morph_rule(line: &'static str) -> Option<MorphRule> {
+fn morph_rule(line: &'static str, tags: &mut Interner) -> Option<MorphRule> {
     let r: Vec<&'static str> = line.split_whitespace().collect();
     // "ly hassuf 2 RB x" or "NN s fhassuf 1 NNS x"; the second form wins, as in Pattern,
     // whose command set holds each name with and without the "f".
@@ -388,11 +431,19 @@ fn morph_rule(line: &'static str) -> Option<MorphRule> {
     } else {
         return None;
     };
+    let gate = match cmd {
+        MorphCmd::HasSuf | MorphCmd::DeleteSuf => x.bytes().last().map(|b| (false, b)),
+        MorphCmd::HasPref | MorphCmd::DeletePref | MorphCmd::Word => {
+            x.bytes().next().map(|b| (true, b))
+        }
+        _ => None,
+    };
     Some(MorphRule {
-        need_tag,
+        need_tag: need_tag.map(|t| tags.id(t)),
         cmd,
         x,
-        tag: r[r.len() - 2],
+        tag: tags.id(r[r.len() - 2]),
+        gate,
     })
 }
 
@@ -417,7 +468,7 @@ fn morph_cmd(s: &str) -> Option<MorphCmd> {
     })
 }
 
-fn context_rule(line: &'static str) -> Option<(ContextRule, &'static str)> {
+fn context_rule(line: &'static str, tags: &mut Interner) -> Option<(ContextRule, &'static str)> {
     let r: Vec<&'static str> = line.split_whitespace().collect();
     if r.len() < 4 {
         return None;
@@ -450,11 +501,14 @@ fn context_rule(line: &'static str) -> Option<(ContextRule, &'static str)> {
         "nextbigram" => ContextCmd::NextBigram,
         _ => ContextCmd::Never,
     };
+    let y = r.get(4).copied().unwrap_or("");
     let rule = ContextRule {
-        to: r[1],
+        to: tags.id(r[1]),
         cmd,
         x: r[3],
-        y: r.get(4).copied().unwrap_or(""),
+        y,
+        x_tag: tags.id(r[3]),
+        y_tag: tags.id(y),
     };
     Some((rule, r[0]))
 }
@@ -497,7 +551,7 @@ fn penn(tag: &str) -> &str {
 
 impl GermanParser {
     /// `find_tags` on the tokens ("ß" already written "ss"): their STTS tags into `tags`.
-    fn tags(&self, words: Words<'_>, tags: &mut Vec<&'static str>, buf: &mut String) {
+    fn tags(&self, words: Words<'_>, tags: &mut Vec<Tag>, buf: &mut String) {
         tags.clear();
         for i in 0..words.len() {
             let w = words.get(i);
@@ -516,7 +570,7 @@ impl GermanParser {
             }
             let w = words.get(i);
             *tag = if is_number(w) {
-                "CARDNUM"
+                CARDNUM
             } else {
                 let prev = words.at(i, -1);
                 let next = words.at(i, 1);
@@ -533,11 +587,20 @@ impl GermanParser {
         prev: Option<&str>,
         next: Option<&str>,
         buf: &mut String,
-    ) -> &'static str {
-        let mut tag: &'static str = "NN";
+    ) -> Tag {
+        let mut tag = NN;
         let known = |s: &str| self.lexicon.contains_key(s);
+        let (first, last) = (w.bytes().next(), w.bytes().last());
         for r in &self.morphology {
             if r.need_tag.is_some_and(|t| t != tag) {
+                continue;
+            }
+            let gated = match r.gate {
+                Some((true, b)) => first != Some(b),
+                Some((false, b)) => last != Some(b),
+                None => false,
+            };
+            if gated {
                 continue;
             }
             let x = r.x;
@@ -571,14 +634,10 @@ impl GermanParser {
 
     /// `Context.apply`: left to right, each word's rules are those for the tag it had when
     /// its turn came; every one that holds retags it (the last wins).
-    fn apply_context(&self, words: Words<'_>, tags: &mut [&'static str]) {
+    fn apply_context(&self, words: Words<'_>, tags: &mut [Tag]) {
         for i in 0..words.len() {
-            let rules = self
-                .context_by_tag
-                .get(tags[i])
-                .unwrap_or(&self.context_any);
-            for &k in rules {
-                let r = &self.context[k];
+            for &k in &self.context_by_tag[usize::from(tags[i])] {
+                let r = &self.context[usize::from(k)];
                 if context_holds(r, words, tags, i) {
                     tags[i] = r.to;
                 }
@@ -588,40 +647,40 @@ impl GermanParser {
 }
 
 /// Whether context rule `r` holds at word `i`; outside the text words and tags are padding.
-fn context_holds(r: &ContextRule, words: Words<'_>, tags: &[&'static str], i: usize) -> bool {
-    let word = |d: isize| words.at(i, d).unwrap_or(STAART);
+fn context_holds(r: &ContextRule, words: Words<'_>, tags: &[Tag], i: usize) -> bool {
+    let word = |d: isize| words.at(i, d).unwrap_or("STAART");
     let tag = |d: isize| {
         i.checked_add_signed(d)
             .and_then(|j| tags.get(j).copied())
             .unwrap_or(STAART)
     };
-    let (x, y) = (r.x, r.y);
+    let (x, y, xt, yt) = (r.x, r.y, r.x_tag, r.y_tag);
     match r.cmd {
-        ContextCmd::PrevTag => x == tag(-1),
-        ContextCmd::NextTag => x == tag(1),
-        ContextCmd::Prev2Tag => x == tag(-2),
-        ContextCmd::Next2Tag => x == tag(2),
-        ContextCmd::Prev1or2Tag => x == tag(-1) || x == tag(-2),
-        ContextCmd::Next1or2Tag => x == tag(1) || x == tag(2),
-        ContextCmd::Prev1or2or3Tag => (1..=3).any(|d| x == tag(-d)),
-        ContextCmd::Next1or2or3Tag => (1..=3).any(|d| x == tag(d)),
-        ContextCmd::SurroundTag => x == tag(-1) && y == tag(1),
+        ContextCmd::PrevTag => xt == tag(-1),
+        ContextCmd::NextTag => xt == tag(1),
+        ContextCmd::Prev2Tag => xt == tag(-2),
+        ContextCmd::Next2Tag => xt == tag(2),
+        ContextCmd::Prev1or2Tag => xt == tag(-1) || xt == tag(-2),
+        ContextCmd::Next1or2Tag => xt == tag(1) || xt == tag(2),
+        ContextCmd::Prev1or2or3Tag => (1..=3).any(|d| xt == tag(-d)),
+        ContextCmd::Next1or2or3Tag => (1..=3).any(|d| xt == tag(d)),
+        ContextCmd::SurroundTag => xt == tag(-1) && yt == tag(1),
         ContextCmd::CurWd => x == word(0),
         ContextCmd::PrevWd => x == word(-1),
         ContextCmd::NextWd => x == word(1),
         ContextCmd::Prev1or2Wd => x == word(-1) || x == word(-2),
         ContextCmd::Next1or2Wd => x == word(1) || x == word(2),
-        ContextCmd::PrevWdTag => x == word(-1) && y == tag(-1),
-        ContextCmd::NextWdTag => x == word(1) && y == tag(1),
-        ContextCmd::WdPrevTag => x == tag(-1) && y == word(0),
-        ContextCmd::WdNextTag => x == word(0) && y == tag(1),
+        ContextCmd::PrevWdTag => x == word(-1) && yt == tag(-1),
+        ContextCmd::NextWdTag => x == word(1) && yt == tag(1),
+        ContextCmd::WdPrevTag => xt == tag(-1) && y == word(0),
+        ContextCmd::WdNextTag => x == word(0) && yt == tag(1),
         ContextCmd::WdAnd2Aft => x == word(0) && y == word(2),
-        ContextCmd::WdAnd2TagBfr => x == tag(-2) && y == word(0),
-        ContextCmd::WdAnd2TagAft => x == word(0) && y == tag(2),
+        ContextCmd::WdAnd2TagBfr => xt == tag(-2) && y == word(0),
+        ContextCmd::WdAnd2TagAft => x == word(0) && yt == tag(2),
         ContextCmd::LBigram => x == word(-1) && y == word(0),
         ContextCmd::RBigram => x == word(0) && y == word(1),
-        ContextCmd::PrevBigram => x == tag(-2) && y == tag(-1),
-        ContextCmd::NextBigram => x == tag(1) && y == tag(2),
+        ContextCmd::PrevBigram => xt == tag(-2) && yt == tag(-1),
+        ContextCmd::NextBigram => xt == tag(1) && yt == tag(2),
         ContextCmd::Never => false,
     }
 }
