@@ -4,7 +4,8 @@
 //!
 //! Properties: every language answers; the four scores are finite, in [0, 1], sum to 1, and
 //! the label's score is the largest; the same text gives the same answer twice; the es and
-//! Pattern analysers' own numbers stay in their ranges and give the same label.
+//! Pattern analysers' own numbers (German with and without textblob-de's lemmatizer) stay in
+//! their ranges and give the same label.
 
 use std::sync::OnceLock;
 
@@ -17,7 +18,7 @@ struct Analysers {
     lexicon: Lexicon,
     small: Lexicon,
     es: SpanishNb,
-    pattern: [Pattern; 3],
+    pattern: [Pattern; 4],
 }
 
 fn analysers() -> &'static Analysers {
@@ -28,6 +29,7 @@ fn analysers() -> &'static Analysers {
         es: SpanishNb::new(),
         pattern: [
             Pattern::new(PatternLanguage::De),
+            Pattern::without_lemmatizing(PatternLanguage::De),
             Pattern::new(PatternLanguage::It),
             Pattern::new(PatternLanguage::Nl),
         ],
