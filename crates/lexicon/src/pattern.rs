@@ -12,6 +12,9 @@
 //! quarter; emoticons count on their own. The result is the mean polarity and subjectivity of
 //! the assessments.
 //!
+//! German text is first lemmatized as textblob-de's default `PatternAnalyzer()` does (the
+//! `german` module); [`Pattern::without_lemmatizing`] scores the raw text instead.
+//!
 //! The lexicons are read from `data/<lang>/sentiment.tsv`: each word's scores as the
 //! reference holds them once loaded (senses averaged, the loaders' extra forms added),
 //! exported by `reference/eu.py`.
@@ -47,7 +50,8 @@ const PUNCTUATION: &str = ".,;:!?()[]{}`''\"@#$^&*+-|=~_";
 /// The languages this engine scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatternLanguage {
-    /// textblob-de 0.4.3: its `de-sentiment.xml` (Klenner et al.) with its German settings.
+    /// textblob-de 0.4.3: its `de-sentiment.xml` (Klenner et al.) with its German settings,
+    /// on the lemmata of its default analyser (`german` module).
     De,
     /// Pattern's Italian lexicon and settings, on the Pattern 2.6 tokenizer.
     It,
@@ -329,7 +333,7 @@ impl Pattern {
         pattern
     }
 
-    /// The tokenizer textblob-de's lemmatizer runs (see [`Pattern::sentences`]).
+    /// The tokenizer textblob-de's lemmatizer runs (see [`Pattern::for_each_sentence`]).
     pub(crate) fn german_parser_tokenizer() -> Self {
         Self::build(PatternLanguage::De, &DE_PARSER)
     }
