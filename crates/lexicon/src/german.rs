@@ -71,9 +71,24 @@ struct MorphRule {
     cmd: MorphCmd,
     x: &'static str,
     tag: Tag,
-    /// A byte the word must start (`Some((true, b))`) or end with for the rule to hold: most
-    /// rules are skipped on one byte compare.
-    gate: Option<(bool, u8)>,
+    /// A byte test the rule cannot hold without: most rules are skipped on one compare.
+    gate: Gate,
+}
+
+/// What one byte says about a morphology rule before its string test.
+#[derive(Clone, Copy)]
+enum Gate {
+    /// The word starts with this byte.
+    First(u8),
+    /// The word ends with this byte.
+    Last(u8),
+    /// The next word starts with this byte.
+    NextFirst(u8),
+    /// The previous word starts with this byte.
+    PrevFirst(u8),
+    /// The rule's text is this one ASCII byte, which the word holds (the whole test).
+    Holds(u8),
+    None,
 }
 
 #[derive(Clone, Copy)]
@@ -431,12 +446,14 @@ fn morph_rule(line: &'static str, tags: &mut Interner) -> Option<MorphRule> {
     } else {
         return None;
     };
-    let gate = match cmd {
-        MorphCmd::HasSuf | MorphCmd::DeleteSuf => x.bytes().last().map(|b| (false, b)),
-        MorphCmd::HasPref | MorphCmd::DeletePref | MorphCmd::Word => {
-            x.bytes().next().map(|b| (true, b))
-        }
-        _ => None,
+    let (first, last) = (x.bytes().next(), x.bytes().last());
+    let gate = match (cmd, first, last) {
+        (MorphCmd::HasSuf | MorphCmd::DeleteSuf, _, Some(b)) => Gate::Last(b),
+        (MorphCmd::HasPref | MorphCmd::DeletePref | MorphCmd::Word, Some(b), _) => Gate::First(b),
+        (MorphCmd::GoodLeft, Some(b), _) => Gate::NextFirst(b),
+        (MorphCmd::GoodRight, Some(b), _) => Gate::PrevFirst(b),
+        (MorphCmd::Char, Some(b), _) if x.len() == 1 => Gate::Holds(b),
+        _ => Gate::None,
     };
     Some(MorphRule {
         need_tag: need_tag.map(|t| tags.id(t)),
@@ -591,16 +608,26 @@ impl GermanParser {
         let mut tag = NN;
         let known = |s: &str| self.lexicon.contains_key(s);
         let (first, last) = (w.bytes().next(), w.bytes().last());
+        let first_of = |s: Option<&str>| s.and_then(|s| s.bytes().next());
+        let (prev_first, next_first) = (first_of(prev), first_of(next));
         for r in &self.morphology {
             if r.need_tag.is_some_and(|t| t != tag) {
                 continue;
             }
-            let gated = match r.gate {
-                Some((true, b)) => first != Some(b),
-                Some((false, b)) => last != Some(b),
-                None => false,
+            let pass = match r.gate {
+                Gate::First(b) => first == Some(b),
+                Gate::Last(b) => last == Some(b),
+                Gate::NextFirst(b) => next_first == Some(b),
+                Gate::PrevFirst(b) => prev_first == Some(b),
+                Gate::Holds(b) => {
+                    if w.bytes().any(|c| c == b) {
+                        tag = r.tag;
+                    }
+                    continue;
+                }
+                Gate::None => true,
             };
-            if gated {
+            if !pass {
                 continue;
             }
             let x = r.x;
