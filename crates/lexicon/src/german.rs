@@ -152,8 +152,7 @@ pub(crate) struct GermanParser {
     lexicon: FastMap<&'static str, Tag>,
     morphology: Vec<MorphRule>,
     context: Vec<ContextRule>,
-    /// Context rule indices by the tag they rewrite ("*" rules merged in), in file order.
-    context_by_tag: Vec<Vec<u16>>,
+    context_index: ContextIndex,
     /// Each tag's Penn Treebank tag.
     penn: Vec<&'static str>,
     /// Every known verb form and its infinitive (`Verbs._inverse`).
@@ -190,13 +189,7 @@ impl GermanParser {
         let (context, froms): (Vec<ContextRule>, Vec<&str>) = data_lines(CONTEXT)
             .filter_map(|l| context_rule(l, &mut tags))
             .unzip();
-        let context_by_tag = (0..tags.names.len())
-            .map(|t| {
-                let fits = |f: &&str| *f == "*" || *f == tags.names[t];
-                let rules = froms.iter().enumerate().filter(|(_, f)| fits(f));
-                rules.map(|(i, _)| i as u16).collect()
-            })
-            .collect();
+        let context_index = ContextIndex::new(&context, &froms, &tags.names);
         let (forms, infinitives) = VERBS.split_once("\n\n").unwrap_or((VERBS, ""));
         let pairs = data_lines(SINGULAR).filter_map(|l| l.split_once('\t'));
         let (words, endings): (Vec<_>, Vec<_>) = pairs.partition(|(a, _)| a.starts_with('='));
@@ -204,7 +197,7 @@ impl GermanParser {
             lexicon,
             morphology,
             context,
-            context_by_tag,
+            context_index,
             penn: tags.names.iter().map(|t| penn(t)).collect(),
             inflections: data_lines(forms)
                 .filter_map(|l| l.split_once('\t'))
@@ -660,16 +653,82 @@ impl GermanParser {
     }
 
     /// `Context.apply`: left to right, each word's rules are those for the tag it had when
-    /// its turn came; every one that holds retags it (the last wins).
+    /// its turn came; every one that holds retags it, so the last that holds decides (no rule
+    /// reads the current word's own tag). The PREVTAG and NEXTTAG rules are looked up, the
+    /// others tried from the last back.
     fn apply_context(&self, words: Words<'_>, tags: &mut [Tag]) {
+        let index = &self.context_index;
         for i in 0..words.len() {
-            for &k in &self.context_by_tag[usize::from(tags[i])] {
-                let r = &self.context[usize::from(k)];
-                if context_holds(r, words, tags, i) {
-                    tags[i] = r.to;
+            let from = usize::from(tags[i]);
+            let before = i.checked_sub(1).map_or(STAART, |j| tags[j]);
+            let after = tags.get(i + 1).copied().unwrap_or(STAART);
+            let mut best = [index.prev(from, before), index.next(from, after)]
+                .into_iter()
+                .flatten()
+                .max();
+            for &k in index.other[from].iter().rev() {
+                if best.is_some_and(|b| k < b) {
+                    break;
+                }
+                if context_holds(&self.context[usize::from(k)], words, tags, i) {
+                    best = Some(k);
+                    break;
+                }
+            }
+            if let Some(k) = best {
+                tags[i] = self.context[usize::from(k)].to;
+            }
+        }
+    }
+}
+
+/// The context rules by the tag they rewrite ("*" rules with every tag), file order kept as
+/// rule indices.
+struct ContextIndex {
+    tags: usize,
+    /// The last PREVTAG (NEXTTAG) rule by (tag, neighbour's tag), `NO_RULE` when none.
+    prev_tag: Vec<u16>,
+    next_tag: Vec<u16>,
+    /// The other rules by tag, ascending.
+    other: Vec<Vec<u16>>,
+}
+
+const NO_RULE: u16 = u16::MAX;
+
+impl ContextIndex {
+    fn new(rules: &[ContextRule], froms: &[&str], names: &[&str]) -> Self {
+        let n = names.len();
+        let mut index = ContextIndex {
+            tags: n,
+            prev_tag: vec![NO_RULE; n * n],
+            next_tag: vec![NO_RULE; n * n],
+            other: vec![Vec::new(); n],
+        };
+        for (t, name) in names.iter().enumerate() {
+            for (k, r) in rules.iter().enumerate() {
+                if froms[k] != "*" && froms[k] != *name {
+                    continue;
+                }
+                let k16 = u16::try_from(k).expect("fewer context rules than u16::MAX");
+                let cell = t * n + usize::from(r.x_tag);
+                match r.cmd {
+                    ContextCmd::PrevTag => index.prev_tag[cell] = k16,
+                    ContextCmd::NextTag => index.next_tag[cell] = k16,
+                    _ => index.other[t].push(k16),
                 }
             }
         }
+        index
+    }
+
+    fn prev(&self, from: usize, before: Tag) -> Option<u16> {
+        let k = self.prev_tag[from * self.tags + usize::from(before)];
+        (k != NO_RULE).then_some(k)
+    }
+
+    fn next(&self, from: usize, after: Tag) -> Option<u16> {
+        let k = self.next_tag[from * self.tags + usize::from(after)];
+        (k != NO_RULE).then_some(k)
     }
 }
 
