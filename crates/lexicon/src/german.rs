@@ -75,6 +75,73 @@ struct MorphRule {
     gate: Gate,
 }
 
+/// Words of the morphology rule bitsets (up to 64 rules a word).
+const GATE_WORDS: usize = 8;
+type RuleSet = [u64; GATE_WORDS];
+
+/// For each kind of byte gate and each byte value, the morphology rules that gate lets
+/// through; the ungated rules always pass. A word's candidates are the union, visited in
+/// rule order: a rule outside it cannot hold, so skipping it changes nothing.
+struct MorphGates {
+    /// Word's first byte, last byte, next word's first byte, previous word's first byte.
+    by_byte: [Vec<RuleSet>; 4],
+    /// One-letter "char" rules by the byte.
+    holds: Vec<RuleSet>,
+    always: RuleSet,
+}
+
+impl MorphGates {
+    fn new(rules: &[MorphRule]) -> Self {
+        assert!(rules.len() <= GATE_WORDS * 64, "too many morphology rules");
+        let empty = || vec![[0u64; GATE_WORDS]; 256];
+        let mut g = MorphGates {
+            by_byte: [empty(), empty(), empty(), empty()],
+            holds: empty(),
+            always: [0; GATE_WORDS],
+        };
+        for (k, r) in rules.iter().enumerate() {
+            let set = match r.gate {
+                Gate::First(b) => &mut g.by_byte[0][usize::from(b)],
+                Gate::Last(b) => &mut g.by_byte[1][usize::from(b)],
+                Gate::NextFirst(b) => &mut g.by_byte[2][usize::from(b)],
+                Gate::PrevFirst(b) => &mut g.by_byte[3][usize::from(b)],
+                Gate::Holds(b) => &mut g.holds[usize::from(b)],
+                Gate::None => &mut g.always,
+            };
+            set[k / 64] |= 1 << (k % 64);
+        }
+        g
+    }
+
+    /// The rules that can hold for `w`, given its first and last byte and the first bytes of
+    /// the next and previous words, in rule order.
+    fn candidates(&self, w: &str, bytes: [Option<u8>; 4]) -> impl Iterator<Item = usize> {
+        let mut set = self.always;
+        let mut add = |other: &RuleSet| set.iter_mut().zip(other).for_each(|(a, b)| *a |= b);
+        for (table, b) in self.by_byte.iter().zip(bytes) {
+            if let Some(b) = b {
+                add(&table[usize::from(b)]);
+            }
+        }
+        let mut seen = [false; 256];
+        for b in w.bytes() {
+            if !std::mem::replace(&mut seen[usize::from(b)], true) {
+                add(&self.holds[usize::from(b)]);
+            }
+        }
+        (0..GATE_WORDS).flat_map(move |i| {
+            let mut bits = set[i];
+            std::iter::from_fn(move || {
+                (bits != 0).then(|| {
+                    let k = bits.trailing_zeros() as usize;
+                    bits &= bits - 1;
+                    i * 64 + k
+                })
+            })
+        })
+    }
+}
+
 /// What one byte says about a morphology rule before its string test.
 #[derive(Clone, Copy)]
 enum Gate {
@@ -151,6 +218,8 @@ enum ContextCmd {
 pub(crate) struct GermanParser {
     lexicon: FastMap<&'static str, Tag>,
     morphology: Vec<MorphRule>,
+    /// Which morphology rules can hold, by what one byte of the word or its neighbours is.
+    morph_gates: MorphGates,
     context: Vec<ContextRule>,
     context_index: ContextIndex,
     /// Each tag's Penn Treebank tag.
@@ -183,9 +252,10 @@ impl GermanParser {
             .filter_map(|l| l.split_once('\t'))
             .map(|(w, t)| (w, tags.id(t)))
             .collect();
-        let morphology = data_lines(MORPHOLOGY)
+        let morphology: Vec<MorphRule> = data_lines(MORPHOLOGY)
             .filter_map(|l| morph_rule(l, &mut tags))
             .collect();
+        let morph_gates = MorphGates::new(&morphology);
         let (context, froms): (Vec<ContextRule>, Vec<&str>) = data_lines(CONTEXT)
             .filter_map(|l| context_rule(l, &mut tags))
             .unzip();
@@ -196,6 +266,7 @@ impl GermanParser {
         GermanParser {
             lexicon,
             morphology,
+            morph_gates,
             context,
             context_index,
             penn: tags.names.iter().map(|t| penn(t)).collect(),
@@ -603,24 +674,16 @@ impl GermanParser {
         let (first, last) = (w.bytes().next(), w.bytes().last());
         let first_of = |s: Option<&str>| s.and_then(|s| s.bytes().next());
         let (prev_first, next_first) = (first_of(prev), first_of(next));
-        for r in &self.morphology {
+        let candidates = self
+            .morph_gates
+            .candidates(w, [first, last, next_first, prev_first]);
+        for k in candidates {
+            let r = &self.morphology[k];
             if r.need_tag.is_some_and(|t| t != tag) {
                 continue;
             }
-            let pass = match r.gate {
-                Gate::First(b) => first == Some(b),
-                Gate::Last(b) => last == Some(b),
-                Gate::NextFirst(b) => next_first == Some(b),
-                Gate::PrevFirst(b) => prev_first == Some(b),
-                Gate::Holds(b) => {
-                    if w.bytes().any(|c| c == b) {
-                        tag = r.tag;
-                    }
-                    continue;
-                }
-                Gate::None => true,
-            };
-            if !pass {
+            if let Gate::Holds(_) = r.gate {
+                tag = r.tag; // a candidate: the word holds the byte
                 continue;
             }
             let x = r.x;
