@@ -9,9 +9,14 @@ es: sentiment-analysis-spanish 0.0.25, `SentimentAnalysisSpanish().sentiment(tex
     probability of the positive class of its MultinomialNB over its CountVectorizer (word
     1-3-grams). Exported: the 5,000 features in column order with the two classes' log
     probabilities, and the two log priors (data/es/naive_bayes.tsv).
-de: textblob-de 0.4.3, `textblob_de.sentiments.pattern_sentiment(text)`: Pattern's Sentiment
-    with the package's de-sentiment.xml and its German settings, on the raw text (the lemmatizing
-    front end of `PatternAnalyzer`, Pattern's German tagger, is not ported).
+de: textblob-de 0.4.3, two configurations in each golden row. The row's own numbers are the
+    default `PatternAnalyzer().analyze(text)` (lemmatize=True: PatternTokenizer, Pattern's German
+    parser and find_lemmata, the lemmata re-joined and scored); `"lemmatize_false"` holds
+    `PatternAnalyzer(lemmatize=False).analyze(text)`, Pattern's Sentiment with de-sentiment.xml
+    on the raw text, which is what the port implements. `TextBlobDE(text).sentiment` is the
+    default analyser behind NLTK's Punkt tokenizer, whose German model comes from NLTK's data
+    server (no package registry ships it), so the reference runs the analyser's own default
+    tokenizer (PatternTokenizer).
 nl: textblob-nl 0.0.1, `textblob_nl.sentiments.PatternAnalyzer().analyze(text)`.
 it: Pattern's Sentiment (the Pattern 2.6 copy vendored in textblob-de) with Pattern's Italian
     lexicon (data/it/it-sentiment.xml, which no registry package ships) and Pattern's Italian
@@ -187,17 +192,15 @@ def pattern_sentiment(lang):
     return s
 
 
-def pattern_reference(lang):
-    s = pattern_sentiment(lang)
-    emoticon_order(longest_first=True)
-    if lang == "de":
-        from textblob_de.sentiments import pattern_sentiment as analyze
-    elif lang == "nl":
-        from textblob_nl.sentiments import PatternAnalyzer
-        analyze = PatternAnalyzer().analyze
-    else:
-        analyze = s
+def de_analyzers():
+    """textblob-de's two configurations: the default `PatternAnalyzer()` (lemmatize=True: the
+    text goes through Pattern's German parser and its lemmata are scored) and
+    `PatternAnalyzer(lemmatize=False)` (the raw text is scored, what the port implements)."""
+    from textblob_de.sentiments import PatternAnalyzer
+    return PatternAnalyzer().analyze, PatternAnalyzer(lemmatize=False).analyze
 
+
+def pattern_scorer(analyze):
     def score(text):
         polarity, subjectivity = analyze(text)
         emoticon_order(longest_first=False)
@@ -206,7 +209,21 @@ def pattern_reference(lang):
         fix = ["EmoticonOrder"] if tuple(other) != (polarity, subjectivity) else []
         return {"polarity": polarity, "subjectivity": subjectivity,
                 "label": pattern_label(polarity), "fix": fix}
-    return score, s
+    return score
+
+
+def pattern_reference(lang):
+    s = pattern_sentiment(lang)
+    emoticon_order(longest_first=True)
+    if lang == "de":
+        lemmatized, raw = (pattern_scorer(a) for a in de_analyzers())
+        return (lambda text: {**lemmatized(text), "lemmatize_false": raw(text)}), s
+    if lang == "nl":
+        from textblob_nl.sentiments import PatternAnalyzer
+        analyze = PatternAnalyzer().analyze
+    else:
+        analyze = s
+    return pattern_scorer(analyze), s
 
 
 def pattern_export(lang, s):
@@ -238,6 +255,13 @@ DE_SENTENCES = [
     "ÄRGERLICH", "ärgerlich", "Wunderbar!!!", "Ich finde das nicht wirklich schlecht",
     "Das war ziemlich gut", "Das war äußerst schlecht", "grauenhaft ❤", "<3", "♥ gut", "xD",
     "8)", "( 8 )", "box D", "don't worry", "it's good",
+    # The lemmatizer's own cases: inflected adjectives, verbs and plurals, "/" (a placeholder
+    # word in the reference), the punctuation only it splits off, its sentence-final period.
+    "Die Filme gefielen mir, sie waren wunderschöne Geschichten", "Er hat mich enttäuscht",
+    "Wir lieben schöne Anzeigen", "Das Essen schmeckte furchtbar.", "gut/schlecht",
+    "50% gut", "<gut>", "schlecht\\gut", "Dr. Müller ist nett.", "z.B. enttäuschend.",
+    "Sie ärgerten sich über die Verspätungen", "Großartige Leistung!", "ß", "/",
+    "Hässliche, teure und langweilige Produkte", "Ich hasse es. Ich liebe es.",
 ]
 NL_SENTENCES = [
     # pattern's own test_nl.py sentiment examples, then own sentences.
@@ -279,12 +303,60 @@ def pattern_corpus(lang, rng):
     filler += ["x", "y", "#tag", "@iemand", "https://x.eu/a", "123", "2024", "A", "B2"]
     pools = [words, modifiers, negations, specials, filler, EMOJI, EMOTICONS + pattern_emoticons]
     weights = [30, 10, 8, 6, 30, 3, 6]
+    if lang == "de":
+        # Inflected forms for the lemmatizer of the default analyser: the verb table's forms of
+        # lexicon verbs, lexicon words with attributive endings, capitalised plural-looking nouns.
+        from textblob_de.packages import pattern_de
+        known = set(words)
+        verb_forms = sorted(f for f, v in pattern_de.inflect.verbs.inflections.items()
+                            if v in known and f != v)
+        endings = ["e", "en", "er", "es", "em", "n", "s"]
+        inflected = [w + e for w in words[::7] for e in endings]
+        nouns = [w.capitalize() + e for w in words[::31] for e in ("en", "innen", "ungen", "er")]
+        pools += [verb_forms, inflected, nouns, ["/", "%", "<", ">", "\\", "50%", "a/b"]]
+        weights += [12, 12, 4, 2]
     sentences = {"de": DE_SENTENCES, "nl": NL_SENTENCES, "it": IT_SENTENCES}[lang]
     texts = sentences + generate(rng, pools, weights, GENERATED)
     # Punctuation glued to words, sentence breaks and paragraph breaks.
     for k in range(len(sentences), len(texts), 11):
         texts[k] = texts[k].replace(" ", ". ", 1).replace(" ", "\n\n", 1)
     return texts
+
+
+# ---------------------------------------------------------------- de: the lemmatizer's tables
+
+def de_parser_exports():
+    """Pattern's German parser data as textblob-de's bundled pattern.de holds it once loaded
+    (data/de/parser/): the tagger lexicon (word, STTS tag; the last line of a word wins, as in
+    the dict it loads into), the morphology and context rules in file order, and the verb
+    table as `lemma()` and `conjugate()` read it (every known form and its infinitive, then
+    the infinitives)."""
+    from textblob_de.packages import pattern_de
+    parser = pattern_de.parser
+    lexicon, morphology, context = parser.lexicon, parser.morphology, parser.context
+    for table in (lexicon, morphology, context):
+        len(table)  # loads the lazy table
+    verbs = pattern_de.inflect.verbs
+    inverse = verbs.inflections
+    head = "# Pattern's German {} (textblob-de 0.4.3's bundled pattern.de, BSD-3-Clause: LICENSE-pattern.txt); exported by reference/eu.py.\n"
+    lex = head.format("tagger lexicon: word, STTS tag") + "".join(
+        f"{w}\t{t}\n" for w, t in sorted(dict.items(lexicon)))
+    morph = head.format("morphology rules, in order") + "".join(
+        " ".join(r) + "\n" for r in morphology)
+    ctx = head.format("context rules, in order") + "".join(" ".join(r) + "\n" for r in context)
+    forms = "".join(f"{f}\t{inverse[f]}\n" for f in sorted(inverse))
+    infinitives = "".join(f"{v}\n" for v in sorted(dict.keys(verbs)))
+    verb_text = (head.format("verb table: `form<TAB>infinitive` lines, then a blank line, then "
+                             "the infinitives") + forms + "\n" + infinitives)
+    inflect = pattern_de.inflect
+    plural = (head.format("plural noun endings and their singulars, in the order `singularize` "
+                          "tries them; first the whole words it knows")
+              + "".join(f"={w}\t{v}\n" for w, v in sorted(inflect.singular.items()))
+              + "".join(f"{a}\t{b}\n" for a, b in inflect.singular_inflections))
+    out = DATA / "de" / "parser"
+    return [(out / "lexicon.tsv", lex), (out / "morphology.txt", morph),
+            (out / "context.txt", ctx), (out / "verbs.tsv", verb_text),
+            (out / "singular.tsv", plural)]
 
 
 # ---------------------------------------------------------------- the exported tables
@@ -294,7 +366,7 @@ def exports():
     out = [(DATA / "es" / "naive_bayes.tsv", es_export(es_model()))]
     for lang in ("de", "it", "nl"):
         out.append((DATA / lang / "sentiment.tsv", pattern_export(lang, pattern_sentiment(lang))))
-    return out
+    return out + de_parser_exports()
 
 
 def main(args):

