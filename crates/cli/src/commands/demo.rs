@@ -743,9 +743,10 @@ fn print_summary(opts: &DemoOptions, outcome: &DemoOutcome) {
         outcome.produced as f64 / secs,
         outcome.elapsed.as_secs_f64()
     );
-    let (format, failures) = match opts.output_format {
-        OutputFormat::Json => ("NDJSON", ""),
-        OutputFormat::Parquet => ("Parquet", " and format-conversion-failed/"),
+    let (format, failures) = match (&opts.iceberg, opts.output_format) {
+        (Some(_), _) => ("Iceberg tables under warehouse/", " and iceberg-failed/"),
+        (None, OutputFormat::Json) => ("NDJSON", ""),
+        (None, OutputFormat::Parquet) => ("Parquet", " and format-conversion-failed/"),
     };
     println!(
         "Output: {}/  ({format}; failures under {}/processing-failed/{failures})",
