@@ -33,12 +33,25 @@ pub fn missing(what: &str, path: &Path) -> ! {
     )
 }
 
-/// A free loopback port (bound and released; the child binds it right after).
+/// A free loopback port (bound and released; the child binds it right after), never one this
+/// process handed out before: the kernel may give a just-released port to the next caller,
+/// and two emulators started by parallel tests would then share one (the second failing to
+/// bind while its test talks to the first, until the first test ends and kills it).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free loopback port")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free loopback port");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// A child process killed (and reaped) on drop.
