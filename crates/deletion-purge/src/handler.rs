@@ -128,19 +128,36 @@ impl State {
             deadline,
         )
         .await;
+        self.finish(
+            result.map_err(Into::into),
+            request_id,
+            log_summary,
+            PurgeSummary::to_emf,
+        )
+    }
+
+    /// A run's answer: its summary logged and emitted as metrics, or its error logged.
+    fn finish<S: serde::Serialize>(
+        &self,
+        result: Result<S, HandlerError>,
+        request_id: &str,
+        log: fn(&S, &str),
+        to_emf: fn(&S, &str, &str, u64) -> Value,
+    ) -> Result<Value, HandlerError> {
         match result {
             Ok(summary) => {
-                log_summary(&summary, request_id);
+                log(&summary, request_id);
                 emf::emit(
                     &self.config.metrics_namespace,
                     &self.function_name,
-                    |namespace, function, now| summary.to_emf(namespace, function, now),
+                    |namespace, function, now| to_emf(&summary, namespace, function, now),
                 );
                 Ok(json!(summary))
             }
             Err(e) => {
-                tracing::error!(request_id, code = e.code(), error = %e, "purge failed");
-                Err(e.into())
+                let code = ks_lambda::EdgeError::code(&e).to_owned();
+                tracing::error!(request_id, code, error = %e, "purge failed");
+                Err(e)
             }
         }
     }
@@ -155,21 +172,13 @@ impl State {
         request_id: &str,
     ) -> Result<Value, HandlerError> {
         let now_us = now_ms() as i64 * 1_000;
-        match purge_accounts(sql, lake, now_us).await {
-            Ok(summary) => {
-                log_lake_summary(&summary, request_id);
-                emf::emit(
-                    &self.config.metrics_namespace,
-                    &self.function_name,
-                    |namespace, function, now| summary.to_emf(namespace, function, now),
-                );
-                Ok(json!(summary))
-            }
-            Err(e) => {
-                tracing::error!(request_id, code = e.code(), error = %e, "account purge failed");
-                Err(e.into())
-            }
-        }
+        let result = purge_accounts(sql, lake, now_us).await;
+        self.finish(
+            result.map_err(Into::into),
+            request_id,
+            log_lake_summary,
+            LakeSummary::to_emf,
+        )
     }
 }
 

@@ -3,11 +3,11 @@
 //! partition keys. Posts and edits are scored into the data area; deletion and account records
 //! come back byte for byte, unscored, to the deletions area.
 
+mod common;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use firehose_transform::{Analyzer, State, TransformConfig};
-use ks_transform::record::{FirehoseEvent, RecordResult};
-use lambda_runtime::{Context, LambdaEvent};
+use ks_transform::record::RecordResult;
 use serde_json::Value;
 
 #[tokio::test]
@@ -18,24 +18,9 @@ async fn a_mixed_batch_of_posts_edits_deletions_and_account_records() {
         ("LANGUAGE_POINTER", "/lang"),
         ("PARTITION_KEYS", "true"),
     ];
-    let config = TransformConfig::from_lookup(ks_kernel::env::fixed(&vars)).unwrap();
-    let state: &'static State = Box::leak(Box::new(State::new(
-        Analyzer::Lexicon(Box::new(ks_lexicon::Lexicon::new())),
-        config,
-    )));
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../events/firehose-deletions-mixed.json"
-    );
-    let event: FirehoseEvent =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut ctx = Context::default();
-    ctx.deadline = ks_kernel::deadline::now_ms() + 30_000;
     // WHEN handled
-    let (resp, summary) = state
-        .handle_with_summary(LambdaEvent::new(event.clone(), ctx))
-        .await
-        .unwrap();
+    let (event, resp, summary) =
+        common::lexicon_handles(&vars, "firehose-deletions-mixed.json").await;
     println!("{}", serde_json::to_string_pretty(&resp).unwrap());
     // THEN every record is answered Ok, in order: the post and its edit scored (the edit its
     // own way: the text changed) into the data area; the deletion and both account records

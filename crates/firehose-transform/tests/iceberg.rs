@@ -3,11 +3,11 @@
 //! Each answer's `metadata.otfMetadata` is checked field by field against the names and values
 //! of the Firehose docs ("Route incoming records to different Iceberg tables").
 
+mod common;
+
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64;
-use firehose_transform::{Analyzer, State, TransformConfig};
-use ks_transform::record::{FirehoseEvent, RecordResult};
-use lambda_runtime::{Context, LambdaEvent};
+use ks_transform::record::RecordResult;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -22,24 +22,9 @@ async fn a_mixed_batch_is_routed_to_the_iceberg_tables_the_environment_names() {
         ("ICEBERG_POSTS_TABLE", "bsky_posts"),
         ("ICEBERG_PURGES_TABLE", "bsky_purges"),
     ];
-    let config = TransformConfig::from_lookup(ks_kernel::env::fixed(&vars)).unwrap();
-    let state: &'static State = Box::leak(Box::new(State::new(
-        Analyzer::Lexicon(Box::new(ks_lexicon::Lexicon::new())),
-        config,
-    )));
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../events/firehose-iceberg-mixed.json"
-    );
-    let event: FirehoseEvent =
-        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let mut ctx = Context::default();
-    ctx.deadline = ks_kernel::deadline::now_ms() + 30_000;
     // WHEN handled, and the answer serialised as the runtime sends it to Firehose
-    let (resp, summary) = state
-        .handle_with_summary(LambdaEvent::new(event.clone(), ctx))
-        .await
-        .unwrap();
+    let (event, resp, summary) =
+        common::lexicon_handles(&vars, "firehose-iceberg-mixed.json").await;
     let wire: Value = serde_json::to_value(&resp).unwrap();
     println!("{}", serde_json::to_string_pretty(&wire).unwrap());
     // THEN each record is answered in order, with exactly these three fields under otfMetadata
