@@ -44,7 +44,7 @@ s3 = boto3.client("s3", endpoint_url=URL)
 
 
 # The languages ks-lexicon scores (ks_lexicon::LANGUAGES).
-LEXICON_LANGUAGES = ("en", "pt", "fr")
+LEXICON_LANGUAGES = ("en", "pt", "fr", "es", "de", "it", "nl", "ja")
 
 
 def fail(msg):
@@ -155,9 +155,9 @@ def check(spec, records, bad):
                 labels[f"unscored ({lang})"] += 1
                 delivered[line] += 1
                 continue
-            # The lexicon names the analyser of each language (`lexicon:pt-leia`).
+            # The lexicon names the analyser of each language (`lexicon:pt-leia`): the record's.
             named = s.get("model", "") if isinstance(s, dict) else ""
-            model_ok = named == model or (model == "lexicon" and named.startswith("lexicon:"))
+            model_ok = named == model or (model == "lexicon" and named.startswith(f"lexicon:{lang}-"))
             if not isinstance(s, dict) or s.get("label") not in LABELS or not model_ok:
                 fail(f"{key}: record without a {model} sentiment: {line[:200]!r}")
             labels[s["label"]] += 1
