@@ -74,12 +74,10 @@ async fn the_binary_answers_a_firehose_event_through_the_runtime_api() {
     assert_eq!(comprehend.stats.calls(), 7);
 }
 
-#[tokio::test]
-async fn a_bad_setting_stops_the_cold_start_naming_the_variable() {
-    // GIVEN an invalid setting
-    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
-    let child = spawn(&api, &[("MAX_DOCUMENT_BYTES", "9000")]);
-    // WHEN the function starts
+/// Starts the binary under `vars`, which must stop it: asserts it exited with a failure before
+/// asking for work, and returns what it logged (stdout, then stderr).
+async fn failed_start(api: &RuntimeApi, vars: &[(&str, &str)]) -> String {
+    let child = spawn(api, vars);
     let output = tokio::task::spawn_blocking(move || {
         let mut child = child;
         let taken = std::mem::replace(&mut child.0, Command::new("true").spawn().unwrap());
@@ -88,11 +86,18 @@ async fn a_bad_setting_stops_the_cold_start_naming_the_variable() {
     .await
     .unwrap()
     .unwrap();
-    // THEN it exits before asking for work, with a log line naming the variable and the limit
     assert!(!output.status.success());
     assert!(api.first_next().is_none());
-    let logs = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
+    String::from_utf8_lossy(&output.stdout).into_owned() + &String::from_utf8_lossy(&output.stderr)
+}
+
+#[tokio::test]
+async fn a_bad_setting_stops_the_cold_start_naming_the_variable() {
+    // GIVEN an invalid setting
+    let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
+    // WHEN the function starts
+    // THEN it exits before asking for work, with a log line naming the variable and the limit
+    let logs = failed_start(&api, &[("MAX_DOCUMENT_BYTES", "9000")]).await;
     assert!(
         logs.contains("invalid MAX_DOCUMENT_BYTES=\\\"9000\\\": must be between 1 and 5000"),
         "{logs}"
@@ -371,24 +376,10 @@ async fn on_an_iceberg_stack_the_binary_routes_each_record_in_firehoses_field_na
 async fn an_iceberg_stack_without_its_database_stops_the_cold_start_naming_it() {
     // GIVEN DESTINATION=iceberg and no ICEBERG_DATABASE
     let api = RuntimeApi::start(Duration::from_secs(60)).await.unwrap();
-    let child = spawn(
-        &api,
-        &[("SENTIMENT_BACKEND", "lexicon"), ("DESTINATION", "iceberg")],
-    );
     // WHEN the function starts
-    let output = tokio::task::spawn_blocking(move || {
-        let mut child = child;
-        let taken = std::mem::replace(&mut child.0, Command::new("true").spawn().unwrap());
-        taken.wait_with_output()
-    })
-    .await
-    .unwrap()
-    .unwrap();
     // THEN it exits before asking for work, naming the variable
-    assert!(!output.status.success());
-    assert!(api.first_next().is_none());
-    let logs = String::from_utf8_lossy(&output.stdout).into_owned()
-        + &String::from_utf8_lossy(&output.stderr);
+    let vars = [("SENTIMENT_BACKEND", "lexicon"), ("DESTINATION", "iceberg")];
+    let logs = failed_start(&api, &vars).await;
     assert!(
         logs.contains("ICEBERG_DATABASE") && logs.contains("required when DESTINATION=iceberg"),
         "{logs}"
