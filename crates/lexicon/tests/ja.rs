@@ -5,6 +5,8 @@
 //! `tests/data/ja/golden.jsonl` (made by `reference/ja.py` from the pinned venv) holds, per
 //! text, janome's tokens and asari's label and positive probability.
 
+mod golden;
+
 use std::process::Command;
 use std::sync::OnceLock;
 
@@ -20,25 +22,10 @@ struct Row {
     tokens: Vec<String>,
 }
 
-fn data(name: &str) -> String {
-    let path = format!("{}/tests/data/ja/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"))
-}
-
 fn golden() -> Vec<Row> {
-    let corpus: Vec<String> = data("corpus.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON string"))
-        .collect();
-    let rows: Vec<Row> = data("golden.jsonl")
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a golden row"))
-        .collect();
-    assert_eq!(
-        corpus,
-        rows.iter().map(|r| r.text.clone()).collect::<Vec<_>>(),
-        "ja: golden.jsonl is stale: rerun reference/ja.py"
-    );
+    let rows: Vec<Row> = golden::read("ja", "golden.jsonl");
+    let texts = rows.iter().map(|r| r.text.as_str()).collect();
+    golden::assert_covers_corpus("ja", texts, "reference/ja.py");
     rows
 }
 

@@ -6,6 +6,7 @@
 //! against the expected scores, and with its fixes off against the published package.
 
 mod common;
+mod golden;
 
 use common::{Scores, identical, label};
 use ks_lexicon::{Leia, Polarity, VaderFr};
@@ -34,29 +35,10 @@ impl Row {
 }
 
 fn golden(lang: &str) -> Vec<Row> {
-    let path = format!(
-        "{}/tests/data/{lang}/golden.jsonl",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {path}: {e}"));
-    let corpus_path = format!(
-        "{}/tests/data/{lang}/corpus.jsonl",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let corpus: Vec<String> = std::fs::read_to_string(&corpus_path)
-        .unwrap_or_else(|e| panic!("reading {corpus_path}: {e}"))
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON string"))
-        .collect();
-    let rows: Vec<Row> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a golden row"))
-        .collect();
-    assert_eq!(
-        corpus,
-        rows.iter().map(|r| r.text.clone()).collect::<Vec<_>>(),
-        "{lang}: golden.jsonl is stale: rerun reference/languages.py {lang}"
-    );
+    let rows: Vec<Row> = golden::read(lang, "golden.jsonl");
+    let texts = rows.iter().map(|r| r.text.as_str()).collect();
+    let script = format!("reference/languages.py {lang}");
+    golden::assert_covers_corpus(lang, texts, &script);
     rows
 }
 

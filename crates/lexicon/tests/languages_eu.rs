@@ -5,6 +5,8 @@
 //! (`ES_NEGATIVE_THRESHOLD`, `ES_POSITIVE_THRESHOLD`, NEUTRAL where no feature matched), the
 //! Pattern languages by `PATTERN_THRESHOLD`. The numbers themselves are compared too.
 
+mod golden;
+
 use ks_lexicon::{
     ES_NEGATIVE_THRESHOLD, ES_POSITIVE_THRESHOLD, Label, Lexicon, NbScore, Pattern,
     PatternLanguage, Sentiment, SpanishNb,
@@ -46,7 +48,7 @@ struct Scores {
 }
 
 fn read_de() -> Vec<DeRow> {
-    read("de", "golden.jsonl")
+    golden::read("de", "golden.jsonl")
 }
 
 /// The German rows as seen by one configuration of the reference.
@@ -69,15 +71,6 @@ fn de_rows(lemmatize: bool) -> Vec<PatternRow> {
         .collect()
 }
 
-fn read<T: for<'de> Deserialize<'de>>(lang: &str, name: &str) -> Vec<T> {
-    let path = format!("{}/tests/data/{lang}/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path)
-        .unwrap_or_else(|e| panic!("reading {path}: {e}"))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{path}: {e}")))
-        .collect()
-}
-
 fn name(label: Label) -> &'static str {
     match label {
         Label::Positive => "POSITIVE",
@@ -89,16 +82,9 @@ fn name(label: Label) -> &'static str {
 
 /// Checks that the golden file covers the corpus, line for line.
 fn assert_fresh(lang: &str, texts: Vec<&str>) {
-    let corpus: Vec<String> = read(lang, "corpus.jsonl");
-    assert_eq!(
-        corpus, texts,
-        "{lang}: golden.jsonl is stale: rerun reference/languages.py {lang}"
-    );
-    assert!(
-        texts.len() >= 3_000,
-        "{lang}: corpus too small: {}",
-        texts.len()
-    );
+    let n = texts.len();
+    golden::assert_covers_corpus(lang, texts, &format!("reference/languages.py {lang}"));
+    assert!(n >= 3_000, "{lang}: corpus too small: {n}");
 }
 
 /// Prints and returns the share of same labels and of equal numbers.
@@ -116,7 +102,7 @@ fn report(lang: &str, n: usize, same_label: usize, same_numbers: usize) -> f64 {
 fn given_the_es_corpus_when_scored_then_it_agrees_with_sentiment_analysis_spanish() {
     // GIVEN the es corpus (the package's own test sentences, generated texts) and the
     // package's probabilities for it
-    let rows: Vec<EsRow> = read("es", "golden.jsonl");
+    let rows: Vec<EsRow> = golden::read("es", "golden.jsonl");
     assert_fresh("es", rows.iter().map(|r| r.text.as_str()).collect());
     let nb = SpanishNb::new();
     // WHEN every text is scored by the port
@@ -141,7 +127,7 @@ fn given_the_es_corpus_when_scored_then_it_agrees_with_sentiment_analysis_spanis
 
 fn pattern_agreement(lang: &str, language: PatternLanguage) {
     // GIVEN the corpus and the reference's (polarity, subjectivity) for each text
-    let rows: Vec<PatternRow> = read(lang, "golden.jsonl");
+    let rows: Vec<PatternRow> = golden::read(lang, "golden.jsonl");
     let pattern = Pattern::new(language);
     assert!(
         pattern_share(lang, lang, &pattern, &rows) >= 0.99,
@@ -226,7 +212,7 @@ fn given_the_pattern_corpora_then_the_emoticon_order_cases_are_marked() {
         let rows: Vec<PatternRow> = if lang == "de" {
             de_rows(false)
         } else {
-            read(lang, "golden.jsonl")
+            golden::read(lang, "golden.jsonl")
         };
         // WHEN the rows the other order would change are looked up
         let marked: Vec<&PatternRow> = rows.iter().filter(|r| !r.fix.is_empty()).collect();
