@@ -588,12 +588,14 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
                 NoTextPolicy::Drop => Outcome::Drop,
             };
         };
+        // The text as the analyzer will read it: identification reads no more than that.
+        let document = cut(&found, settings);
         let language = language_of(
             self.analyzer,
             settings,
             &self.identifier,
             (text, obj),
-            &found,
+            document,
         );
         if language.identified {
             summary.languages_identified += 1;
@@ -604,7 +606,7 @@ impl<'a, A: SentimentAnalyzer> Work<'a, A> {
             return self.deliver_json(src, kind);
         };
         let edit = obj.edit(text, &settings.field);
-        let doc = self.docs.intern(language, cut(&found, settings));
+        let doc = self.docs.intern(language, document);
         if doc == self.answers.len() {
             self.answers.push(None);
             self.waiting.push(NONE);
